@@ -53,7 +53,7 @@ def _derive(master: bytes, info: bytes) -> bytes:
 class Vault:
     """Seals and opens blobs under a master key; ``repr`` shows only a key id."""
 
-    __slots__ = ("_aead", "_key_id", "_pan_key")
+    __slots__ = ("_aead", "_digest_key", "_key_id", "_pan_key")
 
     def __init__(self, master_key: bytes) -> None:
         if not isinstance(master_key, bytes):
@@ -66,6 +66,7 @@ class Vault:
             )
         self._aead = AESGCM(_derive(master_key, _SEAL_INFO))
         self._pan_key = _derive(master_key, _PAN_INFO)
+        self._digest_key = _derive(master_key, b"possettle/vault/content-digest/v1")
         # A public fingerprint so operators can tell which key file a host runs with.
         self._key_id = _derive(master_key, _ID_INFO)[:4].hex().upper()
 
@@ -133,3 +134,11 @@ class Vault:
         if not (pan.isascii() and pan.isdigit()):
             raise CryptoError("pan_hash needs a PAN of ASCII digits only")
         return hmac.new(self._pan_key, pan.encode("ascii"), hashlib.sha256).hexdigest()
+
+    def digest(self, data: bytes) -> str:
+        """A keyed digest of content that may hold card data (64 hex characters).
+
+        Used for the exactly-once check of requests: equal content, equal digest, and the
+        digest reveals nothing of a PAN inside without the master key.
+        """
+        return hmac.new(self._digest_key, data, hashlib.sha256).hexdigest()

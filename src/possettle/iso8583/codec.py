@@ -110,21 +110,48 @@ def encode(message: Mapping[str, str]) -> bytes:
 
 def decode(body: bytes) -> Fields:
     """Decode an ISO body; raise :class:`DecodeError` naming the field and byte offset."""
-    check_bitmap(body)
+    mti = body[:_MTI_LEN].hex().upper()
+    partial: Fields = {"t": mti} if mti.isdigit() else {}
+    try:
+        check_bitmap(body)
+    except DecodeError as exc:
+        exc.partial = partial
+        raise
     try:
         decoded, _ = pyiso.decode(body, PS_CUP)
     except PyDecodeError as exc:
-        raise DecodeError(exc.msg, field=exc.field, pos=exc.pos) from exc
+        partial = _clean(exc.doc_dec, strict=False)
+        raise DecodeError(exc.msg, field=exc.field, pos=exc.pos, partial=partial) from exc
+    try:
+        return _clean(decoded, strict=True)
+    except DecodeError as exc:
+        exc.partial = _clean(decoded, strict=False)
+        raise
+
+
+def _clean(decoded: Mapping[str, str], *, strict: bool) -> Fields:
+    """Drop bitmap/header, check BCD, map track-2 ``D`` back to ``=``.
+
+    With ``strict=False`` (building the partial view of a broken message) invalid fields are
+    left out instead of raising.
+    """
     out: Fields = {}
     for key, value in decoded.items():
-        if key in ("p", "h"):
+        if key in ("p", "h") or not isinstance(value, str):
             continue
         if key == "t":
             if not value.isdigit():
-                raise DecodeError("MTI is not BCD", field="t", pos=0)
+                if strict:
+                    raise DecodeError("MTI is not BCD", field="t", pos=0)
+                continue
             out["t"] = value
             continue
-        _check_value(key, value, decoding=True)
+        try:
+            _check_value(key, value, decoding=True)
+        except DecodeError:
+            if strict:
+                raise
+            continue
         if FIELDS[int(key)][0] is Kind.Z:
             value = value.replace("D", "=")
         out[key] = value

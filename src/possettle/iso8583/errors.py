@@ -37,7 +37,22 @@ class FramingError(CodecError):
 
 
 class DecodeError(CodecError):
-    """A field of a well-framed message is malformed; the host can still answer ``30``."""
+    """A field of a well-framed message is malformed; the host can still answer ``30``.
+
+    ``partial`` holds the fields decoded before the error (MTI, STAN, TID …) so a reply
+    can still be addressed; it may contain card data and must be masked before logging.
+    """
+
+    def __init__(
+        self,
+        msg: str,
+        *,
+        field: str | None = None,
+        pos: int | None = None,
+        partial: dict[str, str] | None = None,
+    ) -> None:
+        super().__init__(msg, field=field, pos=pos)
+        self.partial: dict[str, str] = partial or {}
 
 
 class EncodeError(CodecError):

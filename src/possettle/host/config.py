@@ -1,0 +1,26 @@
+"""Host configuration: what ``possettle host serve`` takes, as one value passed in."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+
+@dataclass(frozen=True, slots=True)
+class HostConfig:
+    db_url: str
+    host: str = "127.0.0.1"
+    port: int = 5000
+    issuer: str = "sim"
+    key_file: Path | None = None
+    #: connections beyond this are closed at once (a slow-client flood cannot exhaust us)
+    max_connections: int = 1024
+    #: a connection silent this long between frames is closed
+    idle_timeout: float = 60.0
+    #: a frame started but not finished within this is a slow client: closed
+    frame_timeout: float = 10.0
+    issuer_timeout: float = 10.0
+    acquirer_id: str = "00010000"
+    issuer_id: str = "00010000000"
+    #: seconds to let in-flight requests finish on shutdown
+    shutdown_grace: float = 10.0

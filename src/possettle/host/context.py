@@ -1,0 +1,75 @@
+"""What every handler is given: the database, the issuer, the clock, the configuration."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from dataclasses import dataclass, field
+
+from sqlalchemy.engine import Connection
+
+from possettle.clock import Clock
+from possettle.host.config import HostConfig
+from possettle.host.ledger.database import Database
+from possettle.host.ledger.queries import _upsert
+from possettle.host.ledger.schema import counters
+from possettle.iso8583.codec import Fields
+from possettle.upstream.connector import IssuerConnector
+
+RRN_BLOCK = 1000
+
+
+def reserve_counter(conn: Connection, name: str, count: int) -> int:
+    """Add ``count`` to counter ``name`` atomically and return the new (last reserved) value."""
+    stmt = _upsert(conn, counters).values(name=name, value=count)
+    stmt = stmt.on_conflict_do_update(
+        index_elements=[counters.c.name], set_={"value": counters.c.value + count}
+    ).returning(counters.c.value)
+    return int(conn.execute(stmt).scalar_one())
+
+
+class RrnAllocator:
+    """Retrieval reference numbers from one host-wide counter, reserved in blocks.
+
+    A block is reserved with one durable write, so an RRN can be handed to the issuer before
+    the request's own ledger write; several host processes never share a block. A crash
+    leaves a gap, never a repeat.
+    """
+
+    def __init__(self, db: Database, block: int = RRN_BLOCK) -> None:
+        self._db = db
+        self._block = block
+        self._next = 0
+        self._end = 0
+        self._lock = asyncio.Lock()
+
+    async def next(self) -> str:
+        if self._next >= self._end:
+            async with self._lock:
+                if self._next >= self._end:
+                    block = self._block
+                    last = await self._db.write(lambda c: reserve_counter(c, "rrn", block))
+                    self._next, self._end = last - block + 1, last + 1
+        value = self._next
+        self._next += 1
+        return f"{value % 10**12:012d}"
+
+
+@dataclass
+class HostContext:
+    db: Database
+    issuer: IssuerConnector
+    config: HostConfig
+    rrns: RrnAllocator = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.rrns = RrnAllocator(self.db)
+
+    @property
+    def clock(self) -> Clock:
+        return self.db.clock
+
+    def digest(self, fields: Fields) -> str:
+        """The keyed content digest of a request for the exactly-once check (MAC excluded)."""
+        canon = json.dumps({k: v for k, v in fields.items() if k != "64"}, sort_keys=True)
+        return self.db.vault.digest(canon.encode())

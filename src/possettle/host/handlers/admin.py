@@ -1,0 +1,99 @@
+"""Network management: 0800 sign-on, 0820 echo / sign-off / status report (protocol §3, §6)."""
+
+from __future__ import annotations
+
+import json
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Connection
+
+from possettle.crypto.keys import issue_working_keys
+from possettle.host.context import HostContext
+from possettle.host.handlers.common import base_reply_fields
+from possettle.host.ledger.queries import get_policy
+from possettle.host.ledger.schema import terminal_reports
+from possettle.host.ledger.terminal_state import (
+    TerminalState,
+    record_event,
+    sign_off,
+    store_session_keys,
+    touch,
+)
+from possettle.host.request import Reply, Request, host_time_fields
+from possettle.iso8583.fields import Field60, NetworkCode, TxnType
+
+MAX_REPORT = 512
+
+
+async def sign_on(ctx: HostContext, req: Request, state: TerminalState) -> Reply:
+    now = ctx.clock.now()
+    version = req.frame.header.sub_version
+    minimum = await ctx.db.read(lambda c: get_policy(c, "min_version", "000000"))
+    if version < minimum:
+        await ctx.db.write(
+            lambda c: record_event(
+                c,
+                now,
+                "refused",
+                tid=req.tid,
+                code="58",
+                detail=json.dumps({"version": version, "min_version": minimum}),
+            )
+        )
+        return Reply("58", {**host_time_fields(now), "63": f"MINVER={minimum}"})
+    keys, field62 = issue_working_keys(state.tmk)
+    rrn = await ctx.rrns.next()
+
+    def book(conn: Connection) -> int:
+        batch = store_session_keys(
+            conn, ctx.db.vault, req.tid, keys.pik, keys.mak, at=now, software_version=version
+        )
+        record_event(conn, now, "signon", tid=req.tid, detail=json.dumps({"version": version}))
+        return batch
+
+    batch = await ctx.db.write(book)
+    fields = base_reply_fields(ctx, now, rrn)
+    del fields["15"]
+    fields["60"] = str(Field60(TxnType.MANAGEMENT, batch, NetworkCode.SIGN_ON))
+    fields["62"] = field62.hex().upper()
+    return Reply("00", fields)
+
+
+async def echo(ctx: HostContext, req: Request, state: TerminalState) -> Reply:
+    now = ctx.clock.now()
+    await ctx.db.write(lambda c: touch(c, req.tid, now))
+    return Reply("00", host_time_fields(now))
+
+
+async def sign_off_(ctx: HostContext, req: Request, state: TerminalState) -> Reply:
+    now = ctx.clock.now()
+
+    def book(conn: Connection) -> None:
+        sign_off(conn, req.tid)
+        record_event(conn, now, "signoff", tid=req.tid)
+
+    await ctx.db.write(book)
+    return Reply("00", host_time_fields(now))
+
+
+async def status_report(ctx: HostContext, req: Request, state: TerminalState) -> Reply:
+    """Field 62 carries the terminal's latest health report as compact UTF-8 JSON."""
+    now = ctx.clock.now()
+    try:
+        raw = bytes.fromhex(req.fields.get("62", ""))
+        if not raw or len(raw) > MAX_REPORT:
+            return Reply("30")
+        report = json.loads(raw.decode("utf-8"))
+        if not isinstance(report, dict):
+            return Reply("30")
+    except (ValueError, UnicodeDecodeError):
+        return Reply("30")
+    text = json.dumps(report, sort_keys=True, ensure_ascii=False)
+
+    def book(conn: Connection) -> None:
+        conn.execute(sa.delete(terminal_reports).where(terminal_reports.c.tid == req.tid))
+        conn.execute(sa.insert(terminal_reports).values(tid=req.tid, received_at=now, report=text))
+        touch(conn, req.tid, now)
+
+    await ctx.db.write(book)
+    return Reply("00", host_time_fields(now))

@@ -1,0 +1,118 @@
+"""Shared steps of the financial handlers: exactly-once replay, issuer calls, reply fields."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
+
+import structlog
+from sqlalchemy.engine import Connection
+
+from possettle.cards import CardOrg, card_org, expiry_from_track2, pan_from_track2
+from possettle.host.context import HostContext
+from possettle.host.ledger.idempotency import RequestKey, StoredRequest, find_request, store_request
+from possettle.host.ledger.terminal_state import TerminalState
+from possettle.host.request import Reply, Request, host_time_fields
+from possettle.iso8583.fields import Field44
+from possettle.upstream.connector import AuthRequest, AuthResult
+from possettle.upstream.errors import UpstreamError, UpstreamTimeout, UpstreamUnavailable
+
+log = structlog.get_logger("possettle.host")
+
+
+def request_key(req: Request) -> RequestKey:
+    return RequestKey(req.tid, req.batch, req.stan, req.mti)
+
+
+def replay(stored: StoredRequest, digest: str, state: TerminalState) -> Reply:
+    """The stored answer to a repeat, or ``94`` when the same key carries other content."""
+    if stored.digest != digest:
+        return Reply("94")
+    reply = Reply.from_stored(stored.reply)
+    reply.mak = state.mak
+    return reply
+
+
+@dataclass(frozen=True, slots=True)
+class Card:
+    pan: str
+    expiry: str | None
+    track2: str | None
+    org: CardOrg
+
+
+def card_of(req: Request) -> Card | None:
+    f = req.fields
+    if "2" in f:
+        return Card(f["2"], f.get("14"), None, card_org(f["2"]))
+    if "35" in f:
+        pan = pan_from_track2(f["35"])
+        return Card(pan, f.get("14") or expiry_from_track2(f["35"]), f["35"], card_org(pan))
+    return None
+
+
+def base_reply_fields(ctx: HostContext, now: datetime, rrn: str) -> dict[str, str]:
+    out = host_time_fields(now)
+    out["15"] = now.strftime("%m%d")
+    out["32"] = ctx.config.acquirer_id
+    out["37"] = rrn
+    return out
+
+
+def approved_fields(
+    ctx: HostContext, now: datetime, rrn: str, auth_code: str | None, org: CardOrg
+) -> dict[str, str]:
+    out = base_reply_fields(ctx, now, rrn)
+    if auth_code:
+        out["38"] = auth_code
+    out["44"] = str(Field44(ctx.config.issuer_id, ctx.config.acquirer_id))
+    out["63"] = org.value
+    return out
+
+
+async def ask_issuer(ctx: HostContext, auth: AuthRequest) -> AuthResult:
+    """The issuer's answer, with connector failures turned into ``98`` / ``91`` / ``96``."""
+    try:
+        return await ctx.issuer.authorize(auth, ctx.config.issuer_timeout)
+    except UpstreamTimeout:
+        log.warning("issuer timeout", tid=auth.tid, stan=auth.stan, rrn=auth.rrn)
+        return AuthResult("98")
+    except UpstreamUnavailable:
+        log.warning("issuer unavailable", tid=auth.tid, stan=auth.stan, rrn=auth.rrn)
+        return AuthResult("91")
+    except UpstreamError as exc:
+        log.error("issuer error", tid=auth.tid, stan=auth.stan, error=str(exc))
+        return AuthResult("96")
+
+
+async def undo_at_issuer(ctx: HostContext, auth: AuthRequest, reason: str) -> None:
+    """Reverse an approval the host could not (or must not) book; never raises."""
+    try:
+        await ctx.issuer.reverse(auth, reason)
+    except UpstreamError as exc:
+        log.error("upstream reversal failed", rrn=auth.rrn, reason=reason, error=str(exc))
+
+
+WriteResult = tuple[bool, Reply]
+
+
+def finish_once(
+    conn: Connection,
+    key: RequestKey,
+    digest: str,
+    state: TerminalState,
+    now: datetime,
+    book: Callable[[Connection], Reply],
+) -> WriteResult:
+    """Inside the writer: replay a repeat that raced us, else book and store the reply.
+
+    Returns ``(booked, reply)``; ``booked`` is False when an earlier copy of the request won
+    (its stored reply is returned and nothing is written).
+    """
+    again = find_request(conn, key)
+    if again is not None:
+        return False, replay(again, digest, state)
+    reply = book(conn)
+    store_request(conn, key, digest, reply.code, reply.stored(), now)
+    return True, reply

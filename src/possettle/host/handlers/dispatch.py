@@ -1,0 +1,35 @@
+"""Which handler answers which message kind."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+
+from possettle.host.context import HostContext
+from possettle.host.handlers import admin, advice, purchase, reversal, settlement
+from possettle.host.ledger.terminal_state import TerminalState
+from possettle.host.request import Reply, Request
+from possettle.iso8583.messages import MessageKind
+
+Handler = Callable[[HostContext, Request, TerminalState], Awaitable[Reply]]
+
+
+async def _unsupported(ctx: HostContext, req: Request, state: TerminalState) -> Reply:
+    return Reply("12")
+
+
+HANDLERS: dict[MessageKind, Handler] = {
+    MessageKind.SIGN_ON: admin.sign_on,
+    MessageKind.ECHO: admin.echo,
+    MessageKind.SIGN_OFF: admin.sign_off_,
+    MessageKind.STATUS_REPORT: admin.status_report,
+    MessageKind.SALE: purchase.sale,
+    MessageKind.VOID: purchase.void,
+    MessageKind.REFUND: advice.refund,
+    MessageKind.OFFLINE: advice.offline,
+    MessageKind.REVERSAL: reversal.reversal,
+    MessageKind.SETTLE: settlement.settle,
+    MessageKind.BATCH_UPLOAD: settlement.batch_upload,
+    MessageKind.UPLOAD_END: settlement.upload_end,
+    # Balance enquiry is defined by 60.1 but not among the §3 messages the host serves.
+    MessageKind.BALANCE: _unsupported,
+}

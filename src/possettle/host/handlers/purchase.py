@@ -1,0 +1,240 @@
+"""0200 sale and void (protocol §3), exactly once, with the issuer asked at most once."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy.engine import Connection
+
+from possettle.cards import mask_pan
+from possettle.crypto.errors import PinBlockError
+from possettle.crypto.pin import decrypt_pin
+from possettle.host.context import HostContext
+from possettle.host.handlers.common import (
+    Card,
+    approved_fields,
+    ask_issuer,
+    base_reply_fields,
+    card_of,
+    finish_once,
+    replay,
+    request_key,
+    undo_at_issuer,
+)
+from possettle.host.ledger.batches import ensure_batch
+from possettle.host.ledger.idempotency import RequestKey, StoredRequest, find_request
+from possettle.host.ledger.kinds import BatchStatus, EntryKind
+from possettle.host.ledger.postings import Entry, NewEntry, find_entry, post
+from possettle.host.ledger.terminal_state import TerminalState, touch
+from possettle.host.request import Reply, Request
+from possettle.iso8583.errors import DecodeError
+from possettle.iso8583.fields import Field61
+from possettle.money import Money
+from possettle.upstream.connector import AuthKind, AuthRequest, AuthResult
+
+
+def batch_open(req: Request, state: TerminalState) -> bool:
+    """Financial work goes only into the batch the host expects, while it is open."""
+    return req.batch == state.current_batch and state.batch_status is BatchStatus.OPEN
+
+
+def reversal_key(req: Request) -> RequestKey:
+    """A reversal carries the original STAN, so it shares the original's key but its MTI."""
+    return RequestKey(req.tid, req.batch, req.stan, "0400")
+
+
+def amount_of(req: Request) -> int | None:
+    value = req.fields.get("4")
+    if value is None:
+        return None
+    amount = int(value)
+    return amount if amount > 0 else 0
+
+
+def new_entry(
+    req: Request,
+    state: TerminalState,
+    kind: EntryKind,
+    card: Card,
+    amount: int,
+    rrn: str,
+    auth_code: str | None,
+    now: datetime,
+    pan_hash: str,
+    orig: Entry | None = None,
+) -> NewEntry:
+    return NewEntry(
+        tid=req.tid,
+        mid=state.mid,
+        batch=req.batch,
+        stan=req.stan,
+        kind=kind,
+        amount=amount,
+        currency=req.fields.get("49", "156"),
+        domestic=card.org.domestic if orig is None else orig.domestic,
+        pan_hash=pan_hash,
+        pan_masked=mask_pan(card.pan),
+        rrn=rrn,
+        auth_code=auth_code,
+        card_org=card.org.value if orig is None else orig.card_org,
+        host_date=now.date(),
+        created_at=now,
+        orig_entry_id=None if orig is None else orig.id,
+    )
+
+
+async def _lookup(
+    ctx: HostContext, req: Request, orig: Field61 | None
+) -> tuple[StoredRequest | None, StoredRequest | None, Entry | None]:
+    key = request_key(req)
+
+    def read(conn: Connection) -> tuple[StoredRequest | None, StoredRequest | None, Entry | None]:
+        original = (
+            find_entry(conn, req.tid, orig.batch, f"{orig.stan:06d}", (EntryKind.SALE,))
+            if orig is not None
+            else None
+        )
+        return find_request(conn, key), find_request(conn, reversal_key(req)), original
+
+    return await ctx.db.read(read)
+
+
+async def sale(ctx: HostContext, req: Request, state: TerminalState) -> Reply:
+    return await _purchase(ctx, req, state, void=False)
+
+
+async def void(ctx: HostContext, req: Request, state: TerminalState) -> Reply:
+    return await _purchase(ctx, req, state, void=True)
+
+
+async def _purchase(ctx: HostContext, req: Request, state: TerminalState, *, void: bool) -> Reply:
+    card = card_of(req)
+    amount = amount_of(req)
+    if card is None or amount is None or "11" not in req.fields:
+        return Reply("30")
+    orig_ref: Field61 | None = None
+    if void:
+        if "61" not in req.fields:
+            return Reply("30")
+        try:
+            orig_ref = Field61.parse(req.fields["61"])
+        except DecodeError:
+            return Reply("30")
+    if not batch_open(req, state):
+        return Reply("77", sign_on=True)
+    key = request_key(req)
+    digest = ctx.digest(req.fields)
+    stored, reversed_first, original = await _lookup(ctx, req, orig_ref)
+    if stored is not None:
+        return replay(stored, digest, state)
+    now = ctx.clock.now()
+    pan_hash = ctx.db.vault.pan_hash(card.pan)
+
+    early = _precheck(amount, reversed_first is not None, void, original, state, pan_hash)
+    if early is not None:
+        early.fields.update(base_reply_fields(ctx, now, await ctx.rrns.next()))
+        _, reply = await ctx.db.write(
+            lambda c: finish_once(c, key, digest, state, now, lambda _c: early)
+        )
+        return reply
+
+    pin: str | None = None
+    if "52" in req.fields and state.pik is not None:
+        try:
+            pin = decrypt_pin(state.pik, bytes.fromhex(req.fields["52"]), card.pan)
+        except PinBlockError:
+            pin = ""  # an unreadable PIN block is a wrong PIN for the issuer
+    rrn = await ctx.rrns.next()
+    auth = AuthRequest(
+        kind=AuthKind.VOID if void else AuthKind.SALE,
+        pan=card.pan,
+        expiry=card.expiry,
+        amount=Money(amount, req.fields.get("49", "156")),
+        stan=req.stan,
+        rrn=rrn,
+        tid=req.tid,
+        mid=state.mid,
+        local_time=now,
+        pin=pin,
+        track2=card.track2,
+        entry_mode=req.fields.get("22", "012"),
+        original_rrn=original.rrn if original is not None else None,
+        original_amount=Money(original.amount) if original is not None else None,
+    )
+    result = await ask_issuer(ctx, auth)
+    reply = _issuer_reply(ctx, now, rrn, result, card, state)
+
+    def book(conn: Connection) -> Reply:
+        if find_request(conn, reversal_key(req)) is not None:
+            # The terminal reversed this request while we were asking the issuer.
+            return Reply("12", base_reply_fields(ctx, now, rrn))
+        if not result.approved:
+            return reply
+        orig_now = None
+        if void:
+            assert orig_ref is not None
+            orig_now = find_entry(
+                conn, req.tid, orig_ref.batch, f"{orig_ref.stan:06d}", (EntryKind.SALE,)
+            )
+            if orig_now is None or not orig_now.live:
+                return Reply("12", base_reply_fields(ctx, now, rrn))
+        if not state.batch_exists:
+            ensure_batch(conn, req.tid, req.batch, state.mid, now)
+        kind = EntryKind.VOID if void else EntryKind.SALE
+        post(
+            conn,
+            new_entry(
+                req, state, kind, card, amount, rrn, result.auth_code, now, pan_hash, orig_now
+            ),
+        )
+        touch(conn, req.tid, now)
+        return reply
+
+    try:
+        booked, final = await ctx.db.write(lambda c: finish_once(c, key, digest, state, now, book))
+    except Exception:
+        if result.approved:
+            await undo_at_issuer(ctx, auth, "96")
+        raise
+    if result.approved and (not booked or final.code != "00"):
+        await undo_at_issuer(ctx, auth, "12" if booked else "94")
+    return final
+
+
+def _precheck(
+    amount: int,
+    reversed_first: bool,
+    void: bool,
+    original: Entry | None,
+    state: TerminalState,
+    pan_hash: str,
+) -> Reply | None:
+    """Refusals the host decides alone (stored, so a repeat gets the same answer)."""
+    if reversed_first:
+        return Reply("12")  # a reversal arrived before its original (protocol §5)
+    if amount <= 0:
+        return Reply("13")
+    if not void:
+        return None
+    if original is None or original.mid != state.mid or original.reversed:
+        return Reply("25")
+    if original.voided or original.pan_hash != pan_hash:
+        return Reply("12")
+    if amount != original.amount:
+        return Reply("13")
+    return None
+
+
+def _issuer_reply(
+    ctx: HostContext,
+    now: datetime,
+    rrn: str,
+    result: AuthResult,
+    card: Card,
+    state: TerminalState,
+) -> Reply:
+    if result.approved:
+        return Reply(
+            "00", approved_fields(ctx, now, rrn, result.auth_code, card.org), mak=state.mak
+        )
+    return Reply(result.response_code, base_reply_fields(ctx, now, rrn))

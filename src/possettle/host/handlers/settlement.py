@@ -1,0 +1,156 @@
+"""0500 settlement, 0320 batch upload and upload end (protocol §4)."""
+
+from __future__ import annotations
+
+from sqlalchemy.engine import Connection
+
+from possettle.cards import mask_pan
+from possettle.host.context import HostContext
+from possettle.host.handlers.common import base_reply_fields, finish_once, replay, request_key
+from possettle.host.ledger.batches import (
+    UploadedItem,
+    begin_settlement,
+    close_batch,
+    ensure_batch,
+    get_batch,
+    record_upload,
+)
+from possettle.host.ledger.idempotency import find_request
+from possettle.host.ledger.kinds import BatchStatus, EntryKind
+from possettle.host.ledger.postings import find_entry
+from possettle.host.ledger.queries import HalfSums, batch_sums
+from possettle.host.ledger.terminal_state import TerminalState, touch
+from possettle.host.request import Reply, Request
+from possettle.iso8583.errors import DecodeError
+from possettle.iso8583.fields import (
+    HalfTotals,
+    NetworkCode,
+    SettlementTotals,
+    SettleResult,
+    format_upload_count,
+    parse_upload_count,
+    parse_upload_records,
+)
+
+_UPLOADABLE = (EntryKind.SALE, EntryKind.OFFLINE, EntryKind.REFUND)
+
+
+def _half(sums: HalfSums, theirs: HalfTotals) -> HalfTotals:
+    ours = HalfTotals(sums.debit_amount, sums.debit_count, sums.credit_amount, sums.credit_count)
+    result = SettleResult.BALANCED if ours.same_figures(theirs) else SettleResult.UNBALANCED
+    return ours.with_result(result)
+
+
+async def settle(ctx: HostContext, req: Request, state: TerminalState) -> Reply:
+    try:
+        theirs = SettlementTotals.parse(req.fields.get("48", ""))
+    except DecodeError:
+        return Reply("30")
+    key = request_key(req)
+    digest = ctx.digest(req.fields)
+    now = ctx.clock.now()
+    stored = await ctx.db.read(lambda c: find_request(c, key))
+    if stored is not None:
+        return replay(stored, digest, state)
+    rrn = await ctx.rrns.next()
+
+    def book(conn: Connection) -> Reply:
+        fields = base_reply_fields(ctx, now, rrn)
+        batch = get_batch(conn, req.tid, req.batch)
+        if batch is not None and batch.status is BatchStatus.CLOSED:
+            return Reply("94", fields)
+        if req.batch != state.current_batch:
+            return Reply("77", fields, sign_on=True)
+        sums = batch_sums(conn, req.tid, req.batch)
+        ours = SettlementTotals(
+            _half(sums.domestic, theirs.domestic), _half(sums.foreign, theirs.foreign)
+        )
+        if batch is None:
+            ensure_batch(conn, req.tid, req.batch, state.mid, now)
+        begin_settlement(
+            conn,
+            req.tid,
+            req.batch,
+            terminal_totals=str(theirs),
+            host_totals=str(ours),
+            results=(int(ours.domestic.result), int(ours.foreign.result)),
+            at=now,
+        )
+        touch(conn, req.tid, now)
+        fields["48"] = str(ours)
+        return Reply("00", fields)
+
+    _, final = await ctx.db.write(lambda c: finish_once(c, key, digest, state, now, book))
+    return final
+
+
+async def batch_upload(ctx: HostContext, req: Request, state: TerminalState) -> Reply:
+    try:
+        records = parse_upload_records(req.fields.get("48", ""))
+    except DecodeError:
+        return Reply("30")
+    key = request_key(req)
+    digest = ctx.digest(req.fields)
+    now = ctx.clock.now()
+    stored = await ctx.db.read(lambda c: find_request(c, key))
+    if stored is not None:
+        return replay(stored, digest, state)
+    vault = ctx.db.vault
+    items = [
+        UploadedItem(
+            stan=f"{r.stan:06d}",
+            domestic=r.domestic,
+            pan_hash=vault.pan_hash(r.pan),
+            pan_masked=mask_pan(r.pan),
+            pan_sealed=vault.seal(
+                r.pan.encode(), f"upload:{req.tid}:{req.batch}:{r.stan:06d}".encode()
+            ),
+            amount=r.amount,
+        )
+        for r in records
+    ]
+
+    def book(conn: Connection) -> Reply:
+        fields = base_reply_fields(ctx, now, "")
+        del fields["37"]
+        batch = get_batch(conn, req.tid, req.batch)
+        if batch is None or batch.status is BatchStatus.OPEN:
+            return Reply("12", fields)  # upload before the 0500: out of order
+        if batch.status is BatchStatus.CLOSED:
+            return Reply("94", fields)
+        for item in items:
+            match = find_entry(conn, req.tid, req.batch, item.stan, _UPLOADABLE)
+            record_upload(conn, req.tid, req.batch, item, match, now)
+        return Reply("00", fields)
+
+    _, final = await ctx.db.write(lambda c: finish_once(c, key, digest, state, now, book))
+    return final
+
+
+async def upload_end(ctx: HostContext, req: Request, state: TerminalState) -> Reply:
+    try:
+        count = parse_upload_count(req.fields.get("48", ""))
+    except DecodeError:
+        return Reply("30")
+    uploaded = req.f60.network_code is NetworkCode.UPLOAD_END_UNBALANCED
+    key = request_key(req)
+    digest = ctx.digest(req.fields)
+    now = ctx.clock.now()
+    stored = await ctx.db.read(lambda c: find_request(c, key))
+    if stored is not None:
+        return replay(stored, digest, state)
+
+    def book(conn: Connection) -> Reply:
+        fields = base_reply_fields(ctx, now, "")
+        del fields["37"]
+        fields["48"] = format_upload_count(count)
+        batch = get_batch(conn, req.tid, req.batch)
+        if batch is None or batch.status is BatchStatus.OPEN:
+            return Reply("12", fields)
+        if batch.status is BatchStatus.CLOSED:
+            return Reply("00", fields)  # already closed: same result, no second effect
+        close_batch(conn, req.tid, req.batch, state.mid, uploaded=uploaded, count=count, at=now)
+        return Reply("00", fields)
+
+    _, final = await ctx.db.write(lambda c: finish_once(c, key, digest, state, now, book))
+    return final

@@ -1,0 +1,121 @@
+"""The host's handle on its ledger: engine, group-commit writer, vault and clock in one place.
+
+>>> async with Database.open("ledger.db") as db:                   # doctest: +SKIP
+...     await db.write(lambda conn: add_merchant(conn, mid, "Shop"))
+...     rows = await db.read(list_terminals)
+
+Writes go through the one :class:`LedgerWriter`; reads run on pooled connections in worker
+threads (on SQLite with a deferred ``BEGIN``, so they never wait for the write lock).
+``open`` creates or upgrades the schema on start unless ``migrate=False``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+from types import TracebackType
+from typing import Self, TypeVar
+
+from sqlalchemy import exc
+from sqlalchemy.engine import Engine
+
+from possettle.clock import Clock, SystemClock
+from possettle.crypto.vault import Vault
+from possettle.host.errors import HostError
+from possettle.host.ledger.db import READ_ONLY, create_engine_for, key_file_for, translate
+from possettle.host.ledger.migrate import upgrade_engine
+from possettle.host.ledger.writer import LedgerWriter, Op
+
+T = TypeVar("T")
+
+
+class Database:
+    """Engine + writer + vault + clock; use ``async with Database.open(url)`` or start/close."""
+
+    def __init__(
+        self,
+        engine: Engine,
+        vault: Vault,
+        *,
+        clock: Clock | None = None,
+        max_group: int = 512,
+        migrate: bool = True,
+    ) -> None:
+        self.engine = engine
+        self.vault = vault
+        self.clock: Clock = clock or SystemClock()
+        self.writer = LedgerWriter(engine, max_group=max_group)
+        self._migrate = migrate
+        self._started = False
+        self._closed = False
+
+    @classmethod
+    def open(
+        cls,
+        url: str,
+        *,
+        key_file: Path | None = None,
+        clock: Clock | None = None,
+        max_group: int = 512,
+        migrate: bool = True,
+    ) -> Database:
+        """A database for the ledger at ``url`` (not started yet).
+
+        The vault key comes from ``$POSSETTLE_HOST_KEY`` if set, else ``key_file`` (default
+        :func:`~possettle.host.ledger.db.key_file_for`), created on first use.
+        """
+        vault = Vault.from_env_or_file(key_file or key_file_for(url))
+        engine = create_engine_for(url)
+        return cls(engine, vault, clock=clock, max_group=max_group, migrate=migrate)
+
+    @property
+    def url(self) -> str:
+        """The ledger URL with any password hidden."""
+        return self.engine.url.render_as_string(hide_password=True)
+
+    async def start(self) -> None:
+        """Create or upgrade the schema (unless ``migrate=False``) and start the writer."""
+        if self._started:
+            raise HostError("database already started")
+        if self._migrate:
+            await asyncio.to_thread(upgrade_engine, self.engine)
+        await self.writer.start()
+        self._started = True
+
+    async def close(self) -> None:
+        """Let queued writes commit, stop the writer and close every pooled connection."""
+        if self._closed:
+            return
+        self._closed = True
+        await self.writer.aclose()
+        await asyncio.to_thread(self.engine.dispose)
+
+    async def __aenter__(self) -> Self:
+        await self.start()
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc_value: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        await self.close()
+
+    async def write(self, op: Op[T]) -> T:
+        """Run ``op`` in the writer's next group; returns once that group is committed."""
+        return await self.writer.run(op)
+
+    async def read(self, op: Op[T]) -> T:
+        """Run a read-only ``op`` on a pooled connection in a worker thread."""
+        if self._closed:
+            raise HostError("database is closed: read refused")
+        return await asyncio.to_thread(self._read_sync, op)
+
+    def _read_sync(self, op: Op[T]) -> T:
+        try:
+            with self.engine.connect() as conn:
+                conn.execution_options(**{READ_ONLY: True})
+                return op(conn)
+        except exc.SQLAlchemyError as e:
+            raise translate(e, "ledger read") from e

@@ -1,0 +1,57 @@
+"""The closed vocabularies of the ledger's status and kind columns.
+
+Each is a ``StrEnum`` whose values are exactly what the database stores, so a row's string
+compares equal to its member (``row.status == TerminalStatus.ACTIVE``). The schema turns each
+into a CHECK constraint.
+"""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+
+class MerchantStatus(StrEnum):
+    ACTIVE = "active"
+    DISABLED = "disabled"
+
+
+class TerminalStatus(StrEnum):
+    ACTIVE = "active"
+    DISABLED = "disabled"
+
+
+class EntryKind(StrEnum):
+    """What a ledger entry records; void/refund/reversal point at the entry they act on."""
+
+    SALE = "sale"
+    OFFLINE = "offline"
+    VOID = "void"
+    REFUND = "refund"
+    REVERSAL = "reversal"
+
+
+class BatchStatus(StrEnum):
+    OPEN = "open"
+    SETTLING = "settling"
+    CLOSED = "closed"
+
+
+class UploadStatus(StrEnum):
+    """How one batch-upload record compared with the host's ledger."""
+
+    MATCHED = "matched"
+    MISSING_AT_HOST = "missing_at_host"
+    AMOUNT_MISMATCH = "amount_mismatch"
+
+
+class ReconCategory(StrEnum):
+    """The reconciliation discrepancy ids of shared/causes.md the host itself can raise."""
+
+    MISSING_AT_HOST = "missing_at_host"
+    MISSING_AT_TERMINAL = "missing_at_terminal"
+    AMOUNT_MISMATCH = "amount_mismatch"
+
+
+class ExceptionStatus(StrEnum):
+    OPEN = "open"
+    RESOLVED = "resolved"

@@ -1,0 +1,226 @@
+"""Ledger entries: every approval, void, refund and reversal is one row in minor units.
+
+Each entry carries the signed deltas it adds to its batch totals, so totals are a SUM:
+
+==========  =====================  =====================
+kind        debit (amount, count)  credit (amount, count)
+==========  =====================  =====================
+sale        +amount, +1            0
+offline     +amount, +1            0
+void        −amount, −1            0
+refund      0                      +amount, +1
+reversal    the negation of the entry it reverses
+==========  =====================  =====================
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, datetime
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Connection, Row
+
+from possettle.host.ledger.kinds import EntryKind
+from possettle.host.ledger.schema import ledger_entries
+
+_DELTAS: dict[EntryKind, tuple[int, int, int, int]] = {
+    EntryKind.SALE: (1, 1, 0, 0),
+    EntryKind.OFFLINE: (1, 1, 0, 0),
+    EntryKind.VOID: (-1, -1, 0, 0),
+    EntryKind.REFUND: (0, 0, 1, 1),
+}
+
+
+@dataclass(frozen=True, slots=True)
+class Entry:
+    id: int
+    tid: str
+    mid: str
+    batch: int
+    stan: str
+    kind: EntryKind
+    orig_entry_id: int | None
+    amount: int
+    domestic: bool
+    rrn: str
+    auth_code: str | None
+    card_org: str
+    pan_hash: str
+    voided: bool
+    reversed: bool
+    refunded_amount: int
+    deltas: tuple[int, int, int, int]
+
+    @property
+    def live(self) -> bool:
+        """Counts in its batch: not reversed, and (for a sale) not voided."""
+        return not self.reversed and not self.voided
+
+
+@dataclass(frozen=True, slots=True)
+class NewEntry:
+    tid: str
+    mid: str
+    batch: int
+    stan: str
+    kind: EntryKind
+    amount: int
+    currency: str
+    domestic: bool
+    pan_hash: str
+    pan_masked: str
+    rrn: str
+    auth_code: str | None
+    card_org: str
+    host_date: date
+    created_at: datetime
+    orig_entry_id: int | None = None
+
+
+def _entry(row: Row[tuple[object, ...]]) -> Entry:
+    m = row._mapping
+    return Entry(
+        id=int(m["id"]),
+        tid=str(m["tid"]),
+        mid=str(m["mid"]),
+        batch=int(m["batch"]),
+        stan=str(m["stan"]),
+        kind=EntryKind(m["kind"]),
+        orig_entry_id=None if m["orig_entry_id"] is None else int(m["orig_entry_id"]),
+        amount=int(m["amount"]),
+        domestic=bool(m["domestic"]),
+        rrn=str(m["rrn"]),
+        auth_code=None if m["auth_code"] is None else str(m["auth_code"]),
+        card_org=str(m["card_org"]),
+        pan_hash=str(m["pan_hash"]),
+        voided=bool(m["voided"]),
+        reversed=bool(m["reversed"]),
+        refunded_amount=int(m["refunded_amount"]),
+        deltas=(
+            int(m["debit_amount"]),
+            int(m["debit_count"]),
+            int(m["credit_amount"]),
+            int(m["credit_count"]),
+        ),
+    )
+
+
+def find_entry(
+    conn: Connection, tid: str, batch: int, stan: str, kinds: tuple[EntryKind, ...]
+) -> Entry | None:
+    row = conn.execute(
+        sa.select(ledger_entries).where(
+            ledger_entries.c.tid == tid,
+            ledger_entries.c.batch == batch,
+            ledger_entries.c.stan == stan,
+            ledger_entries.c.kind.in_([k.value for k in kinds]),
+        )
+    ).first()
+    return None if row is None else _entry(row)
+
+
+def find_by_rrn(conn: Connection, rrn: str, kinds: tuple[EntryKind, ...]) -> Entry | None:
+    row = conn.execute(
+        sa.select(ledger_entries).where(
+            ledger_entries.c.rrn == rrn,
+            ledger_entries.c.kind.in_([k.value for k in kinds]),
+        )
+    ).first()
+    return None if row is None else _entry(row)
+
+
+def live_entries(conn: Connection, tid: str, batch: int) -> list[Entry]:
+    """Entries of a batch the terminal should hold: sales, offline sales and refunds in force."""
+    rows = conn.execute(
+        sa.select(ledger_entries).where(
+            ledger_entries.c.tid == tid,
+            ledger_entries.c.batch == batch,
+            ledger_entries.c.kind.in_(
+                [EntryKind.SALE.value, EntryKind.OFFLINE.value, EntryKind.REFUND.value]
+            ),
+            ledger_entries.c.reversed.is_(False),
+            ledger_entries.c.voided.is_(False),
+        )
+    ).all()
+    return [_entry(r) for r in rows]
+
+
+def post(conn: Connection, new: NewEntry) -> int:
+    """Write one entry with the deltas of its kind; returns its id."""
+    if new.kind is EntryKind.REVERSAL:
+        raise ValueError("use post_reversal for reversals")
+    da, dc, ca, cc = _DELTAS[new.kind]
+    result = conn.execute(
+        sa.insert(ledger_entries).values(
+            **_values(new),
+            debit_amount=da * new.amount,
+            debit_count=dc,
+            credit_amount=ca * new.amount,
+            credit_count=cc,
+        )
+    )
+    pk = result.inserted_primary_key
+    assert pk is not None
+    entry_id = int(pk[0])
+    if new.kind is EntryKind.VOID and new.orig_entry_id is not None:
+        _flag(conn, new.orig_entry_id, voided=True)
+    elif new.kind is EntryKind.REFUND and new.orig_entry_id is not None:
+        conn.execute(
+            sa.update(ledger_entries)
+            .where(ledger_entries.c.id == new.orig_entry_id)
+            .values(refunded_amount=ledger_entries.c.refunded_amount + new.amount)
+        )
+    return entry_id
+
+
+def post_reversal(conn: Connection, original: Entry, new: NewEntry) -> int:
+    """Reverse ``original`` exactly once: negated deltas, and undo what it did to its own."""
+    da, dc, ca, cc = original.deltas
+    result = conn.execute(
+        sa.insert(ledger_entries).values(
+            **_values(new),
+            debit_amount=-da,
+            debit_count=-dc,
+            credit_amount=-ca,
+            credit_count=-cc,
+        )
+    )
+    pk = result.inserted_primary_key
+    assert pk is not None
+    _flag(conn, original.id, reversed=True)
+    if original.orig_entry_id is not None:
+        if original.kind is EntryKind.VOID:
+            _flag(conn, original.orig_entry_id, voided=False)
+        elif original.kind is EntryKind.REFUND:
+            conn.execute(
+                sa.update(ledger_entries)
+                .where(ledger_entries.c.id == original.orig_entry_id)
+                .values(refunded_amount=ledger_entries.c.refunded_amount - original.amount)
+            )
+    return int(pk[0])
+
+
+def _flag(conn: Connection, entry_id: int, **values: bool) -> None:
+    conn.execute(sa.update(ledger_entries).where(ledger_entries.c.id == entry_id).values(**values))
+
+
+def _values(new: NewEntry) -> dict[str, object]:
+    return {
+        "tid": new.tid,
+        "mid": new.mid,
+        "batch": new.batch,
+        "stan": new.stan,
+        "kind": new.kind.value,
+        "orig_entry_id": new.orig_entry_id,
+        "amount": new.amount,
+        "currency": new.currency,
+        "domestic": new.domestic,
+        "pan_hash": new.pan_hash,
+        "pan_masked": new.pan_masked,
+        "rrn": new.rrn,
+        "auth_code": new.auth_code,
+        "card_org": new.card_org,
+        "host_date": new.host_date,
+        "created_at": new.created_at,
+    }

@@ -1,0 +1,282 @@
+"""The ledger's tables (SQLAlchemy Core), the single source the migrations must match.
+
+Money is ``BigInteger`` minor units; every timestamp is timezone-aware UTC; every idempotency
+key is a UNIQUE constraint (design.md, "Identity"). Card data: only a keyed hash and the
+masked PAN are stored, except ``upload_items.pan_sealed`` (the PAN encrypted with the vault).
+Constraint names come from :data:`NAMING_CONVENTION` so migrations can refer to them.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from enum import StrEnum
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy import (
+    BigInteger,
+    Boolean,
+    CheckConstraint,
+    Column,
+    Date,
+    ForeignKey,
+    Index,
+    Integer,
+    LargeBinary,
+    MetaData,
+    PrimaryKeyConstraint,
+    String,
+    Table,
+    Text,
+    UniqueConstraint,
+)
+from sqlalchemy.engine import Dialect
+
+from possettle.host.ledger.kinds import (
+    BatchStatus,
+    EntryKind,
+    ExceptionStatus,
+    MerchantStatus,
+    TerminalStatus,
+    UploadStatus,
+)
+
+NAMING_CONVENTION: dict[str, str] = {
+    "ix": "ix_%(table_name)s_%(column_0_N_name)s",
+    "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+metadata = MetaData(naming_convention=NAMING_CONVENTION)
+
+
+class UTCDateTime(sa.TypeDecorator[datetime]):
+    """A timezone-aware timestamp, stored as UTC; SQLite (no zone support) reads back UTC.
+
+    Naive datetimes are refused: the one clock always hands out aware ones.
+    """
+
+    impl = sa.DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError(f"naive datetime {value.isoformat()} given; use the injected clock")
+        return value.astimezone(UTC)
+
+    def process_result_value(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            return value.replace(tzinfo=UTC)
+        return value.astimezone(UTC)
+
+
+# BIGINT ids on PostgreSQL; on SQLite only INTEGER PRIMARY KEY is the auto-increment rowid.
+Id = BigInteger().with_variant(Integer(), "sqlite")
+
+
+def _id() -> Column[Any]:
+    return Column("id", Id, primary_key=True, autoincrement=True)
+
+
+def _at(name: str, *, nullable: bool = False) -> Column[Any]:
+    return Column(name, UTCDateTime(), nullable=nullable)
+
+
+def _one_of(column: str, values: type[StrEnum], name: str) -> CheckConstraint:
+    allowed = ", ".join(f"'{v.value}'" for v in values)
+    return CheckConstraint(f"{column} IN ({allowed})", name=name)
+
+
+def _flag(name: str, *, default: bool = False) -> Column[Any]:
+    return Column(
+        name, Boolean(), nullable=False, server_default=sa.true() if default else sa.false()
+    )
+
+
+merchants = Table(
+    "merchants",
+    metadata,
+    Column("mid", String(15), primary_key=True),
+    Column("name", String(100), nullable=False),
+    Column("status", String(10), nullable=False, server_default="active"),
+    _at("created_at"),
+    _one_of("status", MerchantStatus, "status"),
+)
+
+terminals = Table(
+    "terminals",
+    metadata,
+    Column("tid", String(8), primary_key=True),
+    Column("mid", String(15), ForeignKey("merchants.mid"), nullable=False),
+    Column("status", String(10), nullable=False, server_default="active"),
+    Column("region", String(40)),
+    Column("model", String(40)),
+    Column("tmk_sealed", LargeBinary(), nullable=False),
+    Column("tmk_kcv", String(8), nullable=False),
+    Column("pik_sealed", LargeBinary()),
+    Column("mak_sealed", LargeBinary()),
+    _at("keys_issued_at", nullable=True),
+    _flag("signed_on"),
+    # The host wants processing requirement 3 (sign on again) in its next reply.
+    _flag("needs_signon"),
+    # The batch number the host expects (sent in 0810 60.2).
+    Column("current_batch", Integer(), nullable=False, server_default="1"),
+    Column("software_version", String(6)),
+    _at("last_signon_at", nullable=True),
+    _at("last_seen_at", nullable=True),
+    _at("created_at"),
+    _one_of("status", TerminalStatus, "status"),
+    Index(None, "mid"),
+)
+
+host_policy = Table(
+    "host_policy",
+    metadata,
+    Column("name", String(40), primary_key=True),
+    Column("value", String(200), nullable=False),
+)
+
+counters = Table(
+    "counters",
+    metadata,
+    Column("name", String(40), primary_key=True),
+    Column("value", BigInteger(), nullable=False),
+)
+
+# Exactly-once store: a repeated request is answered with the stored reply.
+requests = Table(
+    "requests",
+    metadata,
+    _id(),
+    Column("tid", String(8), nullable=False),
+    Column("batch", Integer(), nullable=False),
+    Column("stan", String(6), nullable=False),
+    Column("mti", String(4), nullable=False),
+    Column("digest", String(64), nullable=False),
+    Column("response_code", String(2), nullable=False),
+    Column("reply", Text(), nullable=False),
+    _at("created_at"),
+    UniqueConstraint("tid", "batch", "stan", "mti"),
+)
+
+ledger_entries = Table(
+    "ledger_entries",
+    metadata,
+    _id(),
+    Column("tid", String(8), ForeignKey("terminals.tid"), nullable=False),
+    Column("mid", String(15), ForeignKey("merchants.mid"), nullable=False),
+    Column("batch", Integer(), nullable=False),
+    Column("stan", String(6), nullable=False),
+    Column("kind", String(10), nullable=False),
+    Column("orig_entry_id", Id, ForeignKey("ledger_entries.id")),
+    Column("amount", BigInteger(), nullable=False),
+    Column("currency", String(3), nullable=False),
+    Column("domestic", Boolean(), nullable=False),
+    # Signed deltas this entry adds to its batch totals (a reversal negates its original).
+    Column("debit_amount", BigInteger(), nullable=False),
+    Column("debit_count", Integer(), nullable=False),
+    Column("credit_amount", BigInteger(), nullable=False),
+    Column("credit_count", Integer(), nullable=False),
+    Column("pan_hash", String(64), nullable=False),
+    Column("pan_masked", String(19), nullable=False),
+    Column("rrn", String(12), nullable=False),
+    Column("auth_code", String(6)),
+    Column("card_org", String(3), nullable=False),
+    Column("host_date", Date(), nullable=False),
+    _at("created_at"),
+    _flag("voided"),
+    _flag("reversed"),
+    Column("refunded_amount", BigInteger(), nullable=False, server_default="0"),
+    UniqueConstraint("tid", "batch", "stan", "kind"),
+    _one_of("kind", EntryKind, "kind"),
+    CheckConstraint("amount > 0", name="amount_positive"),
+    Index(None, "tid", "batch"),
+    Index(None, "rrn"),
+    Index(None, "pan_hash"),
+)
+
+batches = Table(
+    "batches",
+    metadata,
+    Column("tid", String(8), ForeignKey("terminals.tid"), nullable=False),
+    Column("batch", Integer(), nullable=False),
+    Column("mid", String(15), ForeignKey("merchants.mid"), nullable=False),
+    Column("status", String(10), nullable=False, server_default="open"),
+    _at("opened_at"),
+    _at("settle_requested_at", nullable=True),
+    _at("closed_at", nullable=True),
+    Column("terminal_totals", String(62)),
+    Column("host_totals", String(62)),
+    Column("result_domestic", Integer()),
+    Column("result_foreign", Integer()),
+    Column("uploaded_records", Integer(), nullable=False, server_default="0"),
+    Column("upload_end_count", Integer()),
+    PrimaryKeyConstraint("tid", "batch"),
+    _one_of("status", BatchStatus, "status"),
+)
+
+upload_items = Table(
+    "upload_items",
+    metadata,
+    _id(),
+    Column("tid", String(8), nullable=False),
+    Column("batch", Integer(), nullable=False),
+    Column("stan", String(6), nullable=False),
+    Column("domestic", Boolean(), nullable=False),
+    Column("pan_hash", String(64), nullable=False),
+    Column("pan_masked", String(19), nullable=False),
+    # The PAN encrypted at rest with the vault (design.md, "Card data").
+    Column("pan_sealed", LargeBinary(), nullable=False),
+    Column("amount", BigInteger(), nullable=False),
+    Column("matched_entry_id", Id, ForeignKey("ledger_entries.id")),
+    Column("status", String(20), nullable=False),
+    _at("created_at"),
+    UniqueConstraint("tid", "batch", "stan"),
+    _one_of("status", UploadStatus, "status"),
+)
+
+recon_exceptions = Table(
+    "recon_exceptions",
+    metadata,
+    _id(),
+    Column("tid", String(8), nullable=False),
+    Column("batch", Integer(), nullable=False),
+    Column("stan", String(6), nullable=False),
+    # An id of shared/causes.md "Reconciliation discrepancies" (ReconCategory for the host's).
+    Column("category", String(40), nullable=False),
+    Column("amount", BigInteger(), nullable=False),
+    Column("entry_id", Id, ForeignKey("ledger_entries.id")),
+    Column("upload_item_id", Id, ForeignKey("upload_items.id")),
+    Column("detail", Text(), nullable=False),
+    Column("status", String(10), nullable=False, server_default="open"),
+    _at("created_at"),
+    UniqueConstraint("tid", "batch", "stan", "category"),
+    _one_of("status", ExceptionStatus, "status"),
+)
+
+host_events = Table(
+    "host_events",
+    metadata,
+    _id(),
+    _at("at"),
+    Column("tid", String(8)),
+    Column("kind", String(40), nullable=False),
+    Column("response_code", String(2)),
+    # JSON; callers mask card data before it gets here.
+    Column("detail", Text(), nullable=False),
+    Index(None, "tid", "at"),
+)
+
+terminal_reports = Table(
+    "terminal_reports",
+    metadata,
+    Column("tid", String(8), ForeignKey("terminals.tid"), primary_key=True),
+    _at("received_at"),
+    Column("report", Text(), nullable=False),
+)

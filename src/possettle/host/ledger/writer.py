@@ -1,0 +1,252 @@
+"""The group-commit ledger writer: many requests' writes, one transaction, one fsync.
+
+One dedicated thread owns one connection. Whatever writes are queued when it wakes (up to
+``max_group``) go into ONE transaction, each under its own SAVEPOINT so an op that raises
+rolls back only itself and gets its own exception; then ONE commit. Only after that commit
+succeeded are the ops' awaiters woken, so the host never acknowledges what it has not
+committed (design.md, "Durability"). If the commit fails, every op of the group gets a
+:class:`~possettle.host.errors.DatabaseError`.
+
+An op is a plain synchronous function of a :class:`~sqlalchemy.engine.Connection`; it must
+not commit or roll back itself (use ``conn.begin_nested()`` for an inner savepoint)::
+
+    rrn = await writer.run(lambda conn: next_counter(conn, "rrn"))
+
+A caller cancelled while waiting does not cancel its op: it may still be committed.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import enum
+import queue
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any, Generic, TypeVar
+
+from sqlalchemy import exc
+from sqlalchemy.engine import Connection, Engine
+
+from possettle.host.errors import DatabaseError, HostError
+from possettle.host.ledger.db import translate
+
+T = TypeVar("T")
+Op = Callable[[Connection], T]
+
+
+@dataclass(frozen=True)
+class WriterStats:
+    """Counters since start: committed groups and the ops in them, and failed groups."""
+
+    groups: int = 0
+    ops: int = 0
+    failed_groups: int = 0
+    largest_group: int = 0
+
+    @property
+    def average_group(self) -> float:
+        """Average ops per committed group (the group-commit gain)."""
+        return self.ops / self.groups if self.groups else 0.0
+
+
+@dataclass(frozen=True)
+class _Pending(Generic[T]):
+    op: Op[T]
+    future: asyncio.Future[T]
+    loop: asyncio.AbstractEventLoop
+
+
+class _State(enum.Enum):
+    NEW = "new"
+    RUNNING = "running"
+    CLOSING = "closing"
+    CLOSED = "closed"
+
+
+def _settle(future: asyncio.Future[Any], ok: bool, value: Any) -> None:
+    # Runs on the event loop; a waiter cancelled meanwhile is simply skipped.
+    if future.done():
+        return
+    if ok:
+        future.set_result(value)
+    else:
+        future.set_exception(value)
+
+
+def _post(pending: _Pending[Any], ok: bool, value: Any) -> None:
+    # A closed loop (RuntimeError) means nobody is waiting any more.
+    with contextlib.suppress(RuntimeError):
+        pending.loop.call_soon_threadsafe(_settle, pending.future, ok, value)
+
+
+class LedgerWriter:
+    """Serialises ledger writes through one connection with group commit (see module doc)."""
+
+    def __init__(self, engine: Engine, *, max_group: int = 512) -> None:
+        if max_group < 1:
+            raise ValueError(f"max_group must be at least 1, got {max_group}")
+        self._engine = engine
+        self._max_group = max_group
+        self._queue: queue.SimpleQueue[_Pending[Any] | None] = queue.SimpleQueue()
+        self._state = _State.NEW
+        self._thread: threading.Thread | None = None
+        self._stopped: asyncio.Future[None] | None = None
+        self._stats = WriterStats()
+        self._stats_lock = threading.Lock()
+
+    @property
+    def stats(self) -> WriterStats:
+        with self._stats_lock:
+            return self._stats
+
+    async def start(self) -> None:
+        """Start the writer thread (its connection opens with the first group)."""
+        if self._state is not _State.NEW:
+            raise HostError(f"ledger writer cannot start: it is {self._state.value}")
+        loop = asyncio.get_running_loop()
+        self._stopped = loop.create_future()
+        self._thread = threading.Thread(
+            target=self._main, args=(loop, self._stopped), name="ledger-writer", daemon=True
+        )
+        self._thread.start()
+        self._state = _State.RUNNING
+
+    async def run(self, op: Op[T]) -> T:
+        """Run ``op`` in the next group; returns its result once the group is committed."""
+        if self._state is not _State.RUNNING:
+            raise HostError(f"ledger writer is {self._state.value}: write refused")
+        loop = asyncio.get_running_loop()
+        future: asyncio.Future[T] = loop.create_future()
+        self._queue.put(_Pending(op, future, loop))
+        return await future
+
+    async def aclose(self) -> None:
+        """Refuse new writes, let every queued write commit, then stop the thread."""
+        if self._state is _State.NEW:
+            self._state = _State.CLOSED
+            return
+        if self._state is _State.RUNNING:
+            self._state = _State.CLOSING
+            self._queue.put(None)
+        if self._stopped is not None:
+            await asyncio.shield(self._stopped)
+        if self._thread is not None:
+            await asyncio.to_thread(self._thread.join)
+        self._state = _State.CLOSED
+
+    # -- the writer thread -------------------------------------------------------------
+
+    def _main(self, loop: asyncio.AbstractEventLoop, stopped: asyncio.Future[None]) -> None:
+        conn: Connection | None = None
+        try:
+            while True:
+                first = self._queue.get()
+                if first is None:
+                    break
+                group, stop = self._gather(first)
+                conn = self._commit_group(conn, group)
+                if stop:
+                    break
+        finally:
+            if conn is not None:
+                _discard(conn)
+            self._fail_leftovers()
+            with contextlib.suppress(RuntimeError):
+                loop.call_soon_threadsafe(_settle, stopped, True, None)
+
+    def _gather(self, first: _Pending[Any]) -> tuple[list[_Pending[Any]], bool]:
+        group = [first]
+        while len(group) < self._max_group:
+            try:
+                item = self._queue.get_nowait()
+            except queue.Empty:
+                break
+            if item is None:
+                return group, True
+            group.append(item)
+        return group, False
+
+    def _commit_group(
+        self, conn: Connection | None, group: list[_Pending[Any]]
+    ) -> Connection | None:
+        outcomes: list[tuple[bool, Any]] = []
+        try:
+            if conn is None:
+                conn = self._engine.connect()
+            with conn.begin():
+                for pending in group:
+                    savepoint = conn.begin_nested()
+                    try:
+                        result = pending.op(conn)
+                    except Exception as e:
+                        savepoint.rollback()
+                        outcomes.append((False, _op_error(e)))
+                    else:
+                        savepoint.commit()
+                        outcomes.append((True, result))
+        except Exception as e:
+            # The transaction failed as a whole (BEGIN, a savepoint or the COMMIT): nothing of
+            # the group is durable, so every op gets the error.
+            self._record(len(group), committed=False)
+            doing = f"committing a group of {len(group)} ledger writes"
+            for pending in group:
+                _post(pending, False, _group_error(e, doing))
+            _discard(conn)
+            return None
+        except BaseException:
+            for pending in group:
+                _post(pending, False, HostError("ledger writer stopped by an internal error"))
+            raise
+        self._record(len(group), committed=True)
+        for pending, (ok, value) in zip(group, outcomes, strict=True):
+            _post(pending, ok, value)
+        return conn
+
+    def _record(self, size: int, *, committed: bool) -> None:
+        with self._stats_lock:
+            s = self._stats
+            if committed:
+                self._stats = WriterStats(
+                    s.groups + 1, s.ops + size, s.failed_groups, max(s.largest_group, size)
+                )
+            else:
+                self._stats = WriterStats(s.groups, s.ops, s.failed_groups + 1, s.largest_group)
+
+    def _fail_leftovers(self) -> None:
+        while True:
+            try:
+                item = self._queue.get_nowait()
+            except queue.Empty:
+                return
+            if item is not None:
+                _post(item, False, HostError("ledger writer closed before this write ran"))
+
+
+def _op_error(e: Exception) -> Exception:
+    """The exception an op's caller sees: SQLAlchemy errors translated, others as raised."""
+    if isinstance(e, exc.SQLAlchemyError):
+        err = translate(e, "ledger write")
+        err.__cause__ = e
+        return err
+    return e
+
+
+def _group_error(e: Exception, doing: str) -> DatabaseError:
+    if isinstance(e, exc.SQLAlchemyError):
+        err = translate(e, doing)
+    else:
+        err = DatabaseError(f"{doing}: {type(e).__name__}: {e}")
+    err.__cause__ = e
+    return err
+
+
+def _discard(conn: Connection | None) -> None:
+    # After a failed group the connection may be broken; the next group takes a fresh one.
+    if conn is not None:
+        with contextlib.suppress(exc.SQLAlchemyError):
+            conn.close()
+
+
+__all__ = ["LedgerWriter", "Op", "WriterStats"]

@@ -1,0 +1,175 @@
+"""The asyncio TCP shell of the host: connections, timeouts, caps and graceful shutdown.
+
+Everything protocol-related happens in :class:`~possettle.host.service.HostService`; this
+module only moves bytes. A connection is served one request at a time (a terminal has one
+request in flight). Slow or silent clients are cut by two timeouts, idle and frame; a cap on
+connections and the 4096-byte frame limit bound what one client can hold.
+
+Shutdown (SIGTERM / SIGINT): stop accepting, let in-flight requests finish within the
+grace period, then close. A request whose ledger write did not commit is never answered,
+so nothing acknowledged is lost even on ``kill -9``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import signal
+from collections.abc import Callable
+
+import structlog
+
+from possettle.clock import Clock
+from possettle.host.config import HostConfig
+from possettle.host.context import HostContext
+from possettle.host.ledger.database import Database
+from possettle.host.service import HostService
+from possettle.iso8583.errors import FramingError
+from possettle.iso8583.framing import MAX_FRAME, FrameReader
+from possettle.upstream.connector import IssuerConnector, connector_from_spec
+
+log = structlog.get_logger("possettle.host")
+
+
+class HostServer:
+    def __init__(self, config: HostConfig, db: Database, issuer: IssuerConnector) -> None:
+        self.config = config
+        self.db = db
+        self.issuer = issuer
+        self.service = HostService(HostContext(db, issuer, config))
+        self._server: asyncio.Server | None = None
+        self._connections: set[asyncio.Task[None]] = set()
+        self._in_flight = 0
+        self._idle = asyncio.Event()
+        self._idle.set()
+        self._stopping = False
+        self.port = config.port
+        self.stats = {"connections": 0, "refused": 0, "frames": 0, "framing_errors": 0}
+
+    async def start(self) -> None:
+        self._server = await asyncio.start_server(
+            self._accept, self.config.host, self.config.port, limit=MAX_FRAME * 2
+        )
+        sock = self._server.sockets[0]
+        self.port = int(sock.getsockname()[1])
+        log.info(
+            "host listening",
+            host=self.config.host,
+            port=self.port,
+            db=self.db.url,
+            issuer=getattr(self.issuer, "name", "?"),
+        )
+
+    async def _accept(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        task = asyncio.current_task()
+        assert task is not None
+        if self._stopping or len(self._connections) >= self.config.max_connections:
+            self.stats["refused"] += 1
+            writer.close()
+            return
+        self._connections.add(task)
+        self.stats["connections"] += 1
+        try:
+            await self._serve(reader, writer)
+        finally:
+            self._connections.discard(task)
+            writer.close()
+            with contextlib.suppress(Exception):
+                await writer.wait_closed()
+
+    async def _serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        frames = FrameReader()
+        peer = writer.get_extra_info("peername")
+        loop = asyncio.get_running_loop()
+        started: float | None = None
+        while not self._stopping:
+            if frames.pending:
+                started = started if started is not None else loop.time()
+                budget = self.config.frame_timeout - (loop.time() - started)
+            else:
+                started = None
+                budget = self.config.idle_timeout
+            try:
+                data = await asyncio.wait_for(reader.read(MAX_FRAME + 2), max(budget, 0.0))
+            except TimeoutError:
+                log.info("connection timed out", peer=peer, partial_bytes=frames.pending)
+                return
+            except ConnectionError:
+                return
+            if not data:
+                return
+            try:
+                batch = frames.feed(data)
+            except FramingError as exc:
+                self.stats["framing_errors"] += 1
+                log.warning("framing error, closing", peer=peer, error=str(exc))
+                return
+            for frame in batch:
+                self.stats["frames"] += 1
+                reply = await self._handle(frame)
+                if reply is None:
+                    return
+                writer.write(reply)
+                try:
+                    await writer.drain()
+                except ConnectionError:
+                    return
+
+    async def _handle(self, frame: object) -> bytes | None:
+        self._in_flight += 1
+        self._idle.clear()
+        try:
+            return await self.service.handle(frame)  # type: ignore[arg-type]
+        finally:
+            self._in_flight -= 1
+            if self._in_flight == 0:
+                self._idle.set()
+
+    async def stop(self) -> None:
+        """Stop accepting, finish in-flight requests (within the grace period), close."""
+        self._stopping = True
+        if self._server is not None:
+            self._server.close()
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(self._idle.wait(), self.config.shutdown_grace)
+        for task in list(self._connections):
+            task.cancel()
+        if self._connections:
+            await asyncio.gather(*self._connections, return_exceptions=True)
+        if self._server is not None:
+            await self._server.wait_closed()
+        log.info("host stopped", **self.stats)
+
+
+async def serve(
+    config: HostConfig,
+    *,
+    clock: Clock | None = None,
+    ready: Callable[[HostServer], None] | None = None,
+    stop: asyncio.Event | None = None,
+) -> None:
+    """Run a host until ``stop`` is set (or SIGTERM / SIGINT when ``stop`` is None)."""
+    db = Database.open(config.db_url, key_file=config.key_file, clock=clock)
+    issuer = connector_from_spec(config.issuer, db.clock)
+    stop_event = stop or asyncio.Event()
+    loop = asyncio.get_running_loop()
+    if stop is None:
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            loop.add_signal_handler(sig, stop_event.set)
+    await db.start()
+    try:
+        await issuer.start()
+        try:
+            server = HostServer(config, db, issuer)
+            await server.start()
+            if ready is not None:
+                ready(server)
+            await stop_event.wait()
+            await server.stop()
+        finally:
+            await issuer.aclose()
+    finally:
+        await db.close()
+        if stop is None:
+            for sig in (signal.SIGTERM, signal.SIGINT):
+                loop.remove_signal_handler(sig)

@@ -1,0 +1,158 @@
+"""One PS-CUP/1 connection from a terminal's side: STANs, working keys, MAC, framing.
+
+>>> # async with Link("127.0.0.1", port, tid, mid, tmk) as link:
+>>> #     await link.sign_on(); reply = await link.send(messages.sale(...))
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from dataclasses import dataclass
+
+from possettle.crypto.keys import Key, decode_field62
+from possettle.crypto.mac import unionpay_ecb_mac, verify_mac
+from possettle.errors import PossettleError
+from possettle.iso8583 import codec
+from possettle.iso8583.codec import Fields
+from possettle.iso8583.fields import Field60
+from possettle.iso8583.framing import Frame, FrameReader, Header, Tpdu
+from possettle.iso8583.messages import MACED_MTIS
+from possettle.link import messages
+
+
+class LinkError(PossettleError):
+    """The host could not be reached, went silent, or sent something unreadable."""
+
+
+class LinkTimeout(LinkError):
+    """No reply within the read timeout: the request's fate is unknown (reverse it)."""
+
+
+class ReplyMacError(LinkError):
+    """An approved reply whose MAC does not verify (protocol §5: reversal reason A0)."""
+
+
+@dataclass(frozen=True, slots=True)
+class Exchange:
+    """A request as sent and the host's reply."""
+
+    request: Fields
+    reply: Fields
+    header: Header
+
+    @property
+    def code(self) -> str:
+        return self.reply.get("39", "")
+
+
+class Link:
+    def __init__(
+        self,
+        host: str,
+        port: int,
+        tid: str,
+        mid: str,
+        tmk: Key,
+        *,
+        version: str = "010000",
+        timeout: float = 10.0,
+        tpdu: Tpdu | None = None,
+    ) -> None:
+        self.host, self.port = host, port
+        self.tid, self.mid, self.tmk = tid, mid, tmk
+        self.header = Header(sub_version=version)
+        self.tpdu = tpdu or Tpdu()
+        self.timeout = timeout
+        self.stan = 0
+        self.batch = 1
+        self.pik: Key | None = None
+        self.mak: Key | None = None
+        self._reader: asyncio.StreamReader | None = None
+        self._writer: asyncio.StreamWriter | None = None
+        self._frames = FrameReader()
+
+    async def __aenter__(self) -> Link:
+        await self.connect()
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.close()
+
+    async def connect(self) -> None:
+        try:
+            self._reader, self._writer = await asyncio.wait_for(
+                asyncio.open_connection(self.host, self.port), self.timeout
+            )
+        except (OSError, TimeoutError) as exc:
+            raise LinkError(f"cannot connect to {self.host}:{self.port}: {exc}") from exc
+        self._frames = FrameReader()
+
+    async def close(self) -> None:
+        if self._writer is not None:
+            self._writer.close()
+            with contextlib.suppress(Exception):
+                await self._writer.wait_closed()
+        self._reader = self._writer = None
+
+    def next_stan(self) -> int:
+        self.stan = self.stan % 999999 + 1
+        return self.stan
+
+    def encode(self, fields: Fields) -> bytes:
+        maced = fields["t"] in MACED_MTIS and self.mak is not None
+        out = dict(fields)
+        if maced:
+            out["64"] = codec.MAC_PLACEHOLDER
+        body = codec.encode(out)
+        if maced:
+            assert self.mak is not None
+            body = codec.with_mac(body, unionpay_ecb_mac(self.mak, codec.mac_input(body)))
+        return Frame(self.tpdu, self.header, body).to_bytes()
+
+    async def send_raw(self, raw: bytes) -> Frame:
+        """Send bytes as they are and wait for one reply frame."""
+        if self._writer is None or self._reader is None:
+            await self.connect()
+        assert self._writer is not None and self._reader is not None
+        try:
+            self._writer.write(raw)
+            await self._writer.drain()
+            while True:
+                data = await asyncio.wait_for(self._reader.read(8192), self.timeout)
+                if not data:
+                    await self.close()
+                    raise LinkError("host closed the connection")
+                frames = self._frames.feed(data)
+                if frames:
+                    return frames[0]
+        except TimeoutError as exc:
+            await self.close()
+            raise LinkTimeout(f"no reply within {self.timeout}s") from exc
+        except OSError as exc:
+            await self.close()
+            raise LinkError(f"connection lost: {exc}") from exc
+
+    async def send(self, fields: Fields) -> Exchange:
+        frame = await self.send_raw(self.encode(fields))
+        reply = codec.decode(frame.body)
+        if (
+            reply.get("39") == "00"
+            and reply["t"] in MACED_MTIS
+            and self.mak is not None
+            and not verify_mac(
+                self.mak, codec.mac_input(frame.body), bytes.fromhex(reply.get("64", "00"))
+            )
+        ):
+            raise ReplyMacError(f"reply to STAN {fields.get('11')} has a bad MAC")
+        return Exchange(fields, reply, frame.header)
+
+    async def sign_on(self, operator: str = "01") -> Exchange:
+        ex = await self.send(
+            messages.sign_on(self.tid, self.mid, self.next_stan(), self.batch, operator)
+        )
+        if ex.code == "00":
+            keys = decode_field62(self.tmk, bytes.fromhex(ex.reply["62"]))
+            self.pik, self.mak = keys.pik, keys.mak
+            self.batch = Field60.parse(ex.reply["60"]).batch
+        return ex
