@@ -116,7 +116,14 @@ def create_engine_for(url: str) -> Engine:
 
 
 def _sqlite_engine(url: str) -> Engine:
-    engine = sa.create_engine(url, connect_args={"timeout": BUSY_TIMEOUT_MS / 1000})
+    # The writer holds one connection for good; readers run in worker threads (at most 32
+    # in asyncio's default executor), so the pool may grow that far rather than time out.
+    engine = sa.create_engine(
+        url,
+        connect_args={"timeout": BUSY_TIMEOUT_MS / 1000},
+        pool_size=5,
+        max_overflow=32,
+    )
 
     @event.listens_for(engine, "connect")
     def _on_connect(dbapi_connection: Any, _record: Any) -> None:

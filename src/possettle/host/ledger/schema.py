@@ -126,7 +126,7 @@ terminals = Table(
     # The host wants processing requirement 3 (sign on again) in its next reply.
     _flag("needs_signon"),
     # The batch number the host expects (sent in 0810 60.2).
-    Column("current_batch", Integer(), nullable=False, server_default="1"),
+    Column("current_batch", Integer(), nullable=False, server_default=sa.text("1")),
     Column("software_version", String(6)),
     _at("last_signon_at", nullable=True),
     _at("last_seen_at", nullable=True),
@@ -192,7 +192,7 @@ ledger_entries = Table(
     _at("created_at"),
     _flag("voided"),
     _flag("reversed"),
-    Column("refunded_amount", BigInteger(), nullable=False, server_default="0"),
+    Column("refunded_amount", BigInteger(), nullable=False, server_default=sa.text("0")),
     UniqueConstraint("tid", "batch", "stan", "kind"),
     _one_of("kind", EntryKind, "kind"),
     CheckConstraint("amount > 0", name="amount_positive"),
@@ -215,7 +215,7 @@ batches = Table(
     Column("host_totals", String(62)),
     Column("result_domestic", Integer()),
     Column("result_foreign", Integer()),
-    Column("uploaded_records", Integer(), nullable=False, server_default="0"),
+    Column("uploaded_records", Integer(), nullable=False, server_default=sa.text("0")),
     Column("upload_end_count", Integer()),
     PrimaryKeyConstraint("tid", "batch"),
     _one_of("status", BatchStatus, "status"),
