@@ -1,0 +1,195 @@
+#!/usr/bin/env python3
+"""possettle's command runner: the one entry point humans and CI share (stdlib only).
+
+    python3 scripts/dev.py demo [ARGS...]    install into .venv, then run `possettle demo ARGS`
+    python3 scripts/dev.py test [ARGS...]    install, then ruff check, ruff format --check,
+                                             mypy and pytest ARGS; stops at the first failure
+    python3 scripts/dev.py lint              install, then ruff and mypy only
+    python3 scripts/dev.py bench NAME [...]  install, then run bench/NAME.py with the venv Python
+
+The virtual environment lives in ``.venv`` at the repository root. It is created when missing,
+recreated when broken (or moved), and the project is reinstalled (``pip install -e '.[test]'``)
+only when pyproject.toml changed since the last successful install: a stamp with its hash is
+kept in ``.venv``.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import json
+import os
+import shutil
+import subprocess
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+VENV = ROOT / ".venv"
+BIN = VENV / ("Scripts" if os.name == "nt" else "bin")
+PYTHON = BIN / ("python.exe" if os.name == "nt" else "python")
+STAMP = VENV / ".possettle-install.json"
+MIN_PYTHON = (3, 11)
+# pytest's "no tests were collected": a run that tested nothing must not pass.
+PYTEST_NO_TESTS = 5
+
+USAGE = __doc__.split("\n\n")[1] if __doc__ else ""
+
+
+def say(line: str) -> None:
+    print(f"• {line}", flush=True)
+
+
+def fail(line: str, code: int = 1) -> int:
+    print(f"✗ {line}", file=sys.stderr, flush=True)
+    return code
+
+
+def run(cmd: Sequence[object], *, env: dict[str, str] | None = None, quiet: bool = False) -> int:
+    """Run ``cmd`` (our own venv's tools or this Python) in the repository root."""
+    out = subprocess.DEVNULL if quiet else None
+    return subprocess.call([str(c) for c in cmd], cwd=ROOT, env=env, stdout=out)  # noqa: S603
+
+
+def tool(name: str) -> Path:
+    return BIN / (name + (".exe" if os.name == "nt" else ""))
+
+
+# ----------------------------------------------------------------------------- environment
+
+
+def _stamp_wanted() -> dict[str, str]:
+    return {
+        "pyproject_sha256": hashlib.sha256((ROOT / "pyproject.toml").read_bytes()).hexdigest(),
+        # A venv's scripts hold absolute paths: a moved checkout needs a fresh one.
+        "venv": str(VENV),
+    }
+
+
+def _stamp_found() -> dict[str, str] | None:
+    try:
+        data = json.loads(STAMP.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    return data if isinstance(data, dict) else None
+
+
+def _venv_works() -> bool:
+    if not PYTHON.exists():
+        return False
+    check = f"import sys, pip; sys.exit(sys.version_info[:2] < {MIN_PYTHON!r})"
+    try:
+        result = subprocess.run(  # noqa: S603 - the venv's own interpreter
+            [str(PYTHON), "-c", check], capture_output=True, timeout=60, check=False
+        )
+    except (OSError, subprocess.TimeoutExpired):
+        return False
+    return result.returncode == 0
+
+
+def _create_venv() -> None:
+    if VENV.exists() or VENV.is_symlink():
+        say("recreating .venv (the one there is broken or was moved) …")
+        if VENV.is_symlink() or VENV.is_file():
+            VENV.unlink()
+        else:
+            shutil.rmtree(VENV)
+    else:
+        say("creating .venv …")
+    if run([sys.executable, "-m", "venv", VENV], quiet=True) == 0:
+        return
+    # Some distributions ship Python without ensurepip (Debian's python3-venv): build the
+    # venv without pip and let this interpreter's pip install pip into it.
+    say("python -m venv could not install pip; bootstrapping it with this Python's pip …")
+    shutil.rmtree(VENV, ignore_errors=True)
+    if run([sys.executable, "-m", "venv", "--without-pip", VENV]) != 0:
+        raise SystemExit(fail("could not create .venv with `python -m venv`"))
+    pip = [sys.executable, "-m", "pip", "--python", PYTHON, "install", "--quiet", "pip"]
+    if run(pip) != 0:
+        raise SystemExit(fail("could not install pip into .venv (needs pip >= 22.3 outside it)"))
+
+
+def ensure_installed() -> None:
+    """Make .venv exist, work, and hold the project as pyproject.toml currently describes it."""
+    if not _venv_works():
+        _create_venv()
+    wanted = _stamp_wanted()
+    if _stamp_found() == wanted and tool("possettle").exists():
+        return
+    say("installing possettle into .venv …")
+    STAMP.unlink(missing_ok=True)
+    env = dict(os.environ, PIP_DISABLE_PIP_VERSION_CHECK="1")
+    cmd = [PYTHON, "-m", "pip", "install", "--quiet", "--editable", ".[test]"]
+    if run(cmd, env=env) != 0:
+        raise SystemExit(fail("`pip install -e '.[test]'` failed (see pip's output above)"))
+    STAMP.write_text(json.dumps(wanted, indent=2) + "\n", encoding="utf-8")
+
+
+# ----------------------------------------------------------------------------- commands
+
+
+def run_steps(steps: Sequence[tuple[str, Sequence[object]]]) -> int:
+    for name, cmd in steps:
+        say(f"{name} …")
+        code = run(cmd)
+        if name == "pytest" and code == PYTEST_NO_TESTS:
+            return fail("step `pytest` failed: no tests were collected", PYTEST_NO_TESTS)
+        if code != 0:
+            return fail(f"step `{name}` failed (exit {code})", code)
+    say("all steps passed")
+    return 0
+
+
+def lint_steps() -> list[tuple[str, Sequence[object]]]:
+    return [
+        ("ruff check", [tool("ruff"), "check"]),
+        ("ruff format --check", [tool("ruff"), "format", "--check"]),
+        ("mypy", [tool("mypy")]),
+    ]
+
+
+def cmd_demo(args: Sequence[str]) -> int:
+    ensure_installed()
+    exe = tool("possettle")
+    sys.stdout.flush()
+    os.execv(exe, [str(exe), "demo", *args])  # noqa: S606 - our own venv's console script
+
+
+def cmd_test(args: Sequence[str]) -> int:
+    ensure_installed()
+    return run_steps([*lint_steps(), ("pytest", [tool("pytest"), *args])])
+
+
+def cmd_lint(args: Sequence[str]) -> int:
+    if args:
+        return fail("lint takes no arguments")
+    ensure_installed()
+    return run_steps(lint_steps())
+
+
+def cmd_bench(args: Sequence[str]) -> int:
+    available = sorted(p.stem for p in (ROOT / "bench").glob("*.py") if p.stem != "__init__")
+    if not args or args[0] not in available:
+        shown = ", ".join(available) or "none yet"
+        return fail(f"usage: dev.py bench NAME [ARGS...] where NAME is one of: {shown}", 2)
+    ensure_installed()
+    say(f"bench/{args[0]}.py …")
+    return run([PYTHON, ROOT / "bench" / f"{args[0]}.py", *args[1:]])
+
+
+COMMANDS = {"demo": cmd_demo, "test": cmd_test, "lint": cmd_lint, "bench": cmd_bench}
+
+
+def main(argv: Sequence[str]) -> int:
+    for stream in (sys.stdout, sys.stderr):
+        if isinstance(stream, io.TextIOWrapper):  # "•" must not crash a non-UTF-8 console
+            stream.reconfigure(errors="replace")
+    if not argv or argv[0] not in COMMANDS:
+        print(USAGE, file=sys.stderr)
+        return 0 if argv[:1] in (["-h"], ["--help"]) else 2
+    return COMMANDS[argv[0]](argv[1:])
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))

@@ -1,0 +1,92 @@
+"""What every command group shares: the error boundary, output helpers and common options.
+
+User errors end a command with one red line naming what was wrong and exit status 1, never
+a traceback: :func:`user_errors` is the boundary where :class:`PossettleError` (and
+SQLAlchemy's errors, translated by the ledger's one translation point) become that line.
+Data goes to stdout — a Rich table for people, ``--json`` for programs; messages go to stderr.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import asdict, is_dataclass
+from datetime import date, datetime
+from pathlib import Path
+from typing import Annotated, Any, NoReturn
+
+import typer
+from rich.console import Console
+from rich.markup import escape
+from rich.text import Text
+from sqlalchemy import exc
+
+from possettle.errors import PossettleError
+from possettle.host.ledger.db import translate
+
+DEFAULT_DB = "./possettle-host.db"
+
+DbOption = Annotated[
+    str,
+    typer.Option(
+        "--db",
+        envvar="POSSETTLE_DB",
+        help="The ledger: a SQLite file path, sqlite:///path or postgresql://user@host/db.",
+        show_default=True,
+    ),
+]
+KeyFileOption = Annotated[
+    Path | None,
+    typer.Option(
+        "--key-file",
+        help="The host's vault key file (default: <db file>.key beside a SQLite ledger, "
+        "./possettle-host.key for PostgreSQL; $POSSETTLE_HOST_KEY wins over both).",
+        dir_okay=False,
+    ),
+]
+JsonOption = Annotated[bool, typer.Option("--json", help="Print JSON instead of text.")]
+
+
+def out() -> Console:
+    """A console on stdout (looked up at print time, so test runners can capture it)."""
+    return Console(highlight=False)
+
+
+def cells(*values: object) -> list[Text]:
+    """Table cells shown literally: a merchant called "[bold]" is not Rich markup."""
+    return [Text(str(v)) for v in values]
+
+
+def err() -> Console:
+    return Console(stderr=True, highlight=False)
+
+
+def fail(message: str) -> NoReturn:
+    """End the command with one red line on stderr and exit status 1."""
+    err().print(f"[bold red]error:[/] {escape(message)}", soft_wrap=True)
+    raise typer.Exit(1)
+
+
+@contextmanager
+def user_errors() -> Iterator[None]:
+    """The command boundary: possettle's own errors become one red line and exit 1."""
+    try:
+        yield
+    except PossettleError as e:
+        fail(str(e))
+    except exc.SQLAlchemyError as e:
+        fail(str(translate(e, "ledger")))
+
+
+def _plain(value: Any) -> Any:
+    if isinstance(value, datetime | date):
+        return value.isoformat()
+    if is_dataclass(value) and not isinstance(value, type):
+        return asdict(value)
+    raise TypeError(f"{type(value).__name__} is not JSON serialisable")
+
+
+def print_json(data: Any) -> None:
+    """``data`` as indented JSON on stdout (dataclasses and datetimes included)."""
+    typer.echo(json.dumps(data, indent=2, ensure_ascii=False, default=_plain))

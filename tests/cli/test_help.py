@@ -1,0 +1,60 @@
+"""Every command of the ``possettle`` app has help text, and ``--help`` works everywhere."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+import typer.main
+from typer.testing import CliRunner
+
+from possettle.cli.main import app
+
+
+def _walk(command: Any, path: tuple[str, ...] = ()) -> Iterator[tuple[tuple[str, ...], Any]]:
+    yield path, command
+    for name, sub in sorted(getattr(command, "commands", {}).items()):
+        yield from _walk(sub, (*path, name))
+
+
+COMMANDS = list(_walk(typer.main.get_command(app)))
+PATHS = [path for path, _ in COMMANDS]
+
+
+def test_the_app_has_the_documented_commands() -> None:
+    assert {" ".join(p) for p in PATHS} >= {
+        "demo",
+        "host init",
+        "host merchant add",
+        "host merchant list",
+        "host terminal add",
+        "host terminal list",
+        "host terminal disable",
+        "host terminal enable",
+        "host policy",
+        "host serve",
+        "codec decode",
+    }
+
+
+@pytest.mark.parametrize(
+    ("path", "command"), COMMANDS, ids=[" ".join(p) or "possettle" for p in PATHS]
+)
+def test_every_command_has_help_text(path: tuple[str, ...], command: Any) -> None:
+    assert (command.help or "").strip(), f"`possettle {' '.join(path)}` has no help text"
+
+
+@pytest.mark.parametrize("path", PATHS, ids=[" ".join(p) or "possettle" for p in PATHS])
+def test_help_exits_zero_for_every_command(path: tuple[str, ...]) -> None:
+    result = CliRunner().invoke(app, [*path, "--help"])
+    assert result.exit_code == 0, result.output
+    assert "Usage:" in result.output
+
+
+def test_version_option_prints_the_package_version() -> None:
+    from possettle import __version__
+
+    result = CliRunner().invoke(app, ["--version"])
+    assert result.exit_code == 0
+    assert result.output == f"possettle {__version__}\n"
