@@ -1,0 +1,54 @@
+"""The acquirer host's upstream: one issuer-connector interface and its implementations.
+
+* :mod:`~possettle.upstream.connector` — :class:`AuthRequest`, :class:`AuthResult`, the
+  :class:`IssuerConnector` protocol and :func:`connector_from_spec`;
+* :mod:`~possettle.upstream.simulator` and :mod:`~possettle.upstream.rules` — the built-in
+  issuer and its rules file;
+* :mod:`~possettle.upstream.iso8583` — a remote issuer over ISO 8583:1987 (with
+  :mod:`~possettle.upstream.wire`, :mod:`~possettle.upstream.messages`,
+  :mod:`~possettle.upstream.pinblock` and :mod:`~possettle.upstream.retry`);
+* :mod:`~possettle.upstream.errors` — the error tree.
+"""
+
+from __future__ import annotations
+
+from possettle.upstream.connector import (
+    AuthKind,
+    AuthRequest,
+    AuthResult,
+    IssuerConnector,
+    connector_from_spec,
+)
+from possettle.upstream.errors import (
+    RulesError,
+    UpstreamError,
+    UpstreamProtocolError,
+    UpstreamRequestError,
+    UpstreamTimeout,
+    UpstreamUnavailable,
+)
+from possettle.upstream.iso8583 import Iso8583Connector
+from possettle.upstream.retry import RetryPolicy
+from possettle.upstream.rules import CardState, Rules, load_rules, parse_rules
+from possettle.upstream.simulator import SimulatorConnector
+
+__all__ = [
+    "AuthKind",
+    "AuthRequest",
+    "AuthResult",
+    "CardState",
+    "Iso8583Connector",
+    "IssuerConnector",
+    "RetryPolicy",
+    "Rules",
+    "RulesError",
+    "SimulatorConnector",
+    "UpstreamError",
+    "UpstreamProtocolError",
+    "UpstreamRequestError",
+    "UpstreamTimeout",
+    "UpstreamUnavailable",
+    "connector_from_spec",
+    "load_rules",
+    "parse_rules",
+]

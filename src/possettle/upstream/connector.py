@@ -1,0 +1,183 @@
+"""The one interface between the acquirer host and an issuer.
+
+The host turns an approved-for-forwarding terminal request into an :class:`AuthRequest`,
+hands it to an :class:`IssuerConnector` and maps the outcome to field 39 for the terminal:
+an :class:`AuthResult` passes its response code through, :class:`UpstreamTimeout` becomes
+``98`` and :class:`UpstreamUnavailable` becomes ``91``.
+
+>>> from possettle.clock import SystemClock
+>>> connector_from_spec("sim", SystemClock()).name
+'sim'
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from enum import StrEnum
+from typing import Protocol
+from urllib.parse import parse_qs, urlsplit
+
+from possettle.cards import mask_pan
+from possettle.clock import Clock
+from possettle.errors import ConfigError
+from possettle.money import Money
+
+
+class AuthKind(StrEnum):
+    SALE = "sale"
+    VOID = "void"
+    REFUND = "refund"
+    OFFLINE = "offline"
+    BALANCE = "balance"
+
+
+@dataclass(frozen=True, slots=True)
+class AuthRequest:
+    """One request to the issuer; ``rrn`` identifies it for a later :meth:`reverse`.
+
+    The PAN, PIN and track 2 never appear in ``repr()``: the PAN is masked, the others are
+    only shown as present or absent.
+    """
+
+    kind: AuthKind
+    pan: str = field(repr=False)
+    expiry: str | None  # YYMM
+    amount: Money
+    stan: str
+    rrn: str
+    tid: str
+    mid: str
+    local_time: datetime
+    # The clear PIN, decrypted by the host from the terminal's PIN block. Never logged.
+    pin: str | None = field(default=None, repr=False)
+    track2: str | None = field(default=None, repr=False)
+    entry_mode: str = "012"
+    original_rrn: str | None = None
+    original_amount: Money | None = None
+
+    def __repr__(self) -> str:
+        return (
+            f"AuthRequest(kind={self.kind.value!r}, pan={mask_pan(self.pan)!r}, "
+            f"amount={self.amount!r}, stan={self.stan!r}, rrn={self.rrn!r}, tid={self.tid!r}, "
+            f"mid={self.mid!r}, entry_mode={self.entry_mode!r}, "
+            f"pin={'<set>' if self.pin is not None else None}, "
+            f"track2={'<set>' if self.track2 is not None else None}, "
+            f"original_rrn={self.original_rrn!r})"
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class AuthResult:
+    """The issuer's answer: field 39 and, when approved, field 38."""
+
+    response_code: str
+    auth_code: str | None = None
+    issuer_id: str = "00010000"
+
+    @property
+    def approved(self) -> bool:
+        return self.response_code == "00"
+
+
+class IssuerConnector(Protocol):
+    """What the host needs from an issuer, whatever speaks to it."""
+
+    name: str
+
+    async def start(self) -> None:
+        """Acquire resources and start background work (e.g. the reversal sender)."""
+        ...
+
+    async def aclose(self) -> None:
+        """Stop background work and release resources; pending requests fail as unavailable."""
+        ...
+
+    # The budget is a parameter, not an asyncio.timeout() around the call, because a connector
+    # must act on expiry itself (queue a reversal) rather than just be cancelled.
+    async def authorize(self, req: AuthRequest, timeout: float) -> AuthResult:  # noqa: ASYNC109
+        """Ask the issuer; raises :class:`UpstreamTimeout` or :class:`UpstreamUnavailable`."""
+        ...
+
+    async def reverse(self, req: AuthRequest, reason: str) -> None:
+        """Undo an earlier :meth:`authorize` with the same ``rrn``; idempotent.
+
+        ``reason`` is a response code (``98`` no reply, ``A0`` MAC failure, ...). A connector
+        to a remote issuer queues the reversal and retries it until it is acknowledged.
+        """
+        ...
+
+
+def connector_from_spec(spec: str, clock: Clock) -> IssuerConnector:
+    """Build a connector from a command-line spec.
+
+    * ``sim`` — the built-in simulator with default rules;
+    * ``sim:/path/rules.toml`` — the simulator with a rules file;
+    * ``iso8583://HOST:PORT?timeout=5&zpk=HEX`` — a remote ISO 8583:1987 issuer.
+    """
+    # Imported here: both implementations import this module for the request types.
+    from possettle.upstream.iso8583 import Iso8583Connector
+    from possettle.upstream.rules import Rules, load_rules
+    from possettle.upstream.simulator import SimulatorConnector
+
+    if spec == "sim":
+        return SimulatorConnector(clock, Rules())
+    if spec.startswith("sim:"):
+        path = spec.removeprefix("sim:")
+        if not path:
+            raise ConfigError("issuer spec 'sim:' needs a rules file path after the colon")
+        return SimulatorConnector(clock, load_rules(path))
+    if spec.startswith("iso8583://"):
+        host, port, timeout, zpk = _parse_iso8583_spec(spec)
+        return Iso8583Connector(host, port, clock, timeout=timeout, zpk=zpk)
+    scheme = spec.split(":", 1)[0] if ":" in spec else spec
+    raise ConfigError(
+        f"unknown issuer spec {scheme!r}: expected 'sim', 'sim:/path/rules.toml' "
+        "or 'iso8583://HOST:PORT?timeout=5&zpk=HEX'"
+    )
+
+
+_ISO_KEYS = ("timeout", "zpk")
+
+
+def _parse_iso8583_spec(spec: str) -> tuple[str, int, float, bytes | None]:
+    # The spec may hold a ZPK: messages name the problem, never echo the query string.
+    where = "issuer spec iso8583://"
+    parts = urlsplit(spec)
+    try:
+        port = parts.port
+    except ValueError as exc:
+        raise ConfigError(f"{where}: the port must be a number from 1 to 65535") from exc
+    host = parts.hostname
+    if not host or port is None or port == 0:
+        raise ConfigError(f"{where}: expected iso8583://HOST:PORT with a port from 1 to 65535")
+    if parts.path not in ("", "/") or parts.fragment or parts.username or parts.password:
+        raise ConfigError(f"{where}: only HOST:PORT and the query ?timeout=&zpk= are allowed")
+    query = parse_qs(parts.query, keep_blank_values=True)
+    for key, values in query.items():
+        if key not in _ISO_KEYS:
+            raise ConfigError(f"{where}: unknown option {key!r} (expected timeout or zpk)")
+        if len(values) != 1:
+            raise ConfigError(f"{where}: option {key!r} is given more than once")
+    timeout = 5.0
+    if "timeout" in query:
+        text = query["timeout"][0]
+        try:
+            timeout = float(text)
+        except ValueError as exc:
+            raise ConfigError(f"{where}: timeout {text!r} is not a number of seconds") from exc
+        if not 0 < timeout <= 300:
+            raise ConfigError(f"{where}: timeout {text!r} must be above 0 and at most 300")
+    zpk: bytes | None = None
+    if "zpk" in query:
+        hexkey = query["zpk"][0]
+        try:
+            zpk = bytes.fromhex(hexkey)
+        except ValueError as exc:
+            raise ConfigError(f"{where}: zpk is not hexadecimal") from exc
+        if len(zpk) not in (16, 24):
+            raise ConfigError(
+                f"{where}: zpk must be a double- or triple-length 3DES key "
+                f"(32 or 48 hex digits), got {len(hexkey)} characters"
+            )
+    return host, port, timeout, zpk

@@ -1,0 +1,180 @@
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+import possettle.upstream
+from possettle.clock import FixedClock
+from possettle.errors import ConfigError, PossettleError
+from possettle.upstream import (
+    AuthKind,
+    Iso8583Connector,
+    RulesError,
+    SimulatorConnector,
+    UpstreamError,
+    UpstreamProtocolError,
+    UpstreamTimeout,
+    UpstreamUnavailable,
+    connector_from_spec,
+)
+from tests.upstream.upstream_support import PAN, MakeRequest
+
+
+def test_the_public_api_is_pinned() -> None:
+    assert sorted(possettle.upstream.__all__) == [
+        "AuthKind",
+        "AuthRequest",
+        "AuthResult",
+        "CardState",
+        "Iso8583Connector",
+        "IssuerConnector",
+        "RetryPolicy",
+        "Rules",
+        "RulesError",
+        "SimulatorConnector",
+        "UpstreamError",
+        "UpstreamProtocolError",
+        "UpstreamRequestError",
+        "UpstreamTimeout",
+        "UpstreamUnavailable",
+        "connector_from_spec",
+        "load_rules",
+        "parse_rules",
+    ]
+
+
+def test_the_error_tree_is_rooted_in_possettle_error() -> None:
+    for error in (UpstreamTimeout, UpstreamUnavailable, UpstreamProtocolError, RulesError):
+        assert issubclass(error, UpstreamError)
+    assert issubclass(UpstreamError, PossettleError)
+    assert issubclass(RulesError, ConfigError)
+
+
+def test_the_wire_module_uses_pyiso8583_not_possettle_iso8583() -> None:
+    from possettle.upstream import wire
+
+    assert wire.iso_encode.__module__ == "iso8583.encoder"
+    assert wire.SPEC["p"]["data_enc"] == "b"  # binary bitmap
+    assert wire.SPEC["2"]["data_enc"] == wire.SPEC["4"]["data_enc"] == "ascii"
+
+
+def test_an_auth_request_repr_masks_the_pan_and_hides_pin_and_track2(
+    make_request: MakeRequest,
+) -> None:
+    req = make_request(pin="987654", track2=PAN + "=2812")
+    text = repr(req)
+    assert PAN not in text and "987654" not in text and "2812" not in text.split("rrn")[0]
+    assert "pan='622202*********0128'" in text
+    assert "pin=<set>" in text and "track2=<set>" in text
+    assert str(req) == text
+
+
+async def test_sim_spec_builds_a_simulator_with_default_rules(clock: FixedClock) -> None:
+    conn = connector_from_spec("sim", clock)
+    assert isinstance(conn, SimulatorConnector)
+    assert conn.name == "sim"
+
+
+async def test_sim_spec_with_a_path_loads_that_rules_file(
+    tmp_path: Path, clock: FixedClock, make_request: MakeRequest
+) -> None:
+    path = tmp_path / "rules.toml"
+    path.write_text('[[rules]]\nresponse = "05"\n', encoding="utf-8")
+    conn = connector_from_spec(f"sim:{path}", clock)
+    assert (await conn.authorize(make_request(), 1.0)).response_code == "05"
+
+
+def test_sim_spec_with_a_bad_rules_file_raises_rules_error(
+    tmp_path: Path, clock: FixedClock
+) -> None:
+    path = tmp_path / "rules.toml"
+    path.write_text('[[rules]]\nresponse = "5"\n', encoding="utf-8")
+    with pytest.raises(RulesError, match=r"rules\[0\]\.response: '5' is not"):
+        connector_from_spec(f"sim:{path}", clock)
+
+
+def test_iso8583_spec_builds_a_connector(clock: FixedClock) -> None:
+    conn = connector_from_spec(
+        "iso8583://issuer.example:8583?timeout=2.5&zpk=" + "0123456789ABCDEF" * 2, clock
+    )
+    assert isinstance(conn, Iso8583Connector)
+    assert conn.name == "iso8583://issuer.example:8583"
+
+
+@pytest.mark.parametrize(
+    ("spec", "message"),
+    [
+        (
+            "",
+            "unknown issuer spec '': expected 'sim', 'sim:/path/rules.toml' "
+            "or 'iso8583://HOST:PORT?timeout=5&zpk=HEX'",
+        ),
+        (
+            "simulator",
+            "unknown issuer spec 'simulator': expected 'sim', 'sim:/path/rules.toml' "
+            "or 'iso8583://HOST:PORT?timeout=5&zpk=HEX'",
+        ),
+        (
+            "http://x:1",
+            "unknown issuer spec 'http': expected 'sim', 'sim:/path/rules.toml' "
+            "or 'iso8583://HOST:PORT?timeout=5&zpk=HEX'",
+        ),
+        ("sim:", "issuer spec 'sim:' needs a rules file path after the colon"),
+        (
+            "iso8583://host",
+            "issuer spec iso8583://: expected iso8583://HOST:PORT with a port from 1 to 65535",
+        ),
+        (
+            "iso8583://host:0",
+            "issuer spec iso8583://: expected iso8583://HOST:PORT with a port from 1 to 65535",
+        ),
+        (
+            "iso8583://host:99999",
+            "issuer spec iso8583://: the port must be a number from 1 to 65535",
+        ),
+        (
+            "iso8583://host:85/x",
+            "issuer spec iso8583://: only HOST:PORT and the query ?timeout=&zpk= are allowed",
+        ),
+        (
+            "iso8583://host:85?retries=3",
+            "issuer spec iso8583://: unknown option 'retries' (expected timeout or zpk)",
+        ),
+        (
+            "iso8583://host:85?timeout=1&timeout=2",
+            "issuer spec iso8583://: option 'timeout' is given more than once",
+        ),
+        (
+            "iso8583://host:85?timeout=soon",
+            "issuer spec iso8583://: timeout 'soon' is not a number of seconds",
+        ),
+        (
+            "iso8583://host:85?timeout=0",
+            "issuer spec iso8583://: timeout '0' must be above 0 and at most 300",
+        ),
+        ("iso8583://host:85?zpk=XYZ", "issuer spec iso8583://: zpk is not hexadecimal"),
+        (
+            "iso8583://host:85?zpk=0123456789ABCDEF",
+            "issuer spec iso8583://: zpk must be a "
+            "double- or triple-length 3DES key (32 or 48 hex digits), got 16 characters",
+        ),
+    ],
+)
+def test_a_bad_spec_is_a_config_error_with_a_clear_message(
+    clock: FixedClock, spec: str, message: str
+) -> None:
+    with pytest.raises(ConfigError) as info:
+        connector_from_spec(spec, clock)
+    assert str(info.value) == message
+
+
+def test_a_rejected_spec_never_echoes_the_zpk(clock: FixedClock) -> None:
+    secret = "0123456789ABCDEF0123456789ABCDE"  # one digit short
+    with pytest.raises(ConfigError) as info:
+        connector_from_spec(f"iso8583://host:85?zpk={secret}", clock)
+    assert secret not in str(info.value)
+
+
+def test_auth_kind_values_are_the_documented_strings() -> None:
+    assert [k.value for k in AuthKind] == ["sale", "void", "refund", "offline", "balance"]
