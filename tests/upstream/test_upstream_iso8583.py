@@ -165,6 +165,14 @@ async def test_a_pin_is_sent_as_a_format_0_block_under_the_zpk(
     assert decryptor.update(block) + decryptor.finalize() == encode_pinblock_iso_0("123456", PAN)
 
 
+@pytest.mark.parametrize("pin", ["", "123", "1234567890123", "12a4"])
+async def test_a_pin_no_pin_block_can_carry_is_refused_as_incorrect_without_asking(
+    connector: Iso8583Connector, issuer: FakeIssuer, make_request: MakeRequest, pin: str
+) -> None:
+    assert await connector.authorize(make_request(pin=pin), 1.0) == AuthResult("55")
+    assert issuer.received == []
+
+
 async def test_without_a_zpk_no_pin_block_is_sent(
     issuer: FakeIssuer, clock: FixedClock, make_request: MakeRequest
 ) -> None:

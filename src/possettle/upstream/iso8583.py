@@ -179,6 +179,11 @@ class Iso8583Connector:
 
     async def authorize(self, req: AuthRequest, timeout: float) -> AuthResult:  # noqa: ASYNC109
         self._check_running()
+        if req.pin is not None and not (req.pin.isdigit() and 4 <= len(req.pin) <= 12):
+            # No format-0 block can carry it; the host passes an unreadable PIN block on as
+            # such a PIN. Refuse it as incorrect, as the simulator (and any issuer) would.
+            log.info("%s: rrn=%s has no valid PIN; answering 55", self.name, req.rrn)
+            return AuthResult("55")
         pin_block = None
         if req.pin is not None and self._zpk is not None:
             pin_block = encrypted_pin_block(req.pin, req.pan, self._zpk)
