@@ -29,7 +29,9 @@ def test_migrated_schema_matches_the_metadata(ledger_url: str) -> None:
     engine = create_engine_for(ledger_url)
     try:
         with engine.connect() as conn:
-            context = MigrationContext.configure(conn, opts={"compare_type": True, "compare_server_default": True})
+            context = MigrationContext.configure(
+                conn, opts={"compare_type": True, "compare_server_default": True}
+            )
             diffs = compare_metadata(context, metadata)
     finally:
         engine.dispose()

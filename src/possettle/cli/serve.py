@@ -1,11 +1,58 @@
-"""Placeholder for ``possettle host serve`` (the real command is being written)."""
+"""``possettle host serve``: run the PS-CUP/1 acquirer host until SIGTERM / Ctrl-C."""
 
 from __future__ import annotations
 
+import asyncio
+from pathlib import Path
+from typing import Annotated
+
 import typer
 
+from possettle.cli.common import DEFAULT_DB, DbOption, KeyFileOption, user_errors
+from possettle.host.config import HostConfig
+from possettle.host.server import serve
+from possettle.logs import configure_logging
 
-def serve_command() -> None:
-    """Serve PS-CUP/1 terminals from the ledger (not yet available)."""
-    typer.echo("possettle host serve: not yet available", err=True)
-    raise typer.Exit(2)
+
+def serve_command(
+    db: DbOption = DEFAULT_DB,
+    port: Annotated[int, typer.Option("--port", help="TCP port for terminals.")] = 5000,
+    host: Annotated[str, typer.Option("--host", help="Address to listen on.")] = "127.0.0.1",
+    issuer: Annotated[
+        str,
+        typer.Option(
+            "--issuer",
+            help="Issuer connector: 'sim' (built-in simulator), 'sim:RULES.toml', "
+            "or 'iso8583://HOST:PORT?timeout=5&zpk=HEX'.",
+        ),
+    ] = "sim",
+    key_file: KeyFileOption = None,
+    max_connections: Annotated[
+        int, typer.Option("--max-connections", help="Connections beyond this are closed.")
+    ] = 1024,
+    idle_timeout: Annotated[
+        float, typer.Option("--idle-timeout", help="Seconds a silent connection is kept.")
+    ] = 60.0,
+    issuer_timeout: Annotated[
+        float, typer.Option("--issuer-timeout", help="Seconds to wait for the issuer (then 98).")
+    ] = 10.0,
+    json_logs: Annotated[bool, typer.Option("--json-logs", help="Log as JSON lines.")] = False,
+) -> None:
+    """Serve PS-CUP/1 terminals from the ledger (SQLite or PostgreSQL) until stopped.
+
+    The schema is created or upgraded on start. SIGTERM or Ctrl-C stops accepting, lets
+    in-flight requests finish, then exits.
+    """
+    configure_logging(json_lines=json_logs)
+    config = HostConfig(
+        db_url=db,
+        host=host,
+        port=port,
+        issuer=issuer,
+        key_file=Path(key_file) if key_file else None,
+        max_connections=max_connections,
+        idle_timeout=idle_timeout,
+        issuer_timeout=issuer_timeout,
+    )
+    with user_errors():
+        asyncio.run(serve(config))

@@ -71,6 +71,10 @@ class HostServer:
         self.stats["connections"] += 1
         try:
             await self._serve(reader, writer)
+        except asyncio.CancelledError:
+            # Shutdown cancelled this connection after the grace period. The task is the top
+            # of its connection, so ending it normally here is the whole of the cleanup.
+            log.info("connection closed by shutdown")
         finally:
             self._connections.discard(task)
             writer.close()

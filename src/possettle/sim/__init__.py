@@ -1,0 +1,1 @@
+"""Simulated business days: the demo, the load generator and (later) the chaos test."""

@@ -1,0 +1,71 @@
+"""A real host on a real socket for tests: start, register, stop, kill."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from pathlib import Path
+
+from possettle.crypto.keys import Key
+from possettle.host import registry
+from possettle.host.config import HostConfig
+from possettle.host.ledger.database import Database
+from possettle.host.server import HostServer, serve
+from possettle.link.client import Link
+from tests.vectors.load import load
+
+KEYS = load()["keys"]
+TID, MID, PAN = KEYS["tid"], KEYS["mid"], KEYS["pan"]
+TMK = Key.from_hex(KEYS["tmk"])
+FOREIGN_PAN = "4111111111111111"
+
+
+async def register(url: str, key_file: Path, terminals: dict[str, str] | None = None) -> None:
+    db = Database.open(url, key_file=key_file)
+    await db.start()
+    try:
+
+        def op(conn: object) -> None:
+            registry.add_merchant(conn, MID, "Test shop")  # type: ignore[arg-type]
+            for tid, tmk in (terminals or {TID: KEYS["tmk"]}).items():
+                registry.add_terminal(conn, db.vault, tid, MID, Key.from_hex(tmk))  # type: ignore[arg-type]
+
+        await db.write(op)
+    finally:
+        await db.close()
+
+
+@dataclass
+class RunningHost:
+    server: HostServer
+    config: HostConfig
+    stop: asyncio.Event
+    task: asyncio.Task[None]
+
+    @property
+    def port(self) -> int:
+        return self.server.port
+
+    def link(self, tid: str = TID, tmk: Key = TMK, **kw: object) -> Link:
+        return Link("127.0.0.1", self.port, tid, MID, tmk, timeout=5.0, **kw)  # type: ignore[arg-type]
+
+
+@contextlib.asynccontextmanager
+async def running_host(
+    url: str, key_file: Path, *, issuer: str = "sim", **config: object
+) -> AsyncIterator[RunningHost]:
+    cfg = HostConfig(db_url=url, port=0, issuer=issuer, key_file=key_file, **config)  # type: ignore[arg-type]
+    stop = asyncio.Event()
+    ready: asyncio.Future[HostServer] = asyncio.get_running_loop().create_future()
+    task = asyncio.create_task(serve(cfg, stop=stop, ready=ready.set_result))
+    done, _ = await asyncio.wait({task, ready}, return_when=asyncio.FIRST_COMPLETED)
+    if task in done:
+        task.result()
+    host = RunningHost(ready.result(), cfg, stop, task)
+    try:
+        yield host
+    finally:
+        stop.set()
+        await task
