@@ -89,7 +89,7 @@ async def test_framing_errors_close_only_that_connection(host: RunningHost, data
 
 
 async def test_a_frame_cut_off_mid_way_does_not_disturb_others(host: RunningHost) -> None:
-    reader, writer = await asyncio.open_connection("127.0.0.1", host.port)
+    _reader, writer = await asyncio.open_connection("127.0.0.1", host.port)
     writer.write(ECHO[:20])
     await writer.drain()
     writer.close()

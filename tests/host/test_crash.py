@@ -27,7 +27,7 @@ def free_port() -> int:
 
 
 async def start_host(url: str, key_file: Path, port: int) -> subprocess.Popen[bytes]:
-    proc = subprocess.Popen(
+    proc = subprocess.Popen(  # noqa: ASYNC220 - a daemon we kill, not awaited I/O
         [
             sys.executable,
             "-c",
@@ -88,7 +88,10 @@ async def test_nothing_acknowledged_is_lost_across_kill_9(db_url: str, tmp_path:
     try:
         for link in links:
             assert (await link.sign_on()).code == "00"
-        tasks = [asyncio.create_task(hammer(lk, a, d)) for lk, a, d in zip(links, acked, doubt)]
+        tasks = [
+            asyncio.create_task(hammer(lk, a, d))
+            for lk, a, d in zip(links, acked, doubt, strict=True)
+        ]
         await asyncio.sleep(0.8)
         os.kill(host.pid, signal.SIGKILL)
         host.wait()
@@ -100,7 +103,7 @@ async def test_nothing_acknowledged_is_lost_across_kill_9(db_url: str, tmp_path:
 
     host = await start_host(db_url, key_file, port)
     try:
-        for link, done, unsure in zip(links, acked, doubt):
+        for link, done, unsure in zip(links, acked, doubt, strict=True):
             await link.close()
             assert (await link.sign_on()).code == "00"
             # every acknowledged sale is remembered: a repeat gets the very same approval
