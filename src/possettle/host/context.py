@@ -11,7 +11,7 @@ from sqlalchemy.engine import Connection
 from possettle.clock import Clock
 from possettle.host.config import HostConfig
 from possettle.host.ledger.database import Database
-from possettle.host.ledger.queries import _upsert
+from possettle.host.ledger.queries import dialect_insert
 from possettle.host.ledger.schema import counters
 from possettle.iso8583.codec import Fields
 from possettle.upstream.connector import IssuerConnector
@@ -21,7 +21,7 @@ RRN_BLOCK = 1000
 
 def reserve_counter(conn: Connection, name: str, count: int) -> int:
     """Add ``count`` to counter ``name`` atomically and return the new (last reserved) value."""
-    stmt = _upsert(conn, counters).values(name=name, value=count)
+    stmt = dialect_insert(conn, counters).values(name=name, value=count)
     stmt = stmt.on_conflict_do_update(
         index_elements=[counters.c.name], set_={"value": counters.c.value + count}
     ).returning(counters.c.value)

@@ -8,6 +8,7 @@ from possettle.host.context import HostContext
 from possettle.host.handlers.common import (
     approved_fields,
     ask_issuer,
+    auth_request,
     base_reply_fields,
     card_of,
     finish_once,
@@ -24,7 +25,7 @@ from possettle.host.ledger.postings import Entry, find_by_rrn, post
 from possettle.host.ledger.terminal_state import TerminalState, record_event, touch
 from possettle.host.request import Reply, Request
 from possettle.money import Money
-from possettle.upstream.connector import AuthKind, AuthRequest
+from possettle.upstream.connector import AuthKind
 
 _REFUNDABLE = (EntryKind.SALE, EntryKind.OFFLINE)
 
@@ -68,18 +69,14 @@ async def refund(ctx: HostContext, req: Request, state: TerminalState) -> Reply:
         )
         return reply
     assert original is not None
-    auth = AuthRequest(
-        kind=AuthKind.REFUND,
-        pan=card.pan,
-        expiry=card.expiry,
-        amount=Money(amount, req.fields.get("49", "156")),
-        stan=req.stan,
-        rrn=rrn,
-        tid=req.tid,
-        mid=state.mid,
-        local_time=now,
-        track2=card.track2,
-        entry_mode=req.fields.get("22", "012"),
+    auth = auth_request(
+        req,
+        state,
+        card,
+        AuthKind.REFUND,
+        amount,
+        rrn,
+        now,
         original_rrn=orig_rrn,
         original_amount=Money(original.amount),
     )
@@ -142,19 +139,7 @@ async def offline(ctx: HostContext, req: Request, state: TerminalState) -> Reply
     now = ctx.clock.now()
     rrn = await ctx.rrns.next()
     auth_code = req.fields["38"].strip()
-    auth = AuthRequest(
-        kind=AuthKind.OFFLINE,
-        pan=card.pan,
-        expiry=card.expiry,
-        amount=Money(amount, req.fields.get("49", "156")),
-        stan=req.stan,
-        rrn=rrn,
-        tid=req.tid,
-        mid=state.mid,
-        local_time=now,
-        track2=card.track2,
-        entry_mode=req.fields.get("22", "012"),
-    )
+    auth = auth_request(req, state, card, AuthKind.OFFLINE, amount, rrn, now)
     result = await ask_issuer(ctx, auth)
     if not result.approved:
         log.warning(

@@ -15,7 +15,8 @@ from possettle.host.ledger.idempotency import RequestKey, StoredRequest, find_re
 from possettle.host.ledger.terminal_state import TerminalState
 from possettle.host.request import Reply, Request, host_time_fields
 from possettle.iso8583.fields import Field44
-from possettle.upstream.connector import AuthRequest, AuthResult
+from possettle.money import Money
+from possettle.upstream.connector import AuthKind, AuthRequest, AuthResult
 from possettle.upstream.errors import UpstreamError, UpstreamTimeout, UpstreamUnavailable
 
 log = structlog.get_logger("possettle.host")
@@ -116,3 +117,30 @@ def finish_once(
     reply = book(conn)
     store_request(conn, key, digest, reply.code, reply.stored(), now)
     return True, reply
+
+
+def auth_request(
+    req: Request,
+    state: TerminalState,
+    card: Card,
+    kind: AuthKind,
+    amount: int,
+    rrn: str,
+    now: datetime,
+    **extra: object,
+) -> AuthRequest:
+    """The issuer request for a terminal request (PIN and original reference in ``extra``)."""
+    return AuthRequest(
+        kind=kind,
+        pan=card.pan,
+        expiry=card.expiry,
+        amount=Money(amount, req.fields.get("49", "156")),
+        stan=req.stan,
+        rrn=rrn,
+        tid=req.tid,
+        mid=state.mid,
+        local_time=now,
+        track2=card.track2,
+        entry_mode=req.fields.get("22", "012"),
+        **extra,  # type: ignore[arg-type]
+    )

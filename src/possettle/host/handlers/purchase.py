@@ -14,6 +14,7 @@ from possettle.host.handlers.common import (
     Card,
     approved_fields,
     ask_issuer,
+    auth_request,
     base_reply_fields,
     card_of,
     finish_once,
@@ -30,7 +31,7 @@ from possettle.host.request import Reply, Request
 from possettle.iso8583.errors import DecodeError
 from possettle.iso8583.fields import Field61
 from possettle.money import Money
-from possettle.upstream.connector import AuthKind, AuthRequest, AuthResult
+from possettle.upstream.connector import AuthKind, AuthResult
 
 
 def batch_open(req: Request, state: TerminalState) -> bool:
@@ -145,19 +146,15 @@ async def _purchase(ctx: HostContext, req: Request, state: TerminalState, *, voi
         except PinBlockError:
             pin = ""  # an unreadable PIN block is a wrong PIN for the issuer
     rrn = await ctx.rrns.next()
-    auth = AuthRequest(
-        kind=AuthKind.VOID if void else AuthKind.SALE,
-        pan=card.pan,
-        expiry=card.expiry,
-        amount=Money(amount, req.fields.get("49", "156")),
-        stan=req.stan,
-        rrn=rrn,
-        tid=req.tid,
-        mid=state.mid,
-        local_time=now,
+    auth = auth_request(
+        req,
+        state,
+        card,
+        AuthKind.VOID if void else AuthKind.SALE,
+        amount,
+        rrn,
+        now,
         pin=pin,
-        track2=card.track2,
-        entry_mode=req.fields.get("22", "012"),
         original_rrn=original.rrn if original is not None else None,
         original_amount=Money(original.amount) if original is not None else None,
     )

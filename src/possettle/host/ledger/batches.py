@@ -8,11 +8,11 @@ from dataclasses import dataclass
 from datetime import datetime
 
 import sqlalchemy as sa
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection
 
 from possettle.host.ledger.kinds import BatchStatus, ReconCategory, UploadStatus
 from possettle.host.ledger.postings import Entry, live_entries
+from possettle.host.ledger.queries import dialect_insert
 from possettle.host.ledger.schema import batches, recon_exceptions, terminals, upload_items
 
 
@@ -30,10 +30,7 @@ class BatchRow:
 
 
 def _insert_ignore(conn: Connection, table: sa.Table, values: dict[str, object]) -> None:
-    if conn.dialect.name == "postgresql":
-        conn.execute(postgresql.insert(table).values(**values).on_conflict_do_nothing())
-    else:
-        conn.execute(sqlite.insert(table).values(**values).on_conflict_do_nothing())
+    conn.execute(dialect_insert(conn, table).values(**values).on_conflict_do_nothing())
 
 
 def ensure_batch(conn: Connection, tid: str, batch: int, mid: str, at: datetime) -> None:

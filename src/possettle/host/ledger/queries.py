@@ -68,7 +68,7 @@ def batch_sums(conn: Connection, tid: str, batch: int) -> BatchSums:
     return BatchSums(domestic=halves[True], foreign=halves[False])
 
 
-def _upsert(conn: Connection, table: sa.Table) -> Any:
+def dialect_insert(conn: Connection, table: sa.Table) -> Any:
     """The dialect's INSERT that supports ``ON CONFLICT`` (SQLite ≥ 3.35 and PostgreSQL)."""
     name = conn.dialect.name
     if name == "postgresql":
@@ -84,7 +84,7 @@ def next_counter(conn: Connection, name: str) -> int:
     One ``INSERT … ON CONFLICT DO UPDATE … RETURNING`` statement: atomic on SQLite and on
     PostgreSQL even with several host processes.
     """
-    stmt = _upsert(conn, counters).values(name=name, value=1)
+    stmt = dialect_insert(conn, counters).values(name=name, value=1)
     stmt = stmt.on_conflict_do_update(
         index_elements=[counters.c.name], set_={"value": counters.c.value + 1}
     ).returning(counters.c.value)
@@ -101,7 +101,7 @@ def get_policy(conn: Connection, name: str, default: str) -> str:
 
 def set_policy(conn: Connection, name: str, value: str) -> None:
     """Set host policy ``name`` to ``value`` (insert or overwrite)."""
-    stmt = _upsert(conn, host_policy).values(name=name, value=value)
+    stmt = dialect_insert(conn, host_policy).values(name=name, value=value)
     conn.execute(
         stmt.on_conflict_do_update(index_elements=[host_policy.c.name], set_={"value": value})
     )
