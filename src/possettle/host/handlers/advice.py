@@ -11,6 +11,7 @@ from possettle.host.handlers.common import (
     auth_request,
     base_reply_fields,
     card_of,
+    earlier_reply,
     finish_once,
     log,
     replay,
@@ -131,11 +132,9 @@ async def offline(ctx: HostContext, req: Request, state: TerminalState) -> Reply
         return Reply("30")
     if not batch_open(req, state):
         return Reply("77", sign_on=True)
-    key = request_key(req)
-    digest = ctx.digest(req.fields)
-    stored = await ctx.db.read(lambda c: find_request(c, key))
-    if stored is not None:
-        return replay(stored, digest, state)
+    key, digest, earlier = await earlier_reply(ctx, req, state)
+    if earlier is not None:
+        return earlier
     now = ctx.clock.now()
     rrn = await ctx.rrns.next()
     auth_code = req.fields["38"].strip()

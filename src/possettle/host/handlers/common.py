@@ -95,6 +95,16 @@ async def undo_at_issuer(ctx: HostContext, auth: AuthRequest, reason: str) -> No
         log.error("upstream reversal failed", rrn=auth.rrn, reason=reason, error=str(exc))
 
 
+async def earlier_reply(
+    ctx: HostContext, req: Request, state: TerminalState
+) -> tuple[RequestKey, str, Reply | None]:
+    """The request's key and digest, and the stored answer if this is a repeat."""
+    key = request_key(req)
+    digest = ctx.digest(req.fields)
+    stored = await ctx.db.read(lambda c: find_request(c, key))
+    return key, digest, None if stored is None else replay(stored, digest, state)
+
+
 WriteResult = tuple[bool, Reply]
 
 

@@ -13,12 +13,10 @@ from possettle.host.context import HostContext
 from possettle.host.handlers.common import (
     base_reply_fields,
     card_of,
+    earlier_reply,
     finish_once,
-    replay,
-    request_key,
     undo_at_issuer,
 )
-from possettle.host.ledger.idempotency import find_request
 from possettle.host.ledger.kinds import EntryKind
 from possettle.host.ledger.postings import Entry, NewEntry, find_entry, post_reversal
 from possettle.host.ledger.terminal_state import TerminalState, touch
@@ -41,12 +39,9 @@ async def reversal(ctx: HostContext, req: Request, state: TerminalState) -> Repl
     if card is None or kinds is None or "4" not in req.fields:
         return Reply("30")
     entry_kind, auth_kind = kinds
-    key = request_key(req)
-    digest = ctx.digest(req.fields)
-
-    stored = await ctx.db.read(lambda c: find_request(c, key))
-    if stored is not None:
-        return replay(stored, digest, state)
+    key, digest, earlier = await earlier_reply(ctx, req, state)
+    if earlier is not None:
+        return earlier
     now = ctx.clock.now()
     rrn = await ctx.rrns.next()
     applied: list[Entry] = []

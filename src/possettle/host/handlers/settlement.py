@@ -6,7 +6,11 @@ from sqlalchemy.engine import Connection
 
 from possettle.cards import mask_pan
 from possettle.host.context import HostContext
-from possettle.host.handlers.common import base_reply_fields, finish_once, replay, request_key
+from possettle.host.handlers.common import (
+    base_reply_fields,
+    earlier_reply,
+    finish_once,
+)
 from possettle.host.ledger.batches import (
     UploadedItem,
     begin_settlement,
@@ -15,7 +19,6 @@ from possettle.host.ledger.batches import (
     get_batch,
     record_upload,
 )
-from possettle.host.ledger.idempotency import find_request
 from possettle.host.ledger.kinds import BatchStatus, EntryKind
 from possettle.host.ledger.postings import find_entry
 from possettle.host.ledger.queries import HalfSums, batch_sums
@@ -46,12 +49,10 @@ async def settle(ctx: HostContext, req: Request, state: TerminalState) -> Reply:
         theirs = SettlementTotals.parse(req.fields.get("48", ""))
     except DecodeError:
         return Reply("30")
-    key = request_key(req)
-    digest = ctx.digest(req.fields)
+    key, digest, earlier = await earlier_reply(ctx, req, state)
+    if earlier is not None:
+        return earlier
     now = ctx.clock.now()
-    stored = await ctx.db.read(lambda c: find_request(c, key))
-    if stored is not None:
-        return replay(stored, digest, state)
     rrn = await ctx.rrns.next()
 
     def book(conn: Connection) -> Reply:
@@ -89,12 +90,10 @@ async def batch_upload(ctx: HostContext, req: Request, state: TerminalState) -> 
         records = parse_upload_records(req.fields.get("48", ""))
     except DecodeError:
         return Reply("30")
-    key = request_key(req)
-    digest = ctx.digest(req.fields)
+    key, digest, earlier = await earlier_reply(ctx, req, state)
+    if earlier is not None:
+        return earlier
     now = ctx.clock.now()
-    stored = await ctx.db.read(lambda c: find_request(c, key))
-    if stored is not None:
-        return replay(stored, digest, state)
     vault = ctx.db.vault
     items = [
         UploadedItem(
@@ -133,12 +132,10 @@ async def upload_end(ctx: HostContext, req: Request, state: TerminalState) -> Re
     except DecodeError:
         return Reply("30")
     uploaded = req.f60.network_code is NetworkCode.UPLOAD_END_UNBALANCED
-    key = request_key(req)
-    digest = ctx.digest(req.fields)
+    key, digest, earlier = await earlier_reply(ctx, req, state)
+    if earlier is not None:
+        return earlier
     now = ctx.clock.now()
-    stored = await ctx.db.read(lambda c: find_request(c, key))
-    if stored is not None:
-        return replay(stored, digest, state)
 
     def book(conn: Connection) -> Reply:
         fields = base_reply_fields(ctx, now, "")
