@@ -1,0 +1,1 @@
+"""The POS terminal core: journal, operations as sans-IO state machines, one asyncio shell."""

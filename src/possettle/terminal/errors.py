@@ -1,0 +1,80 @@
+"""The terminal's error tree.
+
+::
+
+    TerminalError
+    ├── Refused              a local rule said no (operator, limits, hours, input, order);
+    │                        carries a stable code and the message in English and Chinese,
+    │                        and is journaled so the doctor can read it
+    ├── JournalError         the journal cannot be read or written
+    │   ├── StorageFull      the configured size limit or the disk is full
+    │   └── JournalCorrupt   the integrity check failed
+    ├── HostRefused          the host answered with a response code other than 00
+    ├── LinkDown             the host could not be reached or went silent
+    └── PrinterError         the printer could not print
+        ├── PaperOut
+        └── PrinterOffline
+
+Lower-layer errors (``sqlite3.Error``, ``OSError``, link errors, escpos errors) are translated
+once, where the terminal calls them, with ``raise ... from exc``.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from possettle.errors import PossettleError
+
+
+class TerminalError(PossettleError):
+    """Base of every error the terminal core raises on purpose."""
+
+
+class Refused(TerminalError):
+    """A local rule refused an operation; ``code`` is stable (the doctor and tests read it)."""
+
+    def __init__(self, code: str, en: str, zh: str, **details: Any) -> None:
+        super().__init__(f"{en} / {zh}")
+        self.code = code
+        self.en = en
+        self.zh = zh
+        self.details = details
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"code": self.code, "en": self.en, "zh": self.zh, "details": self.details}
+
+
+class JournalError(TerminalError):
+    """The journal could not be read or written."""
+
+
+class StorageFull(JournalError):
+    """The journal reached its configured size limit, or the disk is full."""
+
+
+class JournalCorrupt(JournalError):
+    """The journal failed its integrity check; settle nothing from it."""
+
+
+class HostRefused(TerminalError):
+    """The host answered with a response code other than ``00``."""
+
+    def __init__(self, code: str, message: str) -> None:
+        super().__init__(message)
+        self.code = code
+
+
+class LinkDown(TerminalError):
+    """The host could not be reached, or did not answer in time."""
+
+
+class PrinterError(TerminalError):
+    """The printer could not print; a slip stays queued for a reprint."""
+
+
+class PaperOut(PrinterError):
+    """The printer is out of paper (缺纸)."""
+
+
+class PrinterOffline(PrinterError):
+    """The printer is offline, its cover open, or it does not answer."""
