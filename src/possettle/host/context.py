@@ -1,14 +1,23 @@
-"""What every handler is given: the database, the issuer, the clock, the configuration."""
+"""What every handler is given: the database, the issuer, the clock, the configuration.
+
+The values a host mints itself are injectable so that a test can pin a reply byte for byte
+(the golden vectors): the clock comes with the :class:`Database` (``Database.open(clock=)``),
+retrieval reference numbers from :attr:`HostContext.rrns` (any :class:`RrnSource`) and the
+working keys of a sign-on from :attr:`HostContext.issue_keys`. The authorization code is the
+issuer's (field 38 comes from the :class:`IssuerConnector`).
+"""
 
 from __future__ import annotations
 
 import asyncio
 import json
-from dataclasses import dataclass, field
+from collections.abc import Callable
+from typing import Protocol
 
 from sqlalchemy.engine import Connection
 
 from possettle.clock import Clock
+from possettle.crypto.keys import Key, WorkingKeys, issue_working_keys
 from possettle.host.config import HostConfig
 from possettle.host.ledger.database import Database
 from possettle.host.ledger.queries import dialect_insert
@@ -26,6 +35,16 @@ def reserve_counter(conn: Connection, name: str, count: int) -> int:
         index_elements=[counters.c.name], set_={"value": counters.c.value + count}
     ).returning(counters.c.value)
     return int(conn.execute(stmt).scalar_one())
+
+
+class RrnSource(Protocol):
+    async def next(self) -> str:
+        """The next retrieval reference number (field 37, 12 characters), never repeated."""
+        ...
+
+
+#: fresh working keys for a terminal's TMK and the 0810 field 62 that carries them
+KeyIssuer = Callable[[Key], tuple[WorkingKeys, bytes]]
 
 
 class RrnAllocator:
@@ -55,15 +74,21 @@ class RrnAllocator:
         return f"{value % 10**12:012d}"
 
 
-@dataclass
 class HostContext:
-    db: Database
-    issuer: IssuerConnector
-    config: HostConfig
-    rrns: RrnAllocator = field(init=False)
-
-    def __post_init__(self) -> None:
-        self.rrns = RrnAllocator(self.db)
+    def __init__(
+        self,
+        db: Database,
+        issuer: IssuerConnector,
+        config: HostConfig,
+        *,
+        rrns: RrnSource | None = None,
+        issue_keys: KeyIssuer = issue_working_keys,
+    ) -> None:
+        self.db = db
+        self.issuer = issuer
+        self.config = config
+        self.rrns: RrnSource = rrns if rrns is not None else RrnAllocator(db)
+        self.issue_keys = issue_keys
 
     @property
     def clock(self) -> Clock:

@@ -32,11 +32,19 @@ log = structlog.get_logger("possettle.host")
 
 
 class HostServer:
-    def __init__(self, config: HostConfig, db: Database, issuer: IssuerConnector) -> None:
+    def __init__(
+        self,
+        config: HostConfig,
+        db: Database,
+        issuer: IssuerConnector,
+        *,
+        context: HostContext | None = None,
+    ) -> None:
+        """``context`` overrides what the host mints (RRNs, working keys); tests pin them."""
         self.config = config
         self.db = db
         self.issuer = issuer
-        self.service = HostService(HostContext(db, issuer, config))
+        self.service = HostService(context or HostContext(db, issuer, config))
         self._server: asyncio.Server | None = None
         self._connections: set[asyncio.Task[None]] = set()
         self._in_flight = 0

@@ -7,7 +7,6 @@ import json
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
-from possettle.crypto.keys import issue_working_keys
 from possettle.host.context import HostContext
 from possettle.host.handlers.common import base_reply_fields
 from possettle.host.ledger.queries import get_policy
@@ -41,7 +40,7 @@ async def sign_on(ctx: HostContext, req: Request, state: TerminalState) -> Reply
             )
         )
         return Reply("58", {**host_time_fields(now), "63": f"MINVER={minimum}"})
-    keys, field62 = issue_working_keys(state.tmk)
+    keys, field62 = ctx.issue_keys(state.tmk)
     rrn = await ctx.rrns.next()
 
     def book(conn: Connection) -> int:

@@ -1,0 +1,191 @@
+"""The host answers the golden request frames with the golden response frames, byte for byte.
+
+Everything a host mints for itself is pinned: the clock (``Database.open(clock=)``), the
+RRNs (``HostContext(rrns=)``), the working keys of a sign-on (``HostContext(issue_keys=)``)
+and the authorization code, which is the issuer's (a connector that approves with the
+vector's ``123456``). The ledger is then brought to the state each vector describes through
+the host's own front door (real frames on a real socket), on SQLite and PostgreSQL.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import AsyncIterator
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+
+from possettle.clock import FixedClock
+from possettle.crypto.keys import Key, WorkingKeys, encode_field62
+from possettle.host.config import HostConfig
+from possettle.host.context import HostContext
+from possettle.host.ledger.database import Database
+from possettle.host.ledger.terminal_state import store_session_keys
+from possettle.host.server import HostServer
+from possettle.iso8583 import codec
+from possettle.iso8583.framing import FrameReader
+from possettle.link import messages as m
+from possettle.link.client import Link
+from possettle.upstream.connector import AuthRequest, AuthResult
+from tests.host.harness import KEYS, MID, PAN, TID, TMK, register
+from tests.vectors.load import by_name
+
+VECTORS = by_name()
+PIK, MAK = Key.from_hex(KEYS["pik"]), Key.from_hex(KEYS["mak"])
+DAY = datetime(2026, 11, 26, tzinfo=UTC)
+
+
+def frame(name: str) -> bytes:
+    return bytes.fromhex(VECTORS[name]["frame_hex"])
+
+
+class ScriptedRrns:
+    """The RRNs the host will hand out, in order (the vectors' field 37)."""
+
+    def __init__(self) -> None:
+        self.upcoming: list[str] = []
+
+    async def next(self) -> str:
+        return self.upcoming.pop(0)
+
+
+@dataclass
+class VectorIssuer:
+    """Approves everything with the vector's authorization code ``123456``."""
+
+    name: str = "vector-issuer"
+    asked: list[AuthRequest] = field(default_factory=list)
+
+    async def start(self) -> None:
+        pass
+
+    async def aclose(self) -> None:
+        pass
+
+    async def authorize(self, req: AuthRequest, timeout: float) -> AuthResult:  # noqa: ASYNC109
+        self.asked.append(req)
+        return AuthResult("00", "123456")
+
+    async def reverse(self, req: AuthRequest, reason: str) -> None:
+        raise AssertionError(f"no reversal expected, got one for {req.rrn} ({reason})")
+
+
+def vector_keys(tmk: Key) -> tuple[WorkingKeys, bytes]:
+    keys = WorkingKeys(pik=PIK, mak=MAK)
+    return keys, encode_field62(tmk, keys)
+
+
+@dataclass
+class VectorHost:
+    server: HostServer
+    db: Database
+    clock: FixedClock
+    rrns: ScriptedRrns
+    issuer: VectorIssuer
+
+    async def exchange(self, request: bytes, *, at: str, rrn: str | None = None) -> bytes:
+        """Send one frame at host time ``at`` (hhmmss on the vectors' day); the reply bytes."""
+        self.clock.advance((self._at(at) - self.clock.now()).total_seconds())
+        if rrn is not None:
+            self.rrns.upcoming.append(rrn)
+        reader, writer = await asyncio.open_connection("127.0.0.1", self.server.port)
+        try:
+            writer.write(request)
+            await writer.drain()
+            frames = FrameReader()
+            while not (got := frames.feed(await asyncio.wait_for(reader.read(8192), 5.0))):
+                pass
+        finally:
+            writer.close()
+        assert self.rrns.upcoming == [], "the host did not take the RRN it was given"
+        return got[0].to_bytes()
+
+    @staticmethod
+    def _at(hhmmss: str) -> datetime:
+        return DAY.replace(hour=int(hhmmss[:2]), minute=int(hhmmss[2:4]), second=int(hhmmss[4:]))
+
+    async def adopt_vector_keys(self) -> None:
+        """The terminal is signed on with the vectors' PIK and MAK (as after their 0810)."""
+        now = self.clock.now()
+        await self.db.write(
+            lambda c: store_session_keys(
+                c, self.db.vault, TID, PIK, MAK, at=now, software_version="000000"
+            )
+        )
+
+
+@contextlib.asynccontextmanager
+async def vector_host(url: str, key_file: Path) -> AsyncIterator[VectorHost]:
+    await register(url, key_file)
+    clock = FixedClock(DAY.replace(hour=8))
+    rrns = ScriptedRrns()
+    issuer = VectorIssuer()
+    db = Database.open(url, key_file=key_file, clock=clock)
+    await db.start()
+    config = HostConfig(db_url=url, port=0, key_file=key_file)
+    ctx = HostContext(db, issuer, config, rrns=rrns, issue_keys=vector_keys)
+    server = HostServer(config, db, issuer, context=ctx)
+    await server.start()
+    try:
+        yield VectorHost(server, db, clock, rrns, issuer)
+    finally:
+        await server.stop()
+        await db.close()
+
+
+@pytest.fixture
+async def vhost(db_url: str, tmp_path: Path) -> AsyncIterator[VectorHost]:
+    async with vector_host(db_url, tmp_path / "host.key") as h:
+        yield h
+
+
+def assert_same_frame(got: bytes, vector: str) -> None:
+    """Field by field first (a readable diff), then every byte, framing included."""
+    want = frame(vector)
+    assert codec.decode(got[13:]) == VECTORS[vector]["fields"]
+    assert got[2:13].hex().upper() == VECTORS[vector]["tpdu"] + VECTORS[vector]["header"]
+    assert got.hex().upper() == want.hex().upper()
+
+
+async def test_sign_on_reply_is_the_vector_0810(vhost: VectorHost) -> None:
+    reply = await vhost.exchange(frame("signon_request"), at="083015", rrn="000000000001")
+    assert_same_frame(reply, "signon_response")
+
+
+async def test_sale_reply_is_the_vector_0210(vhost: VectorHost) -> None:
+    await vhost.adopt_vector_keys()
+    reply = await vhost.exchange(frame("sale_request"), at="083020", rrn="000000000002")
+    assert_same_frame(reply, "sale_response")
+    (auth,) = vhost.issuer.asked
+    assert (auth.pin, auth.amount.minor, auth.rrn) == (KEYS["pin"], 12345, "000000000002")
+
+
+async def test_sign_on_then_sale_answer_both_vectors_on_one_ledger(vhost: VectorHost) -> None:
+    """The 0810's keys are the ones the 0210 is MACed with: the pair holds end to end."""
+    reply = await vhost.exchange(frame("signon_request"), at="083015", rrn="000000000001")
+    assert_same_frame(reply, "signon_response")
+    reply = await vhost.exchange(frame("sale_request"), at="083020", rrn="000000000002")
+    assert_same_frame(reply, "sale_response")
+
+
+async def test_unbalanced_settlement_reply_is_the_vector_0510(vhost: VectorHost) -> None:
+    """The vector's host totals are domestic debit 2 x 203.45 and credit 1 x 50.00 against
+    the terminal's 1 x 123.45 and 1 x 50.00: the ledger holds the vector sale (123.45), one
+    more sale of 80.00 the terminal does not count, and the vector refund (50.00)."""
+    await vhost.adopt_vector_keys()
+    sale = await vhost.exchange(frame("sale_request"), at="083020", rrn="000000000002")
+    assert codec.decode(sale[13:])["39"] == "00"
+    link = Link("127.0.0.1", vhost.server.port, TID, MID, TMK)
+    link.mak = MAK
+    extra = link.encode(m.sale(TID, MID, 11, 1, pan=PAN, amount=8000, expiry="3012"))
+    assert (
+        codec.decode((await vhost.exchange(extra, at="090000", rrn="000000000003"))[13:])["39"]
+        == "00"
+    )
+    refund = await vhost.exchange(frame("refund_request"), at="100000", rrn="000000000004")
+    assert codec.decode(refund[13:])["39"] == "00"
+    reply = await vhost.exchange(frame("settlement_request"), at="235901", rrn="000000000009")
+    assert_same_frame(reply, "settlement_response_unbalanced")
