@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from possettle.crypto.keys import Key, decode_field62
@@ -23,6 +24,10 @@ from possettle.link import messages
 
 class LinkError(PossettleError):
     """The host could not be reached, went silent, or sent something unreadable."""
+
+
+class LinkUnreachable(LinkError):
+    """The connection could not be opened: nothing was sent, so nothing needs reversing."""
 
 
 class LinkTimeout(LinkError):
@@ -85,7 +90,7 @@ class Link:
                 asyncio.open_connection(self.host, self.port), self.timeout
             )
         except (OSError, TimeoutError) as exc:
-            raise LinkError(f"cannot connect to {self.host}:{self.port}: {exc}") from exc
+            raise LinkUnreachable(f"cannot connect to {self.host}:{self.port}: {exc}") from exc
         self._frames = FrameReader()
 
     async def close(self) -> None:
@@ -110,14 +115,20 @@ class Link:
             body = codec.with_mac(body, unionpay_ecb_mac(self.mak, codec.mac_input(body)))
         return Frame(self.tpdu, self.header, body).to_bytes()
 
-    async def send_raw(self, raw: bytes) -> Frame:
-        """Send bytes as they are and wait for one reply frame."""
+    async def send_raw(self, raw: bytes, on_sent: Callable[[], None] | None = None) -> Frame:
+        """Send bytes as they are and wait for one reply frame.
+
+        ``on_sent`` runs once the bytes are handed to the socket, before the reply is awaited
+        (the terminal's ``send.*.after`` crash points live there).
+        """
         if self._writer is None or self._reader is None:
             await self.connect()
         assert self._writer is not None and self._reader is not None
         try:
             self._writer.write(raw)
             await self._writer.drain()
+            if on_sent is not None:
+                on_sent()
             while True:
                 data = await asyncio.wait_for(self._reader.read(8192), self.timeout)
                 if not data:
@@ -133,8 +144,8 @@ class Link:
             await self.close()
             raise LinkError(f"connection lost: {exc}") from exc
 
-    async def send(self, fields: Fields) -> Exchange:
-        frame = await self.send_raw(self.encode(fields))
+    async def send(self, fields: Fields, on_sent: Callable[[], None] | None = None) -> Exchange:
+        frame = await self.send_raw(self.encode(fields), on_sent)
         reply = codec.decode(frame.body)
         if (
             reply.get("39") == "00"

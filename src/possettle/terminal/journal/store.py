@@ -1,0 +1,202 @@
+"""The terminal's journal: one SQLite file, WAL, ``synchronous=FULL``, one writer.
+
+Every write is one ``BEGIN IMMEDIATE`` … ``COMMIT`` named after what it records, with a crash
+point just before and just after the commit, so a power cut can be placed on either side of
+any write (see :mod:`possettle.terminal.crashpoints`). A size limit (``max_bytes``) turns into
+SQLite's ``max_page_count``: the journal then fails with :class:`StorageFull` exactly as a full
+flash would, and nothing half-written remains.
+
+An "open" marker is set when a process opens the journal and cleared when it closes it
+cleanly; finding it set means the last process died (power cut or crash) and is journaled as
+an ``unclean_shutdown`` event for the doctor.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import sqlite3
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+from possettle.clock import Clock
+from possettle.crypto.vault import Vault
+from possettle.terminal.crashpoints import CrashPoints
+from possettle.terminal.errors import JournalCorrupt, JournalError, StorageFull
+from possettle.terminal.journal.schema import MIGRATIONS, VERSION
+
+PAGE_SIZE = 4096
+
+
+def _translate(exc: sqlite3.Error, what: str) -> JournalError:
+    text = str(exc)
+    if "full" in text:
+        return StorageFull(f"journal is full while writing {what}: {text}")
+    if "malformed" in text or "not a database" in text or "corrupt" in text:
+        return JournalCorrupt(f"journal is corrupt while {what}: {text}")
+    return JournalError(f"journal error while {what}: {text}")
+
+
+class Journal:
+    """Typed access lives in :mod:`.queries`; this class owns the connection and transactions."""
+
+    def __init__(
+        self, conn: sqlite3.Connection, path: Path, clock: Clock, crash: CrashPoints, vault: Vault
+    ) -> None:
+        self.conn = conn
+        self.path = path
+        self.clock = clock
+        self.crash = crash
+        self.vault = vault
+        self.unclean = False
+
+    @classmethod
+    def open(
+        cls,
+        path: Path,
+        *,
+        clock: Clock,
+        vault: Vault,
+        crash: CrashPoints | None = None,
+        max_bytes: int | None = None,
+        extra_schema: tuple[str, ...] = (),
+    ) -> Journal:
+        try:
+            conn = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
+            conn.row_factory = sqlite3.Row
+            conn.execute(f"PRAGMA page_size={PAGE_SIZE}")
+            conn.execute("PRAGMA journal_mode=WAL")
+            conn.execute("PRAGMA synchronous=FULL")
+            conn.execute("PRAGMA foreign_keys=ON")
+            conn.execute("PRAGMA busy_timeout=5000")
+            if max_bytes is not None:
+                conn.execute(f"PRAGMA max_page_count={max(16, max_bytes // PAGE_SIZE)}")
+        except sqlite3.Error as exc:
+            raise _translate(exc, f"opening {path}") from exc
+        journal = cls(conn, path, clock, crash or CrashPoints(), vault)
+        journal._migrate(extra_schema)
+        journal._mark_open()
+        return journal
+
+    def _migrate(self, extra_schema: tuple[str, ...]) -> None:
+        try:
+            current = int(self.conn.execute("PRAGMA user_version").fetchone()[0])
+            if current > VERSION:
+                raise JournalError(
+                    f"journal {self.path} is schema version {current}; this software knows "
+                    f"up to {VERSION} (update the terminal software)"
+                )
+            self.conn.execute("BEGIN IMMEDIATE")
+            for version in range(current + 1, VERSION + 1):
+                for statement in MIGRATIONS[version].split(";"):
+                    if statement.strip():
+                        self.conn.execute(statement)
+            for script in extra_schema:
+                for statement in script.split(";"):
+                    if statement.strip():
+                        self.conn.execute(statement)
+            self.conn.execute(f"PRAGMA user_version={VERSION}")
+            self.conn.execute("COMMIT")
+        except sqlite3.Error as exc:
+            with contextlib.suppress(sqlite3.Error):
+                self.conn.execute("ROLLBACK")
+            raise _translate(exc, "creating the journal's tables") from exc
+
+    def _mark_open(self) -> None:
+        with self.write("meta") as conn:
+            self.unclean = self.get_meta("open", conn) == "1"
+            if self.unclean:
+                self.add_event(
+                    conn, "unclean_shutdown", detail={"since": self.get_meta("opened_at", conn)}
+                )
+            self.set_meta(conn, "open", "1")
+            self.set_meta(conn, "opened_at", self.now())
+
+    def close(self) -> None:
+        """Clear the open marker (a clean stop) and close the connection."""
+        with contextlib.suppress(JournalError), self.write("meta") as conn:
+            self.set_meta(conn, "open", "0")
+        with contextlib.suppress(sqlite3.Error):
+            self.conn.close()
+
+    def now(self) -> str:
+        return self.clock.now().isoformat(timespec="seconds")
+
+    @contextlib.contextmanager
+    def write(self, name: str) -> Iterator[sqlite3.Connection]:
+        """One durable write transaction named ``name`` (crash points around its commit)."""
+        point = f"journal.{name}"
+        try:
+            self.conn.execute("BEGIN IMMEDIATE")
+        except sqlite3.Error as exc:
+            raise _translate(exc, f"starting {name}") from exc
+        try:
+            yield self.conn
+            if name not in ("meta", "event"):
+                self.crash.hit(f"{point}.before")
+            self.conn.execute("COMMIT")
+        except sqlite3.Error as exc:
+            with contextlib.suppress(sqlite3.Error):
+                self.conn.execute("ROLLBACK")
+            raise _translate(exc, f"writing {name}") from exc
+        except BaseException:
+            with contextlib.suppress(sqlite3.Error):
+                self.conn.execute("ROLLBACK")
+            raise
+        if name not in ("meta", "event"):
+            self.crash.hit(f"{point}.after")
+
+    # ------------------------------------------------------------------ meta and events
+
+    def get_meta(self, key: str, conn: sqlite3.Connection | None = None) -> str | None:
+        row = (conn or self.conn).execute("SELECT value FROM meta WHERE key = ?", (key,)).fetchone()
+        return None if row is None else str(row[0])
+
+    def set_meta(self, conn: sqlite3.Connection, key: str, value: str) -> None:
+        conn.execute(
+            "INSERT INTO meta (key, value) VALUES (?, ?) "
+            "ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+            (key, value),
+        )
+
+    def add_event(
+        self,
+        conn: sqlite3.Connection,
+        kind: str,
+        code: str = "",
+        detail: dict[str, Any] | None = None,
+    ) -> None:
+        conn.execute(
+            "INSERT INTO events (at, kind, code, detail) VALUES (?, ?, ?, ?)",
+            (self.now(), kind, code, json.dumps(detail or {}, ensure_ascii=False, sort_keys=True)),
+        )
+
+    def event(self, kind: str, code: str = "", detail: dict[str, Any] | None = None) -> None:
+        """Record one event in its own transaction (refusals, link errors, printer faults)."""
+        with self.write("event") as conn:
+            self.add_event(conn, kind, code, detail)
+
+    def events(self, kind: str | None = None, limit: int = 100) -> list[dict[str, Any]]:
+        sql = "SELECT id, at, kind, code, detail FROM events"
+        args: tuple[Any, ...] = ()
+        if kind is not None:
+            sql += " WHERE kind = ?"
+            args = (kind,)
+        rows = self.conn.execute(sql + " ORDER BY id DESC LIMIT ?", (*args, limit)).fetchall()
+        return [
+            {
+                "id": r["id"],
+                "at": r["at"],
+                "kind": r["kind"],
+                "code": r["code"],
+                "detail": json.loads(r["detail"]),
+            }
+            for r in rows
+        ]
+
+    def integrity_ok(self) -> bool:
+        try:
+            return str(self.conn.execute("PRAGMA quick_check").fetchone()[0]) == "ok"
+        except sqlite3.DatabaseError:
+            return False

@@ -1,0 +1,85 @@
+"""What the reply (or the silence) to a financial request means for the journal.
+
+Protocol §5: before a 0200 leaves, a reversal with reason ``98`` is recorded; a valid reply
+removes it, a reply with a bad MAC turns it into reason ``A0``, and silence keeps it. A 0220
+(refund, offline advice) is not reversed: the host answers a repeat of the same
+TID + batch + STAN with its stored reply, so it is repeated until acknowledged.
+
+>>> on_reply(TxnKind.SALE, {"39": "51"}, resign=False).state
+<TxnState.DECLINED: 'declined'>
+>>> on_no_reply(TxnKind.SALE).reversal
+'98'
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from possettle.iso8583.codec import Fields
+from possettle.terminal.journal.records import TxnKind, TxnState
+
+REVERSAL_NO_REPLY = "98"
+REVERSAL_BAD_MAC = "A0"
+# 0410 codes that end a reversal: done, or the host never saw the original (§5).
+REVERSAL_FINAL = ("00", "25")
+# Codes a 0230 may carry that still mean "the host has it".
+ADVICE_ACCEPTED = ("00", "94")
+
+
+@dataclass(frozen=True, slots=True)
+class Outcome:
+    """The journal update one exchange leads to."""
+
+    state: TxnState
+    code: str = ""
+    rrn: str | None = None
+    auth_code: str | None = None
+    reversal: str | None = None  # keep (or make) a pending reversal with this reason
+    resign: bool = False  # the host asked for a fresh sign-on (header requirement 3)
+
+    @property
+    def approved(self) -> bool:
+        return self.state is TxnState.APPROVED
+
+
+def on_reply(kind: TxnKind, reply: Fields, *, resign: bool) -> Outcome:
+    code = reply.get("39", "")
+    approved = code == "00" or (kind is TxnKind.OFFLINE_SALE and code in ADVICE_ACCEPTED)
+    state = TxnState.APPROVED if approved else TxnState.DECLINED
+    needs_signon = resign or code in ("A0", "22", "77")
+    return Outcome(
+        state,
+        code,
+        rrn=reply.get("37") or None,
+        auth_code=reply.get("38") or None,
+        resign=needs_signon,
+    )
+
+
+def on_bad_mac(kind: TxnKind) -> Outcome:
+    """An approval we cannot trust: reverse it (A0) and sign on again."""
+    if kind.reversible:
+        return Outcome(TxnState.PENDING, "A0", reversal=REVERSAL_BAD_MAC, resign=True)
+    return Outcome(TxnState.PENDING, "A0", resign=True)
+
+
+def on_no_reply(kind: TxnKind) -> Outcome:
+    """Sent, then silence or a dropped connection: the fate is unknown."""
+    if kind.reversible:
+        return Outcome(TxnState.PENDING, "", reversal=REVERSAL_NO_REPLY)
+    return Outcome(
+        TxnState.PENDING if kind is not TxnKind.OFFLINE_SALE else TxnState.OFFLINE_PENDING
+    )
+
+
+def on_not_sent(kind: TxnKind) -> Outcome:
+    """The host could not be reached and nothing left: no reversal is needed."""
+    if kind is TxnKind.OFFLINE_SALE:
+        return Outcome(TxnState.OFFLINE_PENDING)
+    if kind is TxnKind.REFUND:
+        return Outcome(TxnState.PENDING)  # repeated until the host has it
+    return Outcome(TxnState.FAILED)
+
+
+def reversal_finished(code: str) -> bool:
+    return code in REVERSAL_FINAL

@@ -1,0 +1,163 @@
+"""Settlement (protocol §4) as explicit steps; each decision is a pure function.
+
+::
+
+    sign_on → reversal → offline_upload → settle ─balanced──────────────▶ upload_end(207)
+                                             └─unbalanced─▶ batch_upload ─▶ upload_end(202)
+    upload_end → print → clear → done
+
+The journal keeps the step and the STAN of the message in flight, so a resumed settlement
+repeats exactly the message it may already have sent (the host answers a repeat with its
+stored reply) and never uploads or counts a record twice.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from possettle.iso8583.fields import HalfTotals, SettlementTotals, SettleResult, UploadRecord
+from possettle.terminal.journal.records import (
+    SettlementRow,
+    SettleResultKind,
+    SettleStep,
+    TxnKind,
+    TxnRow,
+)
+
+RECORDS_PER_UPLOAD = 8  # protocol §4: at most 8 records per 0320
+
+
+@dataclass(frozen=True, slots=True)
+class SendSettle:
+    totals: SettlementTotals
+
+
+@dataclass(frozen=True, slots=True)
+class SendUpload:
+    items: tuple[TxnRow, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class SendUploadEnd:
+    count: int
+    balanced: bool
+
+
+@dataclass(frozen=True, slots=True)
+class PrintSlip:
+    pass
+
+
+@dataclass(frozen=True, slots=True)
+class CloseBatch:
+    pass
+
+
+@dataclass(frozen=True, slots=True)
+class Finished:
+    pass
+
+
+Action = SendSettle | SendUpload | SendUploadEnd | PrintSlip | CloseBatch | Finished
+
+
+@dataclass(frozen=True, slots=True)
+class Transition:
+    """Where a reply takes the settlement; ``failure`` names the response code when stuck."""
+
+    step: SettleStep
+    result: str = ""
+    failure: str | None = None
+    resign: bool = False
+
+
+def totals(rows: list[TxnRow]) -> SettlementTotals:
+    """Protocol §4 totals of a batch's rows: domestic (CUP) then foreign."""
+    halves: dict[bool, list[int]] = {True: [0, 0, 0, 0], False: [0, 0, 0, 0]}
+    for t in rows:
+        if not t.counts_in_totals:
+            continue
+        h = halves[t.domestic]
+        if t.kind is TxnKind.REFUND:
+            h[2] += t.amount
+            h[3] += 1
+        else:
+            h[0] += t.amount
+            h[1] += 1
+    d, f = halves[True], halves[False]
+    return SettlementTotals(HalfTotals(d[0], d[1], d[2], d[3]), HalfTotals(f[0], f[1], f[2], f[3]))
+
+
+def unbalanced_halves(host_totals: str) -> tuple[bool, bool]:
+    """(domestic, foreign): which halves the host reported as not balanced."""
+    if not host_totals:
+        return (True, True)
+    totals = SettlementTotals.parse(host_totals)
+    return (
+        totals.domestic.result is not SettleResult.BALANCED,
+        totals.foreign.result is not SettleResult.BALANCED,
+    )
+
+
+def upload_items(row: SettlementRow, rows: list[TxnRow]) -> list[TxnRow]:
+    """Records still to upload: every counted transaction of an unbalanced half."""
+    domestic, foreign = unbalanced_halves(row.host_totals)
+    return [
+        t
+        for t in rows
+        if t.counts_in_totals
+        and t.kind is not TxnKind.VOID
+        and not t.uploaded
+        and (domestic if t.domestic else foreign)
+    ]
+
+
+def next_action(row: SettlementRow, rows: list[TxnRow]) -> Action:
+    step = row.step
+    if step is SettleStep.SETTLE:
+        if row.terminal_totals:
+            return SendSettle(SettlementTotals.parse(row.terminal_totals))
+        return SendSettle(totals(rows))
+    if step is SettleStep.BATCH_UPLOAD:
+        pending = upload_items(row, rows)
+        if not pending:
+            return SendUploadEnd(row.uploaded, balanced=False)
+        return SendUpload(tuple(pending[:RECORDS_PER_UPLOAD]))
+    if step is SettleStep.UPLOAD_END:
+        return SendUploadEnd(row.uploaded, balanced=row.result == SettleResultKind.BALANCED)
+    if step is SettleStep.PRINT:
+        return PrintSlip()
+    if step is SettleStep.CLEAR:
+        return CloseBatch()
+    if step is SettleStep.DONE:
+        return Finished()
+    raise ValueError(f"step {step} is run by the shell before the 0500")
+
+
+def after_settle(code: str, host_totals: str, *, resign: bool) -> Transition:
+    if code == "00":
+        balanced = SettlementTotals.parse(host_totals).balanced
+        if balanced:
+            return Transition(SettleStep.UPLOAD_END, SettleResultKind.BALANCED)
+        return Transition(SettleStep.BATCH_UPLOAD, SettleResultKind.BALANCED_AFTER_UPLOAD)
+    if code == "94":
+        # The host closed this batch already (a settlement whose end we did not record).
+        return Transition(SettleStep.PRINT, SettleResultKind.ALREADY_SETTLED)
+    return Transition(SettleStep.SETTLE, failure=code, resign=resign or code in ("77", "22", "A0"))
+
+
+def after_upload(code: str) -> Transition:
+    if code in ("00", "94"):  # 94: the host has these records already (§4)
+        return Transition(SettleStep.BATCH_UPLOAD)
+    return Transition(SettleStep.BATCH_UPLOAD, failure=code)
+
+
+def after_upload_end(code: str) -> Transition:
+    if code == "00":
+        return Transition(SettleStep.PRINT)
+    return Transition(SettleStep.UPLOAD_END, failure=code)
+
+
+def upload_record(txn: TxnRow, pan: str) -> UploadRecord:
+    """One 0320 record (§4): card-org flag, STAN, PAN, amount."""
+    return UploadRecord(txn.domestic, txn.stan, pan, txn.amount)

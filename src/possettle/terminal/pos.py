@@ -1,0 +1,263 @@
+"""The terminal as a library: rules and operators in front of the operations.
+
+>>> # pos = Pos.open(Path("term1"))
+>>> # result = await pos.sale("6222021234567890128", 1234, expiry="3012", pin="123456")
+>>> # report = await pos.settle()
+
+Every local refusal (operator, permission, limit, hours, input, order) is journaled with its
+code and both messages before it is raised, so the doctor can read it later. After a restart
+the next online command first finishes what was interrupted: reversals, advices and an
+unfinished settlement.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from datetime import datetime
+from pathlib import Path
+from typing import TypeVar
+
+from possettle.clock import Clock
+from possettle.terminal import validation as v
+from possettle.terminal.config import TerminalConfig
+from possettle.terminal.crashpoints import CrashPoints
+from possettle.terminal.errors import Refused
+from possettle.terminal.journal import queries as q
+from possettle.terminal.journal.records import TxnKind, TxnState
+from possettle.terminal.operators import OPERATOR_SCHEMA, Operator, OperatorStore, Role
+from possettle.terminal.policy import (
+    Operation,
+    TerminalPolicy,
+    check_amount,
+    check_business_hours,
+    check_offline_allowed,
+    check_permission,
+    check_settlement_window,
+)
+from possettle.terminal.printer.device import Printer, open_printer
+from possettle.terminal.printing import Printing
+from possettle.terminal.settle import Settlement, SettleReport
+from possettle.terminal.shell import SignOn, Terminal
+from possettle.terminal.transactions import Payments, TxnResult
+
+T = TypeVar("T")
+# With no operators registered a terminal runs as this built-in supervisor (single-user shop).
+DEFAULT_OPERATOR = Operator(id="01", name="default", role=Role.SUPERVISOR)
+
+
+class Pos:
+    def __init__(self, terminal: Terminal, printer: Printer, policy: TerminalPolicy) -> None:
+        self.terminal = terminal
+        self.journal = terminal.journal
+        self.policy = policy
+        self.payments = Payments(terminal)
+        c = terminal.config
+        self.printing = Printing(
+            terminal.journal, printer, merchant_name=c.merchant_name, mid=c.mid, tid=c.tid
+        )
+        self.operators = OperatorStore(terminal.journal.conn, terminal.clock)
+
+    @classmethod
+    def open(
+        cls,
+        directory: Path,
+        *,
+        clock: Clock | None = None,
+        crash: CrashPoints | None = None,
+        printer: Printer | None = None,
+    ) -> Pos:
+        terminal = Terminal.open(
+            directory, clock=clock, crash=crash, extra_schema=(OPERATOR_SCHEMA,)
+        )
+        try:
+            policy = TerminalPolicy.from_dict(terminal.config.policy)
+            device = printer or open_printer(terminal.config.printer, directory)
+        except BaseException:
+            terminal.journal.close()
+            raise
+        return cls(terminal, device, policy)
+
+    @property
+    def config(self) -> TerminalConfig:
+        return self.terminal.config
+
+    async def close(self) -> None:
+        await self.terminal.close()
+
+    # -------------------------------------------------------------------- guards
+
+    def _refused(self, exc: Refused, operation: Operation) -> Refused:
+        with self.journal.write("refused") as conn:
+            self.journal.add_event(
+                conn,
+                "refused",
+                exc.code,
+                {"operation": operation.value, "en": exc.en, "zh": exc.zh, **exc.details},
+            )
+        return exc
+
+    def login(self, operator_id: str | None, password: str | None) -> Operator:
+        """The operator for this command (journaled lock-outs and failures)."""
+        if not self.operators.list():
+            return DEFAULT_OPERATOR
+        if operator_id is None or password is None:
+            raise self._refused(
+                Refused(
+                    "operator.required",
+                    "Log in with an operator code and password.",
+                    "请输入操作员号和密码登录。",
+                ),
+                Operation.SIGN_ON,
+            )
+        failure: Refused | None = None
+        with self.journal.write("operator"):
+            try:
+                op = self.operators.login(operator_id, password)
+            except Refused as exc:
+                failure = exc
+        if failure is not None:
+            raise self._refused(failure, Operation.SIGN_ON)
+        return op
+
+    def _check(self, op: Operator, operation: Operation, amount: int | None = None) -> None:
+        try:
+            check_permission(self.policy, op, operation)
+            if amount is not None:
+                check_amount(self.policy, op, operation, amount)
+            if operation is Operation.SETTLE:
+                check_settlement_window(self.policy, self.terminal.clock.now())
+            else:
+                check_business_hours(self.policy, self.terminal.clock.now())
+        except Refused as exc:
+            raise self._refused(exc, operation) from None
+
+    async def _online(self, work: Callable[[], Awaitable[T]]) -> T:
+        """Finish interrupted work first (settlement included), then run ``work``."""
+        if q.unfinished_settlement(self.journal.conn) is not None:
+            await Settlement(self.terminal, self.printing).run()
+        return await work()
+
+    def _receipt(self, result: TxnResult) -> None:
+        if not result.approved:
+            return
+        row = q.find_txn(self.journal.conn, result.batch, result.stan)
+        if row is None:
+            return
+        with self.journal.write("receipt_queued") as conn:
+            self.printing.queue_receipt(conn, row)
+        self.printing.flush()
+
+    # ---------------------------------------------------------------- operations
+
+    async def sign_on(self, op: Operator = DEFAULT_OPERATOR) -> SignOn:
+        self._check(op, Operation.SIGN_ON)
+        result = await self.terminal.sign_on(op.id)
+        await self.payments.send_reversals()
+        return result
+
+    async def sale(
+        self,
+        pan: str,
+        amount: int,
+        *,
+        expiry: str,
+        pin: str | None = None,
+        op: Operator = DEFAULT_OPERATOR,
+        allow_offline: bool = True,
+    ) -> TxnResult:
+        try:
+            v.check_pan(pan)
+            v.check_expiry(expiry, self.terminal.clock.now())
+        except Refused as exc:
+            raise self._refused(exc, Operation.SALE) from None
+        self._check(op, Operation.SALE, amount)
+        if allow_offline:
+            allow_offline = self._offline_ok(amount)
+        result = await self._online(
+            lambda: self.payments.sale(
+                pan, amount, pin=pin, operator=op.id, allow_offline=allow_offline
+            )
+        )
+        self._receipt(result)
+        return result
+
+    def _offline_ok(self, amount: int) -> bool:
+        waiting = q.txns_in_state(self.journal.conn, TxnState.OFFLINE_PENDING)
+        oldest = None
+        if waiting:
+            first = datetime.fromisoformat(waiting[0].created_at)
+            oldest = self.terminal.base_clock.now() - first
+        try:
+            check_offline_allowed(
+                self.policy, amount, len(waiting), sum(t.amount for t in waiting), oldest
+            )
+        except Refused:
+            return False
+        return True
+
+    async def void(self, orig_stan: int, *, op: Operator = DEFAULT_OPERATOR) -> TxnResult:
+        self._check(op, Operation.VOID)
+        result = await self._online(lambda: self.payments.void(orig_stan, operator=op.id))
+        self._receipt(result)
+        return result
+
+    async def refund(
+        self,
+        amount: int,
+        *,
+        orig_batch: int,
+        orig_stan: int,
+        orig_date: str | None = None,
+        rrn: str | None = None,
+        pan: str | None = None,
+        op: Operator = DEFAULT_OPERATOR,
+    ) -> TxnResult:
+        self._check(op, Operation.REFUND, amount)
+        if pan is not None:
+            try:
+                v.check_pan(pan)
+            except Refused as exc:
+                raise self._refused(exc, Operation.REFUND) from None
+        result = await self._online(
+            lambda: self.payments.refund(
+                amount,
+                orig_batch=orig_batch,
+                orig_stan=orig_stan,
+                orig_date=orig_date,
+                rrn=rrn,
+                pan=pan,
+                operator=op.id,
+            )
+        )
+        self._receipt(result)
+        return result
+
+    async def settle(self, *, op: Operator = DEFAULT_OPERATOR) -> SettleReport:
+        if q.unfinished_settlement(self.journal.conn) is None:
+            self._check(op, Operation.SETTLE)
+        return await Settlement(self.terminal, self.printing, op.id).run()
+
+    async def resume(self) -> SettleReport | None:
+        """Finish what a restart interrupted: reversals, advices, an unfinished settlement."""
+        await self.payments.recover()
+        if q.unfinished_settlement(self.journal.conn) is not None:
+            return await Settlement(self.terminal, self.printing).run()
+        return None
+
+    def reprint(self, *, op: Operator = DEFAULT_OPERATOR) -> int:
+        """Print queued slips and receipts; returns how many still wait (printer not ready)."""
+        self._check(op, Operation.REPRINT)
+        return self.printing.flush(reprint=True)
+
+    def status(self) -> dict[str, object]:
+        data = self.terminal.status()
+        data["print_queue"] = self.printing.pending()
+        data["operators"] = len(self.operators.list())
+        return data
+
+    def voidable(self) -> list[int]:
+        return [
+            t.stan
+            for t in q.batch_txns(self.journal.conn, self.terminal.batch)
+            if t.kind is TxnKind.SALE and t.state is TxnState.APPROVED and not t.voided
+        ]

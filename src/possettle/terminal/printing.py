@@ -1,0 +1,130 @@
+"""The print queue: receipts and slips are journaled first, printed after.
+
+A printer that is out of paper or offline never undoes a settlement or a sale: the document
+stays in the queue (with the error) and ``possettle terminal reprint`` prints it later.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from datetime import datetime
+
+from possettle.cards import CardOrg
+from possettle.iso8583.fields import SettlementTotals
+from possettle.money import Money
+from possettle.terminal.errors import PrinterError
+from possettle.terminal.journal.records import SettlementRow, TxnKind, TxnRow
+from possettle.terminal.journal.store import Journal
+from possettle.terminal.printer.device import Printer
+from possettle.terminal.printer.documents import (
+    Copy,
+    Receipt,
+    ReceiptKind,
+    SettlementSlip,
+    SlipOutcome,
+    document_from_dict,
+)
+
+_RECEIPT_KIND = {
+    TxnKind.SALE: ReceiptKind.SALE,
+    TxnKind.VOID: ReceiptKind.VOID,
+    TxnKind.REFUND: ReceiptKind.REFUND,
+    TxnKind.OFFLINE_SALE: ReceiptKind.OFFLINE_SALE,
+}
+
+
+class Printing:
+    def __init__(
+        self, journal: Journal, printer: Printer, *, merchant_name: str, mid: str, tid: str
+    ) -> None:
+        self.journal = journal
+        self.printer = printer
+        self.merchant_name, self.mid, self.tid = merchant_name, mid, tid
+
+    def _when(self) -> datetime:
+        return self.journal.clock.now()
+
+    def queue_slip(self, conn: sqlite3.Connection, row: SettlementRow, operator: str) -> None:
+        """Queue the settlement slip of ``row`` (inside the caller's journal write)."""
+        mine = SettlementTotals.parse(row.terminal_totals) if row.terminal_totals else None
+        if mine is None:
+            mine = SettlementTotals.parse("0" * 62)
+        if row.host_totals:
+            host = SettlementTotals.parse(row.host_totals)
+            mine = SettlementTotals(
+                mine.domestic.with_result(host.domestic.result),
+                mine.foreign.with_result(host.foreign.result),
+            )
+        slip = SettlementSlip(
+            merchant_name=self.merchant_name,
+            mid=self.mid,
+            tid=self.tid,
+            operator=operator,
+            batch=row.batch,
+            when=self._when(),
+            totals=mine,
+            outcome=SlipOutcome(row.result or SlipOutcome.ALREADY_SETTLED.value),
+        )
+        self._insert(conn, "slip", slip.to_dict())
+
+    def queue_receipt(self, conn: sqlite3.Connection, txn: TxnRow) -> None:
+        receipt = Receipt(
+            kind=_RECEIPT_KIND[txn.kind],
+            copy=Copy.MERCHANT,
+            merchant_name=self.merchant_name,
+            mid=self.mid,
+            tid=self.tid,
+            operator=txn.operator,
+            batch=txn.batch,
+            stan=txn.stan,
+            when=self._when(),
+            card_org=CardOrg(txn.card_org),
+            pan_last4=txn.pan_masked,
+            amount=Money(txn.amount),
+            rrn=txn.rrn or None,
+            auth_code=txn.auth_code or None,
+            original_stan=txn.orig_stan if txn.kind is TxnKind.VOID else None,
+        )
+        self._insert(conn, "receipt", receipt.to_dict())
+
+    def _insert(self, conn: sqlite3.Connection, kind: str, doc: dict[str, object]) -> None:
+        conn.execute(
+            "INSERT INTO print_queue (kind, doc, created_at) VALUES (?, ?, ?)",
+            (kind, json.dumps(doc, ensure_ascii=False, sort_keys=True), self.journal.now()),
+        )
+
+    def pending(self) -> int:
+        row = self.journal.conn.execute(
+            "SELECT count(*) FROM print_queue WHERE printed_at = ''"
+        ).fetchone()
+        return int(row[0])
+
+    def flush(self, *, reprint: bool = False) -> int:
+        """Print what is queued, oldest first; returns how many are still waiting."""
+        rows = self.journal.conn.execute(
+            "SELECT id, doc, attempts FROM print_queue WHERE printed_at = '' ORDER BY id"
+        ).fetchall()
+        for n, r in enumerate(rows):
+            doc = document_from_dict(json.loads(r["doc"]))
+            if reprint or r["attempts"] > 0:
+                doc = doc.as_reprint()
+            try:
+                self.printer.print_document(doc)
+            except PrinterError as exc:
+                with self.journal.write("slip_printed") as conn:
+                    conn.execute(
+                        "UPDATE print_queue SET attempts = attempts + 1, last_error = ?"
+                        " WHERE id = ?",
+                        (type(exc).__name__, r["id"]),
+                    )
+                    self.journal.add_event(
+                        conn, "print_failed", type(exc).__name__, {"queue_id": r["id"]}
+                    )
+                return len(rows) - n
+            with self.journal.write("slip_printed") as conn:
+                conn.execute(
+                    "UPDATE print_queue SET printed_at = ?, attempts = attempts + 1 WHERE id = ?",
+                    (self.journal.now(), r["id"]),
+                )
+        return 0

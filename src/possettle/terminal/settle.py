@@ -1,0 +1,219 @@
+"""Run a settlement (protocol §4) to the end, or resume it from the step it reached.
+
+The decisions are :mod:`.operations.settlement`'s; this module journals each intent before
+its message leaves (the STAN of the 0500, of each 0320 chunk with its record ids, of the
+upload end) and each outcome after, so a power cut anywhere resumes without counting or
+uploading anything twice.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from typing import Any
+
+from possettle.iso8583.fields import SettlementTotals
+from possettle.link import messages as m
+from possettle.link.client import LinkError, LinkUnreachable
+from possettle.terminal.errors import HostRefused, LinkDown
+from possettle.terminal.journal import queries as q
+from possettle.terminal.journal.records import SettlementRow, SettleStep
+from possettle.terminal.operations import settlement as plan
+from possettle.terminal.printing import Printing
+from possettle.terminal.shell import Terminal
+from possettle.terminal.transactions import Payments
+
+# A 77/22/A0 answer means "sign on again"; one fresh sign-on per run is enough to tell a
+# stale session from a real mismatch.
+MAX_RESIGNS = 1
+
+
+@dataclass
+class SettleReport:
+    batch: int
+    step: SettleStep
+    result: str = ""
+    terminal_totals: str = ""
+    host_totals: str = ""
+    uploaded: int = 0
+    printed: bool = False
+    resumed: bool = False
+    failure: dict[str, Any] | None = None
+    notes: list[str] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        return self.step is SettleStep.DONE
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "batch": self.batch,
+            "ok": self.ok,
+            "step": self.step.value,
+            "result": self.result,
+            "terminal_totals": self.terminal_totals,
+            "host_totals": self.host_totals,
+            "uploaded": self.uploaded,
+            "printed": self.printed,
+            "resumed": self.resumed,
+            "failure": self.failure,
+            "notes": self.notes,
+        }
+
+
+class SettlementFailed(LinkDown):
+    """Raised internally to stop at a step; the report carries the details."""
+
+
+class Settlement:
+    def __init__(self, terminal: Terminal, printing: Printing, operator: str = "01") -> None:
+        self.t = terminal
+        self.pay = Payments(terminal)
+        self.printing = printing
+        self.operator = operator
+        self._resigns = 0
+
+    def _row(self, batch: int) -> SettlementRow:
+        row = q.get_settlement(self.t.journal.conn, batch)
+        assert row is not None
+        return row
+
+    async def run(self) -> SettleReport:
+        """Settle the open batch, or finish the interrupted settlement first."""
+        t = self.t
+        unfinished = q.unfinished_settlement(t.journal.conn)
+        if unfinished is not None:
+            batch, resumed = unfinished.batch, True
+        else:
+            batch, resumed = t.batch, False
+            with t.journal.write("settle_begin") as conn:
+                q.begin_settlement(conn, batch, t.journal.now())
+        report = SettleReport(batch, self._row(batch).step, resumed=resumed)
+        try:
+            await self._drive(batch, report)
+        except SettlementFailed:
+            pass
+        except (LinkError, LinkDown) as exc:
+            self._fail(report, "", str(exc), link=True)
+        except HostRefused as exc:
+            self._fail(report, exc.code, str(exc))
+        row = self._row(batch)
+        report.step, report.result = row.step, row.result
+        report.terminal_totals, report.host_totals = row.terminal_totals, row.host_totals
+        report.uploaded = row.uploaded
+        return report
+
+    def _fail(self, report: SettleReport, code: str, message: str, *, link: bool = False) -> None:
+        step = self._row(report.batch).step
+        report.failure = {"step": step.value, "code": code, "message": message, "link": link}
+        self.t.journal.event("settle_failed", code, {"batch": report.batch, **report.failure})
+
+    def _stop(self, report: SettleReport, code: str, message: str) -> None:
+        self._fail(report, code, message)
+        raise SettlementFailed(message)
+
+    async def _drive(self, batch: int, report: SettleReport) -> None:
+        t = self.t
+        while True:
+            row = self._row(batch)
+            step = row.step
+            if step is SettleStep.SIGN_ON:
+                if not t.signed_on:
+                    await t.sign_on(self.operator)
+                self._set(batch, "settle_begin", step=SettleStep.REVERSAL)
+            elif step is SettleStep.REVERSAL:
+                try:
+                    left = await self.pay.send_reversals()
+                except LinkUnreachable as exc:
+                    raise LinkDown(str(exc)) from exc
+                if left:
+                    self._stop(report, "", f"{left} reversal(s) could not be delivered")
+                self._set(batch, "settle_begin", step=SettleStep.OFFLINE_UPLOAD)
+            elif step is SettleStep.OFFLINE_UPLOAD:
+                if await self.pay.forward_advices():
+                    self._stop(report, "", "offline advices were not acknowledged")
+                self._set(batch, "settle_begin", step=SettleStep.SETTLE)
+            elif step is SettleStep.DONE:
+                return
+            else:
+                await self._act(
+                    row, plan.next_action(row, q.batch_txns(t.journal.conn, batch)), report
+                )
+
+    def _set(self, batch: int, write: str, **values: Any) -> None:
+        with self.t.journal.write(write) as conn:
+            q.update_settlement(conn, batch, **values)
+
+    async def _act(self, row: SettlementRow, action: plan.Action, report: SettleReport) -> None:
+        t, c, batch = self.t, self.t.config, row.batch
+        if isinstance(action, plan.SendSettle):
+            stan = row.stan
+            if stan is None:
+                with t.journal.write("settle_intent") as conn:
+                    stan = q.next_stan(conn)
+                    q.update_settlement(conn, batch, stan=stan, terminal_totals=str(action.totals))
+            ex = await t.exchange(
+                "settlement", m.settlement(c.tid, c.mid, stan, batch, action.totals, self.operator)
+            )
+            host = ex.reply.get("48", "")
+            move = plan.after_settle(ex.code, host, resign=ex.header.requirement == 3)
+            if move.failure is not None:
+                if move.resign and self._resigns < MAX_RESIGNS:
+                    self._resigns += 1
+                    self._set(batch, "settle_reply", stan=None)  # a fresh 0500 after sign-on
+                    await t.sign_on(self.operator)
+                    return
+                self._stop(report, move.failure, f"0500 answered {move.failure}")
+            self._set(batch, "settle_reply", step=move.step, result=move.result, host_totals=host)
+        elif isinstance(action, plan.SendUpload):
+            ids = [i.id for i in action.items]
+            stan = row.upload_stan
+            if stan is not None and row.upload_ids:
+                ids = json.loads(row.upload_ids)  # resume the chunk that was in flight
+            else:
+                with t.journal.write("upload_intent") as conn:
+                    stan = q.next_stan(conn)
+                    q.update_settlement(conn, batch, upload_stan=stan, upload_ids=json.dumps(ids))
+            items = [q.get_txn(t.journal.conn, i) for i in ids]
+            records = [
+                plan.upload_record(i, q.open_pan(t.journal.conn, t.journal.vault, i)) for i in items
+            ]
+            ex = await t.exchange(
+                "batch_upload", m.batch_upload(c.tid, c.mid, stan, batch, records)
+            )
+            move = plan.after_upload(ex.code)
+            if move.failure is not None:
+                self._stop(report, move.failure, f"0320 upload answered {move.failure}")
+            with t.journal.write("upload_marked") as conn:
+                q.mark_uploaded(conn, ids)
+                q.update_settlement(
+                    conn, batch, upload_stan=None, upload_ids="", uploaded=row.uploaded + len(ids)
+                )
+        elif isinstance(action, plan.SendUploadEnd):
+            stan = row.end_stan
+            if stan is None:
+                with t.journal.write("upload_end_intent") as conn:
+                    stan = q.next_stan(conn)
+                    q.update_settlement(conn, batch, end_stan=stan, step=SettleStep.UPLOAD_END)
+            fields = m.upload_end(c.tid, c.mid, stan, batch, action.count, balanced=action.balanced)
+            ex = await t.exchange("upload_end", fields)
+            move = plan.after_upload_end(ex.code)
+            if move.failure is not None:
+                self._stop(report, move.failure, f"upload end answered {move.failure}")
+            self._set(batch, "upload_end_reply", step=move.step)
+        elif isinstance(action, plan.PrintSlip):
+            with t.journal.write("slip_queued") as conn:
+                self.printing.queue_slip(conn, row, self.operator)
+                q.update_settlement(conn, batch, step=SettleStep.CLEAR)
+        elif isinstance(action, plan.CloseBatch):
+            with t.journal.write("batch_closed") as conn:
+                if q.current_batch(conn) == batch:
+                    q.set_batch(conn, batch % 999999 + 1)
+                q.update_settlement(conn, batch, step=SettleStep.DONE, finished_at=t.journal.now())
+            report.printed = self.printing.flush() == 0
+            if not report.printed:
+                report.notes.append("slip queued: printer not ready; run `terminal reprint`")
+
+
+def host_totals(row: SettlementRow) -> SettlementTotals | None:
+    return SettlementTotals.parse(row.host_totals) if row.host_totals else None

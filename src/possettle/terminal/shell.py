@@ -1,0 +1,289 @@
+"""The terminal's asyncio shell: one journal, one link to the host, one printer.
+
+Everything that touches a socket lives here and in :mod:`.transactions` / :mod:`.settle`;
+the decisions are in :mod:`.operations`. Every message passes three crash points
+(``send.<kind>.before``, ``send.<kind>.after``, ``recv.<kind>.after``) and every journal write
+two (see :mod:`.journal.store`).
+
+Online work always starts with :meth:`Terminal.recover`: sign on if needed, send pending
+reversals (protocol §5: before any other online message), forward offline advices and
+repeated refunds in order, then finish an interrupted settlement.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+from possettle.clock import Clock, OffsetClock, SystemClock
+from possettle.crypto.errors import CryptoError
+from possettle.crypto.keys import Key, decode_field62
+from possettle.crypto.vault import Vault
+from possettle.iso8583.codec import Fields
+from possettle.iso8583.fields import Field60, NetworkCode
+from possettle.iso8583.framing import Tpdu
+from possettle.link import messages as m
+from possettle.link.client import Exchange, Link
+from possettle.terminal.config import JOURNAL_FILE, KEY_FILE, TerminalConfig
+from possettle.terminal.crashpoints import CrashPoints
+from possettle.terminal.errors import HostRefused
+from possettle.terminal.journal import queries as q
+from possettle.terminal.journal.records import TxnState
+from possettle.terminal.journal.store import Journal
+from possettle.terminal.operations.settlement import totals
+
+
+@dataclass(frozen=True, slots=True)
+class SignOn:
+    code: str
+    batch: int
+    pik_check: str
+    mak_check: str
+    clock_offset: float
+
+
+class Terminal:
+    """One POS terminal: its directory, journal, link and printer."""
+
+    def __init__(
+        self,
+        directory: Path,
+        config: TerminalConfig,
+        journal: Journal,
+        base_clock: Clock,
+        crash: CrashPoints,
+    ) -> None:
+        self.directory = directory
+        self.config = config
+        self.journal = journal
+        self.base_clock = base_clock
+        self.crash = crash
+        self._link: Link | None = None
+
+    # ------------------------------------------------------------------ lifecycle
+
+    @classmethod
+    def open(
+        cls,
+        directory: Path,
+        *,
+        clock: Clock | None = None,
+        crash: CrashPoints | None = None,
+        extra_schema: tuple[str, ...] = (),
+    ) -> Terminal:
+        config = TerminalConfig.load(directory)
+        base = clock or SystemClock()
+        crash = crash if crash is not None else CrashPoints.from_env()
+        vault = Vault.load_or_create(directory / KEY_FILE)
+        journal = Journal.open(
+            directory / JOURNAL_FILE,
+            clock=base,
+            vault=vault,
+            crash=crash,
+            max_bytes=config.max_journal_bytes,
+            extra_schema=extra_schema,
+        )
+        return cls(directory, config, journal, base, crash)
+
+    async def close(self) -> None:
+        if self._link is not None:
+            await self._link.close()
+            self._link = None
+        self.journal.close()
+
+    # --------------------------------------------------------------------- state
+
+    @property
+    def clock(self) -> Clock:
+        """The terminal's clock: the device clock corrected by the host's time at sign-on."""
+        offset = float(self.journal.get_meta("clock_offset") or 0.0)
+        return OffsetClock(timedelta(seconds=offset), self.base_clock)
+
+    @property
+    def batch(self) -> int:
+        return q.current_batch(self.journal.conn)
+
+    def key(self, name: str) -> Key | None:
+        return q.load_key(self.journal.conn, self.journal.vault, name)
+
+    @property
+    def signed_on(self) -> bool:
+        return (
+            self.key("mak") is not None
+            and self.key("pik") is not None
+            and self.journal.get_meta("needs_signon") != "1"
+        )
+
+    def allocate_stan(self) -> int:
+        with self.journal.write("meta") as conn:
+            return q.next_stan(conn)
+
+    # ----------------------------------------------------------------------- link
+
+    def link(self) -> Link:
+        if self._link is None:
+            tmk = self.key("tmk")
+            if tmk is None:
+                raise HostRefused("keys", "no TMK loaded: run `possettle terminal init --tmk HEX`")
+            c = self.config
+            self._link = Link(
+                c.host,
+                c.port,
+                c.tid,
+                c.mid,
+                tmk,
+                version=c.version,
+                timeout=c.timeout,
+                tpdu=Tpdu(dest=c.tpdu_destination, src=c.tpdu_source),
+            )
+        link = self._link
+        link.pik, link.mak = self.key("pik"), self.key("mak")
+        link.batch = self.batch
+        return link
+
+    async def drop_link(self) -> None:
+        if self._link is not None:
+            await self._link.close()
+
+    async def exchange(self, kind: str, fields: Fields) -> Exchange:
+        """Send one request and read its reply, passing the message's crash points.
+
+        Link errors propagate unchanged: the caller knows what silence means for its message.
+        """
+        link = self.link()
+        self.crash.hit(f"send.{kind}.before")
+        exchange = await link.send(fields, on_sent=lambda: self.crash.hit(f"send.{kind}.after"))
+        self.crash.hit(f"recv.{kind}.after")
+        if exchange.header.requirement == 3:
+            with self.journal.write("meta") as conn:
+                self.journal.set_meta(conn, "needs_signon", "1")
+        return exchange
+
+    # -------------------------------------------------------------------- sign-on
+
+    async def sign_on(self, operator: str = "01") -> SignOn:
+        """0800/0810: load the working keys, verify check values, adopt batch and time."""
+        stan = self.allocate_stan()
+        fields = m.sign_on(self.config.tid, self.config.mid, stan, self.batch, operator)
+        ex = await self.exchange("sign_on", fields)
+        if ex.code != "00":
+            detail = {"stan": stan, "field63": ex.reply.get("63", "")}
+            self.journal.event("sign_on_refused", ex.code, detail)
+            raise HostRefused(ex.code, f"sign-on refused with {ex.code} {ex.reply.get('63', '')}")
+        tmk = self.key("tmk")
+        assert tmk is not None  # link() checked
+        try:
+            keys = decode_field62(tmk, bytes.fromhex(ex.reply["62"]))
+        except (CryptoError, KeyError, ValueError) as exc:
+            self.journal.event("key_check_failed", "", {"error": str(exc)})
+            raise HostRefused("keys", f"working keys failed their check: {exc}") from exc
+        host_batch = Field60.parse(ex.reply["60"]).batch
+        offset = self._offset_from(ex.reply)
+        with self.journal.write("sign_on") as conn:
+            q.store_key(conn, self.journal.vault, "pik", keys.pik)
+            q.store_key(conn, self.journal.vault, "mak", keys.mak)
+            self.journal.set_meta(conn, "needs_signon", "0")
+            self.journal.set_meta(conn, "signed_on_at", self.journal.now())
+            self.journal.set_meta(conn, "clock_offset", f"{offset:.3f}")
+            local = q.current_batch(conn)
+            if host_batch != local:
+                if q.batch_txns(conn, local) or q.unfinished_settlement(conn):
+                    # Keep our open batch: it settles under its own number (the doctor
+                    # reads this event as batch.sequence_mismatch).
+                    self.journal.add_event(
+                        conn, "batch_mismatch", "77", {"local": local, "host": host_batch}
+                    )
+                else:
+                    q.set_batch(conn, host_batch)
+            self.journal.add_event(conn, "signed_on", "00", {"batch": host_batch})
+        return SignOn(
+            "00",
+            self.batch,
+            keys.pik.check_value.hex().upper()[:8],
+            keys.mak.check_value.hex().upper()[:8],
+            offset,
+        )
+
+    def _offset_from(self, reply: Fields) -> float:
+        """Seconds to add to the device clock to read the host's time (fields 12/13)."""
+        hhmmss, mmdd = reply.get("12"), reply.get("13")
+        if not hhmmss or not mmdd:
+            return float(self.journal.get_meta("clock_offset") or 0.0)
+        device = self.base_clock.now()
+        host = device.replace(
+            month=int(mmdd[:2]),
+            day=int(mmdd[2:]),
+            hour=int(hhmmss[:2]),
+            minute=int(hhmmss[2:4]),
+            second=int(hhmmss[4:]),
+            microsecond=0,
+        )
+        # MMDD has no year: take the one that puts the host nearest the device clock.
+        candidates = [host.replace(year=host.year + d) for d in (-1, 0, 1) if _valid(host, d)]
+        best = min(candidates, key=lambda h: abs((h - device).total_seconds()))
+        return round((best - device).total_seconds())
+
+    async def echo(self) -> float:
+        """0820 echo; returns the round trip in seconds."""
+        stan = self.allocate_stan()
+        fields = m.management(self.config.tid, self.config.mid, stan, self.batch, NetworkCode.ECHO)
+        start = self.base_clock.monotonic()
+        ex = await self.exchange("echo", fields)
+        if ex.code != "00":
+            raise HostRefused(ex.code, f"echo answered {ex.code}")
+        return self.base_clock.monotonic() - start
+
+    # --------------------------------------------------------------------- status
+
+    def status(self) -> dict[str, Any]:
+        conn = self.journal.conn
+        batch = self.batch
+        rows = q.batch_txns(conn, batch)
+        last = q.last_settlement(conn)
+        keys = {
+            name: (k.check_value.hex().upper()[:8] if (k := self.key(name)) else None)
+            for name in ("tmk", "pik", "mak")
+        }
+        return {
+            "tid": self.config.tid,
+            "mid": self.config.mid,
+            "host": f"{self.config.host}:{self.config.port}",
+            "version": self.config.version,
+            "signed_on": self.signed_on,
+            "signed_on_at": self.journal.get_meta("signed_on_at"),
+            "key_check_values": keys,
+            "batch": batch,
+            "totals": _totals_dict(totals(rows)),
+            "transactions": len(rows),
+            "pending_reversals": [
+                {"batch": r.batch, "stan": r.stan, "reason": r.reason, "attempts": r.attempts}
+                for r in q.pending_reversals(conn)
+            ],
+            "offline_pending": len(q.txns_in_state(conn, TxnState.OFFLINE_PENDING)),
+            "unclean_shutdown": self.journal.unclean,
+            "last_settlement": None
+            if last is None
+            else {"batch": last.batch, "step": last.step.value, "result": last.result},
+        }
+
+
+def _valid(at: datetime, years: int) -> bool:
+    try:
+        at.replace(year=at.year + years)
+    except ValueError:
+        return False
+    return True
+
+
+def _totals_dict(t: Any) -> dict[str, Any]:
+    return {
+        half: {
+            "debit_amount": h.debit_amount,
+            "debit_count": h.debit_count,
+            "credit_amount": h.credit_amount,
+            "credit_count": h.credit_count,
+        }
+        for half, h in (("domestic", t.domestic), ("foreign", t.foreign))
+    }

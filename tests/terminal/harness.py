@@ -1,0 +1,31 @@
+"""A real host on a real socket and terminal directories pointed at it."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from pathlib import Path
+
+from possettle.clock import FixedClock
+from possettle.terminal.config import TerminalConfig
+from possettle.terminal.pos import Pos
+from possettle.terminal.setup import init_terminal
+from tests.host.harness import KEYS, MID, TID, TMK
+
+CUP_PAN = "6222021234567890128"
+CUP_PAN_2 = "6212345678901234565"
+VISA_PAN = "4111111111111111"
+# 10:00 in Beijing: inside business hours and the settlement window.
+DAYTIME = datetime(2026, 11, 26, 2, 0, 0, tzinfo=UTC)
+
+
+def make_terminal(directory: Path, port: int, *, tid: str = TID, **config: object) -> Path:
+    cfg = TerminalConfig(tid=tid, mid=MID, port=port, timeout=3.0, **config)  # type: ignore[arg-type]
+    init_terminal(directory, cfg, TMK)
+    return directory
+
+
+def open_pos(directory: Path, clock: FixedClock | None = None) -> Pos:
+    return Pos.open(directory, clock=clock or FixedClock(DAYTIME))
+
+
+__all__ = ["KEYS", "MID", "TID", "TMK", "make_terminal", "open_pos"]

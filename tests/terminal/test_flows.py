@@ -1,0 +1,38 @@
+"""The terminal core against a real host over TCP: every money path ends in the ledger."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from possettle.terminal.journal.records import SettleStep, TxnState
+from tests.host.harness import register, running_host
+from tests.terminal.harness import CUP_PAN, VISA_PAN, make_terminal, open_pos
+
+
+async def test_sale_void_refund_and_balanced_settlement(tmp_path: Path, db_url: str) -> None:
+    key_file = tmp_path / "host.key"
+    await register(db_url, key_file)
+    async with running_host(db_url, key_file) as host:
+        pos = open_pos(make_terminal(tmp_path / "t", host.port))
+        try:
+            signon = await pos.sign_on()
+            assert signon.code == "00"
+            a = await pos.sale(CUP_PAN, 1234, expiry="3012", pin="123456")
+            b = await pos.sale(VISA_PAN, 5000, expiry="3012")
+            c = await pos.sale(CUP_PAN, 700, expiry="3012")
+            assert a.approved and b.approved and c.approved
+            void = await pos.void(c.stan)
+            assert void.approved
+            refund = await pos.refund(200, orig_batch=a.batch, orig_stan=a.stan)
+            assert refund.approved
+            status = pos.status()
+            assert status["totals"]["domestic"] == {
+                "debit_amount": 1234, "debit_count": 1, "credit_amount": 200, "credit_count": 1,
+            }
+            report = await pos.settle()
+            assert report.ok, report.as_dict()
+            assert report.result == "balanced"
+            assert report.uploaded == 0
+            assert pos.status()["batch"] == signon.batch + 1
+        finally:
+            await pos.close()
