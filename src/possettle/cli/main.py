@@ -10,7 +10,7 @@ from typing import Annotated
 import typer
 
 from possettle import __version__
-from possettle.cli import codec, host
+from possettle.cli import codec, host, terminal
 from possettle.cli.demo import demo_command
 
 app = typer.Typer(
@@ -21,6 +21,7 @@ app = typer.Typer(
 app.command("demo")(demo_command)
 app.add_typer(host.app, name="host")
 app.add_typer(codec.app, name="codec")
+app.add_typer(terminal.app, name="terminal")
 
 
 def _show_version(value: bool) -> None:

@@ -131,10 +131,21 @@ class Pos:
         except Refused as exc:
             raise self._refused(exc, operation) from None
 
-    async def _online(self, work: Callable[[], Awaitable[T]]) -> T:
+    async def _online(self, work: Callable[[], Awaitable[T]], operation: Operation) -> T:
         """Finish interrupted work first (settlement included), then run ``work``."""
         if q.unfinished_settlement(self.journal.conn) is not None:
-            await Settlement(self.terminal, self.printing).run()
+            report = await Settlement(self.terminal, self.printing).run()
+            if not report.ok:
+                raise self._refused(
+                    Refused(
+                        "order.settlement_unfinished",
+                        f"Batch {report.batch:06d} is being settled; finish the settlement "
+                        "(`possettle terminal settle`) before new transactions.",
+                        f"批次 {report.batch:06d} 正在结算，请先完成结算再做新交易。",
+                        batch=report.batch,
+                    ),
+                    operation,
+                )
         return await work()
 
     def _receipt(self, result: TxnResult) -> None:
@@ -176,7 +187,8 @@ class Pos:
         result = await self._online(
             lambda: self.payments.sale(
                 pan, amount, pin=pin, operator=op.id, allow_offline=allow_offline
-            )
+            ),
+            Operation.SALE,
         )
         self._receipt(result)
         return result
@@ -197,7 +209,9 @@ class Pos:
 
     async def void(self, orig_stan: int, *, op: Operator = DEFAULT_OPERATOR) -> TxnResult:
         self._check(op, Operation.VOID)
-        result = await self._online(lambda: self.payments.void(orig_stan, operator=op.id))
+        result = await self._online(
+            lambda: self.payments.void(orig_stan, operator=op.id), Operation.VOID
+        )
         self._receipt(result)
         return result
 
@@ -227,7 +241,8 @@ class Pos:
                 rrn=rrn,
                 pan=pan,
                 operator=op.id,
-            )
+            ),
+            Operation.REFUND,
         )
         self._receipt(result)
         return result
@@ -248,6 +263,31 @@ class Pos:
         """Print queued slips and receipts; returns how many still wait (printer not ready)."""
         self._check(op, Operation.REPRINT)
         return self.printing.flush(reprint=True)
+
+    def add_operator(
+        self,
+        op_id: str,
+        name: str,
+        role: Role,
+        new_password: str,
+        operator: str | None = None,
+        password: str | None = None,
+    ) -> Operator:
+        """Add an operator; once any exist, only a logged-in supervisor may add more."""
+        if self.operators.list():
+            by = self.login(operator, password)
+            if by.role is not Role.SUPERVISOR:
+                raise self._refused(
+                    Refused(
+                        "permission.role",
+                        "Only a supervisor may add operators.",
+                        "只有主管可以添加操作员。",
+                        operator=by.id,
+                    ),
+                    Operation.SIGN_ON,
+                )
+        with self.journal.write("operator"):
+            return self.operators.add(op_id, name, role, new_password)
 
     def status(self) -> dict[str, object]:
         data = self.terminal.status()

@@ -1,0 +1,458 @@
+"""``possettle terminal``: a POS terminal kept in a directory, driven from the shell.
+
+Each command opens the terminal's journal, first finishes whatever a previous process left
+interrupted (pending reversals, offline advices, an unfinished settlement), does its own work
+and closes the journal cleanly. Messages a merchant sees are in English and Chinese.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import Awaitable, Callable, Iterator
+from pathlib import Path
+from typing import Annotated, Any, TypeVar
+
+import typer
+from rich.table import Table
+
+from possettle.cli.common import JsonOption, cells, err, out, print_json
+from possettle.crypto.keys import Key
+from possettle.errors import ConfigError, PossettleError
+from possettle.iso8583.codes import describe
+from possettle.terminal.config import TerminalConfig
+from possettle.terminal.crashpoints import POINTS
+from possettle.terminal.errors import Refused
+from possettle.terminal.operators import Operator, Role
+from possettle.terminal.pos import Pos
+from possettle.terminal.printer.device import PrinterState
+from possettle.terminal.printer.simulated import set_state
+from possettle.terminal.setup import init_terminal
+from possettle.terminal.transactions import TxnResult
+from possettle.terminal.validation import parse_amount
+
+T = TypeVar("T")
+
+app = typer.Typer(
+    help="A POS terminal: sign-on, sales, settlement, receipts.", no_args_is_help=True
+)
+operator_app = typer.Typer(help="Operators: codes, roles and passwords.", no_args_is_help=True)
+app.add_typer(operator_app, name="operator")
+
+DirOption = Annotated[
+    Path,
+    typer.Option(
+        "--dir", envvar="POSSETTLE_TERMINAL_DIR", help="The terminal's directory.", file_okay=False
+    ),
+]
+OperatorOption = Annotated[
+    str | None, typer.Option("--operator", help="Operator code (when operators are set up).")
+]
+PasswordOption = Annotated[
+    str | None,
+    typer.Option(
+        "--password",
+        envvar="POSSETTLE_OPERATOR_PASSWORD",
+        help="Operator password.",
+        show_default=False,
+    ),
+]
+
+
+@contextlib.contextmanager
+def _boundary(as_json: bool) -> Iterator[None]:
+    """Refusals and errors: both languages for people, one JSON object for programs."""
+    try:
+        yield
+    except Refused as exc:
+        if as_json:
+            print_json({"ok": False, "refused": exc.as_dict()})
+        else:
+            err().print(f"[bold red]refused:[/] {exc.en}\n[bold red]拒绝：[/]{exc.zh}")
+        raise typer.Exit(1) from None
+    except PossettleError as exc:
+        if as_json:
+            print_json({"ok": False, "error": str(exc), "type": type(exc).__name__})
+        else:
+            err().print(f"[bold red]error:[/] {exc}", soft_wrap=True, markup=False)
+        raise typer.Exit(1) from None
+
+
+def _run(directory: Path, as_json: bool, work: Callable[[Pos], Awaitable[T]]) -> T:
+    async def go() -> T:
+        pos = Pos.open(directory)
+        try:
+            return await work(pos)
+        finally:
+            await pos.close()
+
+    with _boundary(as_json):
+        return asyncio.run(go())
+    raise AssertionError("unreachable")  # pragma: no cover
+
+
+def _login(pos: Pos, operator: str | None, password: str | None) -> Operator:
+    return pos.login(operator, password)
+
+
+def _show_txn(result: TxnResult, as_json: bool) -> None:
+    code = describe(result.code) if result.code else None
+    if as_json:
+        data = result.as_dict()
+        data["message"] = {"en": code.en, "zh": code.zh} if code else None
+        print_json(data)
+    else:
+        verdict = "APPROVED 交易成功" if result.approved else "DECLINED 交易失败"
+        if result.offline:
+            verdict = "APPROVED OFFLINE 离线批准 (will be uploaded 待上送)"
+        out().print(
+            f"[bold]{verdict}[/]  {result.kind.value} STAN {result.stan:06d} "
+            f"batch {result.batch:06d} amount {result.amount / 100:.2f} card {result.pan_masked}"
+        )
+        if code and not result.approved:
+            out().print(f"response {result.code}: {code.en} / {code.zh}")
+        elif result.state.value == "pending":
+            out().print("no reply from the host: a reversal is queued / 主机无应答，已登记冲正")
+    if not result.approved:
+        raise typer.Exit(1)
+
+
+# ------------------------------------------------------------------------------ commands
+
+
+@app.command("init")
+def init_command(
+    directory: DirOption,
+    tid: Annotated[str, typer.Option("--tid", help="Terminal id (8 characters).")],
+    mid: Annotated[str, typer.Option("--mid", help="Merchant id (15 characters).")],
+    tmk: Annotated[str, typer.Option("--tmk", help="The TMK as 32 hex digits.")],
+    host: Annotated[str, typer.Option("--host", help="The acquirer host.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option("--port", help="The host's port.")] = 5000,
+    version: Annotated[
+        str, typer.Option("--version", help="Software version, six digits.")
+    ] = "010000",
+    region: Annotated[str, typer.Option("--region", help="Region (fleet grouping).")] = "",
+    merchant_name: Annotated[str, typer.Option("--merchant-name")] = "possettle merchant",
+    printer: Annotated[
+        str, typer.Option("--printer", help="sim | dummy | file:PATH | net:HOST:PORT")
+    ] = "sim",
+    max_journal_bytes: Annotated[int | None, typer.Option("--max-journal-bytes")] = None,
+    force: Annotated[bool, typer.Option("--force", help="Re-key an existing terminal.")] = False,
+    as_json: JsonOption = False,
+) -> None:
+    """Create a terminal directory: configuration, journal and the sealed TMK."""
+    with _boundary(as_json):
+        try:
+            key = Key.from_hex(tmk)
+        except ValueError as exc:
+            raise ConfigError(f"--tmk: {exc}") from exc
+        cfg = TerminalConfig(
+            tid=tid,
+            mid=mid,
+            host=host,
+            port=port,
+            version=version,
+            region=region,
+            merchant_name=merchant_name,
+            printer=printer,
+            max_journal_bytes=max_journal_bytes,
+        )
+        init_terminal(directory, cfg, key, force=force)
+        data = {
+            "dir": str(directory),
+            "tid": tid,
+            "mid": mid,
+            "host": f"{host}:{port}",
+            "tmk_check_value": key.check_value.hex().upper()[:8],
+        }
+        if as_json:
+            print_json(data)
+        else:
+            out().print(
+                f"terminal {tid} ready in {directory} (TMK check value {data['tmk_check_value']})"
+            )
+
+
+@app.command("signon")
+def signon_command(
+    directory: DirOption,
+    operator: OperatorOption = None,
+    password: PasswordOption = None,
+    as_json: JsonOption = False,
+) -> None:
+    """Sign on: load working keys (check values verified), adopt the host's batch and time."""
+
+    async def work(pos: Pos) -> None:
+        op = _login(pos, operator, password)
+        result = await pos.sign_on(op)
+        data = {
+            "code": result.code,
+            "batch": result.batch,
+            "pik_check": result.pik_check,
+            "mak_check": result.mak_check,
+            "clock_offset_s": result.clock_offset,
+        }
+        if as_json:
+            print_json(data)
+        else:
+            out().print(
+                f"signed on 签到成功: batch {result.batch:06d}, PIK {result.pik_check}, "
+                f"MAK {result.mak_check}, clock offset {result.clock_offset:+.0f}s"
+            )
+
+    _run(directory, as_json, work)
+
+
+@app.command("echo")
+def echo_command(directory: DirOption, as_json: JsonOption = False) -> None:
+    """Echo test (0820): is the host there, and how fast?"""
+
+    async def work(pos: Pos) -> None:
+        rtt = await pos.terminal.echo()
+        if as_json:
+            print_json({"ok": True, "round_trip_ms": round(rtt * 1000, 1)})
+        else:
+            out().print(f"host answered in {rtt * 1000:.1f} ms / 主机应答")
+
+    _run(directory, as_json, work)
+
+
+@app.command("sale")
+def sale_command(
+    directory: DirOption,
+    amount: Annotated[str, typer.Option("--amount", help="Amount, e.g. 12.34.")],
+    pan: Annotated[str, typer.Option("--pan", help="Card number (never printed or logged).")],
+    expiry: Annotated[str, typer.Option("--expiry", help="Card expiry YYMM.")],
+    pin: Annotated[str | None, typer.Option("--pin", help="PIN (encrypted under the PIK).")] = None,
+    offline: Annotated[
+        bool,
+        typer.Option(
+            "--offline/--no-offline", help="Approve offline when the host is unreachable."
+        ),
+    ] = True,
+    operator: OperatorOption = None,
+    password: PasswordOption = None,
+    as_json: JsonOption = False,
+) -> None:
+    """A sale (0200); offline within limits when the host cannot be reached."""
+
+    async def work(pos: Pos) -> TxnResult:
+        op = _login(pos, operator, password)
+        return await pos.sale(
+            pan, parse_amount(amount), expiry=expiry, pin=pin, op=op, allow_offline=offline
+        )
+
+    _show_txn(_run(directory, as_json, work), as_json)
+
+
+@app.command("void")
+def void_command(
+    directory: DirOption,
+    stan: Annotated[int, typer.Option("--stan", help="Trace number of the sale to void.")],
+    operator: OperatorOption = None,
+    password: PasswordOption = None,
+    as_json: JsonOption = False,
+) -> None:
+    """Void a sale of the open batch."""
+
+    async def work(pos: Pos) -> TxnResult:
+        return await pos.void(stan, op=_login(pos, operator, password))
+
+    _show_txn(_run(directory, as_json, work), as_json)
+
+
+@app.command("refund")
+def refund_command(
+    directory: DirOption,
+    amount: Annotated[str, typer.Option("--amount", help="Amount to refund, e.g. 5.00.")],
+    orig_batch: Annotated[int, typer.Option("--orig-batch", help="Batch of the original sale.")],
+    orig_stan: Annotated[int, typer.Option("--orig-stan", help="Trace number of the original.")],
+    orig_date: Annotated[
+        str | None, typer.Option("--orig-date", help="MMDD of the original.")
+    ] = None,
+    rrn: Annotated[str | None, typer.Option("--rrn", help="RRN of the original.")] = None,
+    pan: Annotated[str | None, typer.Option("--pan", help="Card (if not in this journal).")] = None,
+    operator: OperatorOption = None,
+    password: PasswordOption = None,
+    as_json: JsonOption = False,
+) -> None:
+    """Refund (0220) against an original sale."""
+
+    async def work(pos: Pos) -> TxnResult:
+        return await pos.refund(
+            parse_amount(amount),
+            orig_batch=orig_batch,
+            orig_stan=orig_stan,
+            orig_date=orig_date,
+            rrn=rrn,
+            pan=pan,
+            op=_login(pos, operator, password),
+        )
+
+    _show_txn(_run(directory, as_json, work), as_json)
+
+
+@app.command("settle")
+def settle_command(
+    directory: DirOption,
+    operator: OperatorOption = None,
+    password: PasswordOption = None,
+    as_json: JsonOption = False,
+) -> None:
+    """Settle the open batch (or finish an interrupted settlement), upload if unbalanced."""
+
+    async def work(pos: Pos) -> dict[str, Any]:
+        return (await pos.settle(op=_login(pos, operator, password))).as_dict()
+
+    report = _run(directory, as_json, work)
+    if as_json:
+        print_json(report)
+    else:
+        if report["ok"]:
+            out().print(
+                f"[bold green]settled 结算成功[/] batch {report['batch']:06d}: "
+                f"{report['result']} (uploaded {report['uploaded']})"
+            )
+        else:
+            f = report["failure"] or {}
+            out().print(
+                f"[bold red]settlement failed 结算失败[/] batch {report['batch']:06d} at "
+                f"step {f.get('step')}: {f.get('message')}"
+            )
+            out().print("run `possettle terminal settle` again to resume / 再次结算将从中断处继续")
+        for note in report["notes"]:
+            out().print(note)
+    if not report["ok"]:
+        raise typer.Exit(1)
+
+
+@app.command("reprint")
+def reprint_command(
+    directory: DirOption,
+    operator: OperatorOption = None,
+    password: PasswordOption = None,
+    as_json: JsonOption = False,
+) -> None:
+    """Print queued slips and receipts (after paper is loaded)."""
+
+    async def work(pos: Pos) -> int:
+        return pos.reprint(op=_login(pos, operator, password))
+
+    left = _run(directory, as_json, work)
+    if as_json:
+        print_json({"ok": left == 0, "waiting": left})
+    else:
+        out().print(
+            "all printed 已全部打印"
+            if left == 0
+            else f"{left} still waiting: printer not ready / 打印机未就绪，{left} 张待打印"
+        )
+    if left:
+        raise typer.Exit(1)
+
+
+@app.command("status")
+def status_command(directory: DirOption, as_json: JsonOption = False) -> None:
+    """Keys (check values only), batch, totals, pending reversals and offline items."""
+
+    async def work(pos: Pos) -> dict[str, Any]:
+        return pos.status()
+
+    data = _run(directory, as_json, work)
+    if as_json:
+        print_json(data)
+        return
+    table = Table(title=f"terminal {data['tid']} / 终端状态", show_header=False)
+    for key, value in data.items():
+        table.add_row(*cells(key, value))
+    out().print(table)
+
+
+@app.command("printer")
+def printer_command(
+    directory: DirOption,
+    state: Annotated[PrinterState, typer.Option("--state", help="The simulated printer's state.")],
+    as_json: JsonOption = False,
+) -> None:
+    """Set the simulated printer's state: ok, paper_out or offline."""
+    with _boundary(as_json):
+        set_state(directory, state)
+    if as_json:
+        print_json({"ok": True, "state": state.value})
+    else:
+        out().print(f"printer state: {state.value}")
+
+
+@app.command("resume")
+def resume_command(directory: DirOption, as_json: JsonOption = False) -> None:
+    """Finish interrupted work now: reversals, offline advices, an unfinished settlement."""
+
+    async def work(pos: Pos) -> dict[str, Any]:
+        report = await pos.resume()
+        return {"ok": True, "settlement": report.as_dict() if report else None}
+
+    data = _run(directory, as_json, work)
+    if as_json:
+        print_json(data)
+    else:
+        out().print("nothing left interrupted / 没有未完成的操作")
+
+
+@app.command("crash-points")
+def crash_points_command(as_json: JsonOption = False) -> None:
+    """List the named crash points for POSSETTLE_CRASH_AT=NAME[:N]."""
+    if as_json:
+        print_json(list(POINTS))
+        return
+    for point in POINTS:
+        out().print(point)
+
+
+@operator_app.command("add")
+def operator_add(
+    directory: DirOption,
+    op_id: Annotated[str, typer.Option("--id", help="Operator code, 2–3 digits.")],
+    name: Annotated[str, typer.Option("--name")],
+    role: Annotated[Role, typer.Option("--role")],
+    new_password: Annotated[
+        str,
+        typer.Option(
+            "--new-password", prompt=True, hide_input=True, help="The new operator's password."
+        ),
+    ],
+    operator: OperatorOption = None,
+    password: PasswordOption = None,
+    as_json: JsonOption = False,
+) -> None:
+    """Add an operator (a supervisor must log in once operators exist)."""
+
+    async def work(pos: Pos) -> Operator:
+        return pos.add_operator(op_id, name, role, new_password, operator, password)
+
+    op = _run(directory, as_json, work)
+    if as_json:
+        print_json({"id": op.id, "name": op.name, "role": op.role.value})
+    else:
+        out().print(f"operator {op.id} ({op.role.value}) added")
+
+
+@operator_app.command("list")
+def operator_list(directory: DirOption, as_json: JsonOption = False) -> None:
+    """List operators (never their passwords)."""
+
+    async def work(pos: Pos) -> list[Operator]:
+        return pos.operators.list()
+
+    ops = _run(directory, as_json, work)
+    if as_json:
+        print_json(
+            [
+                {"id": o.id, "name": o.name, "role": o.role.value, "locked_until": o.locked_until}
+                for o in ops
+            ]
+        )
+        return
+    table = Table("id", "name", "role", "locked until")
+    for o in ops:
+        table.add_row(*cells(o.id, o.name, o.role.value, o.locked_until or ""))
+    out().print(table)
