@@ -102,7 +102,9 @@ class HostServer:
                 started = None
                 budget = self.config.idle_timeout
             try:
-                data = await asyncio.wait_for(reader.read(MAX_FRAME + 2), max(budget, 0.0))
+                # asyncio.timeout, not wait_for: wait_for wraps every read in a new task.
+                async with asyncio.timeout(max(budget, 0.0)):
+                    data = await reader.read(MAX_FRAME + 2)
             except TimeoutError:
                 log.info("connection timed out", peer=peer, partial_bytes=frames.pending)
                 return

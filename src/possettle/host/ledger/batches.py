@@ -12,7 +12,7 @@ from sqlalchemy.engine import Connection
 
 from possettle.host.ledger.kinds import BatchStatus, ReconCategory, UploadStatus
 from possettle.host.ledger.postings import Entry, live_entries
-from possettle.host.ledger.queries import dialect_insert
+from possettle.host.ledger.queries import dialect_insert, insert_ignore
 from possettle.host.ledger.schema import batches, recon_exceptions, terminals, upload_items
 
 
@@ -33,10 +33,12 @@ def _insert_ignore(conn: Connection, table: sa.Table, values: dict[str, object])
     conn.execute(dialect_insert(conn, table).values(**values).on_conflict_do_nothing())
 
 
+_ENSURE_BATCH = insert_ignore(batches)
+
+
 def ensure_batch(conn: Connection, tid: str, batch: int, mid: str, at: datetime) -> None:
-    _insert_ignore(
-        conn,
-        batches,
+    conn.execute(
+        _ENSURE_BATCH[conn.dialect.name],
         {"tid": tid, "batch": batch, "mid": mid, "status": BatchStatus.OPEN.value, "opened_at": at},
     )
 

@@ -106,27 +106,28 @@ def _entry(row: Row[tuple[object, ...]]) -> Entry:
     )
 
 
+_LE = ledger_entries.c
+_KINDS: sa.BindParameter[list[str]] = sa.bindparam("kinds", expanding=True)
+_FIND_ENTRY = sa.select(ledger_entries).where(
+    _LE.tid == sa.bindparam("tid"),
+    _LE.batch == sa.bindparam("batch"),
+    _LE.stan == sa.bindparam("stan"),
+    _LE.kind.in_(_KINDS),
+)
+_FIND_BY_RRN = sa.select(ledger_entries).where(_LE.rrn == sa.bindparam("rrn"), _LE.kind.in_(_KINDS))
+_INSERT = sa.insert(ledger_entries)
+
+
 def find_entry(
     conn: Connection, tid: str, batch: int, stan: str, kinds: tuple[EntryKind, ...]
 ) -> Entry | None:
-    row = conn.execute(
-        sa.select(ledger_entries).where(
-            ledger_entries.c.tid == tid,
-            ledger_entries.c.batch == batch,
-            ledger_entries.c.stan == stan,
-            ledger_entries.c.kind.in_([k.value for k in kinds]),
-        )
-    ).first()
+    params = {"tid": tid, "batch": batch, "stan": stan, "kinds": [k.value for k in kinds]}
+    row = conn.execute(_FIND_ENTRY, params).first()
     return None if row is None else _entry(row)
 
 
 def find_by_rrn(conn: Connection, rrn: str, kinds: tuple[EntryKind, ...]) -> Entry | None:
-    row = conn.execute(
-        sa.select(ledger_entries).where(
-            ledger_entries.c.rrn == rrn,
-            ledger_entries.c.kind.in_([k.value for k in kinds]),
-        )
-    ).first()
+    row = conn.execute(_FIND_BY_RRN, {"rrn": rrn, "kinds": [k.value for k in kinds]}).first()
     return None if row is None else _entry(row)
 
 
@@ -151,15 +152,14 @@ def post(conn: Connection, new: NewEntry) -> int:
     if new.kind is EntryKind.REVERSAL:
         raise ValueError("use post_reversal for reversals")
     da, dc, ca, cc = _DELTAS[new.kind]
-    result = conn.execute(
-        sa.insert(ledger_entries).values(
-            **_values(new),
-            debit_amount=da * new.amount,
-            debit_count=dc,
-            credit_amount=ca * new.amount,
-            credit_count=cc,
-        )
+    values = _values(new)
+    values.update(
+        debit_amount=da * new.amount,
+        debit_count=dc,
+        credit_amount=ca * new.amount,
+        credit_count=cc,
     )
+    result = conn.execute(_INSERT, values)
     pk = result.inserted_primary_key
     assert pk is not None
     entry_id = int(pk[0])
@@ -177,15 +177,9 @@ def post(conn: Connection, new: NewEntry) -> int:
 def post_reversal(conn: Connection, original: Entry, new: NewEntry) -> int:
     """Reverse ``original`` exactly once: negated deltas, and undo what it did to its own."""
     da, dc, ca, cc = original.deltas
-    result = conn.execute(
-        sa.insert(ledger_entries).values(
-            **_values(new),
-            debit_amount=-da,
-            debit_count=-dc,
-            credit_amount=-ca,
-            credit_count=-cc,
-        )
-    )
+    values = _values(new)
+    values.update(debit_amount=-da, debit_count=-dc, credit_amount=-ca, credit_count=-cc)
+    result = conn.execute(_INSERT, values)
     pk = result.inserted_primary_key
     assert pk is not None
     _flag(conn, original.id, reversed=True)

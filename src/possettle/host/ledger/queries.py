@@ -78,6 +78,18 @@ def dialect_insert(conn: Connection, table: sa.Table) -> Any:
     raise NotImplementedError(f"ledger upserts are not written for the {name} dialect")
 
 
+def insert_ignore(table: sa.Table) -> dict[str, Any]:
+    """``INSERT … ON CONFLICT DO NOTHING`` into ``table``, built once per dialect name.
+
+    Run it with a parameter dict (``conn.execute(stmts[conn.dialect.name], values)``), so the
+    statement is compiled once instead of on every call.
+    """
+    return {
+        "postgresql": postgresql.insert(table).on_conflict_do_nothing(),
+        "sqlite": sqlite.insert(table).on_conflict_do_nothing(),
+    }
+
+
 def next_counter(conn: Connection, name: str) -> int:
     """Atomically add one to counter ``name`` (created at 1) and return the new value.
 
