@@ -32,6 +32,7 @@ from typing import Any
 from possettle.clock import Clock
 from possettle.terminal.errors import JournalCorrupt, Refused
 
+# The journal runs this at every start, splitting it on ";" (so none inside a statement).
 OPERATOR_SCHEMA = """
 CREATE TABLE IF NOT EXISTS operators (
     id              TEXT PRIMARY KEY,
@@ -97,11 +98,6 @@ def verify_password(password: Password | str, encoded: str) -> bool:
     """Whether ``password`` matches ``encoded``; ``ValueError`` if ``encoded`` is not ours."""
     n, r, p, salt, expected = _parse_hash(encoded)
     return hmac.compare_digest(_scrypt(_clear(password), salt, n, r, p), expected)
-
-
-def hash_params(encoded: str) -> ScryptParams:
-    n, r, p, _, _ = _parse_hash(encoded)
-    return ScryptParams(n, r, p)
 
 
 def _parse_hash(encoded: str) -> tuple[int, int, int, bytes, bytes]:
@@ -246,7 +242,7 @@ class OperatorStore:
             raise JournalCorrupt(f"operator {id}: unreadable password hash: {exc}") from exc
         if ok:
             op = replace(op, failed_attempts=0, locked_until=None)
-            if hash_params(stored) != self._kdf:
+            if ScryptParams(*_parse_hash(stored)[:3]) != self._kdf:
                 self._set_hash(id, hash_password(password, self._kdf))
             self._save_attempts(op)
             return op

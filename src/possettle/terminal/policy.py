@@ -19,7 +19,8 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field
-from datetime import UTC, datetime, time, timedelta, timezone, tzinfo
+from datetime import UTC, datetime, time, timedelta, tzinfo
+from datetime import timezone as fixed_offset
 from enum import StrEnum
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -142,7 +143,7 @@ class TerminalPolicy:
             return UTC
         if m := _OFFSET.match(self.timezone):
             delta = timedelta(hours=int(m[2]), minutes=int(m[3]))
-            return timezone(-delta if m[1] == "-" else delta)
+            return fixed_offset(-delta if m[1] == "-" else delta)
         try:
             return ZoneInfo(self.timezone)
         except (ValueError, LookupError) as exc:
@@ -156,9 +157,10 @@ class TerminalPolicy:
         kw: dict[str, Any] = {}
         if "timezone" in data:
             kw["timezone"] = _typed(data["timezone"], str, "policy.timezone")
-        for key, names in (("business_hours", ("open", "close")), ("settlement_window", None)):
+        windows = {"business_hours": ("open", "close"), "settlement_window": ("start", "end")}
+        for key, names in windows.items():
             if key in data:
-                kw[key] = _window(data[key], key, names or ("start", "end"))
+                kw[key] = _window(data[key], key, names)
         if "permissions" in data:
             perms = dict(base.permissions)
             for role, ops in _roles(data["permissions"], "permissions").items():
@@ -254,6 +256,7 @@ def check_business_hours(policy: TerminalPolicy, now: datetime) -> None:
 
 
 def check_settlement_window(policy: TerminalPolicy, now: datetime) -> None:
+    """Settlement answers to this window, not to business hours: shops settle after closing."""
     _check_window(
         policy,
         policy.settlement_window,
