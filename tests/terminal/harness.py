@@ -12,7 +12,7 @@ from possettle.terminal.setup import init_terminal
 from tests.host.harness import KEYS, MID, TID, TMK
 
 CUP_PAN = "6222021234567890128"
-CUP_PAN_2 = "6212345678901234565"
+CUP_PAN_2 = "6212345678901234569"
 VISA_PAN = "4111111111111111"
 # 10:00 in Beijing: inside business hours and the settlement window.
 DAYTIME = datetime(2026, 11, 26, 2, 0, 0, tzinfo=UTC)

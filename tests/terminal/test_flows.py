@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from possettle.terminal.journal.records import SettleStep, TxnState
 from tests.host.harness import register, running_host
 from tests.terminal.harness import CUP_PAN, VISA_PAN, make_terminal, open_pos
 
@@ -27,7 +26,10 @@ async def test_sale_void_refund_and_balanced_settlement(tmp_path: Path, db_url: 
             assert refund.approved
             status = pos.status()
             assert status["totals"]["domestic"] == {
-                "debit_amount": 1234, "debit_count": 1, "credit_amount": 200, "credit_count": 1,
+                "debit_amount": 1234,
+                "debit_count": 1,
+                "credit_amount": 200,
+                "credit_count": 1,
             }
             report = await pos.settle()
             assert report.ok, report.as_dict()

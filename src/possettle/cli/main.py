@@ -40,3 +40,7 @@ def main(
     ] = False,
 ) -> None:
     """possettle: a POS settlement stack — PS-CUP/1 codec, acquirer host, issuer simulator."""
+
+
+if __name__ == "__main__":  # `python -m possettle.cli.main` (tests run the CLI this way)
+    app()

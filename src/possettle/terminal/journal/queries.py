@@ -323,3 +323,7 @@ def update_settlement(conn: sqlite3.Connection, batch: int, **values: Any) -> No
     cols = ", ".join(f"{k} = ?" for k in values)
     args = [v.value if hasattr(v, "value") else v for v in values.values()]
     conn.execute(f"UPDATE settlements SET {cols} WHERE batch = ?", (*args, batch))  # noqa: S608
+
+
+def all_txns(conn: sqlite3.Connection) -> list[TxnRow]:
+    return [_txn(r) for r in conn.execute("SELECT * FROM txns ORDER BY id").fetchall()]
