@@ -1,8 +1,9 @@
-"""``possettle demo``: a business day of a terminal fleet against an embedded host."""
+"""``possettle demo``: a business day of a terminal fleet against the host, with faults."""
 
 from __future__ import annotations
 
 import asyncio
+import logging
 from pathlib import Path
 from typing import Annotated
 
@@ -12,83 +13,94 @@ from rich.table import Table
 
 from possettle.cli.common import JsonOption, cells, out, print_json, user_errors
 from possettle.logs import configure_logging
-from possettle.sim.hostday import DayResult, run_day
+from possettle.sim.day import DayResult, run_day
 
 
 def demo_command(
     terminals: Annotated[int, typer.Option("--terminals", min=1, max=500, help="Fleet size.")] = 8,
     transactions: Annotated[
-        int, typer.Option("--transactions", min=1, max=5000, help="Transactions per terminal.")
+        int, typer.Option("--transactions", min=4, max=5000, help="Transactions per terminal.")
     ] = 25,
     seed: Annotated[
         int, typer.Option("--seed", help="Random seed; the same seed, the same day.")
     ] = 7,
     workdir: Annotated[
-        Path | None, typer.Option("--workdir", help="Keep the ledger here (default: a temp dir).")
+        Path | None,
+        typer.Option("--workdir", help="Keep the host ledger and terminals here (default: temp)."),
     ] = None,
     as_json: JsonOption = False,
 ) -> None:
-    """Run a business day: an embedded acquirer host (SQLite, issuer simulator) on a free port,
-    a merchant and a fleet of terminals doing sales, voids, refunds and offline sales over
-    real sockets, a dropped connection mid-sale (reversed), one batch the host sees differently
-    (settled after a batch upload), then settlement of every terminal and a check of every
-    terminal's record against the host ledger (lost / duplicated)."""
-    import logging
-
+    """Run a business day: an acquirer host (its own process, SQLite, issuer simulator) on a
+    free port, a merchant and a fleet of terminals (journals, receipts, real sockets) doing
+    sales, voids, refunds and offline sales, with faults — a connection dropped mid-sale, the
+    host killed and restarted, a terminal losing power mid-settlement, a printer out of paper,
+    a batch the host sees differently (settled after a batch upload) — then every terminal
+    settled and every journal checked against the host ledger (lost / duplicated)."""
     configure_logging(level=logging.WARNING)
-    if workdir is not None:
-        workdir.mkdir(parents=True, exist_ok=True)
     with user_errors():
         if as_json:
             result = asyncio.run(run_day(terminals, transactions, seed, workdir))
             print_json(result.as_dict())
-            return
-        with Progress(
-            TextColumn("[bold]business day"),
-            BarColumn(),
-            MofNCompleteColumn(),
-            TimeElapsedColumn(),
-            console=out(),
-            transient=True,
-        ) as progress:
-            task = progress.add_task("day", total=terminals * transactions)
-            result = asyncio.run(
-                run_day(
-                    terminals,
-                    transactions,
-                    seed,
-                    workdir,
-                    tick=lambda _tid, n: progress.advance(task, n),
+        else:
+            console = out()
+            with Progress(
+                TextColumn("[bold]{task.description}"),
+                BarColumn(),
+                MofNCompleteColumn(),
+                TimeElapsedColumn(),
+                console=console,
+                transient=True,
+            ) as progress:
+                task = progress.add_task("business day 营业日", total=terminals * transactions)
+
+                def phase(message: str) -> None:
+                    progress.update(task, description=message)
+                    console.log(message)
+
+                result = asyncio.run(
+                    run_day(
+                        terminals,
+                        transactions,
+                        seed,
+                        workdir,
+                        tick=lambda _tid, n: progress.advance(task, n),
+                        phase=phase,
+                    )
                 )
-            )
-        _summary(result)
+            _summary(result)
     if result.lost or result.duplicated:
         raise typer.Exit(1)
 
 
+def _short(events: list[str]) -> str:
+    """The day of one terminal in a few words (offline sales counted, refusals left out)."""
+    offline = sum(1 for e in events if "approved offline" in e)
+    lines = [e for e in events if "approved offline" not in e and not e.startswith("Refused")]
+    if offline:
+        lines.insert(0, f"{offline} offline while host down")
+    return "\n".join(lines) or "-"
+
+
 def _summary(result: DayResult) -> None:
-    table = Table(title="Settlement / 结算")
-    for col in ("TID", "batch", "txns", "debit", "credit", "result / 结果", "what happened"):
-        table.add_column(col)
+    table = Table(title="Settlement / 结算", show_lines=True)
+    table.add_column("TID")
+    table.add_column("batch")
+    table.add_column("sale/void/refund/offline")
+    table.add_column("net", justify="right")
+    table.add_column("result / 结果")
+    table.add_column("what happened / 经过")
     for t in result.terminals:
-        tot = t.totals()
-        debit = tot.domestic.debit_amount + tot.foreign.debit_amount
-        credit = tot.domestic.credit_amount + tot.foreign.credit_amount
-        table.add_row(
-            *cells(
-                t.tid,
-                t.batch,
-                len(t.journal),
-                f"{debit / 100:.2f}",
-                f"{credit / 100:.2f}",
-                t.result,
-                "; ".join(t.events) or "-",
-            )
-        )
+        f = t.figures
+        counts = "/".join(str(f.get(k, 0)) for k in ("sales", "voids", "refunds", "offline"))
+        net = (f.get("debit_amount", 0) - f.get("credit_amount", 0)) / 100
+        row = (t.tid, f"{t.batch:06d}", counts, f"{net:,.2f}", t.result, _short(t.events))
+        table.add_row(*cells(*row))
     console = out()
     console.print(table)
+    verdict = "[bold green]✓" if not (result.lost or result.duplicated) else "[bold red]✗"
     console.print(
-        f"transactions {result.transactions} · lost {result.lost} · duplicated "
-        f"{result.duplicated} · reconciliation exceptions {result.exceptions} · ledger "
-        f"{result.workdir}"
+        f"{verdict}[/] {result.transactions} transactions · lost {result.lost} · duplicated "
+        f"{result.duplicated} (every journal checked against the host ledger) · "
+        f"reconciliation exceptions {result.recon_exceptions} · host restarts "
+        f"{result.host_restarts} · {result.seconds:.1f}s\n  files: {result.workdir}"
     )

@@ -100,6 +100,11 @@ class Link:
                 await self._writer.wait_closed()
         self._reader = self._writer = None
 
+    def abort(self) -> None:
+        """Drop the connection at once (RST): a fault injector's network cut."""
+        if self._writer is not None:
+            self._writer.transport.abort()
+
     def next_stan(self) -> int:
         self.stan = self.stan % 999999 + 1
         return self.stan
@@ -121,6 +126,8 @@ class Link:
         ``on_sent`` runs once the bytes are handed to the socket, before the reply is awaited
         (the terminal's ``send.*.after`` crash points live there).
         """
+        if self._reader is not None and self._reader.at_eof():
+            await self.close()  # the host closed this connection while we were idle
         if self._writer is None or self._reader is None:
             await self.connect()
         assert self._writer is not None and self._reader is not None

@@ -100,16 +100,15 @@ def unbalanced_halves(host_totals: str) -> tuple[bool, bool]:
 
 
 def upload_items(row: SettlementRow, rows: list[TxnRow]) -> list[TxnRow]:
-    """Records still to upload: every counted transaction of an unbalanced half."""
+    """Records still to upload: once a half is out of balance, every counted transaction.
+
+    Protocol §4 has the terminal upload every transaction of the batch (each record carries
+    its card-organisation flag), so the host can match the whole batch, both halves.
+    """
     domestic, foreign = unbalanced_halves(row.host_totals)
-    return [
-        t
-        for t in rows
-        if t.counts_in_totals
-        and t.kind is not TxnKind.VOID
-        and not t.uploaded
-        and (domestic if t.domestic else foreign)
-    ]
+    if not (domestic or foreign):
+        return []
+    return [t for t in rows if t.counts_in_totals and t.kind is not TxnKind.VOID and not t.uploaded]
 
 
 def next_action(row: SettlementRow, rows: list[TxnRow]) -> Action:
