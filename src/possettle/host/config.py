@@ -24,3 +24,6 @@ class HostConfig:
     issuer_id: str = "00010000000"
     #: seconds to let in-flight requests finish on shutdown
     shutdown_grace: float = 10.0
+    #: seconds a sale may use a terminal's cached state (0: read it every time); see
+    #: :mod:`possettle.host.state_cache` for why a stale entry can never book money
+    terminal_cache_ttl: float = 5.0

@@ -22,6 +22,7 @@ from possettle.host.config import HostConfig
 from possettle.host.ledger.database import Database
 from possettle.host.ledger.queries import dialect_insert
 from possettle.host.ledger.schema import counters
+from possettle.host.state_cache import TerminalStateCache
 from possettle.iso8583.codec import Fields
 from possettle.upstream.connector import IssuerConnector
 
@@ -89,6 +90,7 @@ class HostContext:
         self.config = config
         self.rrns: RrnSource = rrns if rrns is not None else RrnAllocator(db)
         self.issue_keys = issue_keys
+        self.terminals = TerminalStateCache(db.clock, config.terminal_cache_ttl)
 
     @property
     def clock(self) -> Clock:

@@ -7,6 +7,8 @@
         ├── RegistryError          caller misuse of the registry: bad TID/MID format,
         │                          duplicate TID/MID, unknown MID or TID (names which)
         ├── LedgerConflict         an idempotency key reused with different content
+        ├── StaleTerminalState     a write found the terminal changed since the request was
+        │                          decided (another request or host process): nothing booked
         └── DatabaseError          the database failed (translated from SQLAlchemy / driver
             │                      errors at one boundary, with ``raise ... from exc``)
             └── IntegrityViolation a unique or foreign key constraint refused a write
@@ -31,6 +33,11 @@ class RegistryError(HostError):
 
 class LedgerConflict(HostError):
     """An idempotency key (TID + batch + STAN + MTI/kind) was reused with different content."""
+
+
+class StaleTerminalState(HostError):
+    """The terminal's state changed between deciding a request and writing it; nothing was
+    written, and the request is decided again on the ledger's state."""
 
 
 class DatabaseError(HostError):

@@ -12,6 +12,7 @@ import structlog
 from sqlalchemy.engine import Connection
 
 from possettle.host.context import HostContext
+from possettle.host.errors import StaleTerminalState
 from possettle.host.handlers.dispatch import HANDLERS
 from possettle.host.ledger.terminal_state import (
     TerminalState,
@@ -42,19 +43,56 @@ class HostService:
         except DecodeError as exc:
             return await self._format_error(frame, exc)
         req = Request(frame, fields, kind, f60)
-        state = await self.ctx.db.read(lambda c: load_terminal(c, self.ctx.db.vault, req.tid))
-        reply = await self._authenticate(req, state)
-        if reply is None:
-            assert state is not None
-            try:
-                reply = await HANDLERS[kind](self.ctx, req, state)
-            except Exception:
-                log.exception("request failed", tid=req.tid, stan=req.stan, kind=kind.value)
-                reply = Reply("96")
-        sign_on = state is not None and state.needs_signon and kind is not MessageKind.SIGN_ON
+        try:
+            state, reply = await self._admit(req, cached=kind is MessageKind.SALE)
+            if reply is None:
+                assert state is not None
+                try:
+                    reply = await HANDLERS[kind](self.ctx, req, state)
+                except StaleTerminalState:
+                    # Decided on a state another request or process has since changed:
+                    # nothing was booked; decide once more on the ledger's state.
+                    self.ctx.terminals.drop(req.tid)
+                    state, reply = await self._admit(req, cached=False)
+                    if reply is None:
+                        assert state is not None
+                        reply = await HANDLERS[kind](self.ctx, req, state)
+            sign_on = state is not None and state.needs_signon and kind is not MessageKind.SIGN_ON
+        except Exception:
+            log.exception("request failed", tid=req.tid, stan=req.stan, kind=kind.value)
+            reply, sign_on = Reply("96"), False
+        finally:
+            if kind is not MessageKind.SALE:
+                # Anything but a sale may change what a sale relies on (protocol state, keys,
+                # batch): the terminal's next sale reads the ledger again.
+                self.ctx.terminals.drop(req.tid)
         return encode_reply(req, reply, sign_on=sign_on)
 
-    async def _authenticate(self, req: Request, state: TerminalState | None) -> Reply | None:
+    async def _load(self, tid: str) -> TerminalState | None:
+        db = self.ctx.db
+        return await db.lookup(lambda c: load_terminal(c, db.vault, tid))
+
+    async def _admit(
+        self, req: Request, *, cached: bool
+    ) -> tuple[TerminalState | None, Reply | None]:
+        """The terminal's state and, if the request is refused before any handler, the reply."""
+        state = self.ctx.terminals.get(req.tid) if cached else None
+        if state is not None and req.maced and state.mak is not None and state.signed_on:
+            if mac_ok(req, state.mak):
+                return state, await self._authenticate(req, state, mac_verified=True)
+            # The cached keys may be an older generation (a sign-on on another host process):
+            # only the ledger's keys may refuse a MAC.
+            self.ctx.terminals.drop(req.tid)
+            state = None
+        if state is None:
+            state = await self._load(req.tid)
+            if cached and state is not None:
+                self.ctx.terminals.put(state)
+        return state, await self._authenticate(req, state)
+
+    async def _authenticate(
+        self, req: Request, state: TerminalState | None, *, mac_verified: bool = False
+    ) -> Reply | None:
         """97 / 03 / 22 / A0 refusals that come before any handler (protocol §6, §7)."""
         if state is None or not state.active:
             log.warning("unknown or disabled terminal", tid=req.tid)
@@ -66,7 +104,8 @@ class HostService:
             return None
         if state.mak is None or not state.signed_on:
             return Reply("22", sign_on=True)
-        if not mac_ok(req, state.mak):
+        if not mac_verified and not mac_ok(req, state.mak):
+            self.ctx.terminals.drop(req.tid)
             now = self.ctx.clock.now()
             log.warning("MAC error", tid=req.tid, stan=req.stan, mti=req.mti)
 

@@ -10,8 +10,10 @@ from possettle.cards import mask_pan
 from possettle.crypto.errors import PinBlockError
 from possettle.crypto.pin import decrypt_pin
 from possettle.host.context import HostContext
+from possettle.host.errors import StaleTerminalState
 from possettle.host.handlers.common import (
     Card,
+    WriteResult,
     approved_fields,
     ask_issuer,
     auth_request,
@@ -23,15 +25,22 @@ from possettle.host.handlers.common import (
     undo_at_issuer,
 )
 from possettle.host.ledger.batches import ensure_batch
-from possettle.host.ledger.idempotency import RequestKey, StoredRequest, find_request
+from possettle.host.ledger.idempotency import (
+    RequestKey,
+    StoredRequest,
+    find_requests,
+    store_request,
+)
 from possettle.host.ledger.kinds import BatchStatus, EntryKind
 from possettle.host.ledger.postings import Entry, NewEntry, find_entry, post
-from possettle.host.ledger.terminal_state import TerminalState, touch
+from possettle.host.ledger.terminal_state import TerminalState, touch_if_current
 from possettle.host.request import Reply, Request
 from possettle.iso8583.errors import DecodeError
 from possettle.iso8583.fields import Field61
 from possettle.money import Money
 from possettle.upstream.connector import AuthKind, AuthResult
+
+REVERSAL_MTI = "0400"
 
 
 def batch_open(req: Request, state: TerminalState) -> bool:
@@ -41,7 +50,7 @@ def batch_open(req: Request, state: TerminalState) -> bool:
 
 def reversal_key(req: Request) -> RequestKey:
     """A reversal carries the original STAN, so it shares the original's key but its MTI."""
-    return RequestKey(req.tid, req.batch, req.stan, "0400")
+    return RequestKey(req.tid, req.batch, req.stan, REVERSAL_MTI)
 
 
 def amount_of(req: Request) -> int | None:
@@ -87,7 +96,7 @@ def new_entry(
 async def _lookup(
     ctx: HostContext, req: Request, orig: Field61 | None
 ) -> tuple[StoredRequest | None, StoredRequest | None, Entry | None]:
-    key = request_key(req)
+    """Before the issuer: a repeat of this request, a reversal that came first, the original."""
 
     def read(conn: Connection) -> tuple[StoredRequest | None, StoredRequest | None, Entry | None]:
         original = (
@@ -95,9 +104,10 @@ async def _lookup(
             if orig is not None
             else None
         )
-        return find_request(conn, key), find_request(conn, reversal_key(req)), original
+        found = find_requests(conn, req.tid, req.batch, req.stan, (req.mti, REVERSAL_MTI))
+        return found.get(req.mti), found.get(REVERSAL_MTI), original
 
-    return await ctx.db.read(read)
+    return await ctx.db.lookup(read)
 
 
 async def sale(ctx: HostContext, req: Request, state: TerminalState) -> Reply:
@@ -161,40 +171,47 @@ async def _purchase(ctx: HostContext, req: Request, state: TerminalState, *, voi
     result = await ask_issuer(ctx, auth)
     reply = _issuer_reply(ctx, now, rrn, result, card, state)
 
-    def book(conn: Connection) -> Reply:
-        if find_request(conn, reversal_key(req)) is not None:
+    def book(conn: Connection) -> WriteResult:
+        # One trip, one transaction: the exactly-once check, the state check and the booking.
+        found = find_requests(conn, req.tid, req.batch, req.stan, (req.mti, REVERSAL_MTI))
+        again = found.get(req.mti)
+        if again is not None:
+            return False, replay(again, digest, state)  # an earlier copy of this request won
+        if not touch_if_current(conn, state, now):
+            raise StaleTerminalState(f"terminal {req.tid} changed while STAN {req.stan} ran")
+        final = reply
+        if REVERSAL_MTI in found:
             # The terminal reversed this request while we were asking the issuer.
-            return Reply("12", base_reply_fields(ctx, now, rrn))
-        if not result.approved:
-            return reply
-        orig_now = None
-        if void:
-            assert orig_ref is not None
-            orig_now = find_entry(
-                conn, req.tid, orig_ref.batch, f"{orig_ref.stan:06d}", (EntryKind.SALE,)
-            )
-            if orig_now is None or not orig_now.live:
-                return Reply("12", base_reply_fields(ctx, now, rrn))
-        if not state.batch_exists:
-            ensure_batch(conn, req.tid, req.batch, state.mid, now)
-        kind = EntryKind.VOID if void else EntryKind.SALE
-        post(
-            conn,
-            new_entry(
-                req, state, kind, card, amount, rrn, result.auth_code, now, pan_hash, orig_now
-            ),
-        )
-        touch(conn, req.tid, now)
-        return reply
+            final = Reply("12", base_reply_fields(ctx, now, rrn))
+        elif result.approved:
+            orig_now = None
+            if orig_ref is not None:
+                orig_now = find_entry(
+                    conn, req.tid, orig_ref.batch, f"{orig_ref.stan:06d}", (EntryKind.SALE,)
+                )
+            if orig_ref is not None and (orig_now is None or not orig_now.live):
+                final = Reply("12", base_reply_fields(ctx, now, rrn))
+            else:
+                if not state.batch_exists:
+                    ensure_batch(conn, req.tid, req.batch, state.mid, now)
+                kind = EntryKind.VOID if void else EntryKind.SALE
+                entry = new_entry(
+                    req, state, kind, card, amount, rrn, result.auth_code, now, pan_hash, orig_now
+                )
+                post(conn, entry)
+        store_request(conn, key, digest, final.code, final.stored(), now)
+        return True, final
 
     try:
-        booked, final = await ctx.db.write(lambda c: finish_once(c, key, digest, state, now, book))
+        booked, final = await ctx.db.write(book)
     except Exception:
         if result.approved:
             await undo_at_issuer(ctx, auth, "96")
         raise
     if result.approved and (not booked or final.code != "00"):
         await undo_at_issuer(ctx, auth, "12" if booked else "94")
+    if booked and not state.batch_exists:
+        ctx.terminals.drop(req.tid)  # the batch row exists now: the next sale reads it
     return final
 
 

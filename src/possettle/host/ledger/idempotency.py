@@ -15,6 +15,7 @@ from datetime import datetime
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
+from possettle.host.ledger.raw import RawStatement
 from possettle.host.ledger.schema import requests
 
 
@@ -34,29 +35,35 @@ class StoredRequest:
 
 
 _R = requests.c
-_FIND = sa.select(_R.mti, _R.digest, _R.response_code, _R.reply).where(
-    _R.tid == sa.bindparam("tid"),
-    _R.batch == sa.bindparam("batch"),
-    _R.stan == sa.bindparam("stan"),
-    _R.mti.in_(sa.bindparam("mtis", expanding=True)),
+# Two MTIs, fixed: a 0200 asks for itself and its 0400; other callers repeat their one MTI.
+_FIND = RawStatement(
+    sa.select(_R.mti, _R.digest, _R.response_code, _R.reply).where(
+        _R.tid == sa.bindparam("tid"),
+        _R.batch == sa.bindparam("batch"),
+        _R.stan == sa.bindparam("stan"),
+        _R.mti.in_([sa.bindparam("mti_a"), sa.bindparam("mti_b")]),
+    )
 )
 _STORE = sa.insert(requests)
 
 
 def find_requests(
-    conn: Connection, tid: str, batch: int, stan: str, mtis: tuple[str, ...]
+    conn: Connection, tid: str, batch: int, stan: str, mtis: tuple[str, str]
 ) -> dict[str, StoredRequest]:
-    """The stored requests of ``tid`` + ``batch`` + ``stan`` with any of ``mtis``, by MTI.
+    """The stored requests of ``tid`` + ``batch`` + ``stan`` with either MTI, by MTI.
 
     One statement answers both questions a 0200 asks: "is this a repeat?" (its own MTI) and
     "was it reversed first?" (``0400``, which keeps the original STAN).
     """
-    rows = conn.execute(_FIND, {"tid": tid, "batch": batch, "stan": stan, "mtis": list(mtis)})
-    return {r.mti: StoredRequest(r.digest, r.response_code, r.reply) for r in rows}
+    params = {"tid": tid, "batch": batch, "stan": stan, "mti_a": mtis[0], "mti_b": mtis[1]}
+    return {
+        mti: StoredRequest(digest, code, reply)
+        for mti, digest, code, reply in _FIND.rows(conn, params)
+    }
 
 
 def find_request(conn: Connection, key: RequestKey) -> StoredRequest | None:
-    return find_requests(conn, key.tid, key.batch, key.stan, (key.mti,)).get(key.mti)
+    return find_requests(conn, key.tid, key.batch, key.stan, (key.mti, key.mti)).get(key.mti)
 
 
 def store_request(

@@ -81,6 +81,21 @@ def _post(pending: _Pending[Any], ok: bool, value: Any) -> None:
         pending.loop.call_soon_threadsafe(_settle, pending.future, ok, value)
 
 
+def _settle_all(settled: list[tuple[asyncio.Future[Any], bool, Any]]) -> None:
+    for future, ok, value in settled:
+        _settle(future, ok, value)
+
+
+def _post_all(group: list[_Pending[Any]], outcomes: list[tuple[bool, Any]]) -> None:
+    """Wake every waiter of a group with one call per event loop (one wake-up, not one each)."""
+    by_loop: dict[asyncio.AbstractEventLoop, list[tuple[asyncio.Future[Any], bool, Any]]] = {}
+    for pending, (ok, value) in zip(group, outcomes, strict=True):
+        by_loop.setdefault(pending.loop, []).append((pending.future, ok, value))
+    for loop, settled in by_loop.items():
+        with contextlib.suppress(RuntimeError):
+            loop.call_soon_threadsafe(_settle_all, settled)
+
+
 class LedgerWriter:
     """Serialises ledger writes through one connection with group commit (see module doc)."""
 
@@ -95,6 +110,8 @@ class LedgerWriter:
         self._stopped: asyncio.Future[None] | None = None
         self._stats = WriterStats()
         self._stats_lock = threading.Lock()
+        # Writes submitted during one event-loop iteration, handed to the thread together.
+        self._submitted: list[_Pending[Any]] = []
 
     @property
     def stats(self) -> WriterStats:
@@ -119,8 +136,17 @@ class LedgerWriter:
             raise HostError(f"ledger writer is {self._state.value}: write refused")
         loop = asyncio.get_running_loop()
         future: asyncio.Future[T] = loop.create_future()
-        self._queue.put(_Pending(op, future, loop))
+        if not self._submitted:
+            loop.call_soon(self._hand_over)
+        self._submitted.append(_Pending(op, future, loop))
         return await future
+
+    def _hand_over(self) -> None:
+        # Queued in one go, after the loop has run every request that was ready: the thread
+        # wakes once for all of them (one group) instead of racing the loop for the GIL.
+        submitted, self._submitted = self._submitted, []
+        for pending in submitted:
+            self._queue.put(pending)
 
     async def aclose(self) -> None:
         """Refuse new writes, let every queued write commit, then stop the thread."""
@@ -129,6 +155,7 @@ class LedgerWriter:
             return
         if self._state is _State.RUNNING:
             self._state = _State.CLOSING
+            self._hand_over()
             self._queue.put(None)
         if self._stopped is not None:
             await asyncio.shield(self._stopped)
@@ -189,17 +216,15 @@ class LedgerWriter:
             # the group is durable, so every op gets the error.
             self._record(len(group), committed=False)
             doing = f"committing a group of {len(group)} ledger writes"
-            for pending in group:
-                _post(pending, False, _group_error(e, doing))
+            _post_all(group, [(False, _group_error(e, doing)) for _ in group])
             _discard(conn)
             return None
         except BaseException:
-            for pending in group:
-                _post(pending, False, HostError("ledger writer stopped by an internal error"))
+            stopped = HostError("ledger writer stopped by an internal error")
+            _post_all(group, [(False, stopped) for _ in group])
             raise
         self._record(len(group), committed=True)
-        for pending, (ok, value) in zip(group, outcomes, strict=True):
-            _post(pending, ok, value)
+        _post_all(group, outcomes)
         return conn
 
     def _record(self, size: int, *, committed: bool) -> None:
