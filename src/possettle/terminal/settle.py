@@ -9,6 +9,7 @@ uploading anything twice.
 from __future__ import annotations
 
 import json
+import sqlite3
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -17,7 +18,7 @@ from possettle.link import messages as m
 from possettle.link.client import LinkError, LinkUnreachable
 from possettle.terminal.errors import HostRefused, LinkDown
 from possettle.terminal.journal import queries as q
-from possettle.terminal.journal.records import SettlementRow, SettleStep
+from possettle.terminal.journal.records import SettlementRow, SettleStep, TxnRow
 from possettle.terminal.operations import settlement as plan
 from possettle.terminal.printing import Printing
 from possettle.terminal.shell import Terminal
@@ -136,9 +137,25 @@ class Settlement:
             elif step is SettleStep.DONE:
                 return
             else:
-                await self._act(
-                    row, plan.next_action(row, q.batch_txns(t.journal.conn, batch)), report
-                )
+                await self._act(row, plan.next_action(row, self._rows(row)), report)
+
+    def _rows(self, row: SettlementRow) -> list[TxnRow]:
+        """The rows the next decision needs: the batch for the 0500, the next chunk after."""
+        conn = self.t.journal.conn
+        if row.step is SettleStep.SETTLE and not row.terminal_totals:
+            return q.batch_txns(conn, row.batch)
+        if row.step is SettleStep.BATCH_UPLOAD:
+            if row.upload_stan is not None:  # the chunk in flight, exactly as recorded
+                return q.txns_by_ids(conn, json.loads(row.upload_ids))
+            return q.upload_candidates(conn, row.batch, plan.RECORDS_PER_UPLOAD)
+        return []
+
+    @staticmethod
+    def _chunk_intent(conn: sqlite3.Connection, batch: int, ids: list[int]) -> int:
+        """Record the STAN and the records of the next 0320 before it leaves."""
+        stan = q.next_stan(conn)
+        q.update_settlement(conn, batch, upload_stan=stan, upload_ids=json.dumps(ids))
+        return stan
 
     def _set(self, batch: int, write: str, **values: Any) -> None:
         with self.t.journal.write(write) as conn:
@@ -168,27 +185,26 @@ class Settlement:
         elif isinstance(action, plan.SendUpload):
             ids = [i.id for i in action.items]
             stan = row.upload_stan
-            if stan is not None and row.upload_ids:
-                ids = json.loads(row.upload_ids)  # resume the chunk that was in flight
-            else:
+            if stan is None:
                 with t.journal.write("upload_intent") as conn:
-                    stan = q.next_stan(conn)
-                    q.update_settlement(conn, batch, upload_stan=stan, upload_ids=json.dumps(ids))
-            items = [q.get_txn(t.journal.conn, i) for i in ids]
-            records = [
-                plan.upload_record(i, q.open_pan(t.journal.conn, t.journal.vault, i)) for i in items
-            ]
+                    stan = self._chunk_intent(conn, batch, ids)
+            pans = q.open_pans(t.journal.conn, t.journal.vault, list(action.items))
+            records = [plan.upload_record(i, pans[i.id]) for i in action.items]
             ex = await t.exchange(
                 "batch_upload", m.batch_upload(c.tid, c.mid, stan, batch, records)
             )
             move = plan.after_upload(ex.code)
             if move.failure is not None:
                 self._stop(report, move.failure, f"0320 upload answered {move.failure}")
+            # One commit marks this chunk uploaded and records the next chunk's intent.
             with t.journal.write("upload_marked") as conn:
                 q.mark_uploaded(conn, ids)
-                q.update_settlement(
-                    conn, batch, upload_stan=None, upload_ids="", uploaded=row.uploaded + len(ids)
-                )
+                q.update_settlement(conn, batch, uploaded=row.uploaded + len(ids))
+                following = q.upload_candidates(conn, batch, plan.RECORDS_PER_UPLOAD)
+                if following:
+                    self._chunk_intent(conn, batch, [f.id for f in following])
+                else:
+                    q.update_settlement(conn, batch, upload_stan=None, upload_ids="")
         elif isinstance(action, plan.SendUploadEnd):
             stan = row.end_stan
             if stan is None:

@@ -327,3 +327,34 @@ def update_settlement(conn: sqlite3.Connection, batch: int, **values: Any) -> No
 
 def all_txns(conn: sqlite3.Connection) -> list[TxnRow]:
     return [_txn(r) for r in conn.execute("SELECT * FROM txns ORDER BY id").fetchall()]
+
+
+def upload_candidates(conn: sqlite3.Connection, batch: int, limit: int) -> list[TxnRow]:
+    """The next counted, not yet uploaded transactions of ``batch`` (oldest first)."""
+    rows = conn.execute(
+        "SELECT * FROM txns WHERE batch = ? AND uploaded = 0 AND voided = 0 AND kind != 'void'"
+        " AND state IN ('approved', 'offline_pending') ORDER BY id LIMIT ?",
+        (batch, limit),
+    ).fetchall()
+    return [_txn(r) for r in rows]
+
+
+def txns_by_ids(conn: sqlite3.Connection, ids: list[int]) -> list[TxnRow]:
+    marks = ",".join("?" * len(ids))
+    rows = conn.execute(
+        f"SELECT * FROM txns WHERE id IN ({marks}) ORDER BY id",  # noqa: S608 (placeholders)
+        ids,
+    ).fetchall()
+    return [_txn(r) for r in rows]
+
+
+def open_pans(conn: sqlite3.Connection, vault: Vault, txns: list[TxnRow]) -> dict[int, str]:
+    """The clear PANs of ``txns`` (for a 0320), by row id, in one query."""
+    marks = ",".join("?" * len(txns))
+    blobs = dict(
+        conn.execute(
+            f"SELECT id, pan_sealed FROM txns WHERE id IN ({marks})",  # noqa: S608
+            [t.id for t in txns],
+        ).fetchall()
+    )
+    return {t.id: vault.open(bytes(blobs[t.id]), _pan_aad(t.batch, t.stan)).decode() for t in txns}

@@ -118,7 +118,8 @@ def next_action(row: SettlementRow, rows: list[TxnRow]) -> Action:
             return SendSettle(SettlementTotals.parse(row.terminal_totals))
         return SendSettle(totals(rows))
     if step is SettleStep.BATCH_UPLOAD:
-        pending = upload_items(row, rows)
+        # A chunk recorded as in flight is repeated exactly (same STAN, same records).
+        pending = list(rows) if row.upload_stan is not None else upload_items(row, rows)
         if not pending:
             return SendUploadEnd(row.uploaded, balanced=False)
         return SendUpload(tuple(pending[:RECORDS_PER_UPLOAD]))
