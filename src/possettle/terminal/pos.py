@@ -21,7 +21,7 @@ from possettle.clock import Clock
 from possettle.terminal import validation as v
 from possettle.terminal.config import TerminalConfig
 from possettle.terminal.crashpoints import CrashPoints
-from possettle.terminal.errors import Refused
+from possettle.terminal.errors import LinkDown, Refused
 from possettle.terminal.journal import queries as q
 from possettle.terminal.journal.records import TxnKind, TxnState
 from possettle.terminal.operators import OPERATOR_SCHEMA, Operator, OperatorStore, Role
@@ -182,30 +182,48 @@ class Pos:
         except Refused as exc:
             raise self._refused(exc, Operation.SALE) from None
         self._check(op, Operation.SALE, amount)
-        if allow_offline:
-            allow_offline = self._offline_ok(amount)
-        result = await self._online(
-            lambda: self.payments.sale(
-                pan, amount, pin=pin, operator=op.id, allow_offline=allow_offline
-            ),
-            Operation.SALE,
-        )
+        refusal = self._offline_refusal(op, amount) if allow_offline else None
+        try:
+            result = await self._online(
+                lambda: self.payments.sale(
+                    pan, amount, pin=pin, operator=op.id, allow_offline=refusal is None
+                ),
+                Operation.SALE,
+            )
+        except LinkDown as exc:
+            if refusal is None:
+                raise
+            raise self._refused(refusal, Operation.OFFLINE_SALE) from exc
+        if result.state is TxnState.FAILED and refusal is not None:
+            raise self._refused(refusal, Operation.OFFLINE_SALE)
         self._receipt(result)
         return result
 
-    def _offline_ok(self, amount: int) -> bool:
+    def _offline_refusal(self, op: Operator, amount: int) -> Refused | None:
+        """Why this sale could not be approved offline, should the host be unreachable.
+
+        Asked before the sale goes online; raised (journaled) only if the host then cannot be
+        reached, so the merchant is told the limit that stopped it, not just "no offline".
+        """
         waiting = q.txns_in_state(self.journal.conn, TxnState.OFFLINE_PENDING)
         oldest = None
         if waiting:
             first = datetime.fromisoformat(waiting[0].created_at)
             oldest = self.terminal.base_clock.now() - first
         try:
+            check_permission(self.policy, op, Operation.OFFLINE_SALE)
             check_offline_allowed(
                 self.policy, amount, len(waiting), sum(t.amount for t in waiting), oldest
             )
-        except Refused:
-            return False
-        return True
+        except Refused as exc:
+            return Refused(
+                exc.code,
+                f"The host cannot be reached and this sale cannot be approved offline: {exc.en}",
+                f"无法连接主机，本笔交易不能离线批准：{exc.zh}",
+                host="unreachable",
+                **exc.details,
+            )
+        return None
 
     async def void(self, orig_stan: int, *, op: Operator = DEFAULT_OPERATOR) -> TxnResult:
         self._check(op, Operation.VOID)
