@@ -68,7 +68,7 @@ from possettle.host.ledger.kinds import EntryKind
 from possettle.host.ledger.schema import ledger_entries
 from possettle.host.server import HostServer, serve
 from possettle.iso8583 import codec
-from possettle.iso8583.framing import FrameReader
+from possettle.iso8583.framing import Frame, FrameReader
 from possettle.link import messages
 from possettle.link.client import Link, LinkError
 from possettle.logs import configure_logging
@@ -433,16 +433,78 @@ def pct(sorted_values: list[float], p: float) -> float:
     return sorted_values[idx]
 
 
+class LeanLink(asyncio.Protocol):
+    """One terminal's connection in the load generator, lean but real.
+
+    Every request is a real frame with a real MAC, and every approved reply's MAC is
+    verified; one request is in flight per connection, as on a terminal. What it leaves out
+    is the per-request machinery of :class:`~possettle.link.client.Link` (a stream read
+    wrapped in ``asyncio.wait_for``, i.e. a new task per read): replies are delivered by an
+    :class:`asyncio.Protocol` callback and the timeout is one timer handle.
+    """
+
+    def __init__(self, link: Link) -> None:
+        self.link = link
+        self.frames = FrameReader()
+        self.transport: asyncio.Transport | None = None
+        self.waiter: asyncio.Future[Frame] | None = None
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        assert isinstance(transport, asyncio.Transport)
+        self.transport = transport
+
+    def data_received(self, data: bytes) -> None:
+        for frame in self.frames.feed(data):
+            if self.waiter is not None and not self.waiter.done():
+                self.waiter.set_result(frame)
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        self.transport = None
+        if self.waiter is not None and not self.waiter.done():
+            self.waiter.set_exception(LinkError(f"connection lost: {exc}"))
+
+    async def send(self, fields: dict[str, str]) -> str:
+        """Send one request; the reply's response code (MAC verified when approved)."""
+        if self.transport is None:
+            raise LinkError("not connected")
+        loop = asyncio.get_running_loop()
+        self.waiter = waiter = loop.create_future()
+        self.transport.write(self.link.encode(fields))
+        timer = loop.call_later(self.link.timeout, _expire, waiter)
+        try:
+            frame = await waiter
+        finally:
+            timer.cancel()
+        reply = codec.decode(frame.body)
+        code = str(reply.get("39", ""))
+        mak = self.link.mak
+        if code == "00" and mak is not None:
+            mac = bytes.fromhex(reply.get("64", "00"))
+            if not verify_mac(mak, codec.mac_input(frame.body), mac):
+                raise LinkError(f"reply to STAN {fields.get('11')} has a bad MAC")
+        return code
+
+
+def _expire(waiter: asyncio.Future[Frame]) -> None:
+    if not waiter.done():
+        waiter.set_exception(LinkError("no reply in time"))
+
+
 class Fleet:
-    """Up to 256 terminals: each Link keeps its STAN counter across runs (no STAN reuse)."""
+    """Up to 256 terminals: each Link keeps its STAN counter across runs (no STAN reuse).
+
+    Terminals sign on with :class:`Link`; sales then go over a :class:`LeanLink` each.
+    """
 
     def __init__(self, port: int, tmks: dict[str, Key]) -> None:
+        self.port = port
         self.links = [Link("127.0.0.1", port, tid, MID, tmks[tid], timeout=30.0) for tid in TIDS]
-        self.ready: set[str] = set()
+        self.lean: dict[str, LeanLink] = {}
         self.total_approved = 0
 
     async def sign_on(self, n: int) -> None:
-        todo = [link for link in self.links[:n] if link.tid not in self.ready]
+        loop = asyncio.get_running_loop()
+        todo = [link for link in self.links[:n] if link.tid not in self.lean]
         for i in range(0, len(todo), 64):
             chunk = todo[i : i + 64]
             await asyncio.gather(*(link.connect() for link in chunk))
@@ -450,9 +512,18 @@ class Fleet:
             for link, ex in zip(chunk, exchanges, strict=True):
                 if ex.code != "00":
                     raise RuntimeError(f"sign-on of {link.tid} refused with {ex.code}")
-                self.ready.add(link.tid)
+                await link.close()
+                _, lean = await loop.create_connection(
+                    lambda link=link: LeanLink(link),  # type: ignore[misc]
+                    "127.0.0.1",
+                    self.port,
+                )
+                self.lean[link.tid] = lean
 
     async def close(self) -> None:
+        for lean in self.lean.values():
+            if lean.transport is not None:
+                lean.transport.close()
         await asyncio.gather(*(link.close() for link in self.links), return_exceptions=True)
 
 
@@ -466,6 +537,7 @@ async def run_load(fleet: Fleet, host: Host, n: int, seconds: float, *, pin: boo
     t_warm, t_end = t_start + WARMUP, t_start + WARMUP + seconds
 
     async def terminal(link: Link, seed: int) -> None:
+        lean = fleet.lean[link.tid]
         rng = random.Random(seed)
         consecutive_errors = 0
         while (t0 := time.perf_counter()) < t_end:
@@ -481,7 +553,7 @@ async def run_load(fleet: Fleet, host: Host, n: int, seconds: float, *, pin: boo
                 pik=link.pik,
             )
             try:
-                ex = await link.send(fields)
+                code = await lean.send(fields)
             except LinkError as exc:
                 consecutive_errors += 1
                 if t0 >= t_warm:
@@ -492,11 +564,11 @@ async def run_load(fleet: Fleet, host: Host, n: int, seconds: float, *, pin: boo
                 continue
             consecutive_errors = 0
             t1 = time.perf_counter()
-            if ex.code == "00":
+            if code == "00":
                 fleet.total_approved += 1
             if t_warm <= t1 <= t_end:
                 latencies.append(t1 - t0)
-                codes[ex.code] += 1
+                codes[code] += 1
 
     async def sample(at: float) -> tuple[dict[str, Any] | None, float, float]:
         await asyncio.sleep(max(0.0, at - time.perf_counter()))

@@ -81,7 +81,11 @@ class Reply:
 
 def host_time_fields(now: datetime) -> dict[str, str]:
     """12 / 13 (and 15, the settlement date) from the host clock."""
-    return {"12": now.strftime("%H%M%S"), "13": now.strftime("%m%d")}
+    # f-strings, not strftime: this runs for every reply
+    return {
+        "12": f"{now.hour:02d}{now.minute:02d}{now.second:02d}",
+        "13": f"{now.month:02d}{now.day:02d}",
+    }
 
 
 def mac_ok(req: Request, mak: Key) -> bool:

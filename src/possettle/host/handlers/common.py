@@ -55,7 +55,7 @@ def card_of(req: Request) -> Card | None:
 
 def base_reply_fields(ctx: HostContext, now: datetime, rrn: str) -> dict[str, str]:
     out = host_time_fields(now)
-    out["15"] = now.strftime("%m%d")
+    out["15"] = out["13"]  # the settlement date: the host date, as in field 13
     out["32"] = ctx.config.acquirer_id
     out["37"] = rrn
     return out

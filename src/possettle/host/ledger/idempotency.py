@@ -44,7 +44,8 @@ _FIND = RawStatement(
         _R.mti.in_([sa.bindparam("mti_a"), sa.bindparam("mti_b")]),
     )
 )
-_STORE = sa.insert(requests)
+_STORED = ("tid", "batch", "stan", "mti", "digest", "response_code", "reply", "created_at")
+_STORE = RawStatement(sa.insert(requests).values({c: sa.bindparam(c) for c in _STORED}))
 
 
 def find_requests(
@@ -69,8 +70,8 @@ def find_request(conn: Connection, key: RequestKey) -> StoredRequest | None:
 def store_request(
     conn: Connection, key: RequestKey, digest: str, code: str, reply: str, at: datetime
 ) -> None:
-    conn.execute(
-        _STORE,
+    _STORE.rowcount(
+        conn,
         {
             "tid": key.tid,
             "batch": key.batch,

@@ -22,6 +22,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Row
 
 from possettle.host.ledger.kinds import EntryKind
+from possettle.host.ledger.raw import RawStatement
 from possettle.host.ledger.schema import ledger_entries
 
 _DELTAS: dict[EntryKind, tuple[int, int, int, int]] = {
@@ -115,7 +116,18 @@ _FIND_ENTRY = sa.select(ledger_entries).where(
     _LE.kind.in_(_KINDS),
 )
 _FIND_BY_RRN = sa.select(ledger_entries).where(_LE.rrn == sa.bindparam("rrn"), _LE.kind.in_(_KINDS))
-_INSERT = sa.insert(ledger_entries)
+_POSTED = (
+    *(
+        "tid", "mid", "batch", "stan", "kind", "orig_entry_id", "amount", "currency", "domestic",
+        "pan_hash", "pan_masked", "rrn", "auth_code", "card_org", "host_date", "created_at",
+    ),
+    *("debit_amount", "debit_count", "credit_amount", "credit_count"),
+)  # fmt: skip
+_INSERT = RawStatement(
+    sa.insert(ledger_entries)
+    .values({c: sa.bindparam(c) for c in _POSTED})
+    .returning(ledger_entries.c.id)
+)
 
 
 def find_entry(
@@ -159,10 +171,7 @@ def post(conn: Connection, new: NewEntry) -> int:
         credit_amount=ca * new.amount,
         credit_count=cc,
     )
-    result = conn.execute(_INSERT, values)
-    pk = result.inserted_primary_key
-    assert pk is not None
-    entry_id = int(pk[0])
+    entry_id = int(_INSERT.scalar(conn, values))
     if new.kind is EntryKind.VOID and new.orig_entry_id is not None:
         _flag(conn, new.orig_entry_id, voided=True)
     elif new.kind is EntryKind.REFUND and new.orig_entry_id is not None:
@@ -179,9 +188,7 @@ def post_reversal(conn: Connection, original: Entry, new: NewEntry) -> int:
     da, dc, ca, cc = original.deltas
     values = _values(new)
     values.update(debit_amount=-da, debit_count=-dc, credit_amount=-ca, credit_count=-cc)
-    result = conn.execute(_INSERT, values)
-    pk = result.inserted_primary_key
-    assert pk is not None
+    entry_id = int(_INSERT.scalar(conn, values))
     _flag(conn, original.id, reversed=True)
     if original.orig_entry_id is not None:
         if original.kind is EntryKind.VOID:
@@ -192,7 +199,7 @@ def post_reversal(conn: Connection, original: Entry, new: NewEntry) -> int:
                 .where(ledger_entries.c.id == original.orig_entry_id)
                 .values(refunded_amount=ledger_entries.c.refunded_amount - original.amount)
             )
-    return int(pk[0])
+    return entry_id
 
 
 def _flag(conn: Connection, entry_id: int, **values: bool) -> None:

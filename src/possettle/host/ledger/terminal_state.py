@@ -16,6 +16,7 @@ from sqlalchemy.engine import Connection
 from possettle.crypto.keys import Key
 from possettle.crypto.vault import Vault
 from possettle.host.ledger.kinds import BatchStatus, MerchantStatus, TerminalStatus
+from possettle.host.ledger.raw import RawStatement
 from possettle.host.ledger.schema import batches, host_events, merchants, terminals
 
 
@@ -68,7 +69,7 @@ _LOAD = (
 
 # The facts a sale was decided on, re-checked by the same statement that records the visit:
 # active terminal and merchant, signed on with the same keys, the same current batch, open.
-_TOUCH_IF_CURRENT = (
+_TOUCH_IF_CURRENT = RawStatement(
     sa.update(terminals)
     .where(
         _T.tid == sa.bindparam("g_tid"),
@@ -88,7 +89,7 @@ _TOUCH_IF_CURRENT = (
     )
     .values(last_seen_at=sa.bindparam("g_at"))
 )
-_TOUCH = (
+_TOUCH = RawStatement(
     sa.update(terminals)
     .where(_T.tid == sa.bindparam("g_tid"))
     .values(last_seen_at=sa.bindparam("g_at"))
@@ -134,7 +135,7 @@ def touch_if_current(conn: Connection, state: TerminalState, at: datetime) -> bo
         "g_mak_seal": state.mak_seal,
         "g_at": at,
     }
-    return conn.execute(_TOUCH_IF_CURRENT, params).rowcount == 1
+    return _TOUCH_IF_CURRENT.rowcount(conn, params) == 1
 
 
 def mark_needs_signon(conn: Connection, tid: str) -> None:
@@ -197,4 +198,4 @@ def store_session_keys(
 
 
 def touch(conn: Connection, tid: str, at: datetime) -> None:
-    conn.execute(_TOUCH, {"g_tid": tid, "g_at": at})
+    _TOUCH.rowcount(conn, {"g_tid": tid, "g_at": at})
