@@ -158,7 +158,10 @@ def cmd_demo(args: Sequence[str]) -> int:
 
 def cmd_test(args: Sequence[str]) -> int:
     ensure_installed()
-    return run_steps([*lint_steps(), ("pytest", [tool("pytest"), *args])])
+    # One worker per core (pytest-xdist): the crash-point and end-to-end tests spend most of
+    # their time waiting on processes and fsync. `-n 0` (or any -n/-p given) overrides it.
+    parallel = [] if any(a.startswith(("-n", "-p")) for a in args) else ["-n", "auto"]
+    return run_steps([*lint_steps(), ("pytest", [tool("pytest"), *parallel, *args])])
 
 
 def cmd_lint(args: Sequence[str]) -> int:

@@ -20,10 +20,14 @@ from __future__ import annotations
 import os
 import sys
 from collections.abc import Callable, Mapping
+from pathlib import Path
 
 from possettle.errors import ConfigError
 
 ENV = "POSSETTLE_CRASH_AT"
+# A file to append the name of every point passed to, one per line (tests use it to prove they
+# crash at *every* point an operation passes).
+TRACE_ENV = "POSSETTLE_CRASH_TRACE"
 # The exit status of a process killed by SIGKILL, so scripts see "power cut" either way.
 EXIT_STATUS = 137
 
@@ -41,7 +45,7 @@ JOURNAL_WRITES = (
     "upload_end_intent",
     "upload_end_reply",
     "slip_queued",
-    "slip_printed",
+    "printed",
     "batch_closed",
     "receipt_queued",
     "operator",
@@ -85,17 +89,23 @@ class CrashPoints:
     """Counts passes through named points and dies at the configured one."""
 
     def __init__(
-        self, target: tuple[str, int] | None = None, die: Callable[[], None] = _die
+        self,
+        target: tuple[str, int] | None = None,
+        die: Callable[[], None] = _die,
+        trace: Path | None = None,
     ) -> None:
         self.target = target
         self._die = die
+        self._trace = trace
         self._passes: dict[str, int] = {}
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> CrashPoints:
-        raw = (os.environ if environ is None else environ).get(ENV, "").strip()
+        env = os.environ if environ is None else environ
+        raw = env.get(ENV, "").strip()
+        trace = Path(env[TRACE_ENV]) if env.get(TRACE_ENV) else None
         if not raw:
-            return cls()
+            return cls(trace=trace)
         name, _, count = raw.partition(":")
         if name not in POINTS:
             raise ConfigError(
@@ -104,12 +114,15 @@ class CrashPoints:
             )
         if count and (not count.isdigit() or int(count) < 1):
             raise ConfigError(f"{ENV}={raw!r}: the count after ':' must be a positive integer")
-        return cls((name, int(count) if count else 1))
+        return cls((name, int(count) if count else 1), trace=trace)
 
     def hit(self, name: str) -> None:
         """Pass point ``name``; die here if it is the configured point and pass."""
         if name not in POINTS:
             raise ValueError(f"undeclared crash point {name!r}")  # our bug, not the user's
+        if self._trace is not None:
+            with self._trace.open("a", encoding="utf-8") as f:
+                f.write(name + "\n")
         if self.target is None or self.target[0] != name:
             return
         self._passes[name] = self._passes.get(name, 0) + 1

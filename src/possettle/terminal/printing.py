@@ -112,7 +112,7 @@ class Printing:
             try:
                 self.printer.print_document(doc)
             except PrinterError as exc:
-                with self.journal.write("slip_printed") as conn:
+                with self.journal.write("printed") as conn:
                     conn.execute(
                         "UPDATE print_queue SET attempts = attempts + 1, last_error = ?"
                         " WHERE id = ?",
@@ -122,7 +122,7 @@ class Printing:
                         conn, "print_failed", type(exc).__name__, {"queue_id": r["id"]}
                     )
                 return len(rows) - n
-            with self.journal.write("slip_printed") as conn:
+            with self.journal.write("printed") as conn:
                 conn.execute(
                     "UPDATE print_queue SET printed_at = ?, attempts = attempts + 1 WHERE id = ?",
                     (self.journal.now(), r["id"]),
