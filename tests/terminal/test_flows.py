@@ -38,3 +38,25 @@ async def test_sale_void_refund_and_balanced_settlement(tmp_path: Path, db_url: 
             assert pos.status()["batch"] == signon.batch + 1
         finally:
             await pos.close()
+
+
+async def test_sign_off_drops_the_keys_and_the_next_sale_signs_on_again(
+    tmp_path: Path, sqlite_url: str
+) -> None:
+    key_file = tmp_path / "host.key"
+    await register(sqlite_url, key_file)
+    async with running_host(sqlite_url, key_file) as host:
+        pos = open_pos(make_terminal(tmp_path / "t", host.port))
+        try:
+            await pos.sign_on()
+            await pos.terminal.sign_off()
+            status = pos.status()
+            assert status["signed_on"] is False
+            assert status["key_check_values"]["pik"] is None  # type: ignore[index]
+            sale = await pos.sale(CUP_PAN, 1500, expiry="3012")
+            assert sale.approved
+            assert pos.status()["signed_on"] is True
+            kinds = [e["kind"] for e in pos.journal.events()]
+            assert kinds.index("signed_off") > kinds.index("signed_on")
+        finally:
+            await pos.close()

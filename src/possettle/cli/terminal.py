@@ -203,6 +203,20 @@ def signon_command(
     _run(directory, as_json, work)
 
 
+@app.command("signoff")
+def signoff_command(directory: DirOption, as_json: JsonOption = False) -> None:
+    """Sign off (0820): the working keys are dropped; the next command signs on again."""
+
+    async def work(pos: Pos) -> None:
+        await pos.terminal.sign_off()
+
+    _run(directory, as_json, work)
+    if as_json:
+        print_json({"ok": True})
+    else:
+        out().print("signed off 已签退")
+
+
 @app.command("echo")
 def echo_command(directory: DirOption, as_json: JsonOption = False) -> None:
     """Echo test (0820): is the host there, and how fast?"""

@@ -235,6 +235,24 @@ class Terminal:
             raise HostRefused(ex.code, f"echo answered {ex.code}")
         return self.base_clock.monotonic() - start
 
+    async def sign_off(self) -> None:
+        """0820 sign-off (60.3 ``002``): the working keys are dropped whatever the answer."""
+        stan = self.allocate_stan()
+        fields = m.management(
+            self.config.tid, self.config.mid, stan, self.batch, NetworkCode.SIGN_OFF
+        )
+        try:
+            ex = await self.exchange("sign_off", fields)
+        finally:
+            with self.journal.write("sign_on") as conn:
+                q.drop_key(conn, "pik")
+                q.drop_key(conn, "mak")
+                self.journal.set_meta(conn, "needs_signon", "1")
+                self.journal.add_event(conn, "signed_off", "", {"stan": stan})
+            await self.drop_link()
+        if ex.code != "00":
+            raise HostRefused(ex.code, f"sign-off answered {ex.code}")
+
     # --------------------------------------------------------------------- status
 
     def status(self) -> dict[str, Any]:
