@@ -17,10 +17,10 @@ from possettle.host.ledger.batches import (
     close_batch,
     ensure_batch,
     get_batch,
-    record_upload,
+    record_uploads,
 )
 from possettle.host.ledger.kinds import BatchStatus, EntryKind
-from possettle.host.ledger.postings import find_entry
+from possettle.host.ledger.postings import find_entries
 from possettle.host.ledger.queries import HalfSums, batch_sums
 from possettle.host.ledger.terminal_state import TerminalState, touch
 from possettle.host.request import Reply, Request
@@ -117,9 +117,9 @@ async def batch_upload(ctx: HostContext, req: Request, state: TerminalState) -> 
             return Reply("12", fields)  # upload before the 0500: out of order
         if batch.status is BatchStatus.CLOSED:
             return Reply("94", fields)
-        for item in items:
-            match = find_entry(conn, req.tid, req.batch, item.stan, _UPLOADABLE)
-            record_upload(conn, req.tid, req.batch, item, match, now)
+        stans = [item.stan for item in items]
+        matches = find_entries(conn, req.tid, req.batch, stans, _UPLOADABLE)
+        record_uploads(conn, req.tid, req.batch, items, matches, now)
         return Reply("00", fields)
 
     _, final = await ctx.db.write(lambda c: finish_once(c, key, digest, state, now, book))

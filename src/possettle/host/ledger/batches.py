@@ -96,46 +96,55 @@ class UploadedItem:
     amount: int
 
 
-def record_upload(
-    conn: Connection, tid: str, batch: int, item: UploadedItem, match: Entry | None, at: datetime
-) -> UploadStatus:
-    """Store one uploaded record and how it compares with the ledger (a repeat is ignored)."""
-    if match is None or not match.live:
-        status = UploadStatus.MISSING_AT_HOST
-    elif match.amount != item.amount:
-        status = UploadStatus.AMOUNT_MISMATCH
-    else:
-        status = UploadStatus.MATCHED
-    exists = conn.execute(
-        sa.select(upload_items.c.status).where(
-            upload_items.c.tid == tid,
-            upload_items.c.batch == batch,
-            upload_items.c.stan == item.stan,
-        )
-    ).scalar_one_or_none()
-    if exists is not None:
-        return UploadStatus(exists)
-    conn.execute(
-        sa.insert(upload_items).values(
-            tid=tid,
-            batch=batch,
-            stan=item.stan,
-            domestic=item.domestic,
-            pan_hash=item.pan_hash,
-            pan_masked=item.pan_masked,
-            pan_sealed=item.pan_sealed,
-            amount=item.amount,
-            matched_entry_id=None if match is None else match.id,
-            status=status.value,
-            created_at=at,
-        )
-    )
+def record_uploads(
+    conn: Connection,
+    tid: str,
+    batch: int,
+    items: list[UploadedItem],
+    matches: dict[str, Entry],
+    at: datetime,
+) -> None:
+    """Store one 0320's records and how each compares with the ledger, in a few statements.
+
+    A record the host already holds (a resumed upload repeating a chunk under a new STAN) is
+    left as it was; the batch's ``uploaded_records`` counts each STAN once.
+    """
+    ui = upload_items.c
+    held = {
+        str(s)
+        for s in conn.execute(
+            sa.select(ui.stan).where(
+                ui.tid == tid, ui.batch == batch, ui.stan.in_([i.stan for i in items])
+            )
+        ).scalars()
+    }
+    fresh = [i for i in items if i.stan not in held]
+    if not fresh:
+        return
+    rows = []
+    for item in fresh:
+        match = matches.get(item.stan)
+        if match is None or not match.live:
+            status = UploadStatus.MISSING_AT_HOST
+        elif match.amount != item.amount:
+            status = UploadStatus.AMOUNT_MISMATCH
+        else:
+            status = UploadStatus.MATCHED
+        rows.append(
+            {
+                "tid": tid, "batch": batch, "stan": item.stan, "domestic": item.domestic,
+                "pan_hash": item.pan_hash, "pan_masked": item.pan_masked,
+                "pan_sealed": item.pan_sealed, "amount": item.amount,
+                "matched_entry_id": None if match is None else match.id,
+                "status": status.value, "created_at": at,
+            }
+        )  # fmt: skip
+    conn.execute(sa.insert(upload_items), rows)
     conn.execute(
         sa.update(batches)
         .where(batches.c.tid == tid, batches.c.batch == batch)
-        .values(uploaded_records=batches.c.uploaded_records + 1)
+        .values(uploaded_records=batches.c.uploaded_records + len(rows))
     )
-    return status
 
 
 def close_batch(

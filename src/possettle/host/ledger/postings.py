@@ -138,6 +138,22 @@ def find_entry(
     return None if row is None else _entry(row)
 
 
+_FIND_ENTRIES = sa.select(ledger_entries).where(
+    _LE.tid == sa.bindparam("tid"),
+    _LE.batch == sa.bindparam("batch"),
+    _LE.stan.in_(sa.bindparam("stans", expanding=True)),
+    _LE.kind.in_(_KINDS),
+)
+
+
+def find_entries(
+    conn: Connection, tid: str, batch: int, stans: list[str], kinds: tuple[EntryKind, ...]
+) -> dict[str, Entry]:
+    """The entries of ``kinds`` for several STANs of one batch, by STAN, in one query."""
+    params = {"tid": tid, "batch": batch, "stans": stans, "kinds": [k.value for k in kinds]}
+    return {str(r.stan): _entry(r) for r in conn.execute(_FIND_ENTRIES, params)}
+
+
 def find_by_rrn(conn: Connection, rrn: str, kinds: tuple[EntryKind, ...]) -> Entry | None:
     row = conn.execute(_FIND_BY_RRN, {"rrn": rrn, "kinds": [k.value for k in kinds]}).first()
     return None if row is None else _entry(row)
