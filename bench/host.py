@@ -13,11 +13,13 @@ What it does, in one run:
 3. the host in a SEPARATE process (this file with ``--serve-host``: the same ``serve()`` and
    ``HostConfig`` that ``possettle host serve`` runs, plus a SIGUSR1 handler that writes the
    writer's group-commit counters and the process CPU time to a file);
-4. for each N: N :class:`~possettle.link.client.Link` connections signed on, each with one
-   sale in flight at a time (a real terminal), for ``--seconds`` after a short warm-up;
-   per-request latency with ``time.perf_counter``;
+4. for each N: N terminals signed on with :class:`~possettle.link.client.Link`, then each
+   sending sales over its own :class:`LeanLink` connection (real frames, real MACs checked
+   both ways, one sale in flight at a time, as a real terminal) for ``--seconds`` after a
+   short warm-up; per-request latency with ``time.perf_counter``;
 5. a table: sales/s, p50/p99/max latency, approved, declined, errors, commits/s and the
-   average group size, and each process's CPU (100 % = one core); then the ledger is counted
+   average group size, and each process's CPU (100 % = one core) and CPU milliseconds per
+   sale (the figure that stays comparable on a busy machine); then the ledger is counted
    after the host stopped: every approved reply must be a sale entry on disk.
 
 ``--profile`` runs the host under py-spy (``pip install py-spy`` into the venv) for one N (64
@@ -53,7 +55,7 @@ import subprocess
 import sys
 import tempfile
 import time
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
@@ -129,6 +131,8 @@ def machine_info(ledger_dir: Path) -> dict[str, Any]:
         "python": platform.python_version(),
         "sqlite": sqlite3.sqlite_version,
         "kernel": platform.release(),
+        # other work on the machine skews sales/s; CPU ms per sale much less
+        "loadavg_1m_at_start": os.getloadavg()[0],
         "ledger_dir": str(ledger_dir),
         "ledger_fs": fs,
     }
@@ -424,6 +428,16 @@ class Run:
     host_cpu_pct: float | None = None
     loadgen_cpu_pct: float = 0.0
     refused_connections: int | None = None
+
+    @property
+    def host_ms_per_sale(self) -> float | None:
+        if self.host_cpu_pct is None or not self.sales_per_s:
+            return None
+        return 10 * self.host_cpu_pct / self.sales_per_s
+
+    @property
+    def gen_ms_per_sale(self) -> float | None:
+        return 10 * self.loadgen_cpu_pct / self.sales_per_s if self.sales_per_s else None
 
 
 def pct(sorted_values: list[float], p: float) -> float:
@@ -722,11 +736,15 @@ def print_cprofile(path: Path) -> None:
 # ----------------------------------------------------------------------------- main
 
 
+def _ms(value: float | None) -> str:
+    return "?" if value is None else f"{value:.3f}"
+
+
 def print_table(runs: list[Run]) -> None:
     head = (
         f"{'N':>4} {'PIN':>3} {'sales/s':>8} {'p50 ms':>7} {'p90 ms':>7} {'p99 ms':>7} "
         f"{'max ms':>7} {'approved':>8} {'declined':>8} {'errors':>6} {'commits/s':>9} "
-        f"{'grp avg':>7} {'host CPU':>8} {'gen CPU':>7}"
+        f"{'grp avg':>7} {'host CPU':>8} {'gen CPU':>7} {'host ms/sale':>12} {'gen ms/sale':>11}"
     )
     print(head)
     print("-" * len(head))
@@ -737,7 +755,8 @@ def print_table(runs: list[Run]) -> None:
         print(
             f"{r.n:>4} {'yes' if r.pin else 'no':>3} {r.sales_per_s:8.0f} {r.p50_ms:7.2f} "
             f"{r.p90_ms:7.2f} {r.p99_ms:7.2f} {r.max_ms:7.1f} {r.approved:>8} {r.declined:>8} "
-            f"{r.errors:>6} {commits} {group} {host_cpu} {r.loadgen_cpu_pct:6.0f}%"
+            f"{r.errors:>6} {commits} {group} {host_cpu} {r.loadgen_cpu_pct:6.0f}% "
+            f"{_ms(r.host_ms_per_sale):>12} {_ms(r.gen_ms_per_sale):>11}"
         )
     for r in runs:
         if r.declined:
@@ -837,7 +856,10 @@ async def bench(args: argparse.Namespace, workdir: Path) -> dict[str, Any]:
             final = await host.fresh_snapshot()
         code = stop_host(host)
         say(f"host exited with {code}")
-    result["runs"] = [asdict(r) for r in runs]
+    result["runs"] = [
+        {**asdict(r), "host_ms_per_sale": r.host_ms_per_sale, "gen_ms_per_sale": r.gen_ms_per_sale}
+        for r in runs
+    ]
     if final is not None:
         result["host_final"] = final
     result["approved_total"] = fleet.total_approved
@@ -853,7 +875,10 @@ async def bench(args: argparse.Namespace, workdir: Path) -> dict[str, Any]:
 
 def report(result: dict[str, Any], args: argparse.Namespace) -> None:
     m, fs, c = result["machine"], result["fsync"], result["codec"]
-    print(f"machine: {m['nproc']} CPU(s), {m['cpu']}, Python {m['python']}, SQLite {m['sqlite']}")
+    print(
+        f"machine: {m['nproc']} CPU(s), {m['cpu']}, Python {m['python']}, SQLite {m['sqlite']}, "
+        f"load average {m.get('loadavg_1m_at_start', 0):.2f} at start"
+    )
     print(f"ledger: {m['ledger_fs']}, WAL, synchronous=FULL, group commit")
     print(
         f"fdatasync ceiling: {fs['fsyncs_per_s']:.0f}/s "
@@ -866,7 +891,8 @@ def report(result: dict[str, Any], args: argparse.Namespace) -> None:
     )
     print(f"\nsales: {args.seconds:.1f} s per N after {WARMUP} s warm-up; one request in flight")
     print("per terminal; CPU 100% = one core; commits/s and group size from the host's writer\n")
-    print_table([Run(**r) for r in result["runs"]])
+    known = {f.name for f in fields(Run)}
+    print_table([Run(**{k: v for k, v in r.items() if k in known}) for r in result["runs"]])
     best = max((r["sales_per_s"] for r in result["runs"]), default=0.0)
     ceiling = c["encode_mac_decode_verify_per_s"]
     print(

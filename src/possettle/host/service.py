@@ -2,6 +2,9 @@
 
 It takes one frame and returns the reply bytes (or ``None`` when the frame cannot be
 answered and the connection should close). Sockets live in :mod:`possettle.host.server`.
+
+A sale may be decided on the terminal's cached state; every other message reads the ledger
+and drops the cached entry (:mod:`possettle.host.state_cache` says why that is safe).
 """
 
 from __future__ import annotations

@@ -13,6 +13,10 @@ not commit or roll back itself (use ``conn.begin_nested()`` for an inner savepoi
     rrn = await writer.run(lambda conn: next_counter(conn, "rrn"))
 
 A caller cancelled while waiting does not cancel its op: it may still be committed.
+
+Hand-over costs are kept per loop iteration, not per op: the writes submitted while the event
+loop runs one batch of ready callbacks reach the thread together (one wake-up, one group),
+and a group's results come back in one ``call_soon_threadsafe`` per loop.
 """
 
 from __future__ import annotations
