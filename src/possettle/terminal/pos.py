@@ -146,7 +146,10 @@ class Pos:
                     ),
                     operation,
                 )
-        return await work()
+        try:
+            return await work()
+        except Refused as exc:  # the operations' own refusals (an unknown original, ...)
+            raise self._refused(exc, operation) from None
 
     def _receipt(self, result: TxnResult) -> None:
         if not result.approved:
@@ -226,7 +229,9 @@ class Pos:
         return None
 
     async def void(self, orig_stan: int, *, op: Operator = DEFAULT_OPERATOR) -> TxnResult:
-        self._check(op, Operation.VOID)
+        # A void gives back the original's amount: that is what the role's void limit caps.
+        orig = q.find_txn(self.journal.conn, self.terminal.batch, orig_stan)
+        self._check(op, Operation.VOID, None if orig is None else orig.amount)
         result = await self._online(
             lambda: self.payments.void(orig_stan, operator=op.id), Operation.VOID
         )

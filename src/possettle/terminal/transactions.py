@@ -242,7 +242,6 @@ class Payments:
 
     async def void(self, orig_stan: int, *, operator: str = "01") -> TxnResult:
         t = self.t
-        await self.recover()
         orig = q.find_txn(t.journal.conn, t.batch, orig_stan)
         if orig is None or orig.kind is not TxnKind.SALE or orig.state is not TxnState.APPROVED:
             raise Refused(
@@ -258,6 +257,8 @@ class Payments:
                 f"消费 {orig_stan:06d} 已撤销",
                 stan=orig_stan,
             )
+        # Local refusals first: they need no host. Then reversals and advices (§5).
+        await self.recover()
         pan = q.open_pan(t.journal.conn, t.journal.vault, orig)
         txn_id = self._new(
             TxnKind.VOID,
@@ -282,7 +283,6 @@ class Payments:
         operator: str = "01",
     ) -> TxnResult:
         t = self.t
-        await self.recover()
         orig = q.find_txn(t.journal.conn, orig_batch, orig_stan)
         if orig is not None:
             pan = pan or q.open_pan(t.journal.conn, t.journal.vault, orig)
@@ -296,6 +296,7 @@ class Payments:
                 batch=orig_batch,
                 stan=orig_stan,
             )
+        await self.recover()
         txn_id = self._new(
             TxnKind.REFUND,
             TxnState.PENDING,
