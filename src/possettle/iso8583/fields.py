@@ -106,7 +106,12 @@ class Field61:
 
 @dataclass(frozen=True, slots=True)
 class HalfTotals:
-    """One half of the settlement totals (31 digits)."""
+    """One half of the settlement totals (31 digits).
+
+    The counts are n3 on the wire. A batch can hold more than 999 transactions of one half, so
+    a count is carried as its lowest three digits (``count % 1000``) and compared that way:
+    the amounts, n12, still tell two batches apart (docs/protocol.md, "Totals").
+    """
 
     debit_amount: int = 0
     debit_count: int = 0
@@ -127,17 +132,22 @@ class HalfTotals:
 
     def __str__(self) -> str:
         return (
-            f"{self.debit_amount:012d}{self.debit_count:03d}"
-            f"{self.credit_amount:012d}{self.credit_count:03d}{int(self.result)}"
+            f"{self.debit_amount:012d}{self.debit_count % 1000:03d}"
+            f"{self.credit_amount:012d}{self.credit_count % 1000:03d}{int(self.result)}"
         )
 
     def same_figures(self, other: HalfTotals) -> bool:
         """Equal amounts and counts, whatever the result digit."""
-        return (self.debit_amount, self.debit_count, self.credit_amount, self.credit_count) == (
+        return (
+            self.debit_amount,
+            self.debit_count % 1000,
+            self.credit_amount,
+            self.credit_count % 1000,
+        ) == (
             other.debit_amount,
-            other.debit_count,
+            other.debit_count % 1000,
             other.credit_amount,
-            other.credit_count,
+            other.credit_count % 1000,
         )
 
     def with_result(self, result: SettleResult) -> HalfTotals:

@@ -45,11 +45,13 @@ class Printing:
     def _when(self) -> datetime:
         return self.journal.clock.now()
 
-    def queue_slip(self, conn: sqlite3.Connection, row: SettlementRow, operator: str) -> None:
-        """Queue the settlement slip of ``row`` (inside the caller's journal write)."""
-        mine = SettlementTotals.parse(row.terminal_totals) if row.terminal_totals else None
-        if mine is None:
-            mine = SettlementTotals.parse("0" * 62)
+    def queue_slip(
+        self, conn: sqlite3.Connection, row: SettlementRow, operator: str, mine: SettlementTotals
+    ) -> None:
+        """Queue the settlement slip of ``row`` (inside the caller's journal write).
+
+        ``mine`` are the journal's own totals (full counts: field 48 carries them mod 1000).
+        """
         if row.host_totals:
             host = SettlementTotals.parse(row.host_totals)
             mine = SettlementTotals(

@@ -219,7 +219,8 @@ class Settlement:
             self._set(batch, "upload_end_reply", step=move.step)
         elif isinstance(action, plan.PrintSlip):
             with t.journal.write("slip_queued") as conn:
-                self.printing.queue_slip(conn, row, self.operator)
+                mine = plan.totals(q.batch_txns(conn, batch))
+                self.printing.queue_slip(conn, row, self.operator, mine)
                 q.update_settlement(conn, batch, step=SettleStep.CLEAR)
         elif isinstance(action, plan.CloseBatch):
             with t.journal.write("batch_closed") as conn:
