@@ -114,18 +114,18 @@ def test_a_balanced_outcome_with_an_unbalanced_half_is_refused() -> None:
 @pytest.mark.parametrize(
     ("bad_half", "message"),
     [
-        (half((1000, 1)), r"domestic\.debit_count 1000 is outside 0\.\.999"),
+        (half((1_000_000, 1)), r"domestic\.debit_count 1000000 is outside 0\.\.999999"),
         (half(credit=(1, 10**12)), r"domestic\.credit_amount 1000000000000 is outside"),
         (half((-1, 0)), r"domestic\.debit_count -1"),
     ],
 )
-def test_totals_beyond_field_48_are_refused(bad_half: object, message: str) -> None:
+def test_totals_beyond_what_a_batch_can_hold_are_refused(bad_half: object, message: str) -> None:
     with pytest.raises(DocumentError, match=message):
         slip(domestic=bad_half)
 
 
 def test_the_largest_totals_fit_the_paper() -> None:
-    big = half((999, 999_999_999_999), (999, 999_999_999_999))
+    big = half((999_999, 999_999_999_999), (999_999, 999_999_999_999))
     s = slip(domestic=big, foreign=big)
     for width in PaperWidth:
         lines = render_text(s, width)

@@ -268,12 +268,13 @@ def document_from_dict(data: Mapping[str, Any]) -> Document:
 
 
 def _check_half(name: str, half: HalfTotals) -> None:
-    """Field 48 limits: amounts n12, counts n3; a slip must print what the host compared."""
+    """Amounts within n12; counts are the journal's full counts (field 48 carries them mod
+    1000, see docs/protocol.md), bounded by the trace-number range."""
     for what, value, top in (
         ("debit_amount", half.debit_amount, 999_999_999_999),
-        ("debit_count", half.debit_count, 999),
+        ("debit_count", half.debit_count, 999_999),
         ("credit_amount", half.credit_amount, 999_999_999_999),
-        ("credit_count", half.credit_count, 999),
+        ("credit_count", half.credit_count, 999_999),
     ):
         if not 0 <= value <= top:
             raise DocumentError(f"{name}.{what} {value} is outside 0..{top}")
