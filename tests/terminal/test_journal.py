@@ -9,7 +9,7 @@ import pytest
 
 from possettle.clock import FixedClock
 from possettle.crypto.vault import Vault
-from possettle.terminal.errors import JournalCorrupt, StorageFull
+from possettle.terminal.errors import JournalCorrupt, JournalError, StorageFull
 from possettle.terminal.journal.schema import SCHEMA_V1
 from possettle.terminal.journal.store import Journal
 from tests.terminal.harness import DAYTIME
@@ -44,7 +44,7 @@ def test_a_journal_from_newer_software_is_refused_not_damaged(tmp_path: Path) ->
     conn.execute("PRAGMA user_version=99")
     conn.commit()
     conn.close()
-    with pytest.raises(Exception, match="update the terminal software"):
+    with pytest.raises(JournalError, match="update the terminal software"):
         _open(path)
 
 
