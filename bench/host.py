@@ -622,7 +622,8 @@ async def run_load(fleet: Fleet, host: Host, n: int, seconds: float, *, pin: boo
 
 CATEGORIES: list[tuple[str, tuple[str, ...]]] = [
     ("sqlite COMMIT (WAL write + fsync)", ("do_commit (",)),
-    ("sqlite execute (C: statement run)", ("do_execute (", "do_executemany (")),
+    # raw.py: the host's hot statements run on the DBAPI cursor (binding + sqlite's C)
+    ("sqlite execute (C: statement run)", ("do_execute (", "do_executemany (", "ledger/raw.py")),
     ("sqlite connect/close", ("sqlite3.connect", "do_close (")),
     ("vault (seal/open keys, digests)", ("possettle/crypto/vault.py",)),
     ("MAC / DES / PIN (possettle.crypto)", ("possettle/crypto/", "/cryptography/")),

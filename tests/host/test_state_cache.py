@@ -56,6 +56,13 @@ async def sales_booked(url: str, key_file: Path) -> int:
         await db.close()
 
 
+async def warm(host: RunningHost, link: Link) -> None:
+    """Two sales: the first opens the batch (and drops the entry), the second caches it."""
+    assert await sale(link, 100) == "00"
+    assert await sale(link, 100) == "00"
+    assert host.server.service.ctx.terminals.get(TID) is not None
+
+
 def issuer_balance(host: RunningHost) -> int:
     issuer = host.server.issuer
     assert isinstance(issuer, SimulatorConnector)
@@ -68,7 +75,7 @@ async def test_a_sign_on_elsewhere_brings_the_new_keys_and_retires_the_old(
     a, b, url, key_file = two_hosts
     at_a = a.link()
     assert (await at_a.sign_on()).code == "00"
-    assert await sale(at_a, 100) == "00"  # A now caches the terminal with these keys
+    await warm(a, at_a)  # A now caches the terminal with these keys
     old_mak = at_a.mak
     at_b = b.link()
     at_b.stan = at_a.stan
@@ -77,7 +84,7 @@ async def test_a_sign_on_elsewhere_brings_the_new_keys_and_retires_the_old(
     assert await sale(at_a, 200) == "00", "A must verify the MAC with the ledger's new key"
     at_a.mak = old_mak
     assert await sale(at_a, 300) == "A0", "A must not accept the retired key from its cache"
-    assert await sales_booked(url, key_file) == 2
+    assert await sales_booked(url, key_file) == 3
     await at_a.close()
     await at_b.close()
 
@@ -88,7 +95,7 @@ async def test_a_terminal_disabled_behind_the_hosts_back_books_nothing(
     a, _, url, key_file = two_hosts
     link = a.link()
     assert (await link.sign_on()).code == "00"
-    assert await sale(link, 100) == "00"
+    await warm(a, link)
     before = issuer_balance(a)
     db = Database.open(url, key_file=key_file, migrate=False)
     await db.start()
@@ -97,7 +104,7 @@ async def test_a_terminal_disabled_behind_the_hosts_back_books_nothing(
     finally:
         await db.close()
     assert await sale(link, 500) == "97"
-    assert await sales_booked(url, key_file) == 1
+    assert await sales_booked(url, key_file) == 2
     assert issuer_balance(a) == before, "the issuer's approval must have been reversed"
     await link.close()
 
@@ -108,17 +115,41 @@ async def test_a_batch_settled_on_another_host_takes_no_more_sales(
     a, b, url, key_file = two_hosts
     at_a = a.link()
     assert (await at_a.sign_on()).code == "00"
-    assert await sale(at_a, 100) == "00"
+    await warm(a, at_a)
     at_b = b.link()
     at_b.stan, at_b.mak = at_a.stan, at_a.mak
-    totals = SettlementTotals(HalfTotals(100, 1), HalfTotals())
+    totals = SettlementTotals(HalfTotals(200, 2), HalfTotals())
     ex = await at_b.send(m.settlement(TID, MID, at_b.next_stan(), 1, totals))
     assert SettlementTotals.parse(ex.reply["48"]).balanced
     end = await at_b.send(m.upload_end(TID, MID, at_b.next_stan(), 1, 0, balanced=True))
     assert end.code == "00"
     at_a.stan = at_b.stan
     assert await sale(at_a, 700) == "77", "batch 1 is closed: A's cached batch is stale"
-    assert await sales_booked(url, key_file) == 1
+    assert await sales_booked(url, key_file) == 2
+    await at_a.close()
+    await at_b.close()
+
+
+async def test_the_next_batch_opened_elsewhere_is_sold_into_at_once(
+    two_hosts: tuple[RunningHost, RunningHost, str, Path],
+) -> None:
+    """A's cache still says batch 1; the terminal settled at B and, as protocol §4 says,
+    went on with batch 2 (same keys, no sign-on). A refusal (77) decided on the cache alone
+    is confirmed against the ledger first: it does not hold."""
+    a, b, url, key_file = two_hosts
+    at_a = a.link()
+    assert (await at_a.sign_on()).code == "00"
+    await warm(a, at_a)
+    at_b = b.link()
+    at_b.stan, at_b.mak = at_a.stan, at_a.mak
+    totals = SettlementTotals(HalfTotals(200, 2), HalfTotals())
+    await at_b.send(m.settlement(TID, MID, at_b.next_stan(), 1, totals))
+    assert (
+        await at_b.send(m.upload_end(TID, MID, at_b.next_stan(), 1, 0, balanced=True))
+    ).code == "00"
+    at_a.stan, at_a.batch = at_b.stan, 2
+    assert await sale(at_a, 800) == "00"
+    assert await sales_booked(url, key_file) == 3
     await at_a.close()
     await at_b.close()
 

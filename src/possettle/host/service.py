@@ -33,6 +33,10 @@ from possettle.iso8583.messages import MessageKind, classify
 
 log = structlog.get_logger("possettle.host")
 
+#: refusals that only the terminal's state causes, that book nothing, and that a stale cached
+#: state could cause wrongly: unknown or disabled, merchant, not signed on, batch
+_STATE_REFUSALS = frozenset({"97", "03", "22", "77"})
+
 
 class HostService:
     def __init__(self, ctx: HostContext) -> None:
@@ -47,19 +51,7 @@ class HostService:
             return await self._format_error(frame, exc)
         req = Request(frame, fields, kind, f60)
         try:
-            state, reply = await self._admit(req, cached=kind is MessageKind.SALE)
-            if reply is None:
-                assert state is not None
-                try:
-                    reply = await HANDLERS[kind](self.ctx, req, state)
-                except StaleTerminalState:
-                    # Decided on a state another request or process has since changed:
-                    # nothing was booked; decide once more on the ledger's state.
-                    self.ctx.terminals.drop(req.tid)
-                    state, reply = await self._admit(req, cached=False)
-                    if reply is None:
-                        assert state is not None
-                        reply = await HANDLERS[kind](self.ctx, req, state)
+            state, reply = await self._decide(req, cached=kind is MessageKind.SALE)
             sign_on = state is not None and state.needs_signon and kind is not MessageKind.SIGN_ON
         except Exception:
             log.exception("request failed", tid=req.tid, stan=req.stan, kind=kind.value)
@@ -70,6 +62,28 @@ class HostService:
                 # batch): the terminal's next sale reads the ledger again.
                 self.ctx.terminals.drop(req.tid)
         return encode_reply(req, reply, sign_on=sign_on)
+
+    async def _decide(self, req: Request, *, cached: bool) -> tuple[TerminalState | None, Reply]:
+        """The reply, decided on the cached state (sales) where it may be, else the ledger's."""
+        from_cache = cached and self.ctx.terminals.get(req.tid) is not None
+        stale = False
+        try:
+            state, reply = await self._admit(req, cached=cached)
+            if reply is None:
+                assert state is not None
+                reply = await HANDLERS[req.kind](self.ctx, req, state)
+        except StaleTerminalState:
+            # Decided on a state another request or process has since changed: nothing was
+            # booked (the issuer's approval is reversed); decide again on the ledger's state.
+            stale, reply = True, Reply("96")
+        if stale or (from_cache and reply.code in _STATE_REFUSALS):
+            # A refusal the cached state alone caused is confirmed by the ledger first.
+            self.ctx.terminals.drop(req.tid)
+            state, reply = await self._admit(req, cached=False)
+            if reply is None:
+                assert state is not None
+                reply = await HANDLERS[req.kind](self.ctx, req, state)
+        return state, reply
 
     async def _load(self, tid: str) -> TerminalState | None:
         db = self.ctx.db

@@ -16,8 +16,9 @@ can be stale. It is made harmless rather than merely rare:
   reversed, the entry dropped and the sale decided again on fresh state.
 * **A MAC that fails against cached keys is re-checked against the ledger's** before the
   host answers ``A0`` (another process may have signed the terminal on with new keys).
-* **Entries expire** after ``ttl`` seconds of the monotonic clock, which bounds how long a
-  declined sale can be answered on an outdated view (a decline books no money).
+* **Entries expire** ``ttl`` seconds (monotonic clock) after the ledger last confirmed them
+  (a load, or a sale's write whose check passed), which bounds how long a terminal that
+  only sends refused requests can be answered on an outdated view (they book no money).
 
 ``ttl=0`` turns the cache off: every sale reads the ledger, as every other message does.
 """
@@ -60,6 +61,13 @@ class TerminalStateCache:
             for tid in list(self._entries)[: self._max // 10 or 1]:
                 del self._entries[tid]
         self._entries[state.tid] = (self._clock.monotonic(), state)
+
+    def refresh(self, state: TerminalState) -> None:
+        """Restart the TTL of ``state`` if it is the entry cached: a write has just proved it
+        current (:func:`~possettle.host.ledger.terminal_state.touch_if_current`)."""
+        hit = self._entries.get(state.tid)
+        if hit is not None and hit[1] is state:
+            self._entries[state.tid] = (self._clock.monotonic(), state)
 
     def drop(self, tid: str) -> None:
         self._entries.pop(tid, None)

@@ -212,6 +212,9 @@ async def _purchase(ctx: HostContext, req: Request, state: TerminalState, *, voi
         await undo_at_issuer(ctx, auth, "12" if booked else "94")
     if booked and not state.batch_exists:
         ctx.terminals.drop(req.tid)  # the batch row exists now: the next sale reads it
+    elif booked and not void:
+        # touch_if_current just proved the state current as of this commit: keep it longer
+        ctx.terminals.refresh(state)
     return final
 
 
