@@ -19,6 +19,8 @@ from typing import Any
 import sqlalchemy as sa
 
 from possettle.clock import OffsetClock
+from possettle.crypto.keys import Key
+from possettle.crypto.vault import Vault
 from possettle.host.config import HostConfig
 from possettle.host.ledger.db import create_engine_for
 from possettle.host.ledger.queries import batch_sums
@@ -27,6 +29,7 @@ from possettle.host.ledger.schema import (
     ledger_entries,
     recon_exceptions,
     requests,
+    terminals,
     upload_items,
 )
 from possettle.host.server import HostServer, serve
@@ -173,3 +176,18 @@ async def wait_for_host(url: str, tid: str, batch: int, stan: int, mti: str) -> 
             return code
         await asyncio.sleep(0.05)
     raise AssertionError(f"the host never answered {mti} STAN {stan:06d}")
+
+
+def rekey_at_host(url: str, key_file: Path, tid: str, tmk: Key) -> None:
+    """Fault: the acquirer loaded another TMK for ``tid`` that never reached the terminal."""
+    vault = Vault.from_env_or_file(key_file)
+    engine = create_engine_for(url)
+    try:
+        with engine.begin() as conn:
+            conn.execute(
+                sa.update(terminals)
+                .where(terminals.c.tid == tid)
+                .values(tmk_sealed=vault.seal_key(tmk, f"tmk:{tid}".encode()))
+            )
+    finally:
+        engine.dispose()

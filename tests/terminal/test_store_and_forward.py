@@ -14,6 +14,7 @@ from pathlib import Path
 import pytest
 
 from possettle.terminal.errors import Refused
+from possettle.terminal.journal import queries as q
 from possettle.terminal.operators import Operator, Role
 from possettle.terminal.transactions import TxnResult
 from tests.host.harness import TID, register
@@ -187,5 +188,96 @@ async def test_offline_sales_taken_while_the_host_is_down_are_forwarded_when_it_
         (first.stan, "sale"),
         *((r.stan, "offline") for r in offline),
     ]
+    view = host_view(sqlite_url, [term])
+    assert view.lost == [] and view.duplicated == []
+
+
+async def test_advices_answered_sign_on_again_stay_pending_and_go_up_after_a_fresh_sign_on(
+    tmp_path: Path, db_url: str
+) -> None:
+    key_file = tmp_path / "host.key"
+    await register(db_url, key_file)
+    async with host_on_day(db_url, key_file) as host:
+        term = make_terminal(tmp_path / "t", host.port, policy=OFFLINE_POLICY)
+        pos = open_pos(term)
+        try:
+            await pos.sign_on()
+        finally:
+            await pos.close()
+    pos = open_pos(term)
+    try:
+        offline = [await pos.sale(CUP_PAN, 1000 + i, expiry="3012") for i in range(2)]
+        for r in offline:
+            assert_offline(r)
+    finally:
+        await pos.close()
+
+    async with host_on_day(db_url, key_file) as host:
+        # While the shop was cut off the acquirer rolled this terminal's working keys (a
+        # sign-on from its key-management system): the terminal's MAK is stale, so the host
+        # answers its advices A0, "sign on again", and books nothing.
+        async with host.link() as link:
+            assert (await link.sign_on()).code == "00"
+        point_at(term, host.port)
+        pos = open_pos(term)
+        try:
+            sale = await pos.sale(CUP_PAN_2, 700, expiry="3012")
+            assert sale.approved and not sale.offline
+            states = [q.find_txn(pos.journal.conn, r.batch, r.stan) for r in offline]
+            assert [s.state.value if s else None for s in states] == ["approved", "approved"]
+            assert pos.status()["offline_pending"] == 0
+            mine = terminal_totals(pos.status())
+            report = await pos.settle()
+        finally:
+            await pos.close()
+
+    assert [(int(e["stan"]), e["kind"]) for e in ledger(db_url, TID)] == [
+        *((r.stan, "offline") for r in offline),
+        (sale.stan, "sale"),
+    ]
+    assert mine == (2701, 3, 0, 0)
+    assert report.ok and report.result == "balanced", report.as_dict()
+    assert live_totals(db_url, TID, report.batch) == mine
+    view = host_view(db_url, [term])
+    assert view.lost == [] and view.duplicated == []
+
+
+async def test_settlement_signs_on_again_when_the_host_asks_before_its_offline_upload(
+    tmp_path: Path, sqlite_url: str
+) -> None:
+    key_file = tmp_path / "host.key"
+    await register(sqlite_url, key_file)
+    async with host_on_day(sqlite_url, key_file) as host:
+        term = make_terminal(tmp_path / "t", host.port, policy=OFFLINE_POLICY)
+        pos = open_pos(term)
+        try:
+            await pos.sign_on()
+            online = await pos.sale(VISA_PAN, 4000, expiry="3012")
+        finally:
+            await pos.close()
+    pos = open_pos(term)
+    try:
+        offline = await pos.sale(CUP_PAN, 1000, expiry="3012")
+        assert_offline(offline)
+    finally:
+        await pos.close()
+
+    async with host_on_day(sqlite_url, key_file) as host:
+        async with host.link() as link:  # the working keys were rolled meanwhile
+            assert (await link.sign_on()).code == "00"
+        point_at(term, host.port)
+        pos = open_pos(term)
+        try:
+            report = await pos.settle()  # closing time: the first thing the shop does
+            assert report.ok and report.result == "balanced", report.as_dict()
+            assert pos.status()["offline_pending"] == 0
+        finally:
+            await pos.close()
+
+    assert [(int(e["stan"]), e["kind"]) for e in ledger(sqlite_url, TID)] == [
+        (online.stan, "sale"),
+        (offline.stan, "offline"),
+    ]
+    assert live_totals(sqlite_url, TID, report.batch) == (5000, 2, 0, 0)
     view = host_view(sqlite_url, [term])
     assert view.lost == [] and view.duplicated == []

@@ -123,21 +123,36 @@ class Settlement:
                     await t.sign_on(self.operator)
                 self._set(batch, "settle_begin", step=SettleStep.REVERSAL)
             elif step is SettleStep.REVERSAL:
+                if not t.signed_on:  # resumed, or the host asked for a fresh sign-on
+                    await t.sign_on(self.operator)
                 try:
                     left = await self.pay.send_reversals()
                 except LinkUnreachable as exc:
                     raise LinkDown(str(exc)) from exc
                 if left:
+                    if self._resign_again():
+                        continue
                     self._stop(report, "", f"{left} reversal(s) could not be delivered")
                 self._set(batch, "settle_begin", step=SettleStep.OFFLINE_UPLOAD)
             elif step is SettleStep.OFFLINE_UPLOAD:
+                if not t.signed_on:
+                    await t.sign_on(self.operator)
                 if await self.pay.forward_advices():
+                    if self._resign_again():
+                        continue
                     self._stop(report, "", "offline advices were not acknowledged")
                 self._set(batch, "settle_begin", step=SettleStep.SETTLE)
             elif step is SettleStep.DONE:
                 return
             else:
                 await self._act(row, plan.next_action(row, self._rows(row)), report)
+
+    def _resign_again(self) -> bool:
+        """Whether to repeat a step after the host asked for a fresh sign-on (A0, 22, 77)."""
+        if self.t.signed_on or self._resigns >= MAX_RESIGNS:
+            return False
+        self._resigns += 1
+        return True
 
     def _rows(self, row: SettlementRow) -> list[TxnRow]:
         """The rows the next decision needs: the batch for the 0500, the next chunk after."""

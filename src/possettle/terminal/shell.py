@@ -177,7 +177,11 @@ class Terminal:
         try:
             keys = decode_field62(tmk, bytes.fromhex(ex.reply["62"]))
         except (CryptoError, KeyError, ValueError) as exc:
-            self.journal.event("key_check_failed", "", {"error": str(exc)})
+            # The host has replaced our session with keys we cannot read (§6): whatever keys
+            # we still hold are dead there too, so we stay signed off until a sign-on works.
+            with self.journal.write("meta") as conn:
+                self.journal.set_meta(conn, "needs_signon", "1")
+                self.journal.add_event(conn, "key_check_failed", "", {"error": str(exc)})
             raise HostRefused("keys", f"working keys failed their check: {exc}") from exc
         host_batch = Field60.parse(ex.reply["60"]).batch
         offset = self._offset_from(ex.reply)

@@ -313,11 +313,18 @@ class Payments:
     # ------------------------------------------------------------------ recovery
 
     async def recover(self) -> None:
-        """Sign on if needed, then reversals, then advices: protocol §5's order."""
-        if not self.t.signed_on:
-            await self.t.sign_on()
-        await self.send_reversals()
-        await self.forward_advices()
+        """Sign on if needed, then reversals, then advices: protocol §5's order.
+
+        A reply that asks for a fresh sign-on (A0, 22, 77 or header requirement 3) leaves its
+        reversal or advice pending; it gets one fresh sign-on and one more round here.
+        """
+        for _ in range(2):
+            if not self.t.signed_on:
+                await self.t.sign_on()
+            await self.send_reversals()
+            await self.forward_advices()
+            if self.t.signed_on:
+                return
 
     async def send_reversals(self) -> int:
         """Send every pending reversal; returns how many are still pending."""

@@ -24,6 +24,8 @@ REVERSAL_BAD_MAC = "A0"
 REVERSAL_FINAL = ("00", "25")
 # Codes a 0230 may carry that still mean "the host has it".
 ADVICE_ACCEPTED = ("00", "94")
+# "Sign on again" (§7): the host did not process the request; nothing was booked.
+RESIGN_CODES = ("A0", "22", "77")
 
 
 @dataclass(frozen=True, slots=True)
@@ -44,9 +46,15 @@ class Outcome:
 
 def on_reply(kind: TxnKind, reply: Fields, *, resign: bool) -> Outcome:
     code = reply.get("39", "")
+    needs_signon = resign or code in RESIGN_CODES
+    if kind is TxnKind.OFFLINE_SALE and code not in ADVICE_ACCEPTED:
+        # The goods are gone: an advice is repeated until the host has it, never declined.
+        return Outcome(TxnState.OFFLINE_PENDING, code, resign=needs_signon)
+    if kind is TxnKind.REFUND and code in RESIGN_CODES:
+        # Unprocessed; a repeat (after sign-on) gets the stored answer of an earlier copy.
+        return Outcome(TxnState.PENDING, code, resign=True)
     approved = code == "00" or (kind is TxnKind.OFFLINE_SALE and code in ADVICE_ACCEPTED)
     state = TxnState.APPROVED if approved else TxnState.DECLINED
-    needs_signon = resign or code in ("A0", "22", "77")
     return Outcome(
         state,
         code,
@@ -60,6 +68,8 @@ def on_bad_mac(kind: TxnKind) -> Outcome:
     """An approval we cannot trust: reverse it (A0) and sign on again."""
     if kind.reversible:
         return Outcome(TxnState.PENDING, "A0", reversal=REVERSAL_BAD_MAC, resign=True)
+    if kind is TxnKind.OFFLINE_SALE:
+        return Outcome(TxnState.OFFLINE_PENDING, "A0", resign=True)
     return Outcome(TxnState.PENDING, "A0", resign=True)
 
 
