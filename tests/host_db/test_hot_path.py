@@ -3,12 +3,15 @@ the visit guard matches only while the state it was given still holds."""
 
 from __future__ import annotations
 
+import sqlite3
+import threading
 from dataclasses import replace
 from datetime import timedelta
 
 import pytest
 import sqlalchemy as sa
-from sqlalchemy.engine import Engine
+from sqlalchemy import exc
+from sqlalchemy.engine import Connection, Engine
 
 from possettle.crypto.keys import generate_key
 from possettle.crypto.vault import Vault
@@ -21,7 +24,9 @@ from possettle.host.ledger.idempotency import (
     store_request,
 )
 from possettle.host.ledger.kinds import BatchStatus, EntryKind
+from possettle.host.ledger.migrate import init_db
 from possettle.host.ledger.postings import NewEntry, find_entry, post
+from possettle.host.ledger.queries import get_policy, set_policy
 from possettle.host.ledger.schema import batches, ledger_entries, requests, terminals
 from possettle.host.ledger.terminal_state import (
     TerminalState,
@@ -146,5 +151,31 @@ async def test_lookup_sees_each_new_commit(ledger_url: str, vault: Vault) -> Non
         await db.write(lambda c: store_request(c, key, "d" * 64, "00", "{}", T0))
         stored = await db.lookup(lambda c: find_request(c, key))
         assert stored is not None and stored.response_code == "00"
+    finally:
+        await db.close()
+
+
+async def test_a_busy_sqlite_lookup_is_retried_in_a_worker_thread(
+    sqlite_url: str, vault: Vault, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """If the loop's own read meets a lock (after LOOKUP_BUSY_MS), a worker thread reads."""
+    init_db(sqlite_url)
+    db = Database(create_engine_for(sqlite_url), vault)
+    await db.start()
+    try:
+        await db.write(lambda c: set_policy(c, "x", "y"))
+        assert await db.lookup(lambda c: get_policy(c, "x", "unset")) == "y"
+        threads: list[str] = []
+
+        def busy_on_the_loop(conn: Connection) -> str:
+            threads.append(threading.current_thread().name)
+            if threading.current_thread() is threading.main_thread():
+                raise exc.OperationalError("SELECT", {}, sqlite3.OperationalError("locked"))
+            return get_policy(conn, "x", "unset")
+
+        assert await db.lookup(busy_on_the_loop) == "y"
+        assert threads[0] == threading.main_thread().name and len(threads) == 2
+        assert threads[1] != threading.main_thread().name
+        assert await db.lookup(lambda c: get_policy(c, "x", "unset")) == "y"  # a new connection
     finally:
         await db.close()

@@ -95,9 +95,7 @@ class Database:
             return
         self._closed = True
         if self._lookup_conn is not None:
-            # invalidated, not returned: its short busy timeout must not reach the pool
-            self._lookup_conn.invalidate()
-            self._lookup_conn.close()
+            _drop(self._lookup_conn)
             self._lookup_conn = None
         await self.writer.aclose()
         await asyncio.to_thread(self.engine.dispose)
@@ -134,24 +132,42 @@ class Database:
             return await self.read(op)
         if self._closed:
             raise HostError("database is closed: read refused")
+        # Connecting runs the engine's PRAGMAs under its long busy timeout: not on the loop.
+        if self._lookup_conn is None and not self._adopt(
+            await asyncio.to_thread(self._open_lookup_conn)
+        ):
+            return await self.read(op)
         try:
             return self._lookup_sync(op)
         except exc.OperationalError:
             if self._lookup_conn is not None:
-                self._lookup_conn.invalidate()
+                _drop(self._lookup_conn)
                 self._lookup_conn = None
             return await self.read(op)
         except exc.SQLAlchemyError as e:
             raise translate(e, "ledger read") from e
 
-    def _lookup_sync(self, op: Op[T]) -> T:
-        conn = self._lookup_conn
-        if conn is None:
+    def _open_lookup_conn(self) -> Connection:
+        try:
             conn = self.engine.connect()
             conn.execution_options(**{READ_ONLY: True})
             conn.exec_driver_sql(f"PRAGMA busy_timeout={LOOKUP_BUSY_MS}")
             conn.rollback()
-            self._lookup_conn = conn
+        except exc.SQLAlchemyError as e:
+            raise translate(e, "ledger read") from e
+        return conn
+
+    def _adopt(self, conn: Connection) -> bool:
+        """Keep ``conn`` as the lookup connection unless another lookup or close came first."""
+        if self._lookup_conn is not None or self._closed:
+            _drop(conn)
+            return False
+        self._lookup_conn = conn
+        return True
+
+    def _lookup_sync(self, op: Op[T]) -> T:
+        conn = self._lookup_conn
+        assert conn is not None
         try:
             return op(conn)
         finally:
@@ -164,3 +180,10 @@ class Database:
                 return op(conn)
         except exc.SQLAlchemyError as e:
             raise translate(e, "ledger read") from e
+
+
+def _drop(conn: Connection) -> None:
+    """Discard a lookup connection: invalidated, so its short busy timeout never reaches the
+    pool's other users."""
+    conn.invalidate()
+    conn.close()
