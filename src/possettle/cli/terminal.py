@@ -78,13 +78,31 @@ def _boundary(as_json: bool) -> Iterator[None]:
         raise typer.Exit(1) from None
 
 
+SOFTWARE_CRASH_EXIT = 70  # EX_SOFTWARE
+
+
 def _run(directory: Path, as_json: bool, work: Callable[[Pos], Awaitable[T]]) -> T:
     async def go() -> T:
         pos = Pos.open(directory)
         try:
-            return await work(pos)
-        finally:
+            result = await work(pos)
+        except PossettleError:
             await pos.close()
+            raise
+        except Exception as exc:
+            # A software crash: journal what and where (never the message, which could hold
+            # anything), leave the open marker set as a crash would, and exit EX_SOFTWARE.
+            pos.journal.event(
+                "software_crash",
+                "",
+                {"type": type(exc).__name__, "point": getattr(exc, "point", "")},
+            )
+            pos.journal.abandon()
+            await pos.terminal.drop_link()
+            err().print(f"[bold red]software crash:[/] {type(exc).__name__} (journaled)")
+            raise typer.Exit(SOFTWARE_CRASH_EXIT) from exc
+        await pos.close()
+        return result
 
     with _boundary(as_json):
         return asyncio.run(go())

@@ -28,6 +28,10 @@ ENV = "POSSETTLE_CRASH_AT"
 # A file to append the name of every point passed to, one per line (tests use it to prove they
 # crash at *every* point an operation passes).
 TRACE_ENV = "POSSETTLE_CRASH_TRACE"
+# ``power`` (the default) dies with os._exit; ``exception`` raises InjectedCrash instead, a
+# software crash: the command's boundary journals it (``software_crash``) before exiting, so
+# the doctor can tell the two apart afterwards.
+MODE_ENV = "POSSETTLE_CRASH_MODE"
 # The exit status of a process killed by SIGKILL, so scripts see "power cut" either way.
 EXIT_STATUS = 137
 
@@ -79,6 +83,14 @@ def _all_points() -> tuple[str, ...]:
 POINTS: tuple[str, ...] = _all_points()
 
 
+class InjectedCrash(Exception):
+    """A software crash injected at a crash point (``POSSETTLE_CRASH_MODE=exception``)."""
+
+    def __init__(self, point: str) -> None:
+        super().__init__(f"injected software crash at {point}")
+        self.point = point
+
+
 def _die() -> None:
     sys.stderr.write("possettle: power cut at a crash point\n")
     sys.stderr.flush()
@@ -106,6 +118,9 @@ class CrashPoints:
         trace = Path(env[TRACE_ENV]) if env.get(TRACE_ENV) else None
         if not raw:
             return cls(trace=trace)
+        mode = env.get(MODE_ENV, "power").strip() or "power"
+        if mode not in ("power", "exception"):
+            raise ConfigError(f"{MODE_ENV}={mode!r}: expected 'power' or 'exception'")
         name, _, count = raw.partition(":")
         if name not in POINTS:
             raise ConfigError(
@@ -114,7 +129,14 @@ class CrashPoints:
             )
         if count and (not count.isdigit() or int(count) < 1):
             raise ConfigError(f"{ENV}={raw!r}: the count after ':' must be a positive integer")
-        return cls((name, int(count) if count else 1), trace=trace)
+        target = (name, int(count) if count else 1)
+        if mode == "exception":
+
+            def raise_crash() -> None:
+                raise InjectedCrash(name)
+
+            return cls(target, die=raise_crash, trace=trace)
+        return cls(target, trace=trace)
 
     def hit(self, name: str) -> None:
         """Pass point ``name``; die here if it is the configured point and pass."""

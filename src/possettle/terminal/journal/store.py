@@ -121,6 +121,11 @@ class Journal:
         with contextlib.suppress(sqlite3.Error):
             self.conn.close()
 
+    def abandon(self) -> None:
+        """Close without clearing the open marker: the process is going down uncleanly."""
+        with contextlib.suppress(sqlite3.Error):
+            self.conn.close()
+
     def now(self) -> str:
         return self.clock.now().isoformat(timespec="seconds")
 
