@@ -85,3 +85,22 @@ async def test_paper_out_during_settlement_closes_the_batch_and_queues_the_slip(
     assert_no_card_number((term / OUTPUT_FILE).read_bytes(), PANS)
     view = host_view(sqlite_url, [term])
     assert view.lost == [] and view.duplicated == []
+
+
+async def test_receipts_and_slips_show_the_shops_local_time(
+    tmp_path: Path, sqlite_url: str
+) -> None:
+    key_file = tmp_path / "host.key"
+    await register(sqlite_url, key_file)
+    async with host_on_day(sqlite_url, key_file) as host:
+        term = make_terminal(tmp_path / "t", host.port)  # policy timezone: +08:00 (Beijing)
+        pos = open_pos(term)  # 2026-11-26 02:00 UTC is 10:00 in the shop
+        try:
+            await pos.sign_on()
+            assert (await pos.sale(CUP_PAN, 100, expiry="3012")).approved
+            assert (await pos.settle()).ok
+        finally:
+            await pos.close()
+    text = (term / TEXT_FILE).read_text(encoding="utf-8")
+    assert text.count("2026/11/26 10:00:00") == 2  # the receipt and the slip
+    assert "02:00:00" not in text

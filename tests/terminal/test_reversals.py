@@ -167,3 +167,56 @@ async def test_a_reversal_the_host_cannot_take_yet_stays_first_and_blocks_settle
     ]
     view = host_view(sqlite_url, [term])
     assert view.lost == [] and view.duplicated == []
+
+
+SLOW_VOID = f"""
+[[rules]]
+kind = "void"
+min_amount = {SLOW}
+max_amount = {SLOW}
+latency_ms = 800
+"""
+
+
+async def test_a_void_without_reply_is_reversed_and_the_sale_counts_again(
+    tmp_path: Path, sqlite_url: str
+) -> None:
+    key_file = tmp_path / "host.key"
+    await register(sqlite_url, key_file)
+    issuer = rules_file(tmp_path, SLOW_VOID)
+    async with host_on_day(sqlite_url, key_file, issuer=issuer) as host:
+        term = make_terminal(tmp_path / "t", host.port, timeout=TIMEOUT)
+        pos = open_pos(term)
+        try:
+            await pos.sign_on()
+            sale = await pos.sale(CUP_PAN, SLOW, expiry="3012")
+            assert sale.approved
+            void = await pos.void(sale.stan)
+            assert (void.state.value, void.code) == ("pending", "")
+            assert [r["stan"] for r in pos.status()["pending_reversals"]] == [void.stan]
+            assert await wait_for_host(sqlite_url, TID, void.batch, void.stan, "0200") == "00"
+
+            other = await pos.sale(CUP_PAN_2, 100, expiry="3012")  # the reversal goes first
+            assert other.approved
+            rows = {r.stan: r for r in q.batch_txns(pos.journal.conn, sale.batch)}
+            assert rows[void.stan].state.value == "reversed"
+            assert rows[sale.stan].state.value == "approved" and not rows[sale.stan].voided
+            assert pos.voidable() == [sale.stan, other.stan]
+            mine = terminal_totals(pos.status())
+            report = await pos.settle()
+        finally:
+            await pos.close()
+
+    assert [
+        (int(e["stan"]), e["kind"], e["voided"], e["reversed"]) for e in ledger(sqlite_url, TID)
+    ] == [
+        (sale.stan, "sale", False, False),
+        (void.stan, "void", False, True),
+        (void.stan, "reversal", False, False),
+        (other.stan, "sale", False, False),
+    ]
+    assert mine == (SLOW + 100, 2, 0, 0)
+    assert report.ok and report.result == "balanced", report.as_dict()
+    assert live_totals(sqlite_url, TID, report.batch) == mine
+    view = host_view(sqlite_url, [term])
+    assert view.lost == [] and view.duplicated == []

@@ -53,7 +53,12 @@ class Pos:
         self.payments = Payments(terminal)
         c = terminal.config
         self.printing = Printing(
-            terminal.journal, printer, merchant_name=c.merchant_name, mid=c.mid, tid=c.tid
+            terminal.journal,
+            printer,
+            merchant_name=c.merchant_name,
+            mid=c.mid,
+            tid=c.tid,
+            tz=policy.tz(),
         )
         self.operators = OperatorStore(terminal.journal.conn, terminal.clock)
 

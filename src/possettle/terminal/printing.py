@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import json
 import sqlite3
-from datetime import datetime
+from datetime import UTC, datetime, tzinfo
 
 from possettle.cards import CardOrg
 from possettle.iso8583.fields import SettlementTotals
@@ -36,14 +36,23 @@ _RECEIPT_KIND = {
 
 class Printing:
     def __init__(
-        self, journal: Journal, printer: Printer, *, merchant_name: str, mid: str, tid: str
+        self,
+        journal: Journal,
+        printer: Printer,
+        *,
+        merchant_name: str,
+        mid: str,
+        tid: str,
+        tz: tzinfo = UTC,
     ) -> None:
         self.journal = journal
         self.printer = printer
         self.merchant_name, self.mid, self.tid = merchant_name, mid, tid
+        self.tz = tz
 
     def _when(self) -> datetime:
-        return self.journal.clock.now()
+        # Paper shows its time as it is written: the shop's wall clock, not the clock's UTC.
+        return self.journal.clock.now().astimezone(self.tz)
 
     def queue_slip(
         self, conn: sqlite3.Connection, row: SettlementRow, operator: str, mine: SettlementTotals
