@@ -27,7 +27,7 @@ MAX_REPORT = 512
 async def sign_on(ctx: HostContext, req: Request, state: TerminalState) -> Reply:
     now = ctx.clock.now()
     version = req.frame.header.sub_version
-    minimum = await ctx.db.read(lambda c: get_policy(c, "min_version", "000000"))
+    minimum = await ctx.db.lookup(lambda c: get_policy(c, "min_version", "000000"))
     if version < minimum:
         await ctx.db.write(
             lambda c: record_event(

@@ -57,7 +57,7 @@ async def refund(ctx: HostContext, req: Request, state: TerminalState) -> Reply:
     def read(conn: Connection) -> tuple[StoredRequest | None, Entry | None]:
         return find_request(conn, key), find_by_rrn(conn, orig_rrn, _REFUNDABLE)
 
-    stored, original = await ctx.db.read(read)
+    stored, original = await ctx.db.lookup(read)
     if stored is not None:
         return replay(stored, digest, state)
     now = ctx.clock.now()

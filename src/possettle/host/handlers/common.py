@@ -101,7 +101,7 @@ async def earlier_reply(
     """The request's key and digest, and the stored answer if this is a repeat."""
     key = request_key(req)
     digest = ctx.digest(req.fields)
-    stored = await ctx.db.read(lambda c: find_request(c, key))
+    stored = await ctx.db.lookup(lambda c: find_request(c, key))
     return key, digest, None if stored is None else replay(stored, digest, state)
 
 

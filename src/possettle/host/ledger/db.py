@@ -116,13 +116,15 @@ def create_engine_for(url: str) -> Engine:
 
 
 def _sqlite_engine(url: str) -> Engine:
-    # The writer holds one connection for good; readers run in worker threads (at most 32
-    # in asyncio's default executor), so the pool may grow that far rather than time out.
+    # The writer and the event loop's lookups hold one connection each for good; readers run
+    # in worker threads (at most 32 in asyncio's default executor). The pool keeps that many
+    # open: an overflow connection is closed on return, and the next one pays the connect and
+    # the PRAGMAs below again, on a request's path.
     engine = sa.create_engine(
         url,
         connect_args={"timeout": BUSY_TIMEOUT_MS / 1000},
-        pool_size=5,
-        max_overflow=32,
+        pool_size=36,
+        max_overflow=8,
     )
 
     @event.listens_for(engine, "connect")
