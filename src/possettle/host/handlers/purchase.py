@@ -26,7 +26,6 @@ from possettle.host.handlers.common import (
 )
 from possettle.host.ledger.batches import ensure_batch
 from possettle.host.ledger.idempotency import (
-    RequestKey,
     StoredRequest,
     find_requests,
     store_request,
@@ -40,17 +39,13 @@ from possettle.iso8583.fields import Field61
 from possettle.money import Money
 from possettle.upstream.connector import AuthKind, AuthResult
 
+#: a reversal carries the original STAN, so it shares the original's key but this MTI
 REVERSAL_MTI = "0400"
 
 
 def batch_open(req: Request, state: TerminalState) -> bool:
     """Financial work goes only into the batch the host expects, while it is open."""
     return req.batch == state.current_batch and state.batch_status is BatchStatus.OPEN
-
-
-def reversal_key(req: Request) -> RequestKey:
-    """A reversal carries the original STAN, so it shares the original's key but its MTI."""
-    return RequestKey(req.tid, req.batch, req.stan, REVERSAL_MTI)
 
 
 def amount_of(req: Request) -> int | None:
