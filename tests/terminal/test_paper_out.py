@@ -8,13 +8,18 @@ when paper is back. Receipts and slips never show more of a card than its last 4
 from __future__ import annotations
 
 import re
+from datetime import UTC, datetime
 from pathlib import Path
 
+import pytest
+
+from possettle.clock import FixedClock
+from possettle.terminal.errors import Refused
 from possettle.terminal.printer.simulated import OUTPUT_FILE, TEXT_FILE, PrinterState, set_state
 from tests.host.harness import TID, register
 from tests.terminal.faults import host_view
 from tests.terminal.harness import CUP_PAN, CUP_PAN_2, VISA_PAN, make_terminal, open_pos
-from tests.terminal.scenario import batch_row, host_on_day
+from tests.terminal.scenario import batch_row, host_on_day, point_at
 
 PANS = (CUP_PAN, CUP_PAN_2, VISA_PAN)
 
@@ -104,3 +109,40 @@ async def test_receipts_and_slips_show_the_shops_local_time(
     text = (term / TEXT_FILE).read_text(encoding="utf-8")
     assert text.count("2026/11/26 10:00:00") == 2  # the receipt and the slip
     assert "02:00:00" not in text
+
+
+async def test_a_slip_settled_after_closing_time_can_be_reprinted_after_closing_time(
+    tmp_path: Path, sqlite_url: str
+) -> None:
+    key_file = tmp_path / "host.key"
+    await register(sqlite_url, key_file)
+    evening = datetime(2026, 11, 26, 14, 30, tzinfo=UTC)  # 22:30 in the shop, closed at 22:00
+    policy = {
+        "business_hours": {"open": "08:00", "close": "22:00"},
+        "settlement_window": {"start": "06:00", "end": "23:30"},
+    }
+    async with host_on_day(sqlite_url, key_file) as host:
+        term = make_terminal(tmp_path / "t", host.port, policy=policy)
+        pos = open_pos(term)
+        try:
+            await pos.sign_on()
+            assert (await pos.sale(CUP_PAN, 100, expiry="3012")).approved
+        finally:
+            await pos.close()
+    async with host_on_day(sqlite_url, key_file, day=evening) as host:
+        point_at(term, host.port)
+        pos = open_pos(term, FixedClock(evening))
+        try:
+            with pytest.raises(Refused) as info:
+                await pos.sale(CUP_PAN, 100, expiry="3012")
+            assert info.value.code == "hours.closed"  # the shop is closed for sales …
+            set_state(term, PrinterState.PAPER_OUT)
+            report = await pos.settle()  # … but settles after closing, as it should
+            assert report.ok and not report.printed, report.as_dict()
+            set_state(term, PrinterState.OK)
+            assert pos.reprint() == 0  # and gets its slip the same evening
+        finally:
+            await pos.close()
+    assert "SETTLEMENT 结算单" in (term / TEXT_FILE).read_text(encoding="utf-8")
+    view = host_view(sqlite_url, [term])
+    assert view.lost == [] and view.duplicated == []

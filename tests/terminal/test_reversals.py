@@ -220,3 +220,51 @@ async def test_a_void_without_reply_is_reversed_and_the_sale_counts_again(
     assert live_totals(sqlite_url, TID, report.batch) == mine
     view = host_view(sqlite_url, [term])
     assert view.lost == [] and view.duplicated == []
+
+
+SLOW_REFUND = f"""
+[[rules]]
+kind = "refund"
+min_amount = {SLOW}
+max_amount = {SLOW}
+latency_ms = 800
+"""
+
+
+async def test_a_refund_without_reply_is_repeated_until_answered_and_booked_once(
+    tmp_path: Path, sqlite_url: str
+) -> None:
+    key_file = tmp_path / "host.key"
+    await register(sqlite_url, key_file)
+    issuer = rules_file(tmp_path, SLOW_REFUND)
+    async with host_on_day(sqlite_url, key_file, issuer=issuer) as host:
+        term = make_terminal(tmp_path / "t", host.port, timeout=TIMEOUT)
+        pos = open_pos(term)
+        try:
+            await pos.sign_on()
+            sale = await pos.sale(CUP_PAN, 2 * SLOW, expiry="3012")
+            refund = await pos.refund(SLOW, orig_batch=sale.batch, orig_stan=sale.stan)
+            # A 0220 is not reversed: no reversal, it is simply asked again (§5).
+            assert (refund.state.value, refund.code) == ("pending", "")
+            assert pos.status()["pending_reversals"] == []
+            assert await wait_for_host(sqlite_url, TID, refund.batch, refund.stan, "0220") == "00"
+
+            other = await pos.sale(CUP_PAN_2, 100, expiry="3012")  # the repeat goes first
+            assert other.approved
+            row = q.find_txn(pos.journal.conn, refund.batch, refund.stan)
+            assert row is not None and row.state.value == "approved"
+            mine = terminal_totals(pos.status())
+            report = await pos.settle()
+        finally:
+            await pos.close()
+
+    assert [(int(e["stan"]), e["kind"]) for e in ledger(sqlite_url, TID)] == [
+        (sale.stan, "sale"),
+        (refund.stan, "refund"),
+        (other.stan, "sale"),
+    ]
+    assert mine == (2 * SLOW + 100, 2, SLOW, 1)
+    assert report.ok and report.result == "balanced", report.as_dict()
+    assert live_totals(sqlite_url, TID, report.batch) == mine
+    view = host_view(sqlite_url, [term])
+    assert view.lost == [] and view.duplicated == []
