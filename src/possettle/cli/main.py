@@ -10,7 +10,7 @@ from typing import Annotated
 import typer
 
 from possettle import __version__
-from possettle.cli import codec, host, terminal
+from possettle.cli import codec, fault, host, terminal
 from possettle.cli.demo import demo_command
 
 app = typer.Typer(
@@ -22,6 +22,7 @@ app.command("demo")(demo_command)
 app.add_typer(host.app, name="host")
 app.add_typer(codec.app, name="codec")
 app.add_typer(terminal.app, name="terminal")
+app.add_typer(fault.app, name="fault")
 
 
 def _show_version(value: bool) -> None:
