@@ -82,7 +82,7 @@ class Gate:
 async def wait_queued(writer: LedgerWriter, n: int) -> None:
     """Wait until ``n`` ops sit in the writer's queue (tasks have reached ``run``)."""
     for _ in range(1000):
-        if writer._queue.qsize() >= n:
+        if writer.queued >= n:
             return
         await asyncio.sleep(0.001)
-    raise AssertionError(f"only {writer._queue.qsize()} of {n} ops were queued")
+    raise AssertionError(f"only {writer.queued} of {n} ops were queued")

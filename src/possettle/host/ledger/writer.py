@@ -15,8 +15,9 @@ not commit or roll back itself (use ``conn.begin_nested()`` for an inner savepoi
 A caller cancelled while waiting does not cancel its op: it may still be committed.
 
 Hand-over costs are kept per loop iteration, not per op: the writes submitted while the event
-loop runs one batch of ready callbacks reach the thread together (one wake-up, one group),
-and a group's results come back in one ``call_soon_threadsafe`` per loop.
+loop runs one batch of ready callbacks reach the thread as one queue item (one wake-up, one
+group; a group never exceeds ``max_group``, the rest waits for the next), and a group's
+results come back in one ``call_soon_threadsafe`` per loop.
 """
 
 from __future__ import annotations
@@ -108,7 +109,13 @@ class LedgerWriter:
             raise ValueError(f"max_group must be at least 1, got {max_group}")
         self._engine = engine
         self._max_group = max_group
-        self._queue: queue.SimpleQueue[_Pending[Any] | None] = queue.SimpleQueue()
+        # Each item is the writes of one event-loop iteration; None asks the thread to stop.
+        self._queue: queue.SimpleQueue[list[_Pending[Any]] | None] = queue.SimpleQueue()
+        # Owned by the thread: writes taken from the queue beyond one group's max_group.
+        self._carry: list[_Pending[Any]] = []
+        # Writes handed to the thread, and taken into a group (each written by one thread).
+        self._handed = 0
+        self._taken = 0
         self._state = _State.NEW
         self._thread: threading.Thread | None = None
         self._stopped: asyncio.Future[None] | None = None
@@ -116,6 +123,11 @@ class LedgerWriter:
         self._stats_lock = threading.Lock()
         # Writes submitted during one event-loop iteration, handed to the thread together.
         self._submitted: list[_Pending[Any]] = []
+
+    @property
+    def queued(self) -> int:
+        """Writes handed to the thread that no group has taken yet."""
+        return self._handed - self._taken
 
     @property
     def stats(self) -> WriterStats:
@@ -149,8 +161,9 @@ class LedgerWriter:
         # Queued in one go, after the loop has run every request that was ready: the thread
         # wakes once for all of them (one group) instead of racing the loop for the GIL.
         submitted, self._submitted = self._submitted, []
-        for pending in submitted:
-            self._queue.put(pending)
+        if submitted:
+            self._handed += len(submitted)
+            self._queue.put(submitted)
 
     async def aclose(self) -> None:
         """Refuse new writes, let every queued write commit, then stop the thread."""
@@ -172,14 +185,12 @@ class LedgerWriter:
     def _main(self, loop: asyncio.AbstractEventLoop, stopped: asyncio.Future[None]) -> None:
         conn: Connection | None = None
         try:
+            stop = False
             while True:
-                first = self._queue.get()
-                if first is None:
+                group, stop = self._gather(stop)
+                if not group:
                     break
-                group, stop = self._gather(first)
                 conn = self._commit_group(conn, group)
-                if stop:
-                    break
         finally:
             if conn is not None:
                 _discard(conn)
@@ -187,17 +198,26 @@ class LedgerWriter:
             with contextlib.suppress(RuntimeError):
                 loop.call_soon_threadsafe(_settle, stopped, True, None)
 
-    def _gather(self, first: _Pending[Any]) -> tuple[list[_Pending[Any]], bool]:
-        group = [first]
-        while len(group) < self._max_group:
+    def _gather(self, stop: bool) -> tuple[list[_Pending[Any]], bool]:
+        """The next group (empty: nothing left and asked to stop) and whether to stop after."""
+        if not self._carry and not stop:
+            item = self._queue.get()  # the thread sleeps here until there is work
+            if item is None:
+                stop = True
+            else:
+                self._carry = item
+        while len(self._carry) < self._max_group and not stop:
             try:
                 item = self._queue.get_nowait()
             except queue.Empty:
                 break
             if item is None:
-                return group, True
-            group.append(item)
-        return group, False
+                stop = True
+            else:
+                self._carry.extend(item)
+        group, self._carry = self._carry[: self._max_group], self._carry[self._max_group :]
+        self._taken += len(group)
+        return group, stop
 
     def _commit_group(
         self, conn: Connection | None, group: list[_Pending[Any]]
@@ -242,13 +262,17 @@ class LedgerWriter:
                 self._stats = WriterStats(s.groups, s.ops, s.failed_groups + 1, s.largest_group)
 
     def _fail_leftovers(self) -> None:
+        closed = HostError("ledger writer closed before this write ran")
+        leftovers, self._carry = self._carry, []
         while True:
             try:
                 item = self._queue.get_nowait()
             except queue.Empty:
-                return
+                break
             if item is not None:
-                _post(item, False, HostError("ledger writer closed before this write ran"))
+                leftovers.extend(item)
+        for pending in leftovers:
+            _post(pending, False, closed)
 
 
 def _run_isolated(conn: Connection, cursor: Any, op: Op[Any]) -> tuple[bool, Any]:
