@@ -7,6 +7,7 @@
 from __future__ import annotations
 
 import asyncio
+import collections
 import contextlib
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -16,9 +17,10 @@ from possettle.crypto.mac import unionpay_ecb_mac, verify_mac
 from possettle.errors import PossettleError
 from possettle.iso8583 import codec
 from possettle.iso8583.codec import Fields
+from possettle.iso8583.errors import CodecError
 from possettle.iso8583.fields import Field60
 from possettle.iso8583.framing import Frame, FrameReader, Header, Tpdu
-from possettle.iso8583.messages import MACED_MTIS
+from possettle.iso8583.messages import MACED_MTIS, reply_mti
 from possettle.link import messages
 
 
@@ -76,6 +78,7 @@ class Link:
         self._reader: asyncio.StreamReader | None = None
         self._writer: asyncio.StreamWriter | None = None
         self._frames = FrameReader()
+        self._pending: collections.deque[Frame] = collections.deque()
 
     async def __aenter__(self) -> Link:
         await self.connect()
@@ -120,30 +123,41 @@ class Link:
             body = codec.with_mac(body, unionpay_ecb_mac(self.mak, codec.mac_input(body)))
         return Frame(self.tpdu, self.header, body).to_bytes()
 
-    async def send_raw(self, raw: bytes, on_sent: Callable[[], None] | None = None) -> Frame:
-        """Send bytes as they are and wait for one reply frame.
+    async def send_raw(
+        self,
+        raw: bytes,
+        on_sent: Callable[[], None] | None = None,
+        accept: Callable[[Frame], bool] | None = None,
+    ) -> Frame:
+        """Send bytes as they are and wait for the reply frame.
 
         ``on_sent`` runs once the bytes are handed to the socket, before the reply is awaited
-        (the terminal's ``send.*.after`` crash points live there).
+        (the terminal's ``send.*.after`` crash points live there). ``accept`` tells the reply
+        from a stale frame (a duplicate, or a late answer to an earlier request, which is
+        dropped); all frames within the one read timeout count.
         """
         if self._reader is not None and self._reader.at_eof():
             await self.close()  # the host closed this connection while we were idle
         if self._writer is None or self._reader is None:
             await self.connect()
         assert self._writer is not None and self._reader is not None
+        self._pending.clear()  # whatever arrived before this request cannot answer it
         try:
             self._writer.write(raw)
             await self._writer.drain()
             if on_sent is not None:
                 on_sent()
-            while True:
-                data = await asyncio.wait_for(self._reader.read(8192), self.timeout)
-                if not data:
-                    await self.close()
-                    raise LinkError("host closed the connection")
-                frames = self._frames.feed(data)
-                if frames:
-                    return frames[0]
+            async with asyncio.timeout(self.timeout):
+                while True:
+                    while self._pending:
+                        frame = self._pending.popleft()
+                        if accept is None or accept(frame):
+                            return frame
+                    data = await self._reader.read(8192)
+                    if not data:
+                        await self.close()
+                        raise LinkError("host closed the connection")
+                    self._pending.extend(self._frames.feed(data))
         except TimeoutError as exc:
             await self.close()
             raise LinkTimeout(f"no reply within {self.timeout}s") from exc
@@ -152,7 +166,16 @@ class Link:
             raise LinkError(f"connection lost: {exc}") from exc
 
     async def send(self, fields: Fields, on_sent: Callable[[], None] | None = None) -> Exchange:
-        frame = await self.send_raw(self.encode(fields), on_sent)
+        want_mti, want_stan = reply_mti(fields["t"]), fields.get("11")
+
+        def is_reply(frame: Frame) -> bool:
+            try:
+                head = codec.decode(frame.body)
+            except CodecError:
+                return False
+            return head["t"] == want_mti and head.get("11") == want_stan
+
+        frame = await self.send_raw(self.encode(fields), on_sent, accept=is_reply)
         reply = codec.decode(frame.body)
         if (
             reply.get("39") == "00"

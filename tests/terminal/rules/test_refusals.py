@@ -99,7 +99,10 @@ def test_every_refusal_is_in_english_and_chinese_and_fits_the_journal(
 
 @st.composite
 def luhn_pans(draw: st.DrawFn) -> str:
-    body = draw(st.text(alphabet="0123456789", min_size=12, max_size=18))
+    # Real PANs start with a non-zero issuer digit (ISO/IEC 7812); a PAN of leading zeros
+    # such as 0000000000018 would be a valid amount (0.18), not a card typed in error.
+    first = draw(st.sampled_from("123456789"))
+    body = first + draw(st.text(alphabet="0123456789", min_size=11, max_size=17))
     return next(body + d for d in "0123456789" if luhn_ok(body + d))
 
 
