@@ -160,7 +160,15 @@ async def test_limits_and_business_hours_refuse_before_anything_is_sent(
             "refund", "--amount", "1500.00", "--orig-batch", str(sale.batch),
             "--orig-stan", str(sale.stan), "--operator", "02", "--password", "2468",
         )  # fmt: skip
-        over_limit, after_hours = await asyncio.gather(cli(shop, *refund), cli(closed, *SALE))
+        # A third shop whose line is cut, asked for more than it may approve offline.
+        small = {"offline": {"max_amount": 1000}}
+        cut = make_terminal(tmp_path / "cut", closed_port(), policy=small, tid="87654322")
+        over_limit, after_hours, offline = await asyncio.gather(
+            cli(shop, *refund), cli(closed, *SALE), cli(cut, *SALE)
+        )
+        offline_refusal = refused(offline, "limit.offline_amount")
+        assert offline_refusal["details"]["host"] == "unreachable"
+        assert "主机" in offline_refusal["zh"]
         limit = refused(over_limit, "limit.amount")
         assert (limit["details"]["operation"], limit["details"]["limit"]) == ("refund", 100_000)
         hours_refusal = refused(after_hours, "hours.closed")
@@ -174,6 +182,7 @@ async def test_limits_and_business_hours_refuse_before_anything_is_sent(
 
     assert refusal_events(shop) == [("limit.amount", "refund")]
     assert refusal_events(closed) == [("hours.closed", "sale")]
+    assert refusal_events(cut) == [("limit.offline_amount", "offline_sale")]
     view = host_view(sqlite_url, [shop, closed])
     assert view.lost == [] and view.duplicated == []
     assert view.terminal_approved == 1 and view.host_live == 1
