@@ -12,6 +12,7 @@ import typer
 from possettle import __version__
 from possettle.cli import codec, fault, host, terminal
 from possettle.cli.demo import demo_command
+from possettle.cli.doctor import doctor_command
 
 app = typer.Typer(
     help="possettle: a POS settlement stack — PS-CUP/1 codec, acquirer host, issuer simulator.",
@@ -19,6 +20,7 @@ app = typer.Typer(
     add_completion=False,
 )
 app.command("demo")(demo_command)
+app.command("doctor")(doctor_command)
 app.add_typer(host.app, name="host")
 app.add_typer(codec.app, name="codec")
 app.add_typer(terminal.app, name="terminal")

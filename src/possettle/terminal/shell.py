@@ -229,6 +229,14 @@ class Terminal:
         best = min(candidates, key=lambda h: abs((h - device).total_seconds()))
         return round((best - device).total_seconds())
 
+    async def status_report(self, report: bytes) -> None:
+        """0820/362: hand the host this terminal's latest health report (compact JSON)."""
+        stan = self.allocate_stan()
+        fields = m.status_report(self.config.tid, self.config.mid, stan, self.batch, report)
+        ex = await self.exchange("status_report", fields)
+        if ex.code != "00":
+            raise HostRefused(ex.code, f"status report answered {ex.code}")
+
     async def echo(self) -> float:
         """0820 echo; returns the round trip in seconds."""
         stan = self.allocate_stan()

@@ -1,0 +1,80 @@
+"""The one-line-per-area summary (power, printer, reader, storage, network, host, keys,
+clock, software, operators, batch): ✓ ok, ! warning, ✗ failing, ? unknown."""
+
+from __future__ import annotations
+
+from possettle.doctor.model import AREAS, Check, Status
+from possettle.doctor.signals import Inputs, Signals
+
+# Which signals make an area warn (!) or fail (✗).
+AREA_SIGNALS: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
+    "power": (("power.unclean",), ("software.crash_record",)),
+    "printer": ((), ("printer.paper_out", "printer.offline", "print.failed.PaperOut", "print.failed.PrinterOffline")),
+    "reader": ((), ("reader.fault", "refused.reader")),
+    "storage": (("storage.nearly_full",), ("storage.full", "storage.corrupt")),
+    "network": (("probe.loss", "settle.link.timeout", "settle.link.lost"), ("probe.timeout",)),
+    "host": (("settle.link.refused", "fleet.issuer_failing", "code.issuer"), ("probe.refused", "code.97", "code.03", "code.restricted", "fleet.region_dark")),
+    "keys": (("code.22",), ("code.A0", "keys.check_failed", "host.mac_errors")),
+    "clock": (("clock.skew",), ()),
+    "software": (("fleet.version_failing",), ("code.58.minver", "code.30", "host.format_errors")),
+    "operators": (("refused.operator",), ()),
+    "batch": (("settle.unbalanced", "reversal.pending", "code.77", "batch.mismatch_event"), ("reversal.stuck", "code.94.settle")),
+}  # fmt: skip
+
+OK_TEXT = {
+    "power": ("clean shutdown, nothing interrupted", "正常关机，无中断"),
+    "printer": ("ready", "就绪"),
+    "reader": ("ready", "就绪"),
+    "storage": ("journal readable, space left", "流水可读，空间充足"),
+    "network": ("the host answers", "主机有应答"),
+    "host": ("terminal known and served", "终端已登记且服务正常"),
+    "keys": ("working keys in sync", "工作密钥一致"),
+    "clock": ("in step with the host", "与主机时间一致"),
+    "software": ("version accepted", "版本符合要求"),
+    "operators": ("no lock-outs", "无锁定"),
+    "batch": ("no pending reversals, batch in step", "无待冲正，批次一致"),
+}
+
+
+def area_checks(inputs: Inputs, signals: Signals) -> list[Check]:
+    out = []
+    known = _known(inputs)
+    for area in AREAS:
+        warn, fail = AREA_SIGNALS[area]
+        hits = [(k, s) for k in (*fail, *warn) if (s := signals.seen.get(k))]
+        if any(k in fail for k, _ in hits):
+            status = Status.FAIL
+        elif hits:
+            status = Status.WARN
+        elif area in known:
+            status = Status.OK
+        else:
+            status = Status.UNKNOWN
+        if hits:
+            ev = tuple(e for _, seen in hits for e in seen)
+            out.append(Check(area, status, ev[0].en, ev[0].zh, ev))
+        elif status is Status.OK:
+            en, zh = OK_TEXT[area]
+            out.append(Check(area, status, en, zh))
+        else:
+            out.append(Check(area, status, "no data to judge", "无数据可判断"))
+    return out
+
+
+def _known(i: Inputs) -> set[str]:
+    """Areas with enough data to call healthy."""
+    known: set[str] = set()
+    j = i.journal
+    if j.readable:
+        known |= {"power", "storage", "batch", "operators"}
+        if j.signed_on:
+            known |= {"keys", "clock"}
+    if i.printer in ("ok",):
+        known.add("printer")
+    if i.reader in ("ok",):
+        known.add("reader")
+    if i.link.connect == "ok" and i.link.echoes_answered:
+        known |= {"network", "host"}
+    if i.host is not None and i.host.registered:
+        known |= {"host", "software"}
+    return known if j.has_data or i.link.connect == "ok" else set()

@@ -1,0 +1,121 @@
+"""What the journal says, read without writing (diagnosis is read-only).
+
+The journal is opened ``mode=ro``; a journal that cannot be read, or fails its integrity
+check, is itself the finding (``storage.corrupt``).
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+import sqlite3
+from collections import Counter
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from possettle.errors import ConfigError
+from possettle.terminal.config import JOURNAL_FILE, TerminalConfig
+from possettle.terminal.journal import queries as q
+from possettle.terminal.journal.records import ReversalRow, SettlementRow, TxnRow, TxnState
+
+
+@dataclass
+class JournalFacts:
+    config: TerminalConfig | None
+    readable: bool
+    integrity_ok: bool | None = None
+    error: str = ""
+    journal_bytes: int = 0
+    free_bytes: int = 0
+    batch: int | None = None
+    settlement: SettlementRow | None = None  # the latest
+    failure: dict[str, Any] | None = None  # the latest settle_failed after it began
+    events: list[dict[str, Any]] = field(default_factory=list)  # newest first
+    reversals: list[ReversalRow] = field(default_factory=list)
+    offline: list[TxnRow] = field(default_factory=list)
+    recent_codes: Counter[str] = field(default_factory=Counter)
+    print_queue: int = 0
+    signed_on: bool = False
+    signed_on_at: str | None = None
+    clock_offset: float = 0.0
+    open_marker: bool = False
+    txn_count: int = 0
+
+    def events_of(self, kind: str) -> list[dict[str, Any]]:
+        return [e for e in self.events if e["kind"] == kind]
+
+    @property
+    def has_data(self) -> bool:
+        return self.readable and (self.txn_count > 0 or bool(self.events) or self.signed_on)
+
+
+def _meta(conn: sqlite3.Connection, key: str) -> str | None:
+    row = conn.execute("SELECT value FROM meta WHERE key = ?", (key,)).fetchone()
+    return None if row is None else str(row[0])
+
+
+def read_journal(directory: Path, now: datetime) -> JournalFacts:
+    try:
+        config: TerminalConfig | None = TerminalConfig.load(directory)
+    except ConfigError:
+        config = None
+    path = directory / JOURNAL_FILE
+    facts = JournalFacts(config=config, readable=False)
+    if not path.exists():
+        facts.error = f"no journal at {path}"
+        return facts
+    facts.journal_bytes = sum(
+        p.stat().st_size for p in directory.glob(JOURNAL_FILE + "*") if p.is_file()
+    )
+    facts.free_bytes = shutil.disk_usage(directory).free
+    try:
+        conn = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
+        conn.row_factory = sqlite3.Row
+        try:
+            facts.integrity_ok = conn.execute("PRAGMA quick_check").fetchone()[0] == "ok"
+            _read(conn, facts, now)
+        finally:
+            conn.close()
+    except sqlite3.DatabaseError as exc:
+        facts.readable = False
+        facts.integrity_ok = False
+        facts.error = str(exc)
+    return facts
+
+
+def _read(conn: sqlite3.Connection, facts: JournalFacts, now: datetime) -> None:
+    facts.readable = True
+    facts.batch = q.current_batch(conn)
+    facts.settlement = q.last_settlement(conn)
+    rows = conn.execute("SELECT id, at, kind, code, detail FROM events ORDER BY id DESC LIMIT 500")
+    facts.events = [
+        {"id": r["id"], "at": r["at"], "kind": r["kind"], "code": r["code"],
+         "detail": json.loads(r["detail"])}
+        for r in rows
+    ]  # fmt: skip
+    if facts.settlement is not None:
+        started = facts.settlement.started_at
+        failures = [
+            e for e in facts.events
+            if e["kind"] == "settle_failed" and e["at"] >= started
+            and e["detail"].get("batch") == facts.settlement.batch
+        ]  # fmt: skip
+        if failures and facts.settlement.step.value != "done":
+            facts.failure = failures[0]
+    facts.reversals = q.pending_reversals(conn)
+    facts.offline = q.txns_in_state(conn, TxnState.OFFLINE_PENDING)
+    recent = conn.execute(
+        "SELECT response_code FROM txns WHERE response_code != '' ORDER BY id DESC LIMIT 50"
+    )
+    facts.recent_codes = Counter(str(r[0]) for r in recent)
+    facts.print_queue = int(
+        conn.execute("SELECT count(*) FROM print_queue WHERE printed_at = ''").fetchone()[0]
+    )
+    facts.signed_on = _meta(conn, "key.mak") is not None and _meta(conn, "needs_signon") != "1"
+    facts.signed_on_at = _meta(conn, "signed_on_at")
+    facts.clock_offset = float(_meta(conn, "clock_offset") or 0.0)
+    facts.open_marker = _meta(conn, "open") == "1"
+    facts.txn_count = int(conn.execute("SELECT count(*) FROM txns").fetchone()[0])
+    del now

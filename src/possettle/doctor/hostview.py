@@ -1,0 +1,117 @@
+"""What the host knows about one terminal, and about the fleet around it.
+
+Fleet context is what keeps the doctor from blaming each terminal's hardware for a shared
+cause: the same issuer failing for many terminals, a region going dark together, one
+software version failing. All reads; nothing here writes to the ledger.
+"""
+
+from __future__ import annotations
+
+import json
+from collections import Counter
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import sqlalchemy as sa
+
+from possettle.host.ledger.queries import get_policy
+from possettle.host.ledger.schema import host_events, requests, terminal_reports, terminals
+
+ISSUER_DOWN = ("91", "92", "96", "98", "06")
+WINDOW = timedelta(hours=1)
+DARK_AFTER = timedelta(minutes=30)
+
+
+@dataclass
+class HostFacts:
+    registered: bool
+    status: str = ""
+    region: str = ""
+    current_batch: int | None = None
+    software_version: str = ""
+    min_version: str = "000000"
+    needs_signon: bool = False
+    last_seen_at: datetime | None = None
+    events: list[dict[str, Any]] = field(default_factory=list)
+    codes: Counter[str] = field(default_factory=Counter)  # this terminal's recent replies
+    last_report: dict[str, Any] | None = None
+    # fleet
+    region_terminals: int = 0
+    region_dark: int = 0
+    fleet_terminals: int = 0
+    fleet_issuer_failing: int = 0  # terminals with issuer-down replies in the window
+    version_terminals: int = 0
+    version_failing: int = 0
+
+
+def _aware(at: datetime | None) -> datetime | None:
+    if at is None:
+        return None
+    return at if at.tzinfo is not None else at.replace(tzinfo=UTC)
+
+
+def read_host(engine: sa.Engine, tid: str, now: datetime) -> HostFacts:
+    since = now - WINDOW
+    t = terminals.c
+    with engine.connect() as conn:
+        row = conn.execute(sa.select(terminals).where(t.tid == tid)).first()
+        if row is None:
+            return HostFacts(registered=False)
+        facts = HostFacts(
+            registered=True, status=str(row.status), region=str(row.region or ""),
+            current_batch=int(row.current_batch), software_version=str(row.software_version or ""),
+            needs_signon=bool(row.needs_signon), last_seen_at=_aware(row.last_seen_at),
+            min_version=get_policy(conn, "min_version", "000000"),
+        )  # fmt: skip
+        ev = host_events.c
+        facts.events = [
+            {"at": str(e.at), "kind": e.kind, "code": e.response_code or "",
+             "detail": e.detail}
+            for e in conn.execute(
+                sa.select(host_events).where(ev.tid == tid).order_by(ev.id.desc()).limit(100)
+            )
+        ]  # fmt: skip
+        rq = requests.c
+        facts.codes = Counter(
+            str(c)
+            for c in conn.execute(
+                sa.select(rq.response_code).where(rq.tid == tid).order_by(rq.id.desc()).limit(50)
+            ).scalars()
+        )
+        report = conn.execute(
+            sa.select(terminal_reports.c.report).where(terminal_reports.c.tid == tid)
+        ).scalar_one_or_none()
+        if report:
+            try:
+                facts.last_report = json.loads(report)
+            except ValueError:
+                facts.last_report = {"unreadable": True}
+        _fleet(conn, facts, since, now)
+    return facts
+
+
+def _fleet(conn: sa.Connection, facts: HostFacts, since: datetime, now: datetime) -> None:
+    t, rq = terminals.c, requests.c
+    fleet = conn.execute(
+        sa.select(t.tid, t.region, t.software_version, t.last_seen_at).where(t.status == "active")
+    ).all()
+    facts.fleet_terminals = len(fleet)
+    failing = set(
+        conn.execute(
+            sa.select(rq.tid)
+            .where(rq.response_code.in_(ISSUER_DOWN), rq.created_at >= since)
+            .distinct()
+        ).scalars()
+    )
+    facts.fleet_issuer_failing = len(failing)
+    for tid, region, version, seen in fleet:
+        seen = _aware(seen)
+        if facts.region and region == facts.region:
+            facts.region_terminals += 1
+            if seen is None or now - seen > DARK_AFTER:
+                facts.region_dark += 1
+        if facts.software_version and version == facts.software_version:
+            facts.version_terminals += 1
+            if tid in failing:
+                facts.version_failing += 1

@@ -1,0 +1,79 @@
+"""How strongly each signal points at each cause: Bayes factors, kept as data.
+
+A cause's score is its posterior probability from its prior (catalog.py) and the product of
+the factors of the signals seen: ``odds = prior / (1 - prior) × Π factor``. Factors far above
+1 are rules with decisive evidence (a printer that says "paper out"); factors near 1 are hints
+that only rank ambiguous causes (a timeout: the network, or the host?). A factor below 1
+argues against a cause (the rest of the region is dark too: not this terminal's cable).
+"""
+
+from __future__ import annotations
+
+FACTORS: dict[str, dict[str, float]] = {
+    # printer, reader, storage, power
+    "printer.paper_out": {"printer.paper_out": 400.0},
+    "printer.offline": {"printer.fault": 400.0},
+    "print.failed.PaperOut": {"printer.paper_out": 200.0},
+    "print.failed.PrinterOffline": {"printer.fault": 200.0},
+    "reader.fault": {"reader.fault": 300.0},
+    "storage.full": {"storage.full": 500.0},
+    "storage.nearly_full": {"storage.full": 20.0},
+    "storage.corrupt": {"storage.corrupt": 1000.0},
+    "power.unclean": {"power.interrupted": 60.0, "software.crash": 3.0},
+    "software.crash_record": {"software.crash": 400.0, "power.interrupted": 0.05},
+    # link and host
+    "settle.link.refused": {"host.unreachable": 30.0, "link.down": 6.0, "region.outage": 2.0},
+    "settle.link.timeout": {"network.unstable": 25.0, "host.unreachable": 2.0, "link.down": 2.0},
+    "settle.link.lost": {"network.unstable": 10.0, "host.unreachable": 4.0},
+    "probe.refused": {"host.unreachable": 20.0, "link.down": 2.0},
+    "probe.timeout": {"link.down": 15.0, "network.unstable": 4.0, "region.outage": 2.0},
+    "probe.loss": {"network.unstable": 15.0},
+    "probe.ok": {"link.down": 0.1, "host.unreachable": 0.3},
+    "fleet.region_dark": {"region.outage": 300.0, "link.down": 0.05, "host.unreachable": 0.2},
+    "fleet.issuer_failing": {"issuer.unavailable": 40.0},
+    "fleet.version_failing": {"software.outdated": 10.0, "protocol.incompatible": 5.0},
+    "telemetry.stale": {"telemetry.missing": 20.0},
+    # host answers
+    "code.A0": {"keys.out_of_sync": 80.0},
+    "keys.check_failed": {"keys.out_of_sync": 300.0},
+    "host.mac_errors": {"keys.out_of_sync": 40.0},
+    "code.77": {"batch.sequence_mismatch": 120.0},
+    "code.22": {"batch.sequence_mismatch": 20.0, "keys.out_of_sync": 5.0},
+    "batch.mismatch_event": {"batch.sequence_mismatch": 80.0},
+    "code.94.settle": {"batch.already_settled": 300.0},
+    "code.58.minver": {"software.outdated": 600.0},
+    "code.58": {"permission.denied": 60.0},
+    "code.97": {"terminal.unregistered": 400.0},
+    "code.03": {"terminal.unregistered": 300.0},
+    "code.30": {"protocol.incompatible": 80.0},
+    "host.format_errors": {"protocol.incompatible": 60.0},
+    "code.issuer": {"issuer.unavailable": 30.0, "network.unstable": 1.5},
+    "code.permission": {"permission.denied": 60.0},
+    "code.restricted": {"operation.restricted": 100.0},
+    "code.input": {"input.invalid": 15.0},
+    "code.order": {"operation.out_of_order": 30.0},
+    "code.90": {"operation.outside_hours": 200.0},
+    "settle.unbalanced": {"batch.out_of_balance": 120.0},
+    "reversal.stuck": {"reversal.stuck": 150.0},
+    "reversal.pending": {"reversal.stuck": 5.0},
+    # local refusals (journaled by the terminal)
+    "refused.operator": {"operator.auth_failed": 200.0},
+    "refused.hours": {"operation.outside_hours": 200.0},
+    "refused.permission": {"permission.denied": 60.0},
+    "refused.input": {"input.invalid": 60.0},
+    "refused.order": {"operation.out_of_order": 60.0},
+    "refused.reader": {"reader.fault": 100.0},
+    "clock.skew": {"operation.outside_hours": 5.0},
+}
+
+# Response-code families (protocol §7 and causes.md signals).
+CODE_FAMILIES: dict[str, tuple[str, ...]] = {
+    "code.issuer": ("91", "92", "96", "98", "06"),
+    "code.permission": ("40", "57", "61", "65"),
+    "code.restricted": ("59", "62"),
+    "code.input": ("13", "64"),
+    "code.order": ("12", "25"),
+}
+
+# A cause needs at least this score to be named; below it, "external.undetected".
+THRESHOLD = 0.5

@@ -1,0 +1,114 @@
+"""What the doctor reports: checks per area, and diagnoses with evidence (JSON-able)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from enum import StrEnum
+from typing import Any
+
+from possettle.doctor.catalog import Cause
+
+
+class Status(StrEnum):
+    OK = "ok"
+    WARN = "warn"
+    FAIL = "fail"
+    UNKNOWN = "unknown"
+
+    @property
+    def mark(self) -> str:
+        return {"ok": "✓", "warn": "!", "fail": "✗", "unknown": "?"}[self.value]
+
+
+AREAS = (
+    "power", "printer", "reader", "storage", "network", "host", "keys", "clock", "software",
+    "operators", "batch",
+)  # fmt: skip
+AREA_ZH = {
+    "power": "电源", "printer": "打印机", "reader": "读卡器", "storage": "存储",
+    "network": "网络", "host": "主机", "keys": "密钥", "clock": "时钟", "software": "软件",
+    "operators": "操作员", "batch": "批次",
+}  # fmt: skip
+
+
+@dataclass(frozen=True, slots=True)
+class Evidence:
+    """One observed fact: where it came from, a stable key, its value, and a sentence."""
+
+    source: str  # journal | probe | host | fleet
+    key: str
+    value: Any
+    en: str
+    zh: str
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"source": self.source, "key": self.key, "value": self.value,
+                "en": self.en, "zh": self.zh}  # fmt: skip
+
+
+@dataclass(frozen=True, slots=True)
+class Check:
+    area: str
+    status: Status
+    en: str
+    zh: str
+    evidence: tuple[Evidence, ...] = ()
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "area": self.area, "status": self.status.value, "en": self.en, "zh": self.zh,
+            "evidence": [e.as_dict() for e in self.evidence],
+        }  # fmt: skip
+
+
+@dataclass
+class Diagnosis:
+    cause: Cause
+    score: float
+    step: str | None
+    evidence: list[Evidence]
+    ruled_out: list[str] = field(default_factory=list)
+    recovery: dict[str, str] | None = None
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "cause": self.cause.id,
+            "group": self.cause.group.value,
+            "step": self.step,
+            "score": round(self.score, 3),
+            "evidence": [e.as_dict() for e in self.evidence],
+            "ruled_out": self.ruled_out,
+            "recovery": self.recovery,
+            "what": {"en": self.cause.what.en, "zh": self.cause.what.zh},
+            "remedy": {"en": self.cause.remedy.en, "zh": self.cause.remedy.zh},
+        }
+
+
+@dataclass
+class Report:
+    terminal: str
+    batch: int | None
+    checks: list[Check]
+    diagnoses: list[Diagnosis]
+    failed: bool  # a settlement (or its steps) failed and is not recovered
+
+    @property
+    def ok(self) -> bool:
+        """Nothing left unresolved: no failing check and no unresolved diagnosis."""
+        unresolved = [
+            d for d in self.diagnoses if not (d.recovery and d.recovery.get("result") == "ok")
+        ]
+        return (
+            not self.failed
+            and not unresolved
+            and all(c.status is not Status.FAIL for c in self.checks)
+        )
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "ok": self.ok,
+            "terminal": self.terminal,
+            "batch": self.batch,
+            "checks": [c.as_dict() for c in self.checks],
+            "diagnoses": [d.as_dict() for d in self.diagnoses],
+        }

@@ -1,0 +1,60 @@
+"""Rank causes: rules with decisive evidence first, then the probabilistic ranking.
+
+Each cause starts at its prior (catalog.py); every signal seen multiplies its odds by the
+factor likelihoods.FACTORS gives for that cause. Causes no signal points at are not named.
+When nothing reaches the threshold but something failed, the answer is
+``external.undetected`` with what was ruled out — never "healthy".
+"""
+
+from __future__ import annotations
+
+from possettle.doctor.catalog import BY_ID, CAUSES, cause
+from possettle.doctor.likelihoods import FACTORS, THRESHOLD
+from possettle.doctor.model import Diagnosis, Evidence
+from possettle.doctor.signals import Signals
+
+
+def rank(signals: Signals, *, failed: bool, step: str | None) -> list[Diagnosis]:
+    odds: dict[str, float] = {}
+    evidence: dict[str, list[Evidence]] = {}
+    for key, seen in signals.seen.items():
+        for cause_id, factor in FACTORS.get(key, {}).items():
+            prior = BY_ID[cause_id].prior
+            odds.setdefault(cause_id, prior / (1 - prior))
+            odds[cause_id] *= factor
+            if factor > 1:
+                evidence.setdefault(cause_id, []).extend(seen)
+    diagnoses = []
+    for cause_id, o in odds.items():
+        score = o / (1 + o)
+        if score >= THRESHOLD and evidence.get(cause_id):
+            ruled = sorted(
+                {r for r in signals.ruled_out if r != cause_id}
+                | {c for c in odds if c != cause_id and odds[c] / (1 + odds[c]) < THRESHOLD}
+            )
+            diagnoses.append(
+                Diagnosis(cause(cause_id), score, _step(cause_id, step), evidence[cause_id], ruled)
+            )
+    diagnoses.sort(key=lambda d: (-d.score, d.cause.id))
+    if failed and not diagnoses:
+        everything = sorted({c.id for c in CAUSES} - {"external.undetected"})
+        diagnoses.append(
+            Diagnosis(
+                cause("external.undetected"), 0.5, step,
+                [Evidence("journal", "unexplained", True,
+                          "The settlement failed and no signal the terminal or host can see explains it.",
+                          "结算失败，但终端和主机可见的信号都无法解释。")],
+                everything,
+            )
+        )  # fmt: skip
+    return diagnoses
+
+
+def _step(cause_id: str, step: str | None) -> str | None:
+    if cause_id.startswith("printer."):
+        return "print"
+    if cause_id == "reversal.stuck":
+        return "reversal"
+    if cause_id == "batch.out_of_balance":
+        return "batch_upload"
+    return step

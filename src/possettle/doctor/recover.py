@@ -1,0 +1,72 @@
+"""The safe recoveries (causes.md): sign on again, send pending reversals, resume the
+settlement (batch upload included, the host's batch adopted by the sign-on), queue a reprint,
+retry with backoff. Never delete or clear an unsettled transaction; never resend a sale
+without learning its fate first. Every recovery is journaled (``recovery`` events).
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Awaitable, Callable
+
+from possettle.errors import PossettleError
+from possettle.link.client import LinkError
+from possettle.terminal.journal import queries as q
+from possettle.terminal.pos import Pos
+
+RETRIES = 3
+BACKOFF_S = 0.5
+
+
+async def _sign_on(pos: Pos) -> str:
+    await pos.sign_on()
+    return "signed on again; working keys and batch number taken from the host"
+
+
+async def _send_reversals(pos: Pos) -> str:
+    left = await pos.payments.send_reversals()
+    if left:
+        raise RuntimeError(f"{left} reversal(s) still pending")
+    return "pending reversals delivered"
+
+
+async def _resume_settlement(pos: Pos) -> str:
+    if q.unfinished_settlement(pos.journal.conn) is None:
+        await pos.payments.recover()
+        return "nothing interrupted; reversals and advices sent"
+    report = await pos.settle()
+    if not report.ok:
+        failure = report.failure or {}
+        raise RuntimeError(f"settlement stopped at {failure.get('step')}: {failure.get('message')}")
+    return f"settlement of batch {report.batch:06d} finished: {report.result}"
+
+
+async def _queue_reprint(pos: Pos) -> str:
+    left = pos.printing.flush(reprint=True)
+    if left:
+        raise RuntimeError(f"{left} document(s) still queued: the printer is not ready")
+    return "queued slips printed"
+
+
+ACTIONS: dict[str, Callable[[Pos], Awaitable[str]]] = {
+    "sign_on": _sign_on,
+    "send_reversals": _send_reversals,
+    "resume_settlement": _resume_settlement,
+    "queue_reprint": _queue_reprint,
+}
+
+
+async def run(pos: Pos, action: str, *, retries: int = RETRIES) -> dict[str, str]:
+    """Run one safe action with bounded retries and backoff; journal what happened."""
+    fn = ACTIONS[action]
+    outcome = {"action": action, "result": "failed", "detail": ""}
+    for attempt in range(1, retries + 1):
+        try:
+            outcome = {"action": action, "result": "ok", "detail": await fn(pos)}
+            break
+        except (PossettleError, LinkError, RuntimeError) as exc:
+            outcome = {"action": action, "result": "failed", "detail": str(exc)}
+            if attempt < retries:
+                await asyncio.sleep(BACKOFF_S * 2 ** (attempt - 1))
+    pos.journal.event("recovery", outcome["result"], dict(outcome))
+    return outcome

@@ -1,0 +1,158 @@
+"""One doctor run: gather (journal, probes, host), rank, optionally recover, report.
+
+Diagnosis is read-only; ``fix=True`` runs the safe recoveries of the top causes (each once),
+journals them, then looks again to decide what is still unresolved. The report's summary is
+sent to the host as a status report (0820/362) when the host can be reached, so the host
+side (``possettle doctor --host-db URL --tid TID``) sees the terminal's last word.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+
+import sqlalchemy as sa
+
+from possettle.clock import Clock, SystemClock
+from possettle.doctor import recover
+from possettle.doctor.catalog import cause
+from possettle.doctor.checks import area_checks
+from possettle.doctor.facts import JournalFacts, read_journal
+from possettle.doctor.hostview import HostFacts, read_host
+from possettle.doctor.model import Diagnosis, Evidence, Report
+from possettle.doctor.probes import LinkProbe, maybe_probe_link, probe_printer, probe_reader
+from possettle.doctor.rank import rank
+from possettle.doctor.signals import Inputs, collect
+from possettle.errors import PossettleError
+from possettle.link.client import LinkError
+from possettle.terminal.pos import Pos
+
+MAX_REPORT = 512
+
+
+@dataclass
+class Options:
+    host_engine: sa.Engine | None = None
+    fix: bool = False
+    probe: bool = True
+    send_report: bool = True
+    clock: Clock | None = None
+
+
+def _unresolved(j: JournalFacts) -> bool:
+    if not j.readable:
+        return True
+    unfinished = j.settlement is not None and j.settlement.step.value != "done"
+    return unfinished or bool(j.reversals) or j.print_queue > 0 or j.failure is not None
+
+
+async def _gather(directory: Path, opts: Options, now: datetime) -> tuple[Inputs, bool]:
+    journal = read_journal(directory, now)
+    cfg = journal.config
+    link = await maybe_probe_link(cfg, now) if opts.probe else LinkProbe(connect="skipped")
+    host: HostFacts | None = None
+    if opts.host_engine is not None and cfg is not None:
+        host = read_host(opts.host_engine, cfg.tid, now)
+    inputs = Inputs(
+        journal, probe_printer(directory, cfg.printer if cfg else "sim"),
+        probe_reader(directory), link, host, now,
+    )  # fmt: skip
+    return inputs, _unresolved(journal)
+
+
+async def diagnose(directory: Path, opts: Options | None = None) -> Report:
+    opts = opts or Options()
+    clock = opts.clock or SystemClock()
+    now = clock.now()
+    inputs, failed = await _gather(directory, opts, now)
+    signals = collect(inputs)
+    failure = inputs.journal.failure
+    step = failure["detail"].get("step") if failure else None
+    diagnoses = rank(signals, failed=failed, step=step)
+    checks = area_checks(inputs, signals)
+    j = inputs.journal
+    tid = j.config.tid if j.config else directory.name
+    if opts.fix and j.readable and j.config is not None and diagnoses:
+        done: dict[str, dict[str, str]] = {}
+        pos = Pos.open(directory, clock=opts.clock)
+        try:
+            for d in diagnoses:
+                action = d.cause.recovery
+                if action is None:
+                    continue
+                if action not in done:
+                    done[action] = await recover.run(pos, action)
+                d.recovery = done[action]
+        finally:
+            await pos.close()
+        after, failed = await _gather(directory, Options(probe=False), clock.now())
+        j = after.journal
+    no_data = not inputs.journal.has_data and inputs.link.connect != "ok"
+    report = Report(tid, j.batch, checks, diagnoses, failed=failed or no_data)
+    if opts.send_report and j.readable and j.config is not None and inputs.link.connect == "ok":
+        await _send_report(directory, report, opts)
+    return report
+
+
+def summary(report: Report) -> bytes:
+    """The compact report for the host (≤ 512 bytes of UTF-8 JSON)."""
+    causes = [[d.cause.id, round(d.score, 2), d.step] for d in report.diagnoses[:4]]
+    checks = {c.area: c.status.value for c in report.checks if c.status.value != "ok"}
+
+    def encode() -> bytes:
+        data = {"ok": report.ok, "batch": report.batch, "causes": causes, "checks": checks}
+        return json.dumps(data, separators=(",", ":"), ensure_ascii=False).encode()
+
+    raw = encode()
+    while len(raw) > MAX_REPORT and causes:
+        causes.pop()
+        raw = encode()
+    if len(raw) > MAX_REPORT:
+        checks = {}
+        raw = encode()
+    return raw
+
+
+async def _send_report(directory: Path, report: Report, opts: Options) -> None:
+    try:
+        pos = Pos.open(directory, clock=opts.clock)
+    except PossettleError:
+        return
+    try:
+        await pos.terminal.status_report(summary(report))
+    except (PossettleError, LinkError):
+        pass  # the report is a courtesy; the diagnosis stands without it
+    finally:
+        await pos.close()
+
+
+def diagnose_from_host(engine: sa.Engine, tid: str, clock: Clock | None = None) -> Report:
+    """The host's side: registry, policy, host events, fleet, and the terminal's last report."""
+    now = (clock or SystemClock()).now()
+    host = read_host(engine, tid, now)
+    journal = JournalFacts(config=None, readable=False)
+    inputs = Inputs(journal, "unknown", "unknown", LinkProbe(connect="skipped"), host, now)
+    signals = collect(inputs)
+    reported = host.last_report or {}
+    failed = reported.get("ok") is False
+    diagnoses = rank(signals, failed=False, step=None)
+    named = {d.cause.id for d in diagnoses}
+    for entry in reported.get("causes", []):
+        try:
+            cause_id, score, step = str(entry[0]), float(entry[1]), entry[2]
+            known = cause(cause_id)
+        except (KeyError, IndexError, TypeError, ValueError):
+            continue
+        if cause_id in named:
+            continue
+        ev = Evidence("host", "terminal_report", entry,
+                      f"The terminal's last report named {cause_id} ({score:.0%}).",
+                      f"终端最近一次上报的诊断为 {cause_id}（{score:.0%}）。")  # fmt: skip
+        diagnoses.append(Diagnosis(known, score, step, [ev]))
+    diagnoses.sort(key=lambda d: (-d.score, d.cause.id))
+    if failed and not diagnoses:
+        diagnoses = rank(signals, failed=True, step=None)
+    checks = area_checks(inputs, signals)
+    return Report(tid, host.current_batch, checks, diagnoses, failed=failed or not host.registered)

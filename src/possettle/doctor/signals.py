@@ -1,0 +1,240 @@
+"""From facts to signals: each signal a key of likelihoods.FACTORS with the evidence behind it."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from possettle.doctor.facts import JournalFacts
+from possettle.doctor.hostview import HostFacts
+from possettle.doctor.likelihoods import CODE_FAMILIES
+from possettle.doctor.model import Evidence
+from possettle.doctor.probes import LinkProbe
+
+NEARLY_FULL = 0.9
+REVERSAL_STUCK_ATTEMPTS = 3
+CLOCK_SKEW_S = 300.0
+REGION_DARK_SHARE = 0.5
+
+
+@dataclass
+class Signals:
+    seen: dict[str, list[Evidence]] = field(default_factory=dict)
+    ruled_out: list[str] = field(default_factory=list)
+
+    def add(self, key: str, ev: Evidence) -> None:
+        self.seen.setdefault(key, []).append(ev)
+
+
+def _ev(source: str, key: str, value: object, en: str, zh: str) -> Evidence:
+    return Evidence(source, key, value, en, zh)
+
+
+@dataclass(frozen=True)
+class Inputs:
+    journal: JournalFacts
+    printer: str
+    reader: str
+    link: LinkProbe
+    host: HostFacts | None
+    now: datetime
+
+
+def collect(i: Inputs) -> Signals:
+    s = Signals()
+    _device(i, s)
+    _failure(i, s)
+    _journal_events(i, s)
+    _link(i, s)
+    if i.host is not None:
+        _host(i, s)
+    return s
+
+
+def _device(i: Inputs, s: Signals) -> None:
+    j = i.journal
+    if i.printer == "paper_out":
+        s.add("printer.paper_out", _ev("probe", "printer.state", "paper_out",
+              "The printer reports it is out of paper.", "打印机报告缺纸。"))  # fmt: skip
+    elif i.printer == "offline":
+        s.add("printer.offline", _ev("probe", "printer.state", "offline",
+              "The printer does not answer (offline).", "打印机无响应（离线）。"))  # fmt: skip
+    if i.reader == "fault":
+        s.add("reader.fault", _ev("probe", "reader.state", "fault",
+              "The card reader reports a fault.", "读卡器报告故障。"))  # fmt: skip
+    if j.integrity_ok is False or (not j.readable and j.error):
+        s.add("storage.corrupt", _ev("probe", "journal.integrity", j.error or "failed",
+              f"The journal fails its integrity check: {j.error or 'quick_check failed'}.",
+              "交易流水未通过完整性校验。"))  # fmt: skip
+    limit = j.config.max_journal_bytes if j.config else None
+    if limit and j.journal_bytes >= NEARLY_FULL * limit:
+        s.add("storage.nearly_full", _ev("probe", "journal.fill", round(j.journal_bytes / limit, 3),
+              f"The journal is at {j.journal_bytes / limit:.0%} of its size limit.",
+              f"交易流水已用 {j.journal_bytes / limit:.0%} 的容量上限。"))  # fmt: skip
+
+
+def _failure(i: Inputs, s: Signals) -> None:
+    f = i.journal.failure
+    if f is None:
+        return
+    d = f["detail"]
+    code, message = f.get("code", ""), str(d.get("message", ""))
+    where = f"step {d.get('step')}"
+    ev = _ev("journal", "settle_failed", {"step": d.get("step"), "code": code},
+             f"The settlement failed at {where}: {message}.", f"结算在 {d.get('step')} 步骤失败：{message}。")  # fmt: skip
+    if d.get("link"):
+        if "cannot connect" in message:
+            s.add("settle.link.refused", ev)
+        elif "no reply" in message:
+            s.add("settle.link.timeout", ev)
+        else:
+            s.add("settle.link.lost", ev)
+    elif code:
+        _code(s, code, ev, settle=True)
+
+
+def _code(s: Signals, code: str, ev: Evidence, *, settle: bool = False) -> None:
+    if code == "94" and settle:
+        s.add("code.94.settle", ev)
+        return
+    if code == "58":
+        minver = "MINVER=" in str(ev.value) or "MINVER=" in ev.en
+        s.add("code.58.minver" if minver else "code.58", ev)
+        return
+    direct = {"A0", "77", "22", "97", "03", "30", "90"}
+    if code in direct:
+        s.add(f"code.{code}", ev)
+        return
+    for family, codes in CODE_FAMILIES.items():
+        if code in codes:
+            s.add(family, ev)
+
+
+def _journal_events(i: Inputs, s: Signals) -> None:
+    j = i.journal
+    since = j.settlement.started_at if j.settlement is not None else ""
+    recent = [e for e in j.events if e["at"] >= since] if since else j.events[:100]
+    kinds = {e["kind"] for e in recent}
+    if "software_crash" in kinds:
+        e = next(e for e in recent if e["kind"] == "software_crash")
+        s.add("software.crash_record", _ev("journal", "software_crash", e["detail"],
+              f"The application crashed ({e['detail'].get('type')}) at {e['detail'].get('point') or 'an unknown point'}.",
+              f"终端程序异常退出（{e['detail'].get('type')}）。"))  # fmt: skip
+    if "unclean_shutdown" in kinds or j.open_marker:
+        s.add("power.unclean", _ev("journal", "unclean_shutdown", True,
+              "The journal was not closed cleanly: the terminal stopped mid-work.",
+              "交易流水未正常关闭：终端在操作中途停止。"))  # fmt: skip
+    else:
+        s.ruled_out.append("power.interrupted")
+    for e in recent:
+        kind, code, detail = e["kind"], e["code"], e["detail"]
+        if kind == "print_failed":
+            s.add(f"print.failed.{code}", _ev("journal", "print_failed", code,
+                  f"Printing failed: {code}.", f"打印失败：{code}。"))  # fmt: skip
+        elif kind == "key_check_failed":
+            s.add("keys.check_failed", _ev("journal", "key_check_failed", detail.get("error"),
+                  "The working keys from the host failed their check values.",
+                  "主机下发的工作密钥校验值不符。"))  # fmt: skip
+        elif kind == "batch_mismatch":
+            s.add("batch.mismatch_event", _ev("journal", "batch_mismatch", detail,
+                  f"The host expects batch {detail.get('host')}, the terminal holds {detail.get('local')}.",
+                  f"主机期望批次 {detail.get('host')}，终端为 {detail.get('local')}。"))  # fmt: skip
+        elif kind == "sign_on_refused":
+            f63 = str(detail.get("field63", ""))
+            _code(s, code, _ev("journal", "sign_on_refused", {"code": code, "field63": f63},
+                  f"Sign-on refused with {code} {f63}".strip() + ".", f"签到被拒绝：{code} {f63}".strip() + "。"))  # fmt: skip
+        elif kind == "refused":
+            family = str(code).split(".")[0]
+            key = {"operator": "refused.operator", "hours": "refused.hours",
+                   "permission": "refused.permission", "limit": "refused.permission",
+                   "input": "refused.input", "order": "refused.order",
+                   "reader": "refused.reader"}.get(family)  # fmt: skip
+            if key:
+                s.add(key, _ev("journal", "refused", code, str(detail.get("en", code)),
+                               str(detail.get("zh", code))))  # fmt: skip
+        elif kind == "reversal_stuck":
+            s.add("reversal.stuck", _ev("journal", "reversal_stuck", detail,
+                  f"A reversal (STAN {detail.get('stan')}) could not be delivered after {detail.get('attempts')} attempts.",
+                  f"冲正（流水号 {detail.get('stan')}）尝试 {detail.get('attempts')} 次仍未送达。"))  # fmt: skip
+        elif kind == "storage_full":
+            s.add("storage.full", _ev("journal", "storage_full", detail,
+                  "A journal write failed: storage full.", "交易流水写入失败：存储已满。"))  # fmt: skip
+    if j.settlement is not None and j.settlement.result == "balanced_after_upload":
+        s.add("settle.unbalanced", _ev("journal", "settlement.result", j.settlement.result,
+              f"Batch {j.settlement.batch:06d} was out of balance and needed a batch upload.",
+              f"批次 {j.settlement.batch:06d} 对账不平，已批上送。"))  # fmt: skip
+    for r in j.reversals:
+        key = "reversal.stuck" if r.attempts >= REVERSAL_STUCK_ATTEMPTS else "reversal.pending"
+        s.add(key, _ev("journal", "pending_reversal", {"stan": r.stan, "attempts": r.attempts},
+              f"Reversal of STAN {r.stan:06d} pending after {r.attempts} attempts.",
+              f"流水号 {r.stan:06d} 的冲正尝试 {r.attempts} 次仍待发送。"))  # fmt: skip
+    for code, n in j.recent_codes.items():
+        if code not in ("00", ""):
+            _code(s, code, _ev("journal", "response_code", {"code": code, "count": n},
+                  f"The host answered {code} {n} time(s) recently.", f"主机近期 {n} 次应答 {code}。"))  # fmt: skip
+    if abs(j.clock_offset) > CLOCK_SKEW_S:
+        s.add("clock.skew", _ev("journal", "clock_offset", j.clock_offset,
+              f"The device clock was {j.clock_offset:+.0f} s off the host at the last sign-on.",
+              f"上次签到时设备时钟与主机相差 {j.clock_offset:+.0f} 秒。"))  # fmt: skip
+
+
+def _link(i: Inputs, s: Signals) -> None:
+    p = i.link
+    if p.connect == "skipped":
+        return
+    if p.connect == "refused":
+        s.add("probe.refused", _ev("probe", "link.connect", "refused",
+              f"Connecting to the host now is refused: {p.error}.", "现在连接主机被拒绝。"))  # fmt: skip
+    elif p.connect in ("timeout", "error"):
+        s.add("probe.timeout", _ev("probe", "link.connect", p.connect,
+              f"Connecting to the host now fails ({p.connect}): {p.error}.", "现在无法连接主机。"))  # fmt: skip
+    else:
+        if p.loss > 0:
+            s.add("probe.loss", _ev("probe", "link.echo_loss", round(p.loss, 2),
+                  f"{p.echoes_sent - p.echoes_answered} of {p.echoes_sent} echo tests got no answer.",
+                  f"{p.echoes_sent} 次回响测试中 {p.echoes_sent - p.echoes_answered} 次无应答。"))  # fmt: skip
+        if p.echoes_answered:
+            s.add("probe.ok", _ev("probe", "link.echo_ms", round(min(p.rtt_ms), 1),
+                  f"The host answers echo tests now ({min(p.rtt_ms):.0f} ms).",
+                  f"主机现在应答回响测试（{min(p.rtt_ms):.0f} 毫秒）。"))  # fmt: skip
+            s.ruled_out.append("link.down")
+
+
+def _host(i: Inputs, s: Signals) -> None:
+    h = i.host
+    assert h is not None
+    if not h.registered:
+        s.add("code.97", _ev("host", "terminal.registered", False,
+              "The host has no such terminal.", "主机没有登记该终端。"))  # fmt: skip
+        return
+    if h.status != "active":
+        s.add("code.restricted", _ev("host", "terminal.status", h.status,
+              f"The host has this terminal {h.status}.", f"主机已将该终端设为 {h.status}。"))  # fmt: skip
+    version = i.journal.config.version if i.journal.config else h.software_version
+    if version and version < h.min_version:
+        s.add("code.58.minver", _ev("host", "policy.min_version", {"version": version, "min": h.min_version},
+              f"Software {version} is below the host's minimum {h.min_version}.",
+              f"软件版本 {version} 低于主机要求的 {h.min_version}。"))  # fmt: skip
+    else:
+        s.ruled_out.append("software.outdated")
+    mac = [e for e in h.events if e["kind"] == "mac_error"]
+    if mac:
+        s.add("host.mac_errors", _ev("host", "host_events.mac_error", len(mac),
+              f"The host saw {len(mac)} MAC error(s) from this terminal.", f"主机收到该终端 {len(mac)} 次 MAC 错误。"))  # fmt: skip
+    fmt = [e for e in h.events if e["kind"] == "format_error"]
+    if fmt:
+        s.add("host.format_errors", _ev("host", "host_events.format_error", len(fmt),
+              f"The host could not parse {len(fmt)} message(s) from this terminal.",
+              f"主机有 {len(fmt)} 条该终端报文无法解析。"))  # fmt: skip
+    if (
+        h.region
+        and h.region_terminals >= 3
+        and h.region_dark / h.region_terminals >= REGION_DARK_SHARE
+    ):
+        s.add("fleet.region_dark", _ev("fleet", "region.dark", {"region": h.region, "dark": h.region_dark, "of": h.region_terminals},
+              f"{h.region_dark} of {h.region_terminals} terminals in region {h.region} lost the host together.",
+              f"{h.region} 地区 {h.region_terminals} 台终端中有 {h.region_dark} 台同时与主机失联。"))  # fmt: skip
+    if h.fleet_terminals >= 3 and h.fleet_issuer_failing >= max(3, h.fleet_terminals // 3):
+        s.add("fleet.issuer_failing", _ev("fleet", "issuer.failing", {"terminals": h.fleet_issuer_failing},
+              f"{h.fleet_issuer_failing} terminals got issuer-down answers (91/96/98) in the last hour.",
+              f"近一小时有 {h.fleet_issuer_failing} 台终端收到发卡行不可用应答。"))  # fmt: skip
