@@ -51,7 +51,9 @@ def _aware(at: datetime | None) -> datetime | None:
     return at if at.tzinfo is not None else at.replace(tzinfo=UTC)
 
 
-def read_host(engine: sa.Engine, tid: str, now: datetime) -> HostFacts:
+def read_host(
+    engine: sa.Engine, tid: str, now: datetime, dark_after: timedelta = DARK_AFTER
+) -> HostFacts:
     since = now - WINDOW
     t = terminals.c
     with engine.connect() as conn:
@@ -87,11 +89,13 @@ def read_host(engine: sa.Engine, tid: str, now: datetime) -> HostFacts:
                 facts.last_report = json.loads(report)
             except ValueError:
                 facts.last_report = {"unreadable": True}
-        _fleet(conn, facts, since, now)
+        _fleet(conn, facts, since, now, dark_after)
     return facts
 
 
-def _fleet(conn: sa.Connection, facts: HostFacts, since: datetime, now: datetime) -> None:
+def _fleet(
+    conn: sa.Connection, facts: HostFacts, since: datetime, now: datetime, dark_after: timedelta
+) -> None:
     t, rq = terminals.c, requests.c
     fleet = conn.execute(
         sa.select(t.tid, t.region, t.software_version, t.last_seen_at).where(t.status == "active")
@@ -109,7 +113,7 @@ def _fleet(conn: sa.Connection, facts: HostFacts, since: datetime, now: datetime
         seen = _aware(seen)
         if facts.region and region == facts.region:
             facts.region_terminals += 1
-            if seen is None or now - seen > DARK_AFTER:
+            if seen is None or now - seen > dark_after:
                 facts.region_dark += 1
         if facts.software_version and version == facts.software_version:
             facts.version_terminals += 1

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from pathlib import Path
 
 import sqlalchemy as sa
@@ -20,7 +20,7 @@ from possettle.doctor import recover
 from possettle.doctor.catalog import cause
 from possettle.doctor.checks import area_checks
 from possettle.doctor.facts import JournalFacts, read_journal
-from possettle.doctor.hostview import HostFacts, read_host
+from possettle.doctor.hostview import DARK_AFTER, HostFacts, read_host
 from possettle.doctor.model import Diagnosis, Evidence, Report
 from possettle.doctor.probes import LinkProbe, maybe_probe_link, probe_printer, probe_reader
 from possettle.doctor.rank import rank
@@ -39,6 +39,8 @@ class Options:
     probe: bool = True
     send_report: bool = True
     clock: Clock | None = None
+    # How long a terminal may be silent before the fleet view counts it dark (region.outage).
+    dark_after: timedelta = DARK_AFTER
 
 
 def _unresolved(j: JournalFacts) -> bool:
@@ -54,7 +56,7 @@ async def _gather(directory: Path, opts: Options, now: datetime) -> tuple[Inputs
     link = await maybe_probe_link(cfg, now) if opts.probe else LinkProbe(connect="skipped")
     host: HostFacts | None = None
     if opts.host_engine is not None and cfg is not None:
-        host = read_host(opts.host_engine, cfg.tid, now)
+        host = read_host(opts.host_engine, cfg.tid, now, opts.dark_after)
     inputs = Inputs(
         journal, probe_printer(directory, cfg.printer if cfg else "sim"),
         probe_reader(directory), link, host, now,
