@@ -26,6 +26,7 @@ DARK_AFTER = timedelta(minutes=30)
 @dataclass
 class HostFacts:
     registered: bool
+    tid: str = ""
     status: str = ""
     region: str = ""
     current_batch: int | None = None
@@ -61,7 +62,7 @@ def read_host(
         if row is None:
             return HostFacts(registered=False)
         facts = HostFacts(
-            registered=True, status=str(row.status), region=str(row.region or ""),
+            registered=True, tid=tid, status=str(row.status), region=str(row.region or ""),
             current_batch=int(row.current_batch), software_version=str(row.software_version or ""),
             needs_signon=bool(row.needs_signon), last_seen_at=_aware(row.last_seen_at),
             min_version=get_policy(conn, "min_version", "000000"),
@@ -109,11 +110,16 @@ def _fleet(
         ).scalars()
     )
     facts.fleet_issuer_failing = len(failing)
+    # "Dark" is relative to the fleet's freshest contact, not to the wall clock: a region is
+    # dark when its terminals went quiet while the others kept talking to the host (after
+    # hours, when everyone is quiet, no region stands out).
+    seen_times = [s for s in (_aware(r.last_seen_at) for r in fleet) if s is not None]
+    freshest = max(seen_times, default=now)
     for tid, region, version, seen in fleet:
         seen = _aware(seen)
-        if facts.region and region == facts.region:
+        if facts.region and region == facts.region and tid != facts.tid:  # the others
             facts.region_terminals += 1
-            if seen is None or now - seen > dark_after:
+            if seen is None or freshest - seen > dark_after:
                 facts.region_dark += 1
         if facts.software_version and version == facts.software_version:
             facts.version_terminals += 1

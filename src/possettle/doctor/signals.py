@@ -226,9 +226,15 @@ def _host(i: Inputs, s: Signals) -> None:
         s.add("host.format_errors", _ev("host", "host_events.format_error", len(fmt),
               f"The host could not parse {len(fmt)} message(s) from this terminal.",
               f"主机有 {len(fmt)} 条该终端报文无法解析。"))  # fmt: skip
+    # A region outage is a reason only for a terminal that cannot reach the host itself; the
+    # fleet view counts the other terminals of its region.
+    cut_off = i.link.connect in ("refused", "timeout") or bool(
+        i.journal.failure and i.journal.failure["detail"].get("link")
+    )
     if (
-        h.region
-        and h.region_terminals >= 3
+        cut_off
+        and h.region
+        and h.region_terminals >= 2
         and h.region_dark / h.region_terminals >= REGION_DARK_SHARE
     ):
         s.add("fleet.region_dark", _ev("fleet", "region.dark", {"region": h.region, "dark": h.region_dark, "of": h.region_terminals},
