@@ -6,6 +6,8 @@ the host process is how the host can be killed for real.
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import random
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -18,6 +20,9 @@ from possettle.host import registry
 from possettle.host.ledger.database import Database
 from possettle.host.ledger.db import create_engine_for
 from possettle.host.ledger.queries import set_policy
+from possettle.iso8583.fields import NetworkCode
+from possettle.link import messages
+from possettle.link.client import Link, LinkError
 from possettle.sim.host_process import HostProcess, free_port
 from possettle.sim.proxy import AdversityProxy, Faults
 from possettle.terminal.config import TerminalConfig
@@ -109,3 +114,47 @@ class Fleet:
         assert self.engine is not None
         with self.engine.begin() as conn:
             registry.set_terminal_status(conn, tid, status)
+
+
+class Heartbeat:
+    """Each terminal's idle-time echo (心跳) through its own proxy, as a real POS sends one.
+
+    It keeps the host's "last seen" meaningful: a terminal that is merely idle, or refusing
+    work locally, still shows up; one that is cut off does not.
+    """
+
+    def __init__(self, fleet: Fleet, interval: float = 0.5) -> None:
+        self.fleet, self.interval = fleet, interval
+        self._task: asyncio.Task[None] | None = None
+        self._links: dict[str, Link] = {}
+        self._stan = 980000
+
+    async def _beat(self, m: Member) -> None:
+        cfg = TerminalConfig.load(m.directory)
+        link = self._links.get(m.tid)
+        if link is None:
+            link = Link("127.0.0.1", m.proxy.port, m.tid, MID, Key(bytes(16)), timeout=1.0)
+            self._links[m.tid] = link
+        self._stan = self._stan % 999999 + 1
+        with contextlib.suppress(LinkError):
+            await link.send(m_echo(cfg.tid, cfg.mid, self._stan))
+
+    async def _run(self) -> None:
+        while True:
+            await asyncio.gather(*(self._beat(m) for m in self.fleet.members))
+            await asyncio.sleep(self.interval)
+
+    def start(self) -> None:
+        self._task = asyncio.create_task(self._run())
+
+    async def stop(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+        for link in self._links.values():
+            await link.close()
+
+
+def m_echo(tid: str, mid: str, stan: int) -> dict[str, str]:
+    return messages.management(tid, mid, stan, 1, NetworkCode.ECHO)
