@@ -185,9 +185,14 @@ class Chaos:
                                      else settle_in_process(self.fleet, m))  # fmt: skip
 
         await self._all(attempt)
-        for m in self.fleet.members:
+        gate = asyncio.Semaphore(DIAGNOSES_AT_ONCE)
+
+        async def diagnose_failed(m: Member) -> None:
             if attempts[m.tid].failed:
-                await self._diagnose(m, attempts[m.tid])
+                async with gate:
+                    await self._diagnose(m, attempts[m.tid])
+
+        await self._all(diagnose_failed)
         for m in self.fleet.members:
             if m.injected:
                 await SPECS[m.injected].remove(self.fleet, m, self.rng)
