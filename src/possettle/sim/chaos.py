@@ -42,7 +42,8 @@ from possettle.terminal.operations.settlement import totals
 
 CUP = ["6222021234567890128", "6212345678901234569", "6217000010000000003"]
 FOREIGN = ["4111111111111111", "5500000000000004"]
-DARK_AFTER = timedelta(seconds=1)
+DARK_AFTER = timedelta(seconds=3)
+DIAGNOSES_AT_ONCE = 16
 
 Tick = Callable[[int], None]
 
