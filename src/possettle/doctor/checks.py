@@ -11,7 +11,7 @@ AREA_SIGNALS: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
     "power": (("power.unclean",), ("software.crash_record",)),
     "printer": ((), ("printer.paper_out", "printer.offline", "print.failed.PaperOut", "print.failed.PrinterOffline")),
     "reader": ((), ("reader.fault", "refused.reader")),
-    "storage": (("storage.nearly_full",), ("storage.full", "storage.corrupt")),
+    "storage": (("storage.nearly_full",), ("storage.full", "storage.at_limit", "storage.corrupt")),
     "network": (("probe.loss", "settle.link.timeout", "settle.link.lost"), ("probe.timeout",)),
     "host": (("settle.link.refused", "fleet.issuer_failing", "code.issuer"), ("probe.refused", "code.97", "code.03", "code.restricted", "fleet.region_dark")),
     "keys": (("code.22",), ("code.A0", "keys.check_failed", "host.mac_errors")),

@@ -19,6 +19,7 @@ from possettle.errors import ConfigError
 from possettle.terminal.config import JOURNAL_FILE, TerminalConfig
 from possettle.terminal.journal import queries as q
 from possettle.terminal.journal.records import ReversalRow, SettlementRow, TxnRow, TxnState
+from possettle.terminal.journal.store import PAGE_SIZE
 
 
 @dataclass
@@ -29,6 +30,8 @@ class JournalFacts:
     error: str = ""
     journal_bytes: int = 0
     free_bytes: int = 0
+    used_pages: int = 0  # pages in use (the WAL's included), free-list pages left out
+    max_pages: int | None = None  # the configured size limit, in pages (store.py's rule)
     batch: int | None = None
     settlement: SettlementRow | None = None  # the latest
     failure: dict[str, Any] | None = None  # the latest settle_failed after it began
@@ -87,6 +90,13 @@ def read_journal(directory: Path, now: datetime) -> JournalFacts:
 
 def _read(conn: sqlite3.Connection, facts: JournalFacts, now: datetime) -> None:
     facts.readable = True
+    pages = int(conn.execute("PRAGMA page_count").fetchone()[0])
+    facts.used_pages = pages - int(conn.execute("PRAGMA freelist_count").fetchone()[0])
+    limit = facts.config.max_journal_bytes if facts.config else None
+    if limit is not None:
+        # The journal turns its byte limit into SQLite's max_page_count this way (store.py):
+        # a write that needs one more page fails as a full flash would.
+        facts.max_pages = max(16, limit // PAGE_SIZE)
     facts.batch = q.current_batch(conn)
     facts.settlement = q.last_settlement(conn)
     rows = conn.execute("SELECT id, at, kind, code, detail FROM events ORDER BY id DESC LIMIT 500")

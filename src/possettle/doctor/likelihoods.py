@@ -17,18 +17,29 @@ FACTORS: dict[str, dict[str, float]] = {
     "print.failed.PrinterOffline": {"printer.fault": 200.0},
     "reader.fault": {"reader.fault": 300.0},
     "storage.full": {"storage.full": 500.0},
+    "storage.at_limit": {"storage.full": 500.0},
     "storage.nearly_full": {"storage.full": 20.0},
     "storage.corrupt": {"storage.corrupt": 1000.0},
     "power.unclean": {"power.interrupted": 60.0, "software.crash": 3.0},
     "software.crash_record": {"software.crash": 400.0, "power.interrupted": 0.05},
     # link and host
-    "settle.link.refused": {"host.unreachable": 30.0, "link.down": 6.0, "region.outage": 2.0},
+    # A refused connect got a reset back: the path works, the host's side said no.
+    "settle.link.refused": {"host.unreachable": 30.0, "link.down": 1.5, "region.outage": 2.0},
+    # No answer to the connect at all, or no route: the local link first.
+    "settle.link.unreachable": {
+        "link.down": 25.0,
+        "network.unstable": 2.0,
+        "region.outage": 3.0,
+        "host.unreachable": 1.5,
+    },
     "settle.link.timeout": {"network.unstable": 25.0, "host.unreachable": 2.0, "link.down": 2.0},
     "settle.link.lost": {"network.unstable": 10.0, "host.unreachable": 4.0},
-    "probe.refused": {"host.unreachable": 20.0, "link.down": 2.0},
+    "probe.refused": {"host.unreachable": 20.0, "link.down": 0.5},
     "probe.timeout": {"link.down": 15.0, "network.unstable": 4.0, "region.outage": 2.0},
     "probe.loss": {"network.unstable": 15.0},
-    "probe.ok": {"link.down": 0.1, "host.unreachable": 0.3},
+    # The host answers now: the link or host fault has cleared, which makes it a little less
+    # likely to have been the cause, but a settlement that failed while it lasted still did.
+    "probe.ok": {"link.down": 0.7, "host.unreachable": 0.7},
     "fleet.region_dark": {"region.outage": 300.0, "link.down": 0.05, "host.unreachable": 0.2},
     "fleet.issuer_failing": {"issuer.unavailable": 40.0},
     "fleet.version_failing": {"software.outdated": 10.0, "protocol.incompatible": 5.0},

@@ -8,6 +8,7 @@ and the host's exactly-once keys are untouched.
 from __future__ import annotations
 
 import asyncio
+import errno
 import time
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -28,7 +29,7 @@ PROBE_STAN_BASE = 990000  # echo STANs far from the terminal's own sequence
 
 @dataclass
 class LinkProbe:
-    connect: str  # ok | refused | timeout | error | skipped
+    connect: str  # ok | refused | timeout | unreachable | error | skipped
     error: str = ""
     echoes_sent: int = 0
     echoes_answered: int = 0
@@ -74,6 +75,23 @@ def _host_time(reply: dict[str, str], device: datetime) -> float | None:
     return (best - device).total_seconds()
 
 
+# A connect that got no answer at all, or whose route is gone: the local link (cable, Wi-Fi,
+# router), as opposed to a host that answers the SYN with a reset (refused).
+_NO_ROUTE = (errno.ENETUNREACH, errno.EHOSTUNREACH, errno.ENETDOWN)
+
+
+def connect_failure(cause: BaseException | None) -> str:
+    """How a connect failed: ``refused`` (the host's side said no), ``timeout`` (no answer),
+    ``unreachable`` (no route: the interface or the router is down) or ``error``."""
+    if isinstance(cause, TimeoutError):
+        return "timeout"
+    if isinstance(cause, ConnectionRefusedError):
+        return "refused"
+    if isinstance(cause, OSError) and cause.errno in _NO_ROUTE:
+        return "unreachable"
+    return "error"
+
+
 async def probe_link(config: TerminalConfig, device_now: datetime) -> LinkProbe:
     """Connect, then a few echoes: refused / timeout / loss / round trip / host clock."""
     # An echo is not MACed and needs no key; the Link wants a TMK object all the same.
@@ -90,9 +108,8 @@ async def probe_link(config: TerminalConfig, device_now: datetime) -> LinkProbe:
     try:
         await link.connect()
     except LinkUnreachable as exc:
-        text = str(exc)
-        probe.connect = "timeout" if "timed out" in text or "TimeoutError" in text else "refused"
-        probe.error = text
+        probe.connect = connect_failure(exc.__cause__)
+        probe.error = str(exc)
         return probe
     try:
         for i in range(ECHOES):

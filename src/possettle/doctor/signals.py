@@ -12,6 +12,8 @@ from possettle.doctor.model import Evidence
 from possettle.doctor.probes import LinkProbe
 
 NEARLY_FULL = 0.9
+AT_LIMIT_PAGES = 2  # within this many pages of the limit, the next transaction cannot be written
+MIN_FREE_BYTES = 1 << 20  # less than this free on the device: the journal cannot grow
 REVERSAL_STUCK_ATTEMPTS = 3
 CLOCK_SKEW_S = 300.0
 REGION_DARK_SHARE = 0.5
@@ -66,11 +68,21 @@ def _device(i: Inputs, s: Signals) -> None:
         s.add("storage.corrupt", _ev("probe", "journal.integrity", j.error or "failed",
               f"The journal fails its integrity check: {j.error or 'quick_check failed'}.",
               "交易流水未通过完整性校验。"))  # fmt: skip
-    limit = j.config.max_journal_bytes if j.config else None
-    if limit and j.journal_bytes >= NEARLY_FULL * limit:
-        s.add("storage.nearly_full", _ev("probe", "journal.fill", round(j.journal_bytes / limit, 3),
-              f"The journal is at {j.journal_bytes / limit:.0%} of its size limit.",
-              f"交易流水已用 {j.journal_bytes / limit:.0%} 的容量上限。"))  # fmt: skip
+    if j.max_pages:
+        # Pages in use against the limit: the file size alone says little (WAL, free pages).
+        fill = j.used_pages / j.max_pages
+        key = (
+            "storage.at_limit"
+            if j.used_pages >= j.max_pages - AT_LIMIT_PAGES
+            else ("storage.nearly_full" if fill >= NEARLY_FULL else "")
+        )
+        if key:
+            s.add(key, _ev("probe", "journal.fill", round(fill, 3),
+                  f"The journal is at {fill:.0%} of its size limit ({j.used_pages} of {j.max_pages} pages).",
+                  f"交易流水已用 {fill:.0%} 的容量上限（{j.max_pages} 页中的 {j.used_pages} 页）。"))  # fmt: skip
+    if j.readable and j.free_bytes < MIN_FREE_BYTES:
+        s.add("storage.at_limit", _ev("probe", "disk.free_bytes", j.free_bytes,
+              f"Only {j.free_bytes} bytes are free on the device.", f"设备仅剩 {j.free_bytes} 字节可用空间。"))  # fmt: skip
 
 
 def _failure(i: Inputs, s: Signals) -> None:
@@ -84,7 +96,11 @@ def _failure(i: Inputs, s: Signals) -> None:
              f"The settlement failed at {where}: {message}.", f"结算在 {d.get('step')} 步骤失败：{message}。")  # fmt: skip
     if d.get("link"):
         if "cannot connect" in message:
-            s.add("settle.link.refused", ev)
+            # The journal keeps the connect error's text only: a refusal (the host's side
+            # answered with a reset) is told apart from a connect that got no answer or had
+            # no route (the local link), which is what a cable or Wi-Fi outage looks like.
+            refused = "Errno 111" in message or "refused" in message.lower()
+            s.add("settle.link.refused" if refused else "settle.link.unreachable", ev)
         elif "no reply" in message:
             s.add("settle.link.timeout", ev)
         else:
@@ -128,7 +144,8 @@ def _journal_events(i: Inputs, s: Signals) -> None:
         s.ruled_out.append("power.interrupted")
     for e in recent:
         kind, code, detail = e["kind"], e["code"], e["detail"]
-        if kind == "print_failed":
+        if kind == "print_failed" and j.print_queue:
+            # Only while something still waits to print: a slip reprinted since is history.
             s.add(f"print.failed.{code}", _ev("journal", "print_failed", code,
                   f"Printing failed: {code}.", f"打印失败：{code}。"))  # fmt: skip
         elif kind == "key_check_failed":
@@ -185,7 +202,7 @@ def _link(i: Inputs, s: Signals) -> None:
     if p.connect == "refused":
         s.add("probe.refused", _ev("probe", "link.connect", "refused",
               f"Connecting to the host now is refused: {p.error}.", "现在连接主机被拒绝。"))  # fmt: skip
-    elif p.connect in ("timeout", "error"):
+    elif p.connect in ("timeout", "unreachable", "error"):
         s.add("probe.timeout", _ev("probe", "link.connect", p.connect,
               f"Connecting to the host now fails ({p.connect}): {p.error}.", "现在无法连接主机。"))  # fmt: skip
     else:
@@ -228,7 +245,7 @@ def _host(i: Inputs, s: Signals) -> None:
               f"主机有 {len(fmt)} 条该终端报文无法解析。"))  # fmt: skip
     # A region outage is a reason only for a terminal that cannot reach the host itself; the
     # fleet view counts the other terminals of its region.
-    cut_off = i.link.connect in ("refused", "timeout") or bool(
+    cut_off = i.link.connect in ("refused", "timeout", "unreachable", "error") or bool(
         i.journal.failure and i.journal.failure["detail"].get("link")
     )
     if (

@@ -36,6 +36,8 @@ from possettle.terminal.policy import (
 )
 from possettle.terminal.printer.device import Printer, open_printer
 from possettle.terminal.printing import Printing
+from possettle.terminal.reader import ReaderState
+from possettle.terminal.reader import read_state as reader_state
 from possettle.terminal.settle import Settlement, SettleReport
 from possettle.terminal.shell import SignOn, Terminal
 from possettle.terminal.transactions import Payments, TxnResult
@@ -191,6 +193,17 @@ class Pos:
         except Refused as exc:
             raise self._refused(exc, Operation.SALE) from None
         self._check(op, Operation.SALE, amount)
+        # The card is read before anything is journaled or sent: a reader that reports a
+        # fault takes no payment, and the refusal is journaled (the doctor's reader.fault).
+        if reader_state(self.terminal.directory) is ReaderState.FAULT:
+            raise self._refused(
+                Refused(
+                    "reader.fault",
+                    "The card reader reports a fault: clean or reconnect it.",
+                    "读卡器报告故障：请清洁或重新连接读卡器。",
+                ),
+                Operation.SALE,
+            )
         refusal = self._offline_refusal(op, amount) if allow_offline else None
         try:
             result = await self._online(
