@@ -27,6 +27,8 @@ from possettle.terminal.operators import Operator, Role
 from possettle.terminal.pos import Pos
 from possettle.terminal.printer.device import PrinterState
 from possettle.terminal.printer.simulated import set_state
+from possettle.terminal.reader import ReaderState
+from possettle.terminal.reader import set_state as set_reader_state
 from possettle.terminal.setup import init_terminal
 from possettle.terminal.transactions import TxnResult
 from possettle.terminal.validation import parse_amount
@@ -413,6 +415,21 @@ def printer_command(
         print_json({"ok": True, "state": state.value})
     else:
         out().print(f"printer state: {state.value}")
+
+
+@app.command("reader")
+def reader_command(
+    directory: DirOption,
+    state: Annotated[ReaderState, typer.Option("--state", help="The simulated reader's state.")],
+    as_json: JsonOption = False,
+) -> None:
+    """Set the simulated card reader's state: ok or fault."""
+    with _boundary(as_json):
+        set_reader_state(directory, state)
+    if as_json:
+        print_json({"ok": True, "state": state.value})
+    else:
+        out().print(f"reader state: {state.value}")
 
 
 @app.command("resume")
