@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -35,7 +36,34 @@ def test_the_app_has_the_documented_commands() -> None:
         "host policy",
         "host serve",
         "codec decode",
-    }
+        "doctor",
+        "fault proxy",
+        *(f"terminal {c}" for c in (
+            "init", "signon", "signoff", "echo", "sale", "void", "refund", "settle", "reprint",
+            "status", "printer", "reader", "resume", "crash-points", "operator add",
+            "operator list",
+        )),
+    }  # fmt: skip
+
+
+DOCS = Path(__file__).resolve().parents[2]
+
+
+def _documentation() -> str:
+    return "\n".join(
+        p.read_text(encoding="utf-8") for p in [DOCS / "README.md", *(DOCS / "docs").glob("*.md")]
+    )
+
+
+@pytest.mark.parametrize("path", [p for p in PATHS if p], ids=[" ".join(p) for p in PATHS if p])
+def test_every_command_is_documented(path: tuple[str, ...]) -> None:
+    text = _documentation()
+    if len(path) > 1 and path[0] in ("host", "terminal", "fault", "codec", "merchant"):
+        assert (
+            f"possettle {' '.join(path)}" in text or f"{' '.join(path[:-1])} {path[-1]}" in text
+        ), f"`possettle {' '.join(path)}` is not in the README or docs/"
+    else:
+        assert f"possettle {' '.join(path)}" in text, f"`possettle {' '.join(path)}` undocumented"
 
 
 @pytest.mark.parametrize(
