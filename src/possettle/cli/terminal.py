@@ -20,9 +20,10 @@ from possettle.cli.common import JsonOption, cells, err, out, print_json
 from possettle.crypto.keys import Key
 from possettle.errors import ConfigError, PossettleError
 from possettle.iso8583.codes import describe
+from possettle.link.client import LinkError, LinkTimeout
 from possettle.terminal.config import TerminalConfig
 from possettle.terminal.crashpoints import POINTS
-from possettle.terminal.errors import Refused
+from possettle.terminal.errors import HostRefused, JournalError, LinkDown, PrinterError, Refused
 from possettle.terminal.operators import Operator, Role
 from possettle.terminal.pos import Pos
 from possettle.terminal.printer.device import PrinterState
@@ -73,11 +74,32 @@ def _boundary(as_json: bool) -> Iterator[None]:
             err().print(f"[bold red]refused:[/] {exc.en}\n[bold red]拒绝：[/]{exc.zh}")
         raise typer.Exit(1) from None
     except PossettleError as exc:
+        en, zh = _bilingual(exc)
         if as_json:
-            print_json({"ok": False, "error": str(exc), "type": type(exc).__name__})
+            print_json({"ok": False, "error": str(exc), "type": type(exc).__name__,
+                        "message": {"en": en, "zh": zh}})  # fmt: skip
         else:
-            err().print(f"[bold red]error:[/] {exc}", soft_wrap=True, markup=False)
+            err().print(f"error: {en}\n错误：{zh}", soft_wrap=True, markup=False)
         raise typer.Exit(1) from None
+
+
+def _bilingual(exc: PossettleError) -> tuple[str, str]:
+    """What the merchant reads: the host's answer or the link's state, in both languages."""
+    if isinstance(exc, HostRefused) and len(exc.code) == 2:
+        code = describe(exc.code)
+        return f"{exc} ({code.en})", f"主机应答 {exc.code}：{code.zh}"
+    if isinstance(exc, LinkTimeout):
+        return (
+            f"{exc}: the host did not answer in time",
+            "主机未及时应答（交易结果未知时已登记冲正）",
+        )
+    if isinstance(exc, LinkError | LinkDown):
+        return f"{exc}: the host cannot be reached", "无法连接收单主机，请检查网络后重试"
+    if isinstance(exc, PrinterError):
+        return f"{exc}: the printer is not ready", "打印机未就绪，单据已保存待重打"
+    if isinstance(exc, JournalError):
+        return f"{exc}", "交易流水存储出错，请联系技术支持"
+    return str(exc), f"操作失败：{exc}"
 
 
 SOFTWARE_CRASH_EXIT = 70  # EX_SOFTWARE

@@ -21,6 +21,7 @@ from possettle.clock import Clock, OffsetClock, SystemClock
 from possettle.crypto.errors import CryptoError
 from possettle.crypto.keys import Key, decode_field62
 from possettle.crypto.vault import Vault
+from possettle.errors import ConfigError
 from possettle.iso8583.codec import Fields
 from possettle.iso8583.fields import Field60, NetworkCode
 from possettle.iso8583.framing import Tpdu
@@ -33,6 +34,7 @@ from possettle.terminal.journal import queries as q
 from possettle.terminal.journal.records import TxnState
 from possettle.terminal.journal.store import Journal
 from possettle.terminal.operations.settlement import totals
+from possettle.terminal.policy import TerminalPolicy
 
 
 @dataclass(frozen=True, slots=True)
@@ -100,6 +102,14 @@ class Terminal:
         """The terminal's clock: the device clock corrected by the host's time at sign-on."""
         offset = float(self.journal.get_meta("clock_offset") or 0.0)
         return OffsetClock(timedelta(seconds=offset), self.base_clock)
+
+    def local_now(self) -> datetime:
+        """The terminal's time in the shop's timezone (the policy's), for fields 12/13/61.3."""
+        now = self.clock.now()
+        try:
+            return now.astimezone(TerminalPolicy.from_dict(self.config.policy).tz())
+        except ConfigError:
+            return now
 
     @property
     def batch(self) -> int:

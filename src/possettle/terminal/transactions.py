@@ -135,7 +135,7 @@ class Payments:
     def _new(self, kind: TxnKind, state: TxnState, pan: str, amount: int, **extra: object) -> int:
         """The intent: STAN, row and (for a 0200) its pending reversal, in one transaction."""
         t = self.t
-        now = t.clock.now()
+        now = t.local_now()  # fields 12/13 and 61.3 carry the shop's local time
         org = card_org(pan)
         with t.journal.write("txn_intent") as conn:
             stan = q.next_stan(conn)
