@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from pathlib import Path
 
+from possettle.clock import SystemClock
+from possettle.terminal.pos import Pos
 from tests.host.harness import register, running_host
 from tests.terminal.harness import CUP_PAN, VISA_PAN, make_terminal, open_pos
 
@@ -58,5 +61,22 @@ async def test_sign_off_drops_the_keys_and_the_next_sale_signs_on_again(
             assert pos.status()["signed_on"] is True
             kinds = [e["kind"] for e in pos.journal.events()]
             assert kinds.index("signed_off") > kinds.index("signed_on")
+        finally:
+            await pos.close()
+
+
+async def test_a_skewed_device_clock_is_corrected_by_the_sign_on(
+    tmp_path: Path, sqlite_url: str
+) -> None:
+    key_file = tmp_path / "host.key"
+    await register(sqlite_url, key_file)
+    async with running_host(sqlite_url, key_file) as host:
+        term = make_terminal(tmp_path / "t", host.port, clock_skew_seconds=-7200.0)
+        pos = Pos.open(term, clock=SystemClock())
+        try:
+            signon = await pos.sign_on()
+            assert abs(signon.clock_offset - 7200) < 5  # the host's time wins
+            drift = pos.terminal.clock.now() - datetime.now(UTC)
+            assert abs(drift.total_seconds()) < 5
         finally:
             await pos.close()

@@ -34,6 +34,9 @@ class TerminalConfig:
     reversal_attempts: int = 3
     max_journal_bytes: int | None = None
     printer: str = "sim"
+    # Fault injection: the device clock runs this many seconds off (clock skew). Sign-on
+    # corrects the terminal's own time from the host; the doctor reports the skew it saw.
+    clock_skew_seconds: float = 0.0
     policy: dict[str, Any] = field(default_factory=dict)
 
     def __post_init__(self) -> None:

@@ -76,7 +76,9 @@ class Terminal:
         extra_schema: tuple[str, ...] = (),
     ) -> Terminal:
         config = TerminalConfig.load(directory)
-        base = clock or SystemClock()
+        base: Clock = clock or SystemClock()
+        if config.clock_skew_seconds:
+            base = OffsetClock(timedelta(seconds=config.clock_skew_seconds), base)
         crash = crash if crash is not None else CrashPoints.from_env()
         vault = Vault.load_or_create(directory / KEY_FILE)
         journal = Journal.open(
