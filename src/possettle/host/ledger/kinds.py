@@ -55,3 +55,15 @@ class ReconCategory(StrEnum):
 class ExceptionStatus(StrEnum):
     OPEN = "open"
     RESOLVED = "resolved"
+
+
+class ConsoleRole(StrEnum):
+    VIEWER = "viewer"
+    OPERATOR = "operator"
+    ADMIN = "admin"
+
+
+class AlertStatus(StrEnum):
+    OPEN = "open"
+    ACKNOWLEDGED = "acknowledged"
+    RESOLVED = "resolved"

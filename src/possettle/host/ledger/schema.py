@@ -33,7 +33,9 @@ from sqlalchemy import (
 from sqlalchemy.engine import Dialect
 
 from possettle.host.ledger.kinds import (
+    AlertStatus,
     BatchStatus,
+    ConsoleRole,
     EntryKind,
     ExceptionStatus,
     MerchantStatus,
@@ -279,4 +281,68 @@ terminal_reports = Table(
     Column("tid", String(8), ForeignKey("terminals.tid"), primary_key=True),
     _at("received_at"),
     Column("report", Text(), nullable=False),
+)
+
+# ---------------------------------------------------------------- console, alerts, audit (0002)
+
+console_users = Table(
+    "console_users",
+    metadata,
+    Column("username", String(40), primary_key=True),
+    # scrypt, self-describing (possettle.terminal.operators.hash_password format)
+    Column("password_hash", String(200), nullable=False),
+    Column("role", String(10), nullable=False),
+    Column("failed_attempts", Integer(), nullable=False, server_default=sa.text("0")),
+    _at("locked_until", nullable=True),
+    _at("created_at"),
+    _one_of("role", ConsoleRole, "role"),
+)
+
+console_sessions = Table(
+    "console_sessions",
+    metadata,
+    # the SHA-256 of the session token; the token itself lives only in the browser's cookie
+    Column("token_hash", String(64), primary_key=True),
+    Column("username", String(40), ForeignKey("console_users.username"), nullable=False),
+    Column("csrf_token", String(64), nullable=False),
+    _at("created_at"),
+    _at("expires_at"),
+)
+
+audit_log = Table(
+    "audit_log",
+    metadata,
+    _id(),
+    _at("at"),
+    Column("actor", String(40), nullable=False),
+    Column("action", String(40), nullable=False),
+    Column("target", String(60), nullable=False),
+    Column("detail", Text(), nullable=False),
+    # each row's hash covers its content and the previous row's hash: tampering shows
+    Column("prev_hash", String(64), nullable=False),
+    Column("hash", String(64), nullable=False),
+)
+
+alerts = Table(
+    "alerts",
+    metadata,
+    _id(),
+    Column("rule", String(60), nullable=False),
+    Column("cause", String(40), nullable=False),
+    Column("severity", String(10), nullable=False),
+    # one incident per shared cause: the rule's grouping key (e.g. region, issuer)
+    Column("incident_key", String(120), nullable=False),
+    Column("status", String(12), nullable=False, server_default="open"),
+    Column("summary_en", Text(), nullable=False),
+    Column("summary_zh", Text(), nullable=False),
+    Column("terminals", Text(), nullable=False),  # JSON list of TIDs
+    _at("first_at"),
+    _at("last_at"),
+    _at("notified_at", nullable=True),
+    Column("ack_by", String(40)),
+    Column("ack_note", Text()),
+    _at("ack_at", nullable=True),
+    _at("resolved_at", nullable=True),
+    Index(None, "status", "rule", "incident_key"),
+    _one_of("status", AlertStatus, "status"),
 )
