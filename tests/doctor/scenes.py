@@ -167,7 +167,11 @@ def journal_meta(term: Path, key: str, value: str) -> None:
     conn = sqlite3.connect(term / JOURNAL_FILE)
     try:
         with conn:
-            conn.execute("UPDATE meta SET value = ? WHERE key = ?", (value, key))
+            conn.execute(
+                "INSERT INTO meta (key, value) VALUES (?, ?)"
+                " ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+                (key, value),
+            )
     finally:
         conn.close()
 

@@ -16,7 +16,14 @@ from typing import Any
 import sqlalchemy as sa
 
 from possettle.host.ledger.queries import get_policy
-from possettle.host.ledger.schema import host_events, requests, terminal_reports, terminals
+from possettle.host.ledger.schema import (
+    batches,
+    host_events,
+    recon_exceptions,
+    requests,
+    terminal_reports,
+    terminals,
+)
 
 ISSUER_DOWN = ("91", "92", "96", "98", "06")
 WINDOW = timedelta(hours=1)
@@ -37,6 +44,8 @@ class HostFacts:
     events: list[dict[str, Any]] = field(default_factory=list)
     codes: Counter[str] = field(default_factory=Counter)  # this terminal's recent replies
     last_report: dict[str, Any] | None = None
+    # open reconciliation breaks the host recorded for this terminal, newest first
+    exceptions: list[dict[str, Any]] = field(default_factory=list)
     # fleet
     region_terminals: int = 0
     region_dark: int = 0
@@ -68,12 +77,22 @@ def read_host(
             min_version=get_policy(conn, "min_version", "000000"),
         )  # fmt: skip
         ev = host_events.c
+        # What the host saw since this terminal's last closed batch: errors from before a
+        # settlement that went through are history.
+        closed = conn.execute(
+            sa.select(sa.func.max(batches.c.closed_at)).where(batches.c.tid == tid)
+        ).scalar_one_or_none()
+        after_close = sa.true() if closed is None else ev.at > closed
+        recent = (
+            sa.select(host_events)
+            .where(ev.tid == tid, after_close)
+            .order_by(ev.id.desc())
+            .limit(100)
+        )
         facts.events = [
             {"at": str(e.at), "kind": e.kind, "code": e.response_code or "",
              "detail": e.detail}
-            for e in conn.execute(
-                sa.select(host_events).where(ev.tid == tid).order_by(ev.id.desc()).limit(100)
-            )
+            for e in conn.execute(recent)
         ]  # fmt: skip
         rq = requests.c
         facts.codes = Counter(
@@ -82,6 +101,17 @@ def read_host(
                 sa.select(rq.response_code).where(rq.tid == tid).order_by(rq.id.desc()).limit(50)
             ).scalars()
         )
+        rx = recon_exceptions.c
+        facts.exceptions = [
+            {"batch": int(r.batch), "stan": str(r.stan), "category": str(r.category),
+             "amount": int(r.amount)}
+            for r in conn.execute(
+                sa.select(rx.batch, rx.stan, rx.category, rx.amount)
+                .where(rx.tid == tid, rx.status == "open")
+                .order_by(rx.id.desc())
+                .limit(20)
+            )
+        ]  # fmt: skip
         report = conn.execute(
             sa.select(terminal_reports.c.report).where(terminal_reports.c.tid == tid)
         ).scalar_one_or_none()

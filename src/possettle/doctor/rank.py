@@ -15,6 +15,7 @@ from possettle.doctor.signals import Signals
 
 
 def rank(signals: Signals, *, failed: bool, step: str | None) -> list[Diagnosis]:
+    step = step or signals.step  # a stop without a settle_failed row still has its step
     odds: dict[str, float] = {}
     evidence: dict[str, list[Evidence]] = {}
     for key, seen in signals.seen.items():
@@ -57,4 +58,6 @@ def _step(cause_id: str, step: str | None) -> str | None:
         return "reversal"
     if cause_id == "batch.out_of_balance":
         return "batch_upload"
+    if cause_id == "batch.already_settled":
+        return "settle"  # the 0500 was answered 94
     return step

@@ -19,15 +19,23 @@ BACKOFF_S = 0.5
 
 
 async def _sign_on(pos: Pos) -> str:
+    """Sign on again, then retry (causes.md): an interrupted settlement goes on from its step."""
     await pos.sign_on()
-    return "signed on again; working keys and batch number taken from the host"
+    done = "signed on again; working keys and batch number taken from the host"
+    if q.unfinished_settlement(pos.journal.conn) is None:
+        return done
+    return f"{done}; {await _resume_settlement(pos)}"
 
 
 async def _send_reversals(pos: Pos) -> str:
+    """Deliver the blocking reversals first; the settlement they held up then goes on."""
     left = await pos.payments.send_reversals()
     if left:
         raise RuntimeError(f"{left} reversal(s) still pending")
-    return "pending reversals delivered"
+    done = "pending reversals delivered"
+    if q.unfinished_settlement(pos.journal.conn) is None:
+        return done
+    return f"{done}; {await _resume_settlement(pos)}"
 
 
 async def _resume_settlement(pos: Pos) -> str:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import Any
 
 from possettle.doctor.facts import JournalFacts
 from possettle.doctor.hostview import HostFacts
@@ -23,6 +24,9 @@ REGION_DARK_SHARE = 0.5
 class Signals:
     seen: dict[str, list[Evidence]] = field(default_factory=dict)
     ruled_out: list[str] = field(default_factory=list)
+    # The settlement step that was in flight when work stopped without a settle_failed row
+    # (a power cut or crash mid-settlement): the step a diagnosis names when nothing else does.
+    step: str | None = None
 
     def add(self, key: str, ev: Evidence) -> None:
         self.seen.setdefault(key, []).append(ev)
@@ -44,6 +48,9 @@ class Inputs:
 
 def collect(i: Inputs) -> Signals:
     s = Signals()
+    st = i.journal.settlement
+    if st is not None and st.step.value != "done":
+        s.step = st.step.value
     _device(i, s)
     _failure(i, s)
     _journal_events(i, s)
@@ -126,37 +133,62 @@ def _code(s: Signals, code: str, ev: Evidence, *, settle: bool = False) -> None:
             s.add(family, ev)
 
 
+def _window(j: JournalFacts) -> list[dict[str, Any]]:
+    """The events that may bear on the current state: since the latest settlement began, or,
+    once it is done, since it finished (what went wrong during a finished settlement is
+    history). Events are also weighed against the state they describe (below)."""
+    st = j.settlement
+    if st is None:
+        return j.events[:100]
+    since = st.finished_at if st.step.value == "done" and st.finished_at else st.started_at
+    return [e for e in j.events if e["at"] >= since]
+
+
+def _after_last(events: list[dict[str, Any]], kind: str) -> list[dict[str, Any]]:
+    """``events`` (newest first) newer than the latest event of ``kind``."""
+    last = next((e["id"] for e in events if e["kind"] == kind), None)
+    return events if last is None else [e for e in events if e["id"] > last]
+
+
 def _journal_events(i: Inputs, s: Signals) -> None:
     j = i.journal
-    since = j.settlement.started_at if j.settlement is not None else ""
-    recent = [e for e in j.events if e["at"] >= since] if since else j.events[:100]
+    recent = _window(j)
+    settling = j.settlement is not None and j.settlement.step.value != "done"
+    # Work a crash or power cut left behind. Once it is finished (resumed), the stop is
+    # history, not a reason for anything now: only the open marker (nobody has opened the
+    # journal since) or unfinished work keeps it a finding.
+    interrupted = j.open_marker or settling or bool(j.reversals)
     kinds = {e["kind"] for e in recent}
-    if "software_crash" in kinds:
+    if "software_crash" in kinds and interrupted:
         e = next(e for e in recent if e["kind"] == "software_crash")
         s.add("software.crash_record", _ev("journal", "software_crash", e["detail"],
               f"The application crashed ({e['detail'].get('type')}) at {e['detail'].get('point') or 'an unknown point'}.",
               f"终端程序异常退出（{e['detail'].get('type')}）。"))  # fmt: skip
-    if "unclean_shutdown" in kinds or j.open_marker:
+    if j.open_marker or ("unclean_shutdown" in kinds and interrupted):
         s.add("power.unclean", _ev("journal", "unclean_shutdown", True,
               "The journal was not closed cleanly: the terminal stopped mid-work.",
               "交易流水未正常关闭：终端在操作中途停止。"))  # fmt: skip
     else:
         s.ruled_out.append("power.interrupted")
+    # A sign-on that failed matters until a sign-on succeeds.
+    unsigned = {e["id"] for e in _after_last(recent, "signed_on")}
+    pending = {r.stan for r in j.reversals}
     for e in recent:
         kind, code, detail = e["kind"], e["code"], e["detail"]
         if kind == "print_failed" and j.print_queue:
             # Only while something still waits to print: a slip reprinted since is history.
             s.add(f"print.failed.{code}", _ev("journal", "print_failed", code,
                   f"Printing failed: {code}.", f"打印失败：{code}。"))  # fmt: skip
-        elif kind == "key_check_failed":
+        elif kind == "key_check_failed" and e["id"] in unsigned:
             s.add("keys.check_failed", _ev("journal", "key_check_failed", detail.get("error"),
                   "The working keys from the host failed their check values.",
                   "主机下发的工作密钥校验值不符。"))  # fmt: skip
-        elif kind == "batch_mismatch":
+        elif kind == "batch_mismatch" and detail.get("local") == j.batch:
+            # Still holding the batch the host does not expect.
             s.add("batch.mismatch_event", _ev("journal", "batch_mismatch", detail,
                   f"The host expects batch {detail.get('host')}, the terminal holds {detail.get('local')}.",
                   f"主机期望批次 {detail.get('host')}，终端为 {detail.get('local')}。"))  # fmt: skip
-        elif kind == "sign_on_refused":
+        elif kind == "sign_on_refused" and e["id"] in unsigned:
             f63 = str(detail.get("field63", ""))
             _code(s, code, _ev("journal", "sign_on_refused", {"code": code, "field63": f63},
                   f"Sign-on refused with {code} {f63}".strip() + ".", f"签到被拒绝：{code} {f63}".strip() + "。"))  # fmt: skip
@@ -166,16 +198,28 @@ def _journal_events(i: Inputs, s: Signals) -> None:
                    "permission": "refused.permission", "limit": "refused.permission",
                    "input": "refused.input", "order": "refused.order",
                    "reader": "refused.reader"}.get(family)  # fmt: skip
+            if code == "order.settlement_unfinished" and not settling:
+                key = None  # the settlement it waited for has finished since
             if key:
                 s.add(key, _ev("journal", "refused", code, str(detail.get("en", code)),
                                str(detail.get("zh", code))))  # fmt: skip
-        elif kind == "reversal_stuck":
+        elif kind == "reversal_stuck" and detail.get("stan") in pending:
             s.add("reversal.stuck", _ev("journal", "reversal_stuck", detail,
                   f"A reversal (STAN {detail.get('stan')}) could not be delivered after {detail.get('attempts')} attempts.",
                   f"冲正（流水号 {detail.get('stan')}）尝试 {detail.get('attempts')} 次仍未送达。"))  # fmt: skip
+        elif kind == "no_reply" and interrupted:
+            s.add("link.no_reply", _ev("journal", "no_reply", detail.get("stan"),
+                  f"STAN {detail.get('stan')} got no reply: {detail.get('error')}.",
+                  f"流水号 {detail.get('stan')} 无应答。"))  # fmt: skip
         elif kind == "storage_full":
             s.add("storage.full", _ev("journal", "storage_full", detail,
                   "A journal write failed: storage full.", "交易流水写入失败：存储已满。"))  # fmt: skip
+    if j.settlement is not None and j.settlement.result == "already_settled":
+        # A 0500 answered 94: the terminal closed its batch on the host's word (causes.md);
+        # its totals are to be confirmed with the acquirer.
+        s.add("code.94.settle", _ev("journal", "settlement.result", j.settlement.result,
+              f"The host had already closed batch {j.settlement.batch:06d} (94).",
+              f"主机已关闭批次 {j.settlement.batch:06d}（94）。"))  # fmt: skip
     if j.settlement is not None and j.settlement.result == "balanced_after_upload":
         s.add("settle.unbalanced", _ev("journal", "settlement.result", j.settlement.result,
               f"Batch {j.settlement.batch:06d} was out of balance and needed a batch upload.",
@@ -234,7 +278,9 @@ def _host(i: Inputs, s: Signals) -> None:
               f"软件版本 {version} 低于主机要求的 {h.min_version}。"))  # fmt: skip
     else:
         s.ruled_out.append("software.outdated")
-    mac = [e for e in h.events if e["kind"] == "mac_error"]
+    # MAC errors since the host last issued working keys (a sign-on mends them).
+    last_signon = next((n for n, e in enumerate(h.events) if e["kind"] == "signon"), len(h.events))
+    mac = [e for e in h.events[:last_signon] if e["kind"] == "mac_error"]
     if mac:
         s.add("host.mac_errors", _ev("host", "host_events.mac_error", len(mac),
               f"The host saw {len(mac)} MAC error(s) from this terminal.", f"主机收到该终端 {len(mac)} 次 MAC 错误。"))  # fmt: skip
@@ -248,6 +294,12 @@ def _host(i: Inputs, s: Signals) -> None:
     cut_off = i.link.connect in ("refused", "timeout", "unreachable", "error") or bool(
         i.journal.failure and i.journal.failure["detail"].get("link")
     )
+    st = i.journal.settlement
+    breaks = [x for x in h.exceptions if st is not None and x["batch"] == st.batch]
+    if st is not None and breaks and "settle.unbalanced" in s.seen:
+        s.add("settle.unbalanced", _ev("host", "recon_exceptions", breaks,
+              f"The host's reconciliation of batch {st.batch:06d}: " + ", ".join(f"STAN {x['stan']} {x['category']}" for x in breaks) + ".",
+              f"主机对批次 {st.batch:06d} 的对账差错：" + "，".join(f"流水号 {x['stan']} {x['category']}" for x in breaks) + "。"))  # fmt: skip
     if (
         cut_off
         and h.region

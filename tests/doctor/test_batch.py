@@ -1,0 +1,181 @@
+"""The doctor names the batch and reversal causes (软件): out of balance, batch number out
+of step, a batch the host already closed, a reversal that cannot be delivered.
+
+A terminal whose own batch number jumped cannot be mended by a sign-on: the terminal keeps a
+batch it has begun to settle (``shell.sign_on`` journals ``batch_mismatch`` instead of adopting
+the host's number), and the host answers that batch's 0500 with ``77`` for ever. The doctor
+names the cause and reports the sign-on recovery as failed; the remedy needs the terminal to
+let go of an empty batch the host never opened (left open, see the report).
+"""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+from possettle.sim.proxy import Direction, Faults
+from tests.doctor.harness import doctor, make_terminal, open_pos, settle, trade
+from tests.doctor.scenes import (
+    FAST,
+    evidence,
+    expect_top,
+    host_current_batch,
+    journal_meta,
+    relay,
+)
+from tests.host.harness import TID, register, running_host
+from tests.terminal.faults import forget_at_host
+from tests.terminal.harness import CUP_PAN
+
+
+async def test_a_host_that_lost_a_sale_is_out_of_balance_with_the_missing_trace_number(
+    tmp_path: Path, sqlite_url: str
+) -> None:
+    key_file = tmp_path / "host.key"
+    await register(sqlite_url, key_file)
+    async with running_host(sqlite_url, key_file) as host:
+        term = make_terminal(tmp_path / "t", host.port)
+        await trade(term)
+        pos = open_pos(term)
+        try:
+            lost = pos.voidable()[1]
+        finally:
+            await pos.close()
+        forget_at_host(sqlite_url, TID, lost)  # the host restored an older backup
+        result = await settle(term)
+        assert result["ok"] is True and result["result"] == "balanced_after_upload"
+
+        report = await doctor(term, sqlite_url, fix=True)
+    top = expect_top(report, "batch.out_of_balance", "software", "batch_upload")
+    ev = evidence(top)
+    assert ev["settlement.result"] == ["balanced_after_upload"]
+    [breaks] = ev["recon_exceptions"]
+    assert [(b["stan"], b["category"]) for b in breaks] == [  # type: ignore[attr-defined]
+        (f"{lost:06d}", "missing_at_host")
+    ]
+    # The batch upload (the safe recovery) already ran inside the settlement; nothing is left
+    # interrupted, the break itself goes to reconciliation.
+    assert top.recovery is not None and top.recovery["result"] == "ok"
+
+
+async def test_a_host_batch_out_of_step_is_a_sequence_mismatch_that_a_sign_on_mends(
+    tmp_path: Path, sqlite_url: str
+) -> None:
+    key_file = tmp_path / "host.key"
+    await register(sqlite_url, key_file)
+    async with running_host(sqlite_url, key_file) as host:
+        term = make_terminal(tmp_path / "t", host.port)
+        await trade(term)
+        host_current_batch(sqlite_url, TID, 2)  # an operator moved the host's batch number
+        result = await settle(term)
+        assert result["ok"] is False
+        assert result["failure"]["code"] == "77"  # type: ignore[index]
+
+        report = await doctor(term, sqlite_url)
+        top = expect_top(report, "batch.sequence_mismatch", "software", "settle")
+        ev = evidence(top)
+        assert ev["batch_mismatch"] == [{"local": 1, "host": 2}]
+        assert ev["settle_failed"] == [{"step": "settle", "code": "77"}]
+
+        host_current_batch(sqlite_url, TID, 1)  # put back
+        report = await doctor(term, sqlite_url, fix=True)
+        assert report.diagnoses[0].cause.id == "batch.sequence_mismatch"
+        recovery = report.diagnoses[0].recovery
+        assert recovery is not None and recovery["action"] == "sign_on"
+        assert recovery["result"] == "ok", recovery
+        after = await doctor(term, sqlite_url)
+    assert after.ok, after.as_dict()
+    assert after.batch == 2
+
+
+async def test_a_terminal_batch_number_out_of_step_is_a_sequence_mismatch(
+    tmp_path: Path, sqlite_url: str
+) -> None:
+    key_file = tmp_path / "host.key"
+    await register(sqlite_url, key_file)
+    async with running_host(sqlite_url, key_file) as host:
+        term = make_terminal(tmp_path / "t", host.port)
+        await trade(term)
+        journal_meta(term, "batch", "3")  # the terminal's batch number jumped
+        result = await settle(term)
+        assert result["ok"] is False
+        report = await doctor(term, sqlite_url, fix=True)
+    top = expect_top(report, "batch.sequence_mismatch", "software", "settle")
+    ev = evidence(top)
+    assert ev["batch_mismatch"] == [{"local": 3, "host": 1}]
+    # Signing on again cannot adopt the host's batch while the terminal holds a settlement of
+    # its own (module docstring): the recovery runs and says it did not mend it.
+    assert top.recovery is not None and top.recovery["action"] == "sign_on"
+    assert top.recovery["result"] == "failed"
+    assert "77" in top.recovery["detail"]
+
+
+async def test_a_batch_the_host_already_closed_is_already_settled(
+    tmp_path: Path, sqlite_url: str
+) -> None:
+    key_file = tmp_path / "host.key"
+    await register(sqlite_url, key_file)
+    async with running_host(sqlite_url, key_file) as host:
+        term = make_terminal(tmp_path / "t", host.port)
+        await trade(term)
+        backup = tmp_path / "backup"
+        shutil.copytree(term, backup)
+        assert (await settle(term))["ok"] is True
+        # The terminal is restored from the backup taken before the settlement: it holds
+        # batch 1 open, which the host has closed.
+        shutil.rmtree(term)
+        shutil.copytree(backup, term)
+        pos = open_pos(term)
+        try:
+            await pos.terminal.echo()  # a new trace number: the 0500 is not a repeat
+        finally:
+            await pos.close()
+        result = await settle(term)
+        assert result["ok"] is True and result["result"] == "already_settled"
+
+        report = await doctor(term, sqlite_url, fix=True)
+    top = expect_top(report, "batch.already_settled", "software", "settle")
+    assert evidence(top)["settlement.result"] == ["already_settled"]
+    assert top.recovery is not None and top.recovery["result"] == "ok"
+
+
+async def test_a_reversal_that_cannot_be_delivered_is_stuck_until_the_line_carries_it(
+    tmp_path: Path, sqlite_url: str
+) -> None:
+    key_file = tmp_path / "host.key"
+    await register(sqlite_url, key_file)
+    async with running_host(sqlite_url, key_file) as host, relay(host.port) as proxy:
+        term = make_terminal(tmp_path / "t", proxy.port, timeout=FAST, reversal_attempts=3)
+        await trade(term, sales=3)
+        proxy.faults = Faults(drop=1.0, direction=Direction.DOWN)  # replies are lost
+        pos = open_pos(term)
+        try:
+            sale = await pos.sale(CUP_PAN, 700, expiry="3012", allow_offline=False)
+            assert sale.state.value == "pending"  # a reversal is queued
+        finally:
+            await pos.close()
+        for _ in range(3):
+            result = await settle(term)
+            assert result["ok"] is False and result["failure"]["step"] == "reversal"  # type: ignore[index]
+
+        # While the line drops every reply, the line is the cause and the stuck reversal
+        # its consequence: both are named, the network first.
+        report = await doctor(term, sqlite_url)
+        named = [d.cause.id for d in report.diagnoses]
+        assert named[:2] == ["network.unstable", "reversal.stuck"], named
+
+        proxy.faults = Faults()  # the line carries again; the reversal is still pending
+        report = await doctor(term, sqlite_url)
+        top = expect_top(report, "reversal.stuck", "software", "reversal")
+        ev = evidence(top)
+        assert {"stan": sale.stan, "attempts": 3} in ev["pending_reversal"]
+        assert ev["reversal_stuck"][0]["stan"] == sale.stan  # type: ignore[index]
+
+        report = await doctor(term, sqlite_url, fix=True)
+        assert report.diagnoses[0].cause.id == "reversal.stuck"
+        recovery = report.diagnoses[0].recovery
+        assert recovery is not None and recovery["action"] == "send_reversals"
+        assert recovery["result"] == "ok", recovery
+        after = await doctor(term, sqlite_url)
+    assert after.ok, after.as_dict()
+    assert after.batch == 2
