@@ -203,6 +203,7 @@ class Ran:
 async def doctor_cli(*args: str) -> Ran:
     """``possettle doctor ARGS`` in its own process."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("POSSETTLE_CRASH")}
+    env["COLUMNS"] = "300"  # the console wraps at 80 columns in a pipe; keep lines whole
     proc = await asyncio.create_subprocess_exec(
         sys.executable, "-m", "possettle.cli.main", "doctor", *args, env=env,
         stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,

@@ -45,6 +45,9 @@ class JournalFacts:
     clock_offset: float = 0.0
     open_marker: bool = False
     txn_count: int = 0
+    # STANs a void was refused for because their sale is in a batch settled since (the void
+    # came after the settlement: operation.out_of_order, use a refund)
+    voids_after_settlement: list[int] = field(default_factory=list)
 
     def events_of(self, kind: str) -> list[dict[str, Any]]:
         return [e for e in self.events if e["kind"] == kind]
@@ -128,4 +131,18 @@ def _read(conn: sqlite3.Connection, facts: JournalFacts, now: datetime) -> None:
     facts.clock_offset = float(_meta(conn, "clock_offset") or 0.0)
     facts.open_marker = _meta(conn, "open") == "1"
     facts.txn_count = int(conn.execute("SELECT count(*) FROM txns").fetchone()[0])
+    for e in facts.events:
+        d = e["detail"]
+        if (
+            e["kind"] == "refused"
+            and e["code"] == "input.original"
+            and d.get("operation") == "void"
+        ):
+            settled = conn.execute(
+                "SELECT 1 FROM txns t JOIN settlements s ON s.batch = t.batch"
+                " WHERE t.stan = ? AND t.kind = 'sale' AND t.batch != ? AND s.step = 'done'",
+                (d.get("stan"), facts.batch),
+            ).fetchone()
+            if settled is not None:
+                facts.voids_after_settlement.append(int(d["stan"]))
     del now

@@ -44,6 +44,7 @@ class HostFacts:
     events: list[dict[str, Any]] = field(default_factory=list)
     codes: Counter[str] = field(default_factory=Counter)  # this terminal's recent replies
     last_report: dict[str, Any] | None = None
+    dark_after: timedelta = DARK_AFTER  # silence longer than this: the terminal is dark
     # open reconciliation breaks the host recorded for this terminal, newest first
     exceptions: list[dict[str, Any]] = field(default_factory=list)
     # fleet
@@ -74,7 +75,7 @@ def read_host(
             registered=True, tid=tid, status=str(row.status), region=str(row.region or ""),
             current_batch=int(row.current_batch), software_version=str(row.software_version or ""),
             needs_signon=bool(row.needs_signon), last_seen_at=_aware(row.last_seen_at),
-            min_version=get_policy(conn, "min_version", "000000"),
+            min_version=get_policy(conn, "min_version", "000000"), dark_after=dark_after,
         )  # fmt: skip
         ev = host_events.c
         # What the host saw since this terminal's last closed batch: errors from before a

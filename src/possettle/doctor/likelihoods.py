@@ -41,10 +41,17 @@ FACTORS: dict[str, dict[str, float]] = {
     # The host answers now: the link or host fault has cleared, which makes it a little less
     # likely to have been the cause, but a settlement that failed while it lasted still did.
     "probe.ok": {"link.down": 0.7, "host.unreachable": 0.7},
-    "fleet.region_dark": {"region.outage": 300.0, "link.down": 0.05, "host.unreachable": 0.2},
+    # The rest of the region went dark too: one shared cause, not this terminal's cable, its
+    # host connection or its missing reports.
+    "fleet.region_dark": {
+        "region.outage": 300.0,
+        "link.down": 0.05,
+        "host.unreachable": 0.05,
+        "telemetry.missing": 0.05,
+    },
     "fleet.issuer_failing": {"issuer.unavailable": 40.0},
     "fleet.version_failing": {"software.outdated": 10.0, "protocol.incompatible": 5.0},
-    "telemetry.stale": {"telemetry.missing": 20.0},
+    "telemetry.stale": {"telemetry.missing": 100.0},
     # host answers
     "code.A0": {"keys.out_of_sync": 80.0},
     "keys.check_failed": {"keys.out_of_sync": 300.0},
@@ -61,7 +68,7 @@ FACTORS: dict[str, dict[str, float]] = {
     "host.format_errors": {"protocol.incompatible": 60.0},
     "code.issuer": {"issuer.unavailable": 30.0, "network.unstable": 1.5},
     "code.permission": {"permission.denied": 60.0},
-    "code.restricted": {"operation.restricted": 100.0},
+    "code.restricted": {"operation.restricted": 200.0},
     "code.input": {"input.invalid": 15.0},
     "code.order": {"operation.out_of_order": 30.0},
     "code.90": {"operation.outside_hours": 200.0},
@@ -74,6 +81,9 @@ FACTORS: dict[str, dict[str, float]] = {
     "refused.permission": {"permission.denied": 60.0},
     "refused.input": {"input.invalid": 60.0},
     "refused.order": {"operation.out_of_order": 60.0},
+    "refused.void_settled": {"operation.out_of_order": 200.0},
+    # a 91/96/98 to a settlement message: the host's own trouble, no cause of the catalog
+    "settle.system_error": {},
     "refused.reader": {"reader.fault": 100.0},
     "clock.skew": {"operation.outside_hours": 5.0},
 }

@@ -8,7 +8,7 @@ When nothing reaches the threshold but something failed, the answer is
 
 from __future__ import annotations
 
-from possettle.doctor.catalog import BY_ID, CAUSES, cause
+from possettle.doctor.catalog import BY_ID, cause
 from possettle.doctor.likelihoods import FACTORS, THRESHOLD
 from possettle.doctor.model import Diagnosis, Evidence
 from possettle.doctor.signals import Signals
@@ -25,27 +25,30 @@ def rank(signals: Signals, *, failed: bool, step: str | None) -> list[Diagnosis]
             odds[cause_id] *= factor
             if factor > 1:
                 evidence.setdefault(cause_id, []).extend(seen)
+    named = {c for c, o in odds.items() if o / (1 + o) >= THRESHOLD and evidence.get(c)}
+    # Ruled out: what the probes and views found healthy, and what some evidence pointed at
+    # too weakly; never a cause that is itself named.
+    weak = {c for c, o in odds.items() if o / (1 + o) < THRESHOLD}
+    ruled_out = (set(signals.ruled_out) | weak) - named
     diagnoses = []
     for cause_id, o in odds.items():
         score = o / (1 + o)
-        if score >= THRESHOLD and evidence.get(cause_id):
-            ruled = sorted(
-                {r for r in signals.ruled_out if r != cause_id}
-                | {c for c in odds if c != cause_id and odds[c] / (1 + odds[c]) < THRESHOLD}
-            )
+        if cause_id in named:
+            ruled = sorted(ruled_out - {cause_id})
             diagnoses.append(
                 Diagnosis(cause(cause_id), score, _step(cause_id, step), evidence[cause_id], ruled)
             )
     diagnoses.sort(key=lambda d: (-d.score, d.cause.id))
     if failed and not diagnoses:
-        everything = sorted({c.id for c in CAUSES} - {"external.undetected"})
+        # Everything seen goes with it (the acquirer will ask), and what was ruled out.
+        seen = [e for evs in signals.seen.values() for e in evs]
         diagnoses.append(
             Diagnosis(
                 cause("external.undetected"), 0.5, step,
                 [Evidence("journal", "unexplained", True,
                           "The settlement failed and no signal the terminal or host can see explains it.",
-                          "结算失败，但终端和主机可见的信号都无法解释。")],
-                everything,
+                          "结算失败，但终端和主机可见的信号都无法解释。"), *seen],
+                sorted(ruled_out - {"external.undetected"}),
             )
         )  # fmt: skip
     return diagnoses

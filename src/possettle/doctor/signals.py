@@ -18,6 +18,7 @@ MIN_FREE_BYTES = 1 << 20  # less than this free on the device: the journal canno
 REVERSAL_STUCK_ATTEMPTS = 3
 CLOCK_SKEW_S = 300.0
 REGION_DARK_SHARE = 0.5
+SYSTEM_CODES = CODE_FAMILIES["code.issuer"]
 
 
 @dataclass
@@ -57,6 +58,7 @@ def collect(i: Inputs) -> Signals:
     _link(i, s)
     if i.host is not None:
         _host(i, s)
+    _clean_device(i, s)
     return s
 
 
@@ -92,6 +94,25 @@ def _device(i: Inputs, s: Signals) -> None:
               f"Only {j.free_bytes} bytes are free on the device.", f"设备仅剩 {j.free_bytes} 字节可用空间。"))  # fmt: skip
 
 
+def _clean_device(i: Inputs, s: Signals) -> None:
+    """What the device probes and the journal rule out by looking healthy."""
+    j = i.journal
+    if i.printer == "ok" and not j.print_queue:
+        s.ruled_out += ["printer.paper_out", "printer.fault"]
+    if i.reader == "ok":
+        s.ruled_out.append("reader.fault")
+    if j.readable and j.integrity_ok:
+        s.ruled_out.append("storage.corrupt")
+        if not ({"storage.at_limit", "storage.nearly_full", "storage.full"} & set(s.seen)):
+            s.ruled_out.append("storage.full")
+    if j.readable and "software.crash_record" not in s.seen:
+        s.ruled_out.append("software.crash")
+    if j.readable and not j.reversals:
+        s.ruled_out.append("reversal.stuck")
+    if j.signed_on and "keys.check_failed" not in s.seen and "code.A0" not in s.seen:
+        s.ruled_out.append("keys.out_of_sync")
+
+
 def _failure(i: Inputs, s: Signals) -> None:
     f = i.journal.failure
     if f is None:
@@ -112,6 +133,11 @@ def _failure(i: Inputs, s: Signals) -> None:
             s.add("settle.link.timeout", ev)
         else:
             s.add("settle.link.lost", ev)
+    elif code in SYSTEM_CODES:
+        # 91/96/98... to a message of the settlement itself (sign-on, 0500, 0320, upload end):
+        # no issuer is asked for those, so it is the host's own trouble, which nothing here
+        # explains further (it is evidence for "external.undetected", not the issuer).
+        s.add("settle.system_error", ev)
     elif code:
         _code(s, code, ev, settle=True)
 
@@ -200,6 +226,17 @@ def _journal_events(i: Inputs, s: Signals) -> None:
                    "reader": "refused.reader"}.get(family)  # fmt: skip
             if code == "order.settlement_unfinished" and not settling:
                 key = None  # the settlement it waited for has finished since
+            st = j.settlement
+            if (
+                detail.get("operation") == "settle"
+                and st is not None
+                and st.step.value == "done"
+                and st.started_at >= e["at"]
+            ):
+                key = None  # a settlement went through after this refusal (a tie included:
+                # a refused settlement never begins, so one that began then came after it)
+            if code == "input.original" and detail.get("stan") in j.voids_after_settlement:
+                key = "refused.void_settled"  # a void after settlement: refund instead
             if key:
                 s.add(key, _ev("journal", "refused", code, str(detail.get("en", code)),
                                str(detail.get("zh", code))))  # fmt: skip
@@ -258,7 +295,9 @@ def _link(i: Inputs, s: Signals) -> None:
             s.add("probe.ok", _ev("probe", "link.echo_ms", round(min(p.rtt_ms), 1),
                   f"The host answers echo tests now ({min(p.rtt_ms):.0f} ms).",
                   f"主机现在应答回响测试（{min(p.rtt_ms):.0f} 毫秒）。"))  # fmt: skip
-            s.ruled_out.append("link.down")
+            s.ruled_out += ["link.down", "host.unreachable"]
+            if not p.loss:
+                s.ruled_out.append("network.unstable")
 
 
 def _host(i: Inputs, s: Signals) -> None:
@@ -291,8 +330,20 @@ def _host(i: Inputs, s: Signals) -> None:
               f"主机有 {len(fmt)} 条该终端报文无法解析。"))  # fmt: skip
     # A region outage is a reason only for a terminal that cannot reach the host itself; the
     # fleet view counts the other terminals of its region.
-    cut_off = i.link.connect in ("refused", "timeout", "unreachable", "error") or bool(
-        i.journal.failure and i.journal.failure["detail"].get("link")
+    # Seen from the host alone (no link probe: ``possettle doctor --host-db --tid``), a
+    # terminal silent for longer than the dark-after window has stopped reporting.
+    host_side = i.link.connect == "skipped"
+    silent = h.last_seen_at is None or i.now - h.last_seen_at > h.dark_after
+    if host_side and silent and h.status == "active":
+        age = None if h.last_seen_at is None else int((i.now - h.last_seen_at).total_seconds())
+        s.add("telemetry.stale", _ev("host", "terminal.last_seen", age,
+              "The host has never heard from this terminal." if age is None else
+              f"The host last heard from this terminal {age // 60} min ago.",
+              "主机从未收到该终端的消息。" if age is None else f"主机 {age // 60} 分钟未收到该终端的消息。"))  # fmt: skip
+    cut_off = (
+        i.link.connect in ("refused", "timeout", "unreachable", "error")
+        or bool(i.journal.failure and i.journal.failure["detail"].get("link"))
+        or (host_side and silent)
     )
     st = i.journal.settlement
     breaks = [x for x in h.exceptions if st is not None and x["batch"] == st.batch]
@@ -313,3 +364,14 @@ def _host(i: Inputs, s: Signals) -> None:
         s.add("fleet.issuer_failing", _ev("fleet", "issuer.failing", {"terminals": h.fleet_issuer_failing},
               f"{h.fleet_issuer_failing} terminals got issuer-down answers (91/96/98) in the last hour.",
               f"近一小时有 {h.fleet_issuer_failing} 台终端收到发卡行不可用应答。"))  # fmt: skip
+    # What the host's view rules out by looking healthy.
+    if h.status == "active":
+        s.ruled_out.append("terminal.unregistered")
+        if "code.restricted" not in s.seen:
+            s.ruled_out.append("operation.restricted")
+    if h.region and "fleet.region_dark" not in s.seen:
+        s.ruled_out.append("region.outage")
+    if "fleet.issuer_failing" not in s.seen and "code.issuer" not in s.seen:
+        s.ruled_out.append("issuer.unavailable")
+    if "telemetry.stale" not in s.seen:
+        s.ruled_out.append("telemetry.missing")

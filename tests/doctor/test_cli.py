@@ -1,0 +1,120 @@
+"""``possettle doctor`` as a merchant or support runs it: JSON shape, both languages, the
+exit status, ``--fix``, and the host's side (``--host-db --tid``)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from possettle.doctor.catalog import BY_ID
+from possettle.terminal.printer.simulated import PrinterState, set_state
+from tests.doctor.harness import make_terminal, settle, trade
+from tests.doctor.scenes import doctor_cli, free_port, host_at
+from tests.host.harness import TID, register, running_host
+
+DIAGNOSIS_KEYS = {"cause", "group", "step", "score", "evidence", "ruled_out", "recovery",
+                  "what", "remedy"}  # fmt: skip
+EVIDENCE_KEYS = {"source", "key", "value", "en", "zh"}
+
+
+def check_shape(data: dict[str, Any]) -> None:
+    assert set(data) == {"ok", "terminal", "batch", "checks", "diagnoses"}
+    assert isinstance(data["ok"], bool)
+    for c in data["checks"]:
+        assert set(c) == {"area", "status", "en", "zh", "evidence"}
+        assert c["status"] in ("ok", "warn", "fail", "unknown")
+    scores = [d["score"] for d in data["diagnoses"]]
+    assert scores == sorted(scores, reverse=True)
+    for d in data["diagnoses"]:
+        assert set(d) == DIAGNOSIS_KEYS
+        assert d["group"] == BY_ID[d["cause"]].group.value
+        assert 0.0 <= d["score"] <= 1.0
+        assert set(d["remedy"]) == {"en", "zh"} and d["remedy"]["en"] and d["remedy"]["zh"]
+        assert all(set(e) == EVIDENCE_KEYS for e in d["evidence"])
+        assert isinstance(d["ruled_out"], list)
+        assert d["recovery"] is None or set(d["recovery"]) == {"action", "result", "detail"}
+
+
+async def test_paper_out_in_json_then_fixed_then_seen_from_the_host(
+    tmp_path: Path, sqlite_url: str
+) -> None:
+    key_file = tmp_path / "host.key"
+    await register(sqlite_url, key_file)
+    async with running_host(sqlite_url, key_file) as host:
+        term = make_terminal(tmp_path / "t", host.port)
+        await trade(term)
+        set_state(term, PrinterState.PAPER_OUT)
+        assert (await settle(term))["printed"] is False
+
+        run = await doctor_cli("--dir", str(term), "--host-db", sqlite_url, "--json")
+        assert run.code == 1, run.stderr
+        data = run.json()
+        check_shape(data)
+        assert data["ok"] is False and data["terminal"] == TID and data["batch"] == 2
+        top = data["diagnoses"][0]
+        assert (top["cause"], top["group"], top["step"]) == (
+            "printer.paper_out",
+            "hardware",
+            "print",
+        )
+        assert {"source": "probe", "key": "printer.state", "value": "paper_out"}.items() <= (
+            top["evidence"][0].items()
+        )
+        assert top["recovery"] is None  # not asked to fix
+
+        # The host's side reads the report the terminal's doctor sent it (0820/362).
+        run = await doctor_cli("--host-db", sqlite_url, "--tid", TID, "--json")
+        data = run.json()
+        check_shape(data)
+        assert data["diagnoses"][0]["cause"] == "printer.paper_out"
+        assert data["diagnoses"][0]["evidence"][0]["key"] == "terminal_report"
+
+        set_state(term, PrinterState.OK)
+        run = await doctor_cli("--dir", str(term), "--host-db", sqlite_url, "--fix", "--json")
+        data = run.json()
+        check_shape(data)
+        assert data["diagnoses"][0]["recovery"] == {
+            "action": "queue_reprint", "result": "ok", "detail": "queued slips printed",
+        }  # fmt: skip
+
+        run = await doctor_cli("--dir", str(term), "--host-db", sqlite_url, "--json")
+    assert run.code == 0, run.stdout
+    assert run.json()["ok"] is True and run.json()["diagnoses"] == []
+
+
+async def test_the_text_names_cause_evidence_and_remedy_in_each_language(
+    tmp_path: Path, sqlite_url: str
+) -> None:
+    key_file = tmp_path / "host.key"
+    await register(sqlite_url, key_file)
+    port = free_port()
+    async with host_at(sqlite_url, key_file, port):
+        term = make_terminal(tmp_path / "t", port)
+        await trade(term)
+        set_state(term, PrinterState.OFFLINE)
+    assert (await settle(term))["ok"] is False  # the host is down now
+
+    en = await doctor_cli("--dir", str(term), "--host-db", sqlite_url, "--lang", "en")
+    zh = await doctor_cli("--dir", str(term), "--host-db", sqlite_url, "--lang", "zh")
+    both = await doctor_cli("--dir", str(term), "--host-db", sqlite_url)
+    assert en.code == zh.code == both.code == 1
+    unreachable, printer = BY_ID["host.unreachable"], BY_ID["printer.fault"]
+
+    first = en.stdout.splitlines()[0]
+    assert first == f"Doctor summary for terminal {TID}, batch 000001"
+    assert "1. host.unreachable (software) at step settle" in en.stdout
+    assert "Connecting to the host now is refused" in en.stdout
+    assert unreachable.remedy.en in en.stdout and printer.remedy.en in en.stdout
+    assert "[✗] host: " in en.stdout and "[✗] printer: " in en.stdout
+    assert "• Issues remain." in en.stdout
+    assert not any("\u4e00" <= ch <= "\u9fff" for ch in en.stdout)  # no Chinese at all
+
+    assert zh.stdout.splitlines()[0] == f"终端 {TID} 诊断，批次 000001"
+    assert "1. host.unreachable (软件) 步骤 settle" in zh.stdout
+    assert "现在连接主机被拒绝。" in zh.stdout
+    assert unreachable.remedy.zh in zh.stdout and printer.remedy.zh in zh.stdout
+    assert "仍有未解决的问题" in zh.stdout
+    assert unreachable.remedy.en not in zh.stdout
+
+    for text in (unreachable.remedy.en, unreachable.remedy.zh, printer.what.en, printer.what.zh):
+        assert text in both.stdout
