@@ -10,7 +10,7 @@ from typing import Annotated
 import typer
 
 from possettle import __version__
-from possettle.cli import codec, fault, host, terminal
+from possettle.cli import alerts, audit, codec, fault, host, terminal
 from possettle.cli.demo import demo_command
 from possettle.cli.doctor import doctor_command
 
@@ -25,6 +25,8 @@ app.add_typer(host.app, name="host")
 app.add_typer(codec.app, name="codec")
 app.add_typer(terminal.app, name="terminal")
 app.add_typer(fault.app, name="fault")
+app.add_typer(alerts.app, name="alerts")
+app.add_typer(audit.app, name="audit")
 
 
 def _show_version(value: bool) -> None:

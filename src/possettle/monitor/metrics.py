@@ -1,0 +1,229 @@
+"""Prometheus metrics for ``/metrics``: the ledger read at scrape time, plus host latencies.
+
+The ledger is the source of truth shared by every host process, so fleet figures are not
+counted in process memory (several processes would each see a part) but read by a collector
+when Prometheus scrapes. Labels are bounded: acquirer, region, model, software version, kind,
+response-code class, result, step, cause and group; never a TID or a PAN.
+
+The console mounts it like this (the response body and its content type)::
+
+    body = render_metrics(engine, acquirer="00010000")
+    return Response(body, media_type=CONTENT_TYPE)
+"""
+
+from __future__ import annotations
+
+from collections import Counter, defaultdict
+from collections.abc import Iterable, Iterator
+
+from prometheus_client import CollectorRegistry, Histogram, generate_latest
+from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
+from prometheus_client.exposition import CONTENT_TYPE_LATEST
+from prometheus_client.registry import Collector
+from sqlalchemy.engine import Engine
+
+from possettle.clock import Clock, SystemClock
+from possettle.host.ledger.db import READ_ONLY
+from possettle.iso8583.messages import MessageKind
+from possettle.monitor.readings import (
+    OTHER,
+    Readings,
+    Thresholds,
+    cause_label,
+    group_label,
+    read,
+    step_label,
+)
+
+CONTENT_TYPE = CONTENT_TYPE_LATEST
+
+# Message kinds the host may time; anything else is filed under "other" so a caller cannot
+# grow the label set.
+HOST_KINDS = frozenset(k.value for k in MessageKind)
+LATENCY_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0)
+
+
+class LedgerCollector(Collector):
+    """Reads the ledger on every scrape (one read-only transaction) and yields the families."""
+
+    def __init__(
+        self, engine: Engine, *, acquirer: str, clock: Clock, thresholds: Thresholds
+    ) -> None:
+        self._engine = engine
+        self._acquirer = acquirer
+        self._clock = clock
+        self._thresholds = thresholds
+
+    def describe(self) -> Iterable[Metric]:
+        return []  # no ledger reads at registration time
+
+    def collect(self) -> Iterator[Metric]:
+        with self._engine.connect() as conn, conn.execution_options(**{READ_ONLY: True}).begin():
+            readings = read(conn, self._clock.now(), self._thresholds)
+        yield from families(readings, self._acquirer)
+
+
+def _gauge(name: str, doc: str, labels: list[str]) -> GaugeMetricFamily:
+    return GaugeMetricFamily(name, doc, labels=["acquirer", *labels])
+
+
+def families(r: Readings, acquirer: str) -> list[Metric]:
+    """The metric families of one reading (pure: tests and the collector share it)."""
+    tx = CounterMetricFamily(
+        "possettle_transactions",
+        "Requests answered by the host, by message kind and response-code class (A-E).",
+        labels=["acquirer", "region", "kind", "rc_class"],
+    )
+    tx_sum: Counter[tuple[str, str, str]] = Counter()
+    for c in r.requests_total:
+        tx_sum[(c.region, c.kind, c.rc_class)] += c.count
+    for (region, kind, cls), n in sorted(tx_sum.items()):
+        tx.add_metric([acquirer, region, kind, cls], n)
+
+    settled = _gauge(
+        "possettle_settlement_batches",
+        "Batches by settlement result: open ones, and those settled in the last 24 hours.",
+        ["region", "result"],
+    )
+    results = Counter((b.region, b.result) for b in r.batches)
+    for (region, result), n in sorted(results.items()):
+        settled.add_metric([acquirer, region, result], n)
+
+    age_max = _gauge(
+        "possettle_open_batch_age_seconds_max", "Age of the oldest open batch.", ["region"]
+    )
+    age_avg = _gauge(
+        "possettle_open_batch_age_seconds_avg", "Mean age of the open batches.", ["region"]
+    )
+    ages: defaultdict[str, list[float]] = defaultdict(list)
+    for b in r.batches:
+        if b.result == "open" and b.first_entry_at is not None:
+            ages[b.region].append(max(0.0, (r.now - b.first_entry_at).total_seconds()))
+    for region, values in sorted(ages.items()):
+        age_max.add_metric([acquirer, region], max(values))
+        age_avg.add_metric([acquirer, region], sum(values) / len(values))
+
+    pending = _gauge(
+        "possettle_pending_reversals",
+        "Reversals waiting on terminals, as their last reports say (where reported).",
+        ["region"],
+    )
+    offline = _gauge(
+        "possettle_offline_items",
+        "Offline items waiting to be uploaded, as the terminals' last reports say.",
+        ["region"],
+    )
+    rev: Counter[str] = Counter()
+    off: Counter[str] = Counter()
+    for rep in r.reports:
+        if rep.pending_reversals is not None:
+            rev[rep.region] += rep.pending_reversals
+        if rep.offline_items is not None:
+            off[rep.region] += rep.offline_items
+    for region, n in sorted(rev.items()):
+        pending.add_metric([acquirer, region], n)
+    for region, n in sorted(off.items()):
+        offline.add_metric([acquirer, region], n)
+
+    fleet = _gauge(
+        "possettle_terminals",
+        "Active terminals by region, model and software version.",
+        ["region", "model", "software_version"],
+    )
+    silent = _gauge(
+        "possettle_terminals_not_reporting",
+        "Active terminals not heard from for longer than the threshold.",
+        ["region"],
+    )
+    by_kind = Counter((t.region, t.model, t.software_version) for t in r.terminals if t.active)
+    for (region, model, version), n in sorted(by_kind.items()):
+        fleet.add_metric([acquirer, region, model, version], n)
+    stale = Counter(t.region for t in r.terminals if t.active)
+    for region in sorted(stale):
+        silent.add_metric(
+            [acquirer, region], sum(1 for t in r.terminals if t.region == region and t.stale)
+        )
+
+    failures = _gauge(
+        "possettle_settlement_failures",
+        "Terminals whose last doctor report is a failure, by its leading cause.",
+        ["cause", "group", "step"],
+    )
+    named: Counter[tuple[str, str, str]] = Counter()
+    for rep in r.reports:
+        if rep.ok:
+            continue
+        if rep.causes:
+            cause_id, _score, step = rep.causes[0]
+            named[(cause_label(cause_id), group_label(cause_id), step_label(step))] += 1
+        else:
+            named[(OTHER, "unknown", "unknown")] += 1
+    for (cause_id, group, step), n in sorted(named.items()):
+        failures.add_metric([acquirer, cause_id, group, step], n)
+
+    return [tx, settled, age_max, age_avg, pending, offline, fleet, silent, failures]
+
+
+class HostMetrics:
+    """Latency histograms the host can feed (one instance per host process, passed in).
+
+    Latency is per process by nature, so it lives in memory, unlike the ledger figures.
+
+    >>> m = HostMetrics()
+    >>> m.observe_request("sale", 0.042)
+    >>> m.observe_upstream("simulator", 0.031)
+    """
+
+    def __init__(self) -> None:
+        self.request_seconds = Histogram(
+            "possettle_host_request_seconds",
+            "Time from a request's arrival to its reply leaving, by message kind.",
+            ["kind"],
+            buckets=LATENCY_BUCKETS,
+            registry=None,
+        )
+        self.upstream_seconds = Histogram(
+            "possettle_upstream_seconds",
+            "Time the issuer connector took to answer, by connector.",
+            ["connector"],
+            buckets=LATENCY_BUCKETS,
+            registry=None,
+        )
+
+    def observe_request(self, kind: str, seconds: float) -> None:
+        self.request_seconds.labels(kind if kind in HOST_KINDS else OTHER).observe(seconds)
+
+    def observe_upstream(self, connector: str, seconds: float) -> None:
+        # connectors are a closed set of classes (simulator, iso8583, wallet)
+        label = connector if connector in ("simulator", "iso8583", "wallet") else OTHER
+        self.upstream_seconds.labels(label).observe(seconds)
+
+    def register(self, registry: CollectorRegistry) -> None:
+        registry.register(self.request_seconds)
+        registry.register(self.upstream_seconds)
+
+
+def render_metrics(
+    engine: Engine,
+    *,
+    acquirer: str = "default",
+    clock: Clock | None = None,
+    thresholds: Thresholds | None = None,
+    host: HostMetrics | None = None,
+) -> bytes:
+    """The text exposition of the ledger's metrics (and ``host``'s latencies if given).
+
+    A fresh registry per call: nothing is cached between scrapes, no module state.
+    """
+    registry = CollectorRegistry(auto_describe=False)
+    registry.register(
+        LedgerCollector(
+            engine,
+            acquirer=acquirer,
+            clock=clock or SystemClock(),
+            thresholds=thresholds or Thresholds(),
+        )
+    )
+    if host is not None:
+        host.register(registry)
+    return generate_latest(registry)
