@@ -267,9 +267,12 @@ class Day:
     def _forget_one(self, d: TerminalDay) -> None:
         """The host's ledger lost one of this batch's sales (restored from an older backup)."""
         pos = self.pos[d.tid]
+        rows = q.batch_txns(pos.journal.conn, d.batch)
+        refunded = {t.orig_stan for t in rows if t.kind is TxnKind.REFUND}
         sales = [
-            t for t in q.batch_txns(pos.journal.conn, d.batch)
+            t for t in rows
             if t.kind is TxnKind.SALE and t.state is TxnState.APPROVED and not t.voided
+            and t.stan not in refunded  # nothing at the host points at it
         ]  # fmt: skip
         if not sales:
             return

@@ -96,9 +96,11 @@ async def _forget_one(fleet: Fleet, m: Member, rng: random.Random) -> None:
     pos = fleet.open(m)
     batch = pos.terminal.batch
     rows = q.batch_txns(pos.journal.conn, batch)
+    refunded = {t.orig_stan for t in rows if t.kind is TxnKind.REFUND}
     sales = [
-        t for t in rows if t.kind is TxnKind.SALE and t.state is TxnState.APPROVED and not t.voided
-    ]
+        t for t in rows if t.kind is TxnKind.SALE and t.state is TxnState.APPROVED
+        and not t.voided and t.stan not in refunded  # nothing at the host points at it
+    ]  # fmt: skip
     if not sales:
         return
     victim = rng.choice(sales)
