@@ -48,6 +48,8 @@ class JournalFacts:
     # STANs a void was refused for because their sale is in a batch settled since (the void
     # came after the settlement: operation.out_of_order, use a refund)
     voids_after_settlement: list[int] = field(default_factory=list)
+    # failed password attempts in a row per operator (a good password resets the count)
+    operator_failures: dict[str, int] = field(default_factory=dict)
 
     def events_of(self, kind: str) -> list[dict[str, Any]]:
         return [e for e in self.events if e["kind"] == kind]
@@ -131,6 +133,13 @@ def _read(conn: sqlite3.Connection, facts: JournalFacts, now: datetime) -> None:
     facts.clock_offset = float(_meta(conn, "clock_offset") or 0.0)
     facts.open_marker = _meta(conn, "open") == "1"
     facts.txn_count = int(conn.execute("SELECT count(*) FROM txns").fetchone()[0])
+    has_operators = conn.execute(
+        "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'operators'"
+    ).fetchone()
+    if has_operators:
+        facts.operator_failures = {
+            str(r[0]): int(r[1]) for r in conn.execute("SELECT id, failed_attempts FROM operators")
+        }
     for e in facts.events:
         d = e["detail"]
         if (

@@ -224,6 +224,8 @@ def _journal_events(i: Inputs, s: Signals) -> None:
                    "permission": "refused.permission", "limit": "refused.permission",
                    "input": "refused.input", "order": "refused.order",
                    "reader": "refused.reader"}.get(family)  # fmt: skip
+            if family == "operator" and j.operator_failures.get(detail.get("operator_id")) == 0:
+                key = None  # a typo since mended: the operator logged in with the right password
             if code == "order.settlement_unfinished" and not settling:
                 key = None  # the settlement it waited for has finished since
             st = j.settlement
