@@ -59,13 +59,13 @@ class Fleet:
                 )
         return tids
 
-    def seen(self, tids: list[str], at: datetime | None = None) -> None:
+    def seen(self, tids: list[str] | None = None, at: datetime | None = None) -> None:
+        """Mark ``tids`` (every terminal if None) as heard from at ``at`` (now)."""
+        stmt = sa.update(terminals).values(last_seen_at=at or self.clock.now())
+        if tids is not None:
+            stmt = stmt.where(terminals.c.tid.in_(tids))
         with self.engine.begin() as conn:
-            conn.execute(
-                sa.update(terminals)
-                .where(terminals.c.tid.in_(tids))
-                .values(last_seen_at=at or self.clock.now())
-            )
+            conn.execute(stmt)
 
     def request(self, tid: str, mti: str, code: str, n: int = 1) -> None:
         with self.engine.begin() as conn:
