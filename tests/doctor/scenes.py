@@ -5,7 +5,8 @@
 * :func:`host_at`: a real host on a fixed port, so it can be stopped and started again;
 * :func:`relay`: the adversity proxy in front of a host;
 * :func:`register_fleet`: several terminals, each with its region, and TMKs that may differ;
-* ledger and journal edits: host policy, terminal status, the host's batch, the journal meta.
+* ledger and journal edits: host policy, the host's batch, a ledger rule that refuses a
+  settlement, the journal meta, broken journal pages.
 """
 
 from __future__ import annotations
@@ -135,16 +136,6 @@ def host_policy(url: str, name: str, value: str) -> None:
         engine.dispose()
 
 
-def terminal_status(url: str, tid: str, status: str) -> None:
-    """The acquirer disables (or enables again) one terminal in its registry."""
-    engine = _ledger(url)
-    try:
-        with engine.begin() as conn:
-            registry.set_terminal_status(conn, tid, status)
-    finally:
-        engine.dispose()
-
-
 def host_current_batch(url: str, tid: str, batch: int | None = None) -> int:
     """The host's current batch for ``tid``; with ``batch``, set it first (an operator edit)."""
     engine = _ledger(url)
@@ -188,6 +179,23 @@ def corrupt(term: Path) -> None:
     noise = random.Random(3).randbytes(len(data) - 4096)
     data[4096:] = noise
     path.write_bytes(bytes(data))
+
+
+def freeze_settlement_at_the_acquirer(url: str, tid: str) -> None:
+    """Fault: the acquirer's back office froze this merchant's settlements (a ledger rule);
+    the host cannot book the 0500 and answers 96, system malfunction — nothing on the
+    terminal, the line or the host's health says why."""
+    path = url.removeprefix("sqlite:///")
+    conn = sqlite3.connect(path)
+    try:
+        conn.execute(
+            "CREATE TRIGGER frozen BEFORE UPDATE OF status ON batches"
+            f" WHEN NEW.tid = '{tid}' AND NEW.status = 'settling'"
+            " BEGIN SELECT RAISE(ABORT, 'account frozen'); END"
+        )
+        conn.commit()
+    finally:
+        conn.close()
 
 
 @dataclass

@@ -9,7 +9,7 @@ from typing import Any
 from possettle.doctor.catalog import BY_ID
 from possettle.terminal.printer.simulated import PrinterState, set_state
 from tests.doctor.harness import make_terminal, settle, trade
-from tests.doctor.scenes import doctor_cli, free_port, host_at
+from tests.doctor.scenes import doctor_cli, free_port, freeze_settlement_at_the_acquirer, host_at
 from tests.host.harness import TID, register, running_host
 
 DIAGNOSIS_KEYS = {"cause", "group", "step", "score", "evidence", "ruled_out", "recovery",
@@ -118,3 +118,33 @@ async def test_the_text_names_cause_evidence_and_remedy_in_each_language(
 
     for text in (unreachable.remedy.en, unreachable.remedy.zh, printer.what.en, printer.what.zh):
         assert text in both.stdout
+
+
+async def test_an_unexplained_failure_says_unknown_and_what_was_ruled_out(
+    tmp_path: Path, sqlite_url: str
+) -> None:
+    key_file = tmp_path / "host.key"
+    await register(sqlite_url, key_file)
+    async with running_host(sqlite_url, key_file) as host:
+        term = make_terminal(tmp_path / "t", host.port)
+        await trade(term)
+        freeze_settlement_at_the_acquirer(sqlite_url, TID)
+        assert (await settle(term))["failure"]["code"] == "96"  # type: ignore[index]
+
+        run = await doctor_cli("--dir", str(term), "--host-db", sqlite_url, "--json")
+        text = await doctor_cli("--dir", str(term), "--host-db", sqlite_url, "--no-probe")
+    assert run.code == 1
+    data = run.json()
+    check_shape(data)
+    [top] = data["diagnoses"]
+    assert (top["cause"], top["group"], top["step"]) == (
+        "external.undetected",
+        "external",
+        "settle",
+    )
+    assert {"link.down", "printer.paper_out", "terminal.unregistered"} <= set(top["ruled_out"])
+    assert data["ok"] is False  # unknown, never "healthy"
+    assert "external.undetected" in text.stdout
+    assert "ruled out / 已排除: " in text.stdout
+    undetected = BY_ID["external.undetected"]
+    assert undetected.remedy.en in text.stdout and undetected.remedy.zh in text.stdout

@@ -5,13 +5,20 @@ ruled out, instead of calling the terminal healthy."""
 from __future__ import annotations
 
 import asyncio
-import sqlite3
 from datetime import timedelta
 from pathlib import Path
 
 from possettle.terminal.crashpoints import EXIT_STATUS
 from tests.doctor.harness import doctor, make_terminal, open_pos, settle, trade
-from tests.doctor.scenes import FAST, Member, blackhole, evidence, expect_top, register_fleet
+from tests.doctor.scenes import (
+    FAST,
+    Member,
+    blackhole,
+    evidence,
+    expect_top,
+    freeze_settlement_at_the_acquirer,
+    register_fleet,
+)
 from tests.host.harness import TID, register, running_host
 from tests.terminal.faults import cli
 from tests.terminal.scenario import point_at
@@ -90,23 +97,6 @@ async def test_a_region_that_lost_the_host_together_is_a_region_outage(
     assert after.ok, after.as_dict()
 
 
-def _freeze_settlement_at_the_acquirer(url: str, tid: str) -> None:
-    """Fault: the acquirer's back office froze this merchant's settlements (a ledger rule);
-    the host cannot book the 0500 and answers 96, system malfunction — nothing on the
-    terminal, the line or the host's health says why."""
-    path = url.removeprefix("sqlite:///")
-    conn = sqlite3.connect(path)
-    try:
-        conn.execute(
-            "CREATE TRIGGER frozen BEFORE UPDATE OF status ON batches"
-            f" WHEN NEW.tid = '{tid}' AND NEW.status = 'settling'"
-            " BEGIN SELECT RAISE(ABORT, 'account frozen'); END"
-        )
-        conn.commit()
-    finally:
-        conn.close()
-
-
 async def test_a_failure_nothing_explains_is_undetected_with_what_was_ruled_out(
     tmp_path: Path, sqlite_url: str
 ) -> None:
@@ -115,7 +105,7 @@ async def test_a_failure_nothing_explains_is_undetected_with_what_was_ruled_out(
     async with running_host(sqlite_url, key_file) as host:
         term = make_terminal(tmp_path / "t", host.port)
         await trade(term)
-        _freeze_settlement_at_the_acquirer(sqlite_url, TID)
+        freeze_settlement_at_the_acquirer(sqlite_url, TID)
         result = await settle(term)
         assert result["ok"] is False
         assert result["failure"]["code"] == "96"  # type: ignore[index]
