@@ -95,7 +95,8 @@ def _device(i: Inputs, s: Signals) -> None:
 
 
 def _clean_device(i: Inputs, s: Signals) -> None:
-    """What the device probes and the journal rule out by looking healthy."""
+    """What the device probes and the journal rule out by looking healthy (after every other
+    signal is in, so nothing with evidence of its own is ruled out here)."""
     j = i.journal
     if i.printer == "ok" and not j.print_queue:
         s.ruled_out += ["printer.paper_out", "printer.fault"]
@@ -330,8 +331,6 @@ def _host(i: Inputs, s: Signals) -> None:
         s.add("host.format_errors", _ev("host", "host_events.format_error", len(fmt),
               f"The host could not parse {len(fmt)} message(s) from this terminal.",
               f"主机有 {len(fmt)} 条该终端报文无法解析。"))  # fmt: skip
-    # A region outage is a reason only for a terminal that cannot reach the host itself; the
-    # fleet view counts the other terminals of its region.
     # Seen from the host alone (no link probe: ``possettle doctor --host-db --tid``), a
     # terminal silent for longer than the dark-after window has stopped reporting.
     host_side = i.link.connect == "skipped"
@@ -342,6 +341,8 @@ def _host(i: Inputs, s: Signals) -> None:
               "The host has never heard from this terminal." if age is None else
               f"The host last heard from this terminal {age // 60} min ago.",
               "主机从未收到该终端的消息。" if age is None else f"主机 {age // 60} 分钟未收到该终端的消息。"))  # fmt: skip
+    # A region outage is a reason only for a terminal that cannot reach the host itself; the
+    # fleet view counts the other terminals of its region.
     cut_off = (
         i.link.connect in ("refused", "timeout", "unreachable", "error")
         or bool(i.journal.failure and i.journal.failure["detail"].get("link"))
