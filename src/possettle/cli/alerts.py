@@ -67,12 +67,13 @@ def ledger(db: str) -> Iterator[Engine]:
 
 
 def _table(rows: list[Alert]) -> Table:
-    table = Table("id", "status", "severity", "rule", "cause", "key", "terminals", "last", "ack")
+    # the rule names share a prefix; the full records are in --json
+    table = Table("id", "status", "severity", "rule", "incident", "terminals", "last", "ack by")
     for a in rows:
-        ack = f"{a.ack_by}: {a.ack_note}" if a.ack_by else ""
         table.add_row(
-            *cells(a.id, a.status.value, a.severity, a.rule, a.cause, a.incident_key,
-                   len(a.terminals), a.last_at.isoformat(timespec="seconds"), ack)
+            *cells(a.id, a.status.value, a.severity, a.rule.removeprefix("Possettle"),
+                   a.incident_key, len(a.terminals), a.last_at.strftime("%m-%d %H:%M"),
+                   a.ack_by or "")
         )  # fmt: skip
     return table
 
