@@ -1,0 +1,135 @@
+"""The fleet: every terminal with its liveness, open batch and last settlement, as JSON data.
+
+Liveness comes from ``last_seen_at`` (the host touches it on every message), not from the
+``signed_on`` flag, because a terminal that lost its link still looks signed on: *online* if it
+spoke within :data:`ONLINE_WITHIN`, *offline* within :data:`REPORTING_WITHIN`, else *not
+reporting* (the ``telemetry.missing`` view of the fleet). Pending work (reversals, offline
+items) is only known to the terminal, so it comes from its last doctor report.
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime, timedelta
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Engine
+
+from possettle.console.data.settlements import classify
+from possettle.host.ledger.schema import (
+    batches,
+    ledger_entries,
+    merchants,
+    terminal_reports,
+    terminals,
+)
+
+ONLINE_WITHIN = timedelta(minutes=10)
+REPORTING_WITHIN = timedelta(hours=24)
+
+
+def liveness(status: str, last_seen: datetime | None, now: datetime) -> str:
+    if status == "disabled":
+        return "disabled"
+    if last_seen is None or now - last_seen > REPORTING_WITHIN:
+        return "not_reporting"
+    return "online" if now - last_seen <= ONLINE_WITHIN else "offline"
+
+
+def read_report(text: str | None) -> dict[str, Any] | None:
+    """A terminal's stored summary report; unreadable JSON is shown as such, not hidden."""
+    if not text:
+        return None
+    try:
+        data = json.loads(text)
+    except ValueError:
+        return {"unreadable": True}
+    return data if isinstance(data, dict) else {"unreadable": True}
+
+
+def fleet(
+    engine: Engine, now: datetime, *, q: str = "", region: str = "", status: str = "",
+    merchant: str = "",
+) -> dict[str, Any]:  # fmt: skip
+    """Terminals by merchant and region, filtered; plus the filter choices and counts."""
+    t, m, b, e = terminals.c, merchants.c, batches.c, ledger_entries.c
+    with engine.connect() as conn:
+        rows = conn.execute(
+            sa.select(terminals, m.name.label("merchant_name"))
+            .join(merchants, m.mid == t.mid)
+            .order_by(t.mid, t.region, t.tid)
+        ).all()
+        open_batches = {
+            (r.tid, r.batch): r
+            for r in conn.execute(
+                sa.select(b.tid, b.batch, b.opened_at).where(b.status != "closed")
+            )
+        }
+        sizes = dict(
+            ((r.tid, r.batch), int(r.n))
+            for r in conn.execute(
+                sa.select(e.tid, e.batch, sa.func.count().label("n")).group_by(e.tid, e.batch)
+            )
+        )
+        closed = conn.execute(
+            sa.select(batches).where(b.closed_at.is_not(None)).order_by(b.tid, b.closed_at)
+        ).all()
+        reports = {
+            r.tid: (r.received_at, read_report(r.report))
+            for r in conn.execute(sa.select(terminal_reports))
+        }
+    last_closed = {r.tid: r for r in closed}
+    out: list[dict[str, Any]] = []
+    for r in rows:
+        live = liveness(r.status, r.last_seen_at, now)
+        ob = open_batches.get((r.tid, r.current_batch))
+        received, report = reports.get(r.tid, (None, None))
+        last = last_closed.get(r.tid)
+        item = {
+            "tid": r.tid, "mid": r.mid, "merchant": r.merchant_name, "region": r.region or "",
+            "model": r.model or "", "status": r.status, "liveness": live,
+            "software_version": r.software_version, "needs_signon": bool(r.needs_signon),
+            "last_signon_at": _iso(r.last_signon_at), "last_seen_at": _iso(r.last_seen_at),
+            "open_batch": {
+                "batch": r.current_batch,
+                "age_minutes": int((now - ob.opened_at).total_seconds() // 60) if ob else None,
+                "entries": sizes.get((r.tid, r.current_batch), 0),
+            },
+            "report": {"received_at": _iso(received), **(report or {})} if report else None,
+            "last_settlement": _last(last, report),
+        }  # fmt: skip
+        if _matches(item, q=q, region=region, status=status, merchant=merchant):
+            out.append(item)
+    counts: dict[str, int] = {}
+    for item in out:
+        counts[item["liveness"]] = counts.get(item["liveness"], 0) + 1
+    return {
+        "terminals": out,
+        "counts": counts,
+        "regions": sorted({r.region or "" for r in rows}),
+        "merchants": sorted({(r.mid, r.merchant_name) for r in rows}),
+        "filters": {"q": q, "region": region, "status": status, "merchant": merchant},
+    }
+
+
+def _matches(item: dict[str, Any], *, q: str, region: str, status: str, merchant: str) -> bool:
+    if region and item["region"] != region:
+        return False
+    if status and item["liveness"] != status:
+        return False
+    if merchant and item["mid"] != merchant:
+        return False
+    needle = q.strip().lower()
+    hay = " ".join(str(item[k]) for k in ("tid", "mid", "merchant", "region", "model"))
+    return not needle or needle in hay.lower()
+
+
+def _last(row: Any, report: dict[str, Any] | None) -> dict[str, Any] | None:
+    if row is None:
+        return None
+    return {"batch": row.batch, "result": classify(row, report), "closed_at": _iso(row.closed_at)}
+
+
+def _iso(value: datetime | None) -> str | None:
+    return value.isoformat() if value is not None else None

@@ -1,0 +1,131 @@
+"""One terminal: its registry row, a timeline of everything the host saw, and its diagnoses.
+
+The timeline merges five sources by time — host events (sign-ons, faults), ledger entries
+(sales, voids, refunds, reversals, offline advices; masked PANs only), batches (settlement
+asked, closed, uploaded), reconciliation exceptions, and console actions from the audit log —
+so support staff read one story instead of five tables. The host-side doctor
+(:func:`possettle.doctor.run.diagnose_from_host`) runs on every view: it only reads.
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Engine
+
+from possettle.clock import Clock
+from possettle.console.data.fleet import liveness, read_report
+from possettle.doctor.run import diagnose_from_host
+from possettle.host.ledger.schema import (
+    audit_log,
+    batches,
+    host_events,
+    ledger_entries,
+    merchants,
+    recon_exceptions,
+    terminal_reports,
+    terminals,
+)
+from possettle.iso8583.codes import describe
+
+TIMELINE_LIMIT = 500
+
+
+def terminal(engine: Engine, tid: str, clock: Clock) -> dict[str, Any] | None:
+    """The terminal page's data, or None for an unknown TID."""
+    now = clock.now()
+    t = terminals.c
+    with engine.connect() as conn:
+        row = conn.execute(
+            sa.select(terminals, merchants.c.name.label("merchant_name"))
+            .join(merchants, merchants.c.mid == t.mid)
+            .where(t.tid == tid)
+        ).first()
+        if row is None:
+            return None
+        rep = conn.execute(sa.select(terminal_reports).where(terminal_reports.c.tid == tid)).first()
+        events = _timeline(conn, tid)
+    report = read_report(rep.report) if rep else None
+    return {
+        "tid": row.tid, "mid": row.mid, "merchant": row.merchant_name, "region": row.region,
+        "model": row.model, "status": row.status,
+        "liveness": liveness(row.status, row.last_seen_at, now),
+        "software_version": row.software_version, "current_batch": row.current_batch,
+        "needs_signon": bool(row.needs_signon), "signed_on": bool(row.signed_on),
+        "last_signon_at": _iso(row.last_signon_at), "last_seen_at": _iso(row.last_seen_at),
+        "terminal_report": (
+            {"received_at": _iso(rep.received_at), **(report or {})} if rep else None
+        ),
+        "diagnosis": diagnose_from_host(engine, tid, clock).as_dict(),
+        "timeline": events,
+    }  # fmt: skip
+
+
+def _timeline(conn: sa.Connection, tid: str) -> list[dict[str, Any]]:
+    items: list[tuple[datetime, dict[str, Any]]] = []
+    ev = host_events.c
+    for r in conn.execute(sa.select(host_events).where(ev.tid == tid)):
+        code = r.response_code
+        items.append((r.at, {
+            "type": _event_type(r.kind),
+            "kind": r.kind, "response_code": code,
+            "meaning": {"en": describe(code).en, "zh": describe(code).zh} if code else None,
+            "detail": r.detail,
+        }))  # fmt: skip
+    le = ledger_entries.c
+    for r in conn.execute(sa.select(ledger_entries).where(le.tid == tid)):
+        items.append((r.created_at, {
+            "type": "reversal" if r.kind == "reversal" else "transaction", "kind": r.kind,
+            "id": r.id, "batch": r.batch, "stan": r.stan, "rrn": r.rrn, "amount": r.amount,
+            "currency": r.currency, "pan_masked": r.pan_masked, "voided": bool(r.voided),
+            "reversed": bool(r.reversed),
+        }))  # fmt: skip
+    b = batches.c
+    for r in conn.execute(sa.select(batches).where(b.tid == tid)):
+        if r.settle_requested_at is not None:
+            items.append((r.settle_requested_at, {
+                "type": "settlement", "kind": "settle_requested", "batch": r.batch,
+                "result_domestic": r.result_domestic, "result_foreign": r.result_foreign,
+            }))  # fmt: skip
+        if r.closed_at is not None:
+            items.append((r.closed_at, {
+                "type": "settlement", "kind": "closed", "batch": r.batch,
+                "uploaded_records": r.uploaded_records, "upload_end_count": r.upload_end_count,
+            }))  # fmt: skip
+    rx = recon_exceptions.c
+    for r in conn.execute(sa.select(recon_exceptions).where(rx.tid == tid)):
+        items.append((r.created_at, {
+            "type": "exception", "kind": r.category, "batch": r.batch, "stan": r.stan,
+            "amount": r.amount, "status": r.status,
+        }))  # fmt: skip
+    a = audit_log.c
+    for r in conn.execute(sa.select(audit_log).where(a.target == tid)):
+        items.append((r.at, {
+            "type": "action", "kind": r.action, "actor": r.actor, "detail": _short(r.detail),
+        }))  # fmt: skip
+    items.sort(key=lambda pair: pair[0], reverse=True)
+    return [{"at": at.isoformat(), **item} for at, item in items[:TIMELINE_LIMIT]]
+
+
+def _event_type(kind: str) -> str:
+    if kind in ("signon", "signoff"):
+        return "signon"
+    return "action" if kind.startswith("console.") else "fault"
+
+
+def _short(detail: str) -> str:
+    try:
+        data = json.loads(detail)
+    except ValueError:
+        return detail[:200]
+    if isinstance(data, dict):
+        flat = (f"{k}={v}" for k, v in data.items() if not isinstance(v, dict | list))
+        return ", ".join(flat)[:200]
+    return str(data)[:200]
+
+
+def _iso(value: datetime | None) -> str | None:
+    return value.isoformat() if value is not None else None

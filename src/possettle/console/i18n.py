@@ -1,0 +1,148 @@
+"""The console's words in English and Simplified Chinese, and how a request picks its language.
+
+Support staff read the console in Chinese, the acquirer's engineers often in English, so every
+label on every page comes from :data:`STRINGS`; cause texts come from the doctor's catalog and
+response-code meanings from :mod:`possettle.iso8583.codes`, never from here. A page picks its
+language from ``?lang=`` (remembered in a cookie), then the cookie, then ``Accept-Language``.
+
+>>> pick_language(None, None, "zh-CN,zh;q=0.9,en;q=0.8")
+'zh'
+>>> t("zh", "fleet")
+'终端总览'
+"""
+
+from __future__ import annotations
+
+from typing import Final
+
+LANGS: Final = ("en", "zh")
+DEFAULT_LANG: Final = "en"
+LANG_COOKIE: Final = "possettle_lang"
+
+# key: (English, Chinese); one entry a line so a missing translation shows in review.
+STRINGS: Final[dict[str, tuple[str, str]]] = {
+    "title": ("possettle console", "possettle 运维控制台"),
+    "fleet": ("Fleet", "终端总览"),
+    "settlements": ("Settlements", "结算"),
+    "transactions": ("Transactions", "交易"),
+    "alerts": ("Alerts", "告警"),
+    "users": ("Users", "用户"),
+    "terminal": ("Terminal", "终端"),
+    "login": ("Log in", "登录"),
+    "logout": ("Log out", "退出"),
+    "username": ("Username", "用户名"),
+    "password": ("Password", "密码"),
+    "role": ("Role", "角色"),
+    "bad_login": ("Wrong username or password.", "用户名或密码错误。"),
+    "locked": (
+        "Too many failed attempts: try again after {until}.",
+        "失败次数过多，请在 {until} 之后再试。",
+    ),
+    "merchant": ("Merchant", "商户"),
+    "region": ("Region", "地区"),
+    "model": ("Model", "型号"),
+    "status": ("Status", "状态"),
+    "online": ("online", "在线"),
+    "offline": ("offline", "离线"),
+    "not_reporting": ("not reporting", "未上报"),
+    "disabled": ("disabled", "已停用"),
+    "software": ("Software", "软件版本"),
+    "last_signon": ("Last sign-on", "最近签到"),
+    "last_seen": ("Last seen", "最近通讯"),
+    "open_batch": ("Open batch", "当前批次"),
+    "age": ("age", "时长"),
+    "entries": ("entries", "笔"),
+    "report": ("Last report", "最近上报"),
+    "last_settlement": ("Last settlement", "最近结算"),
+    "search": ("Search", "搜索"),
+    "filter": ("Filter", "筛选"),
+    "all": ("all", "全部"),
+    "day": ("Day", "日期"),
+    "batch": ("Batch", "批次"),
+    "result": ("Result", "结果"),
+    "step": ("Step", "步骤"),
+    "cause": ("Cause", "原因"),
+    "group": ("Group", "分类"),
+    "balanced": ("balanced", "平账"),
+    "balanced_after_upload": ("balanced after upload", "上送后平账"),
+    "failed": ("failed", "失败"),
+    "recovered": ("recovered", "已恢复"),
+    "settling": ("settling", "结算中"),
+    "open": ("open", "未结"),
+    "success_rate": ("Settlement success rate", "结算成功率"),
+    "failures_by_cause": ("Failures by cause", "按原因统计失败"),
+    "failures_by_group": ("Failures by group", "按分类统计失败"),
+    "timeline": ("Timeline", "时间线"),
+    "diagnosis": ("Diagnosis", "诊断"),
+    "terminal_report": ("The terminal's last report", "终端最近上报的诊断"),
+    "host_diagnosis": ("The host's diagnosis", "主机侧诊断"),
+    "evidence": ("Evidence", "证据"),
+    "remedy": ("Remedy", "处理办法"),
+    "score": ("Score", "可信度"),
+    "no_diagnosis": ("Nothing found to explain a failure.", "未发现可解释失败的原因。"),
+    "actions": ("Actions", "操作"),
+    "act_doctor": ("Run the doctor now", "立即诊断"),
+    "act_signon": ("Ask to sign on again", "要求重新签到"),
+    "act_disable": ("Disable terminal", "停用终端"),
+    "act_enable": ("Enable terminal", "启用终端"),
+    "done": ("Done.", "已完成。"),
+    "tid": ("TID", "终端号"),
+    "stan": ("STAN", "流水号"),
+    "rrn": ("RRN", "参考号"),
+    "date": ("Date", "日期"),
+    "amount": ("Amount", "金额"),
+    "pan_last4": ("Card last 4", "卡号后四位"),
+    "card": ("Card", "卡号"),
+    "kind": ("Kind", "类型"),
+    "time": ("Time", "时间"),
+    "detail": ("Detail", "详情"),
+    "history": ("History", "交易历史"),
+    "severity": ("Severity", "级别"),
+    "affected": ("Affected terminals", "受影响终端"),
+    "first_at": ("First", "首次"),
+    "last_at": ("Last", "最近"),
+    "ack": ("Acknowledge", "确认"),
+    "ack_by": ("Acknowledged by", "确认人"),
+    "note": ("Note", "备注"),
+    "resolve": ("Resolve", "解决"),
+    "open_alerts": ("Open alerts", "未处理告警"),
+    "past_alerts": ("Past alerts", "历史告警"),
+    "none": ("None.", "无。"),
+    "forbidden": ("Your role may not do this.", "您的角色无权执行此操作。"),
+    "not_found": ("Not found.", "未找到。"),
+    "bad_csrf": (
+        "The form expired; reload the page and try again.",
+        "表单已失效，请刷新页面后重试。",
+    ),
+    "add_user": ("Add user", "添加用户"),
+    "failed_attempts": ("Failed attempts", "失败次数"),
+    "locked_until": ("Locked until", "锁定至"),
+    "language": ("中文", "English"),
+    "signed_in_as": ("Signed in as", "当前用户"),
+    "reconciliation": ("Reconciliation exceptions", "对账差错"),
+    "upload": ("Batch upload", "批上送"),
+    "needs_signon": ("sign-on requested", "已要求签到"),
+}
+
+
+def t(lang: str, key: str, **values: object) -> str:
+    """The text for ``key`` in ``lang``; an unknown key shows itself, so it is easy to spot."""
+    pair = STRINGS.get(key)
+    if pair is None:
+        return key
+    text = pair[1] if lang == "zh" else pair[0]
+    return text.format(**values) if values else text
+
+
+def pick_language(query: str | None, cookie: str | None, accept: str | None) -> str:
+    """``?lang=`` first, then the cookie, then the browser's first supported language."""
+    for choice in (query, cookie):
+        if choice in LANGS:
+            return str(choice)
+    for part in (accept or "").split(","):
+        tag = part.split(";")[0].strip().lower()
+        if tag.startswith("zh"):
+            return "zh"
+        if tag.startswith("en"):
+            return "en"
+    return DEFAULT_LANG
