@@ -10,7 +10,7 @@ from typing import Annotated
 import typer
 
 from possettle import __version__
-from possettle.cli import alerts, audit, codec, fault, host, terminal
+from possettle.cli import alerts, audit, codec, console, fault, host, terminal
 from possettle.cli.demo import demo_command
 from possettle.cli.doctor import doctor_command
 
@@ -27,6 +27,7 @@ app.add_typer(terminal.app, name="terminal")
 app.add_typer(fault.app, name="fault")
 app.add_typer(alerts.app, name="alerts")
 app.add_typer(audit.app, name="audit")
+app.add_typer(console.app, name="console")
 
 
 def _show_version(value: bool) -> None:

@@ -1,0 +1,81 @@
+"""``possettle console``: serve the ops console, and manage its users.
+
+``possettle console --db URL [--port 8080] [--host 127.0.0.1]`` serves the web console on an
+existing ledger until Ctrl-C; ``possettle console user add`` creates a user with a role. The
+console listens on localhost by default: it holds operational data, so exposing it is a
+deliberate choice (``--host 0.0.0.0`` behind TLS, with ``--secure-cookies``).
+"""
+
+from __future__ import annotations
+
+import getpass
+from typing import Annotated
+
+import typer
+from sqlalchemy import exc
+
+from possettle.cli.alerts import ledger
+from possettle.cli.common import DEFAULT_DB, DbOption, fail
+from possettle.clock import SystemClock
+from possettle.console.app import create_app
+from possettle.console.auth import add_user
+from possettle.host.ledger.kinds import ConsoleRole
+
+app = typer.Typer(
+    help="The web console: serve it (possettle console --db URL), manage its users.",
+    invoke_without_command=True,
+)
+users = typer.Typer(help="Console users: viewer (read), operator (actions), admin (users).")
+app.add_typer(users, name="user")
+
+
+@app.callback()
+def serve(
+    ctx: typer.Context,
+    db: DbOption = DEFAULT_DB,
+    port: Annotated[int, typer.Option("--port", help="HTTP port to listen on.")] = 8080,
+    host: Annotated[
+        str, typer.Option("--host", help="Address to listen on (localhost by default).")
+    ] = "127.0.0.1",
+    secure_cookies: Annotated[
+        bool,
+        typer.Option("--secure-cookies", help="Mark cookies Secure (serve behind HTTPS)."),
+    ] = False,
+) -> None:
+    """Serve the ops console on the ledger until Ctrl-C (subcommands manage users)."""
+    if ctx.invoked_subcommand is not None:
+        return
+    import uvicorn  # only the server needs it; `user add` starts faster without
+
+    with ledger(db) as engine:
+        console = create_app(engine, clock=SystemClock(), secure_cookies=secure_cookies)
+        typer.echo(f"possettle console on http://{host}:{port}/ (Ctrl-C stops)", err=True)
+        uvicorn.run(console, host=host, port=port, log_level="warning")
+
+
+@users.command("add")
+def user_add(
+    username: Annotated[str, typer.Option("--username", help="Login name (1-40 characters).")],
+    role: Annotated[ConsoleRole, typer.Option("--role", help="viewer, operator or admin.")],
+    db: DbOption = DEFAULT_DB,
+    password: Annotated[
+        str | None,
+        typer.Option(
+            "--password",
+            help="The password (at least 8 characters); prompted for, unechoed, if absent.",
+        ),
+    ] = None,
+) -> None:
+    """Create a console user with a role; the password is stored as a scrypt hash."""
+    if password is None:
+        password = getpass.getpass("password: ")
+        if getpass.getpass("again: ") != password:
+            fail("the two passwords differ")
+    with ledger(db) as engine:
+        try:
+            add_user(engine, username, password, role, SystemClock().now())
+        except ValueError as e:
+            fail(str(e))
+        except exc.IntegrityError:
+            fail(f"console user {username!r} already exists")
+    typer.echo(f"console user {username} added ({role.value})")
