@@ -21,7 +21,6 @@ from possettle.host.ledger.kinds import BatchStatus, TerminalStatus
 from possettle.host.ledger.schema import (
     batches,
     ledger_entries,
-    recon_exceptions,
     requests,
     terminal_reports,
     terminals,
@@ -208,34 +207,31 @@ def _reports(conn: Connection, regions: dict[str, str]) -> tuple[ReportReading, 
 def _batches(
     conn: Connection, regions: dict[str, str], settled_since: datetime
 ) -> tuple[BatchReading, ...]:
-    b, e, x = batches.c, ledger_entries.c, recon_exceptions.c
+    b, e = batches.c, ledger_entries.c
     first_entry = (
         sa.select(sa.func.min(e.created_at))
         .where(e.tid == b.tid, e.batch == b.batch)
         .scalar_subquery()
     )
-    open_breaks = (
-        sa.select(sa.func.count())
-        .where(x.tid == b.tid, x.batch == b.batch, x.status == "open")
-        .scalar_subquery()
-    )
     rows = conn.execute(
-        sa.select(b.tid, b.status, b.result_domestic, b.result_foreign, first_entry, open_breaks)
+        sa.select(b.tid, b.status, b.result_domestic, b.result_foreign, first_entry)
         .where(sa.or_(b.status == BatchStatus.OPEN.value, b.settle_requested_at >= settled_since))
         .order_by(b.tid, b.batch)
     ).all()
     out = []
-    for tid, status, dom, foreign, first_at, breaks in rows:
+    for tid, status, dom, foreign, first_at in rows:
         if status == BatchStatus.OPEN:
             if first_at is None:
                 continue  # an empty batch waiting for its first sale is not "open work"
             result = "open"
         elif {dom, foreign} <= {_BALANCED, None}:
             result = "balanced"
-        elif status == BatchStatus.CLOSED and not breaks:
+        elif status == BatchStatus.CLOSED:
+            # out of balance, but the batch upload ended: settled, and any differences are
+            # reconciliation exceptions now (causes.md, batch.out_of_balance)
             result = "balanced_after_upload"
         else:
-            result = "unbalanced"
+            result = "unbalanced"  # out of balance and the upload has not finished
         out.append(BatchReading(tid, regions.get(tid, UNKNOWN), result, first_at))
     return tuple(out)
 
