@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import pytest
-
 from tests.console.conftest import Console
 
 
@@ -62,7 +60,6 @@ async def test_a_bad_search_value_names_the_box(console: Console) -> None:
 
 
 async def test_the_metrics_endpoint_serves_prometheus_text(console: Console) -> None:
-    pytest.importorskip("possettle.monitor.metrics")
     scrape = await console.client.get("/metrics")
     assert scrape.status_code == 200
     assert scrape.headers["content-type"].startswith("text/plain")

@@ -71,7 +71,7 @@ def terminal_action(engine: Engine, clock: Clock, user: User, tid: str, action: 
             except RegistryError as e:
                 raise ActionRefused(str(e)) from e
             detail = {"status": status.value}
-        bridge.audit(conn, user.username, f"terminal.{action.value}", tid, detail, now)
+        bridge.record(conn, user.username, f"terminal.{action.value}", tid, detail, now)
     return Outcome(action.value, tid, now, result)
 
 
@@ -81,13 +81,11 @@ def acknowledge(engine: Engine, clock: Clock, user: User, alert_id: int, note: s
     note = note.strip()[:500]
     with engine.begin() as conn:
         try:
-            done = bridge.acknowledge_alert(conn, alert_id, user.username, note, now)
+            bridge.acknowledge_alert(conn, alert_id, user.username, note, now)
         except bridge.AlertRefused as e:
             raise ActionRefused(str(e)) from e
-        if not done:
-            raise ActionRefused(f"alert {alert_id} is not open")
         target = f"alert:{alert_id}"
-        bridge.audit(conn, user.username, "alert.acknowledge", target, {"note": note}, now)
+        bridge.record(conn, user.username, "alert.acknowledge", target, {"note": note}, now)
     return Outcome("acknowledge", f"alert:{alert_id}", now, {})
 
 
@@ -96,10 +94,8 @@ def resolve(engine: Engine, clock: Clock, user: User, alert_id: int) -> Outcome:
     now = clock.now()
     with engine.begin() as conn:
         try:
-            done = bridge.resolve_alert(conn, alert_id, user.username, now)
+            bridge.resolve_alert(conn, alert_id, now)
         except bridge.AlertRefused as e:
             raise ActionRefused(str(e)) from e
-        if not done:
-            raise ActionRefused(f"alert {alert_id} is already resolved or unknown")
-        bridge.audit(conn, user.username, "alert.resolve", f"alert:{alert_id}", {}, now)
+        bridge.record(conn, user.username, "alert.resolve", f"alert:{alert_id}", {}, now)
     return Outcome("resolve", f"alert:{alert_id}", now, {})

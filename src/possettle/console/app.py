@@ -124,13 +124,7 @@ def _errors(app: FastAPI) -> None:
 
 
 def _metrics(app: FastAPI, engine: Engine) -> None:
-    if not bridge.has_metrics():
-        return
-
     @app.get("/metrics", include_in_schema=False)
     def metrics() -> Response:
-        found = bridge.metrics(engine)
-        if found is None:  # the monitor went away after start-up: say so, do not pretend
-            return Response("metrics unavailable\n", status_code=503, media_type="text/plain")
-        body, content_type = found
+        body, content_type = bridge.metrics(engine)
         return Response(body, media_type=content_type)

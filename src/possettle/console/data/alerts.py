@@ -1,64 +1,38 @@
-"""Alerts as the console shows them: open ones first, then the past, straight from the table.
+"""Alerts as the console shows them: live ones (open, acknowledged) first, then the past.
 
-The built-in alert engine (:mod:`possettle.monitor`) writes the ``alerts`` rows; the console
-only reads them here and changes them through :mod:`possettle.console.bridge`, so the rules
-about de-duplication and repeat intervals stay in one place.
+The built-in alert engine (:mod:`possettle.monitor`) writes and reads the ``alerts`` rows; the
+console goes through its store (:mod:`possettle.console.bridge`), so the rules about
+de-duplication, acknowledgement and repeat intervals stay in one place. This module only adds
+what a page needs on top: the cause's group and the summary in both languages.
 """
 
 from __future__ import annotations
 
-import json
-from datetime import datetime
 from typing import Any
 
-import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
+from possettle.console import bridge
 from possettle.doctor.catalog import BY_ID
-from possettle.host.ledger.schema import alerts
+from possettle.host.ledger.kinds import AlertStatus
+from possettle.monitor.store import Alert
 
+LIVE_LIMIT = 500
 PAST_LIMIT = 200
 
 
-def _row(r: Any) -> dict[str, Any]:
-    try:
-        affected = json.loads(r.terminals)
-    except ValueError:
-        affected = []
-    known = BY_ID.get(r.cause)
-    return {
-        "id": r.id, "rule": r.rule, "cause": r.cause,
-        "group": known.group.value if known else None, "severity": r.severity,
-        "incident_key": r.incident_key, "status": r.status,
-        "summary": {"en": r.summary_en, "zh": r.summary_zh},
-        "terminals": affected if isinstance(affected, list) else [],
-        "first_at": _iso(r.first_at), "last_at": _iso(r.last_at),
-        "ack_by": r.ack_by, "ack_note": r.ack_note, "ack_at": _iso(r.ack_at),
-        "resolved_at": _iso(r.resolved_at),
-    }  # fmt: skip
+def _view(a: Alert) -> dict[str, Any]:
+    data = a.as_dict()
+    known = BY_ID.get(a.cause)
+    data["group"] = known.group.value if known else None
+    data["summary"] = {"en": a.summary_en, "zh": a.summary_zh}
+    return data
 
 
 def alert_list(engine: Engine) -> dict[str, Any]:
-    """Open and acknowledged alerts (still live), and the latest resolved ones."""
-    a = alerts.c
+    """Open and acknowledged alerts (still live), newest first, and the latest resolved ones."""
+    live = (AlertStatus.OPEN, AlertStatus.ACKNOWLEDGED)
     with engine.connect() as conn:
-        live = conn.execute(
-            sa.select(alerts).where(a.status != "resolved").order_by(a.last_at.desc())
-        ).all()
-        past = conn.execute(
-            sa.select(alerts)
-            .where(a.status == "resolved")
-            .order_by(a.resolved_at.desc())
-            .limit(PAST_LIMIT)
-        ).all()
-    return {"open": [_row(r) for r in live], "past": [_row(r) for r in past]}
-
-
-def get_alert(engine: Engine, alert_id: int) -> dict[str, Any] | None:
-    with engine.connect() as conn:
-        row = conn.execute(sa.select(alerts).where(alerts.c.id == alert_id)).first()
-    return _row(row) if row is not None else None
-
-
-def _iso(value: datetime | None) -> str | None:
-    return value.isoformat() if value is not None else None
+        current = bridge.list_alerts(conn, live, LIVE_LIMIT)
+        past = bridge.list_alerts(conn, (AlertStatus.RESOLVED,), PAST_LIMIT)
+    return {"open": [_view(a) for a in current], "past": [_view(a) for a in past]}

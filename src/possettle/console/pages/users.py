@@ -51,6 +51,6 @@ def add_user_form(
     except exc.IntegrityError as e:
         raise HTTPException(409, f"user {username.strip()!r} already exists") from e
     with st.engine.begin() as conn:
-        bridge.audit(conn, session.user.username, "user.add", username.strip()[:60],
+        bridge.record(conn, session.user.username, "user.add", username.strip()[:60],
                      {"role": chosen.value}, now)  # fmt: skip
     return RedirectResponse("/users", status_code=303)
