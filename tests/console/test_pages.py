@@ -72,3 +72,34 @@ async def test_an_unknown_terminal_is_a_404_page(console: Console) -> None:
     page = await console.client.get("/terminals/NOSUCH01")
     assert page.status_code == 404
     assert "text/html" in page.headers["content-type"]
+
+
+async def test_an_admin_adds_a_user_who_can_then_log_in(console: Console) -> None:
+    await console.login("admin")
+    token = await console.csrf("/users")
+    done = await console.client.post(
+        "/users",
+        data={"csrf_token": token, "username": "night-shift", "password": "long enough 9",
+              "role": "operator"},
+    )  # fmt: skip
+    assert done.status_code == 303
+    page = await console.client.get("/users")
+    assert "night-shift" in page.text and "long enough 9" not in page.text
+    console.client.cookies.clear()
+    assert await console.login("night-shift", "long enough 9") == 303
+
+
+async def test_an_operator_cannot_add_users(console: Console) -> None:
+    await console.login("operator")
+    token = await console.csrf("/")
+    done = await console.client.post(
+        "/users",
+        data={"csrf_token": token, "username": "x1", "password": "long enough 9", "role": "admin"},
+    )
+    assert done.status_code == 403
+
+
+async def test_the_terminal_timeline_reads_in_chinese(console: Console) -> None:
+    await console.login("viewer")
+    page = await console.client.get("/terminals/DEMO0000?lang=zh")
+    assert "消费" in page.text and "签到" in page.text and "批次关闭" in page.text

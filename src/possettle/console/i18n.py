@@ -122,6 +122,28 @@ STRINGS: Final[dict[str, tuple[str, str]]] = {
     "reconciliation": ("Reconciliation exceptions", "对账差错"),
     "upload": ("Batch upload", "批上送"),
     "needs_signon": ("sign-on requested", "已要求签到"),
+    "active": ("active", "启用"),
+    # timeline entry types and kinds (k_ + the ledger's or the event's own word)
+    "k_transaction": ("transaction", "交易"),
+    "k_reversal": ("reversal", "冲正"),
+    "k_settlement": ("settlement", "结算"),
+    "k_fault": ("fault", "故障"),
+    "k_action": ("console action", "控制台操作"),
+    "k_exception": ("reconciliation", "对账差错"),
+    "k_signon": ("sign-on", "签到"),
+    "k_signoff": ("sign-off", "签退"),
+    "k_sale": ("sale", "消费"),
+    "k_offline": ("offline sale", "离线消费"),
+    "k_void": ("void", "撤销"),
+    "k_refund": ("refund", "退货"),
+    "k_settle_requested": ("settlement requested", "发起结算"),
+    "k_closed": ("batch closed", "批次关闭"),
+    "k_approval": ("approval", "授权"),
+    "k_upload": ("batch upload", "批上送"),
+    "k_mac_error": ("MAC error", "MAC 校验错"),
+    "k_format_error": ("format error", "报文格式错误"),
+    "k_refused": ("refused", "拒绝"),
+    "k_version": ("software version refused", "软件版本被拒"),
 }
 
 
@@ -132,6 +154,11 @@ def t(lang: str, key: str, **values: object) -> str:
         return key
     text = pair[1] if lang == "zh" else pair[0]
     return text.format(**values) if values else text
+
+
+def kind(lang: str, word: str) -> str:
+    """A timeline or history word in ``lang``; words without a translation show as they are."""
+    return t(lang, f"k_{word}") if f"k_{word}" in STRINGS else word
 
 
 def pick_language(query: str | None, cookie: str | None, accept: str | None) -> str:

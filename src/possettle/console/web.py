@@ -23,7 +23,7 @@ from starlette.responses import Response
 from possettle.cards import luhn_ok, mask_pan
 from possettle.clock import Clock
 from possettle.console.auth import Session, csrf_ok, load_session
-from possettle.console.i18n import LANG_COOKIE, pick_language, t
+from possettle.console.i18n import LANG_COOKIE, kind, pick_language, t
 from possettle.host.ledger.kinds import ConsoleRole
 
 SESSION_COOKIE = "possettle_session"
@@ -115,6 +115,7 @@ def render(
     base = {
         "lang": lang,
         "t": lambda key, **kw: t(lang, key, **kw),
+        "k": lambda word: kind(lang, word),
         "user": session.user if session else None,
         "csrf": session.csrf_token if session else "",
         "csrf_field": CSRF_FIELD,
