@@ -15,7 +15,8 @@ console behind a proxy that limits ``/metrics`` if the console port is exposed m
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
 from datetime import timedelta
 from pathlib import Path
 
@@ -60,10 +61,19 @@ def create_app(
     session_ttl: timedelta = SESSION_TTL,
 ) -> FastAPI:
     """The console app on the ledger ``db`` (a URL, or an engine the caller owns)."""
+    owned = isinstance(db, str)
     engine = create_engine_for(db) if isinstance(db, str) else db
     here = _package_dir()
     templates = Jinja2Templates(directory=str(here / "templates"))
+
+    @asynccontextmanager
+    async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        yield
+        if owned:  # an engine the caller passed in is the caller's to dispose
+            engine.dispose()
+
     app = FastAPI(
+        lifespan=lifespan,
         title="possettle console",
         description="Fleet, settlements, terminals, transactions and alerts of a possettle host.",
         docs_url="/api/docs",
