@@ -3,21 +3,27 @@ region outage is one incident, incidents update and resolve, acknowledgements ar
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Callable
+from pathlib import Path
 
 import pytest
+import structlog
 from sqlalchemy import func, select
 from sqlalchemy.engine import Engine
 
 from possettle.clock import FixedClock
+from possettle.host.ledger.db import create_engine_for
 from possettle.host.ledger.kinds import AlertStatus
 from possettle.host.ledger.schema import alerts
 from possettle.monitor.alerts import (
     AlertError,
+    EngineConfig,
     acknowledge,
     evaluate_alerts,
     list_alerts,
     resolve,
+    watch,
 )
 from tests.monitor.conftest import Fleet
 
@@ -193,3 +199,35 @@ def test_a_premature_manual_resolve_reopens_as_a_new_incident(
     with engine.connect() as conn:
         statuses = {a.id: a.status for a in list_alerts(conn)}
     assert statuses == {first.id: AlertStatus.RESOLVED, second.id: AlertStatus.OPEN}
+
+
+async def test_watch_evaluates_until_stopped(
+    engine: Engine, fleet: Fleet, clock: FixedClock
+) -> None:
+    region_dark(fleet)
+    stop = asyncio.Event()
+    task = asyncio.create_task(watch(engine, clock, EngineConfig(), every=0.01, stop=stop))
+    for _ in range(500):
+        with engine.connect() as conn:
+            if list_alerts(conn):
+                break
+        await asyncio.sleep(0.01)
+    stop.set()
+    assert await asyncio.wait_for(task, 10) >= 1
+    with engine.connect() as conn:
+        assert [a.rule for a in list_alerts(conn)] == ["PossettleRegionDark"]
+
+
+async def test_watch_survives_a_database_failure(tmp_path: Path, clock: FixedClock) -> None:
+    broken = create_engine_for(f"sqlite:///{tmp_path / 'not-a-ledger.db'}")  # no tables
+    stop = asyncio.Event()
+    try:
+        with structlog.testing.capture_logs() as logs:
+            task = asyncio.create_task(watch(broken, clock, EngineConfig(), every=0.01, stop=stop))
+            await asyncio.sleep(0.1)
+            stop.set()
+            rounds = await asyncio.wait_for(task, 10)
+    finally:
+        broken.dispose()
+    assert rounds >= 2
+    assert {e["event"] for e in logs} == {"alert_evaluation_failed"}

@@ -14,6 +14,8 @@ the action with :func:`possettle.monitor.audit.record` in the same transaction).
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import json
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -21,9 +23,12 @@ from datetime import timedelta
 from typing import Any
 
 import sqlalchemy as sa
+import structlog
+from sqlalchemy import exc
 from sqlalchemy.engine import Connection, Engine
 
 from possettle.clock import Clock
+from possettle.errors import PossettleError
 from possettle.host.ledger.kinds import AlertStatus
 from possettle.host.ledger.schema import alerts
 from possettle.monitor.evaluate import Finding, evaluate
@@ -51,7 +56,10 @@ __all__ = [
     "get_alert",
     "list_alerts",
     "resolve",
+    "watch",
 ]
+
+log = structlog.get_logger("possettle.monitor.alerts")
 
 DEFAULT_REPEAT = timedelta(hours=4)
 ACTIVE = (AlertStatus.OPEN.value, AlertStatus.ACKNOWLEDGED.value)
@@ -189,3 +197,30 @@ def evaluate_alerts(
         outcome = apply_findings(conn, evaluate(readings), clock)
     notified = notify(engine, clock, config, sender)
     return Outcome(outcome.opened, outcome.updated, outcome.resolved, notified)
+
+
+async def watch(
+    engine: Engine,
+    clock: Clock,
+    config: EngineConfig,
+    *,
+    every: float,
+    stop: asyncio.Event,
+    sender: Sender = post_json,
+) -> int:
+    """Evaluate every ``every`` seconds until ``stop`` is set; returns the rounds run.
+
+    For a process that serves the console on a single machine (run it in its TaskGroup). A
+    round that fails on the database (locked, server gone) is logged and retried next round:
+    one bad minute must not end alerting for the day. Bugs still raise.
+    """
+    rounds = 0
+    while not stop.is_set():
+        try:
+            await asyncio.to_thread(evaluate_alerts, engine, clock, config, sender)
+        except (PossettleError, exc.SQLAlchemyError) as e:
+            log.error("alert_evaluation_failed", error=type(e).__name__, detail=str(e)[:200])
+        rounds += 1
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(stop.wait(), every)
+    return rounds
