@@ -35,10 +35,12 @@ from possettle.host.ledger.queries import set_policy
 from possettle.host.ledger.schema import terminals
 from possettle.host.server import HostServer, serve
 from possettle.sim.proxy import AdversityProxy, Faults
-from possettle.terminal.config import JOURNAL_FILE
+from possettle.terminal.config import JOURNAL_FILE, TerminalConfig
 from tests.host.harness import KEYS, MID, RunningHost
 
-FAST = 0.5  # seconds: the terminal's timeout where silence is the fault
+DEFAULT_TIMEOUT = 3.0  # tests.terminal.harness.make_terminal's
+FAST = 0.5  # seconds: the terminal's timeout while silence is the fault (else the default)
+SLOW_HOST = 15.0  # seconds: the terminal's timeout where the host's error path is slow
 
 
 @contextlib.contextmanager
@@ -151,6 +153,12 @@ def host_current_batch(url: str, tid: str, batch: int | None = None) -> int:
         return int(value)
     finally:
         engine.dispose()
+
+
+def set_timeout(term: Path, seconds: float = DEFAULT_TIMEOUT) -> None:
+    """The terminal's read timeout: short while a fault makes the host silent (the test need
+    not wait), the default otherwise (a busy test machine must not look like a bad line)."""
+    TerminalConfig.load(term).with_changes(timeout=seconds).save(term)
 
 
 def journal_meta(term: Path, key: str, value: str) -> None:

@@ -22,6 +22,7 @@ from tests.doctor.scenes import (
     host_current_batch,
     journal_meta,
     relay,
+    set_timeout,
 )
 from tests.host.harness import TID, register, running_host
 from tests.terminal.faults import forget_at_host
@@ -145,9 +146,10 @@ async def test_a_reversal_that_cannot_be_delivered_is_stuck_until_the_line_carri
     key_file = tmp_path / "host.key"
     await register(sqlite_url, key_file)
     async with running_host(sqlite_url, key_file) as host, relay(host.port) as proxy:
-        term = make_terminal(tmp_path / "t", proxy.port, timeout=FAST, reversal_attempts=3)
+        term = make_terminal(tmp_path / "t", proxy.port, reversal_attempts=3)
         await trade(term, sales=3)
         proxy.faults = Faults(drop=1.0, direction=Direction.DOWN)  # replies are lost
+        set_timeout(term, FAST)
         pos = open_pos(term)
         try:
             sale = await pos.sale(CUP_PAN, 700, expiry="3012", allow_offline=False)
@@ -165,6 +167,7 @@ async def test_a_reversal_that_cannot_be_delivered_is_stuck_until_the_line_carri
         assert named[:2] == ["network.unstable", "reversal.stuck"], named
 
         proxy.faults = Faults()  # the line carries again; the reversal is still pending
+        set_timeout(term)
         report = await doctor(term, sqlite_url)
         top = expect_top(report, "reversal.stuck", "software", "reversal")
         ev = evidence(top)

@@ -9,7 +9,13 @@ from typing import Any
 from possettle.doctor.catalog import BY_ID
 from possettle.terminal.printer.simulated import PrinterState, set_state
 from tests.doctor.harness import make_terminal, settle, trade
-from tests.doctor.scenes import doctor_cli, free_port, freeze_settlement_at_the_acquirer, host_at
+from tests.doctor.scenes import (
+    SLOW_HOST,
+    doctor_cli,
+    free_port,
+    freeze_settlement_at_the_acquirer,
+    host_at,
+)
 from tests.host.harness import TID, register, running_host
 
 DIAGNOSIS_KEYS = {"cause", "group", "step", "score", "evidence", "ruled_out", "recovery",
@@ -126,7 +132,9 @@ async def test_an_unexplained_failure_says_unknown_and_what_was_ruled_out(
     key_file = tmp_path / "host.key"
     await register(sqlite_url, key_file)
     async with running_host(sqlite_url, key_file) as host:
-        term = make_terminal(tmp_path / "t", host.port)
+        # The host renders the failed write's traceback before it answers (2-3 s on a busy
+        # machine): the terminal waits long enough to hear the 96.
+        term = make_terminal(tmp_path / "t", host.port, timeout=SLOW_HOST)
         await trade(term)
         freeze_settlement_at_the_acquirer(sqlite_url, TID)
         assert (await settle(term))["failure"]["code"] == "96"  # type: ignore[index]

@@ -12,12 +12,14 @@ from possettle.terminal.crashpoints import EXIT_STATUS
 from tests.doctor.harness import doctor, make_terminal, open_pos, settle, trade
 from tests.doctor.scenes import (
     FAST,
+    SLOW_HOST,
     Member,
     blackhole,
     evidence,
     expect_top,
     freeze_settlement_at_the_acquirer,
     register_fleet,
+    set_timeout,
 )
 from tests.host.harness import TID, register, running_host
 from tests.terminal.faults import cli
@@ -62,8 +64,7 @@ async def test_a_region_that_lost_the_host_together_is_a_region_outage(
     await register_fleet(sqlite_url, key_file, [*north, south])
     async with running_host(sqlite_url, key_file) as host:
         terms = {
-            m.tid: make_terminal(tmp_path / m.tid, host.port, tid=m.tid, region=m.region,
-                                 timeout=FAST)
+            m.tid: make_terminal(tmp_path / m.tid, host.port, tid=m.tid, region=m.region)
             for m in [*north, south]
         }  # fmt: skip
         for term in terms.values():
@@ -71,6 +72,7 @@ async def test_a_region_that_lost_the_host_together_is_a_region_outage(
         with blackhole() as dead:
             for m in north:  # the carrier serving the north drops everything
                 point_at(terms[m.tid], dead)
+                set_timeout(terms[m.tid], FAST)
             await asyncio.sleep(DARK_AFTER.total_seconds() * 1.5)
             pos = open_pos(terms[south.tid])
             try:
@@ -89,6 +91,7 @@ async def test_a_region_that_lost_the_host_together_is_a_region_outage(
             assert south_report.diagnoses == [], south_report.as_dict()
 
         point_at(first, host.port)  # the region is back
+        set_timeout(first)
         report = await doctor(first, sqlite_url, fix=True, dark_after=DARK_AFTER)
         recovery = report.diagnoses[0].recovery if report.diagnoses else None
         assert recovery is not None and recovery["action"] == "resume_settlement"
@@ -103,7 +106,9 @@ async def test_a_failure_nothing_explains_is_undetected_with_what_was_ruled_out(
     key_file = tmp_path / "host.key"
     await register(sqlite_url, key_file)
     async with running_host(sqlite_url, key_file) as host:
-        term = make_terminal(tmp_path / "t", host.port)
+        # The host renders the failed write's traceback before it answers (2-3 s on a busy
+        # machine): the terminal waits long enough to hear the 96.
+        term = make_terminal(tmp_path / "t", host.port, timeout=SLOW_HOST)
         await trade(term)
         freeze_settlement_at_the_acquirer(sqlite_url, TID)
         result = await settle(term)

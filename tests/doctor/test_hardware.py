@@ -20,7 +20,7 @@ from possettle.terminal.printer.simulated import PrinterState, set_state
 from possettle.terminal.reader import ReaderState
 from possettle.terminal.reader import set_state as set_reader
 from tests.doctor.harness import doctor, make_terminal, open_pos, settle, trade
-from tests.doctor.scenes import FAST, blackhole, corrupt, evidence, expect_top
+from tests.doctor.scenes import FAST, blackhole, corrupt, evidence, expect_top, set_timeout
 from tests.host.harness import register, running_host
 from tests.terminal.harness import CUP_PAN
 from tests.terminal.scenario import point_at
@@ -106,10 +106,11 @@ async def test_a_link_that_drops_every_packet_is_the_link_and_the_settlement_res
     key_file = tmp_path / "host.key"
     await register(sqlite_url, key_file)
     async with running_host(sqlite_url, key_file) as host:
-        term = make_terminal(tmp_path / "t", host.port, timeout=FAST)
+        term = make_terminal(tmp_path / "t", host.port)
         await trade(term)
         with blackhole() as dead:
             point_at(term, dead)  # the cable is out: connects go unanswered
+            set_timeout(term, FAST)
             result = await settle(term)
             assert result["ok"] is False
             report = await doctor(term, sqlite_url)
@@ -119,6 +120,7 @@ async def test_a_link_that_drops_every_packet_is_the_link_and_the_settlement_res
             assert ev["settle_failed"][0] == {"step": "settle", "code": ""}
             assert "host.unreachable" not in [d.cause.id for d in report.diagnoses[:1]]
         point_at(term, host.port)  # plugged in again
+        set_timeout(term)
         report = await doctor(term, sqlite_url, fix=True)
         assert report.diagnoses[0].cause.id == "link.down"
         assert report.diagnoses[0].recovery is not None

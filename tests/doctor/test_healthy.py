@@ -11,7 +11,7 @@ from possettle.sim.proxy import Faults
 from possettle.terminal.errors import Refused
 from possettle.terminal.operators import Role
 from tests.doctor.harness import doctor, make_terminal, open_pos
-from tests.doctor.scenes import FAST, relay
+from tests.doctor.scenes import relay
 from tests.host.harness import register, running_host
 from tests.terminal.harness import CUP_PAN, CUP_PAN_2, VISA_PAN
 
@@ -24,7 +24,7 @@ async def test_a_busy_day_with_a_typo_a_void_a_refund_and_an_offline_sale_is_hea
     key_file = tmp_path / "host.key"
     await register(sqlite_url, key_file)
     async with running_host(sqlite_url, key_file) as host, relay(host.port) as proxy:
-        term = make_terminal(tmp_path / "t", proxy.port, timeout=FAST)
+        term = make_terminal(tmp_path / "t", proxy.port)
         pos = open_pos(term)
         try:
             pos.add_operator("01", "Wang", Role.SUPERVISOR, "8642")

@@ -30,6 +30,7 @@ from tests.doctor.scenes import (
     host_at,
     register_fleet,
     relay,
+    set_timeout,
 )
 from tests.host.harness import TID, register, running_host
 from tests.terminal.harness import CUP_PAN, CUP_PAN_2, VISA_PAN
@@ -42,9 +43,10 @@ async def test_a_line_that_loses_the_hosts_replies_is_unstable_and_the_settlemen
     key_file = tmp_path / "host.key"
     await register(sqlite_url, key_file)
     async with running_host(sqlite_url, key_file) as host, relay(host.port) as proxy:
-        term = make_terminal(tmp_path / "t", proxy.port, timeout=FAST)
+        term = make_terminal(tmp_path / "t", proxy.port)
         await trade(term)
         proxy.faults = Faults(drop=1.0, direction=Direction.DOWN)
+        set_timeout(term, FAST)
         result = await settle(term)
         assert result["ok"] is False
         assert result["failure"]["step"] == "settle"  # type: ignore[index]
@@ -56,6 +58,7 @@ async def test_a_line_that_loses_the_hosts_replies_is_unstable_and_the_settlemen
         assert ev["settle_failed"] == [{"step": "settle", "code": ""}]
 
         proxy.faults = Faults()
+        set_timeout(term)
         report = await doctor(term, sqlite_url, fix=True)
         recovery = report.diagnoses[0].recovery
         assert recovery is not None and recovery["action"] == "resume_settlement"
