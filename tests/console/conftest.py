@@ -17,6 +17,7 @@ from pathlib import Path
 import httpx
 import pytest
 import sqlalchemy as sa
+from fastapi import FastAPI
 
 from possettle.clock import FixedClock
 from possettle.console.app import create_app
@@ -42,6 +43,7 @@ class Console:
     client: httpx.AsyncClient
     engine: sa.Engine
     clock: FixedClock
+    app: FastAPI
 
     async def login(self, username: str, password: str = PASSWORD) -> int:
         page = await self.client.get("/login")
@@ -73,5 +75,5 @@ async def console(day_db: Path, tmp_path: Path) -> AsyncIterator[Console]:
     app = create_app(engine, clock=clock)
     transport = httpx.ASGITransport(app=app)
     async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as client:
-        yield Console(client, engine, clock)
+        yield Console(client, engine, clock, app)
     engine.dispose()

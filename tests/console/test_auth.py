@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 
+import httpx
 import sqlalchemy as sa
 
 from possettle.host.ledger.schema import console_sessions
@@ -81,3 +82,19 @@ async def test_a_login_post_without_the_form_token_is_refused(console: Console) 
 async def test_login_never_redirects_to_another_site(console: Console) -> None:
     page = await console.client.get("/login?next=//evil.example/x")
     assert "evil.example" not in page.text
+
+
+async def test_behind_tls_the_session_cookie_is_secure(console: Console) -> None:
+    console.app.state.console.secure_cookies = True
+    transport = httpx.ASGITransport(app=console.app)
+    async with httpx.AsyncClient(transport=transport, base_url="https://testserver") as tls:
+        page = await tls.get("/login")
+        token = re.search(r'name="csrf_token" value="([^"]+)"', page.text)
+        assert token
+        done = await tls.post(
+            "/login", data={"username": "viewer", "password": "correct horse 1",
+                            "csrf_token": token.group(1)},
+        )  # fmt: skip
+    assert done.status_code == 303
+    cookie = next(v for v in done.headers.get_list("set-cookie") if "possettle_session=" in v)
+    assert "Secure" in cookie and "HttpOnly" in cookie
