@@ -138,11 +138,11 @@ def families(r: Readings, acquirer: str) -> list[Metric]:
     by_kind = Counter((t.region, t.model, t.software_version) for t in r.terminals if t.active)
     for (region, model, version), n in sorted(by_kind.items()):
         fleet.add_metric([acquirer, region, model, version], n)
-    stale = Counter(t.region for t in r.terminals if t.active)
-    for region in sorted(stale):
-        silent.add_metric(
-            [acquirer, region], sum(1 for t in r.terminals if t.region == region and t.stale)
-        )
+    # every region with active terminals gets a sample, 0 included: "none silent" is data
+    quiet = Counter({t.region: 0 for t in r.terminals if t.active})
+    quiet.update(t.region for t in r.terminals if t.stale)
+    for region, n in sorted(quiet.items()):
+        silent.add_metric([acquirer, region], n)
 
     failures = _gauge(
         "possettle_settlement_failures",

@@ -2,8 +2,10 @@
 
 Metrics aggregate these readings into bounded labels; the alert engine evaluates its rules
 over the very same readings, so a Prometheus server and the built-in engine see one truth.
-Every label value passes through :func:`label` helpers here: a TID or a PAN never becomes a
-label (they stay inside the readings, for the alert's list of affected terminals).
+Label values come only from closed sets (:func:`kind_of`, :func:`rc_class`,
+:func:`cause_label`, :func:`step_label`) or from the acquirer's own registry (region, model,
+software version): a TID or a PAN never becomes a label; TIDs stay inside the readings, for
+an alert's list of affected terminals.
 """
 
 from __future__ import annotations
