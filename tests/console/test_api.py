@@ -25,6 +25,8 @@ async def test_the_fleet_api(console: Console) -> None:
     assert one["open_batch"]["batch"] == 2
     assert one["last_settlement"]["result"] == "balanced_after_upload"
     assert data["counts"] == {"online": 3}
+    [group] = data["groups"]
+    assert (group["region"], group["total"], group["online"]) == ("demo", 3, 3)
 
 
 async def test_terminal_api_has_timeline_and_diagnosis(console: Console) -> None:

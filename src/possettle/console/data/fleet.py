@@ -107,10 +107,25 @@ def fleet(
     return {
         "terminals": out,
         "counts": counts,
+        "groups": _groups(out),
         "regions": sorted({r.region or "" for r in rows}),
         "merchants": sorted({(r.mid, r.merchant_name) for r in rows}),
         "filters": {"q": q, "region": region, "status": status, "merchant": merchant},
     }
+
+
+def _groups(items: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Counts per merchant and region: a region going dark shows as one line, not fifty."""
+    groups: dict[tuple[str, str], dict[str, Any]] = {}
+    for item in items:
+        key = (item["mid"], item["region"])
+        group = groups.setdefault(key, {
+            "mid": item["mid"], "merchant": item["merchant"], "region": item["region"],
+            "total": 0, "online": 0, "offline": 0, "not_reporting": 0, "disabled": 0,
+        })  # fmt: skip
+        group["total"] += 1
+        group[item["liveness"]] += 1
+    return [groups[k] for k in sorted(groups)]
 
 
 def _matches(item: dict[str, Any], *, q: str, region: str, status: str, merchant: str) -> bool:
