@@ -69,7 +69,10 @@ def fleet(
         sizes = dict(
             ((r.tid, r.batch), int(r.n))
             for r in conn.execute(
-                sa.select(e.tid, e.batch, sa.func.count().label("n")).group_by(e.tid, e.batch)
+                # only the batches the terminals are on now: history does not count
+                sa.select(e.tid, e.batch, sa.func.count().label("n"))
+                .join(terminals, sa.and_(t.tid == e.tid, t.current_batch == e.batch))
+                .group_by(e.tid, e.batch)
             )
         )
         closed = conn.execute(

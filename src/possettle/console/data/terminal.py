@@ -67,7 +67,7 @@ def terminal(engine: Engine, tid: str, clock: Clock) -> dict[str, Any] | None:
 def _timeline(conn: sa.Connection, tid: str) -> list[dict[str, Any]]:
     items: list[tuple[datetime, dict[str, Any]]] = []
     ev = host_events.c
-    for r in conn.execute(sa.select(host_events).where(ev.tid == tid)):
+    for r in conn.execute(_latest(sa.select(host_events).where(ev.tid == tid), ev.at)):
         code = r.response_code
         items.append((r.at, {
             "type": _event_type(r.kind),
@@ -76,7 +76,7 @@ def _timeline(conn: sa.Connection, tid: str) -> list[dict[str, Any]]:
             "detail": r.detail,
         }))  # fmt: skip
     le = ledger_entries.c
-    for r in conn.execute(sa.select(ledger_entries).where(le.tid == tid)):
+    for r in conn.execute(_latest(sa.select(ledger_entries).where(le.tid == tid), le.created_at)):
         items.append((r.created_at, {
             "type": "reversal" if r.kind == "reversal" else "transaction", "kind": r.kind,
             "id": r.id, "batch": r.batch, "stan": r.stan, "rrn": r.rrn, "amount": r.amount,
@@ -84,7 +84,7 @@ def _timeline(conn: sa.Connection, tid: str) -> list[dict[str, Any]]:
             "reversed": bool(r.reversed),
         }))  # fmt: skip
     b = batches.c
-    for r in conn.execute(sa.select(batches).where(b.tid == tid)):
+    for r in conn.execute(_latest(sa.select(batches).where(b.tid == tid), b.opened_at)):
         if r.settle_requested_at is not None:
             items.append((r.settle_requested_at, {
                 "type": "settlement", "kind": "settle_requested", "batch": r.batch,
@@ -96,18 +96,24 @@ def _timeline(conn: sa.Connection, tid: str) -> list[dict[str, Any]]:
                 "uploaded_records": r.uploaded_records, "upload_end_count": r.upload_end_count,
             }))  # fmt: skip
     rx = recon_exceptions.c
-    for r in conn.execute(sa.select(recon_exceptions).where(rx.tid == tid)):
+    for r in conn.execute(_latest(sa.select(recon_exceptions).where(rx.tid == tid), rx.created_at)):
         items.append((r.created_at, {
             "type": "exception", "kind": r.category, "batch": r.batch, "stan": r.stan,
             "amount": r.amount, "status": r.status,
         }))  # fmt: skip
     a = audit_log.c
-    for r in conn.execute(sa.select(audit_log).where(a.target == tid)):
+    for r in conn.execute(_latest(sa.select(audit_log).where(a.target == tid), a.at)):
         items.append((r.at, {
             "type": "action", "kind": r.action, "actor": r.actor, "detail": _short(r.detail),
         }))  # fmt: skip
     items.sort(key=lambda pair: pair[0], reverse=True)
     return [{"at": at.isoformat(), **item} for at, item in items[:TIMELINE_LIMIT]]
+
+
+def _latest(stmt: sa.Select[Any], at: sa.ColumnElement[Any]) -> sa.Select[Any]:
+    """The newest rows of one source: the merged timeline keeps TIMELINE_LIMIT in all, so no
+    source needs more than that many (a busy terminal's history stays off the request path)."""
+    return stmt.order_by(at.desc()).limit(TIMELINE_LIMIT)
 
 
 def _event_type(kind: str) -> str:
