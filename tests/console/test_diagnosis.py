@@ -53,6 +53,9 @@ async def test_a_failed_settlement_leads_to_its_diagnosis(console: Console) -> N
         "DEMO0001", batch, "settle", "network.unstable", "software",
     )  # fmt: skip
     assert api["failures_by_cause"] == {"network.unstable": 1}
+    assert api["by_terminal"] == [
+        {"tid": "DEMO0001", "total": 1, "failed": 1, "last_cause": "network.unstable"}
+    ]
 
 
 async def test_the_day_shows_balanced_and_balanced_after_upload(console: Console) -> None:

@@ -76,7 +76,9 @@ def create_app(
         lifespan=lifespan,
         title="possettle console",
         description="Fleet, settlements, terminals, transactions and alerts of a possettle host.",
-        docs_url="/api/docs",
+        # Swagger UI loads its scripts from a CDN, which the CSP (and an offline site) forbids;
+        # /openapi.json is the description, for any OpenAPI viewer or client generator
+        docs_url=None,
         redoc_url=None,
     )
     app.state.console = ConsoleState(

@@ -101,11 +101,24 @@ def settlements(
         "settlements": chosen,
         "by_result": dict(Counter(i["result"] for i in chosen)),
         "success_rate": _daily_rate(items),
+        "by_terminal": _by_terminal(chosen),
         "failures_by_cause": _failures(items, "cause"),
         "failures_by_group": _failures(items, "group"),
         "days": sorted({i["day"] for i in items}),
         "filters": {"day": day, "tid": tid, "result": result},
     }  # fmt: skip
+
+
+def _by_terminal(items: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Per terminal: how its settlements ended, and the last cause named for a failure."""
+    rows: dict[str, dict[str, Any]] = {}
+    for i in items:
+        row = rows.setdefault(i["tid"], {"tid": i["tid"], "total": 0, "last_cause": None})
+        row["total"] += 1
+        row[i["result"]] = row.get(i["result"], 0) + 1
+        if i["result"] in FAILED and i["cause"]:
+            row["last_cause"] = i["cause"]
+    return [rows[tid] for tid in sorted(rows)]
 
 
 def _failures(items: list[dict[str, Any]], key: str) -> dict[str, int]:
