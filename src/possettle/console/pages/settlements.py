@@ -8,8 +8,8 @@ from fastapi import APIRouter, Request
 from starlette.responses import Response
 
 from possettle.console.data.settlements import settlements
-from possettle.console.web import Viewer, render, scrub, state
-from possettle.doctor.catalog import BY_ID
+from possettle.console.web import Viewer, language, render, scrub, state
+from possettle.doctor.catalog import BY_ID, Group
 
 router = APIRouter()
 
@@ -25,7 +25,11 @@ def settlements_page(
     request: Request, session: Viewer, day: str = "", tid: str = "", result: str = ""
 ) -> Response:
     data = _data(request, day, tid, result)
-    return render(request, "settlements.html", session, {"data": data, "causes": BY_ID})
+    zh = language(request) == "zh"
+    groups = {g.value: g.zh if zh else g.value for g in Group}
+    return render(
+        request, "settlements.html", session, {"data": data, "causes": BY_ID, "groups": groups}
+    )
 
 
 @router.get("/api/settlements", tags=["settlements"])

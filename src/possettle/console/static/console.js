@@ -17,7 +17,9 @@
         options: { scales: { y: { min: 0, max: 100 } } }
       });
     }
-    [["chart-cause", data.by_cause, data.labels.cause], ["chart-group", data.by_group, data.labels.group]]
+    var byGroup = {};
+    Object.keys(data.by_group).forEach(function (g) { byGroup[data.group_names[g] || g] = data.by_group[g]; });
+    [["chart-cause", data.by_cause, data.labels.cause], ["chart-group", byGroup, data.labels.group]]
       .forEach(function (spec) {
         var canvas = document.getElementById(spec[0]);
         if (!canvas) { return; }
