@@ -103,3 +103,15 @@ async def test_the_terminal_timeline_reads_in_chinese(console: Console) -> None:
     await console.login("viewer")
     page = await console.client.get("/terminals/DEMO0000?lang=zh")
     assert "消费" in page.text and "签到" in page.text and "批次关闭" in page.text
+
+
+async def test_the_vendored_scripts_are_served_with_their_licence_headers(
+    console: Console,
+) -> None:
+    htmx = await console.client.get("/static/htmx.min.js")
+    chart = await console.client.get("/static/chart.umd.min.js")
+    assert htmx.status_code == chart.status_code == 200
+    assert htmx.text.startswith("/*! htmx 2.0.11") and "0BSD" in htmx.text[:200]
+    assert chart.text.startswith("/*!\n * Chart.js v4") and "MIT License" in chart.text[:200]
+    page = await console.client.get("/login")
+    assert "script-src 'self'" in page.headers["content-security-policy"]
