@@ -42,6 +42,23 @@ def mask_card_data(
     return event
 
 
+class _StderrLogger:
+    """structlog's print logger, writing to whatever ``sys.stderr`` is at the time."""
+
+    def msg(self, message: str) -> None:
+        stream = sys.stderr
+        if stream is None or getattr(stream, "closed", False):
+            return
+        print(message, file=stream, flush=True)
+
+    log = debug = info = warn = warning = error = critical = exception = fatal = failure = msg
+
+
+class _StderrLoggerFactory:
+    def __call__(self, *args: Any) -> _StderrLogger:
+        return _StderrLogger()
+
+
 def configure_logging(*, json_lines: bool = False, level: int = logging.INFO) -> None:
     renderer: Any = (
         structlog.processors.JSONRenderer() if json_lines else structlog.dev.ConsoleRenderer()
@@ -56,7 +73,8 @@ def configure_logging(*, json_lines: bool = False, level: int = logging.INFO) ->
             renderer,
         ],
         wrapper_class=structlog.make_filtering_bound_logger(level),
-        # stdout is for data (--json); logs go to stderr
-        logger_factory=structlog.PrintLoggerFactory(sys.stderr),
+        # stdout is for data (--json); logs go to stderr — looked up at each write, so a
+        # stream swapped (test runners) or closed since configuration is never written to
+        logger_factory=_StderrLoggerFactory(),
         cache_logger_on_first_use=False,
     )

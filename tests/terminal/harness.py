@@ -19,7 +19,8 @@ DAYTIME = datetime(2026, 11, 26, 2, 0, 0, tzinfo=UTC)
 
 
 def make_terminal(directory: Path, port: int, *, tid: str = TID, **config: object) -> Path:
-    config.setdefault("timeout", 3.0)
+    # generous: a loaded CI machine must not turn a slow reply into a reversal
+    config.setdefault("timeout", 10.0)
     cfg = TerminalConfig(tid=tid, mid=MID, port=port, **config)  # type: ignore[arg-type]
     init_terminal(directory, cfg, TMK)
     return directory
