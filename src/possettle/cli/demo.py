@@ -29,6 +29,11 @@ def demo_command(
         typer.Option("--workdir", help="Keep the host ledger and terminals here (default: temp)."),
     ] = None,
     as_json: JsonOption = False,
+    serve: Annotated[
+        bool,
+        typer.Option("--serve", help="Afterwards, serve the ops console on the day's ledger."),
+    ] = False,
+    port: Annotated[int, typer.Option("--port", help="The console's port with --serve.")] = 8080,
 ) -> None:
     """Run a business day: an acquirer host (its own process, SQLite, issuer simulator) on a
     free port, a merchant and a fleet of terminals (journals, receipts, real sockets) doing
@@ -68,8 +73,38 @@ def demo_command(
                     )
                 )
             _summary(result)
+    if serve:
+        _serve_console(Path(result.workdir), port)
     if result.lost or result.duplicated:
         raise typer.Exit(1)
+
+
+def _serve_console(work: Path, port: int) -> None:
+    """The console on the day's ledger, with a one-time admin password, until Ctrl-C."""
+    import secrets
+    from datetime import UTC, datetime
+
+    import uvicorn
+
+    from possettle.clock import SystemClock
+    from possettle.console.app import create_app
+    from possettle.console.auth import add_user
+    from possettle.host.ledger.db import create_engine_for
+    from possettle.host.ledger.kinds import ConsoleRole
+
+    engine = create_engine_for(f"sqlite:///{work / 'host.db'}")
+    password = secrets.token_urlsafe(12)
+    user = f"admin-{secrets.token_hex(2)}"
+    add_user(engine, user, password, ConsoleRole.ADMIN, datetime.now(UTC))
+    out().print(
+        f"console 运维控制台: http://127.0.0.1:{port}/  user {user}  password {password} "
+        "(shown once; Ctrl-C stops)"
+    )
+    try:
+        uvicorn.run(create_app(engine, clock=SystemClock()), host="127.0.0.1", port=port,
+                    log_level="warning")  # fmt: skip
+    finally:
+        engine.dispose()
 
 
 def _short(events: list[str]) -> str:
