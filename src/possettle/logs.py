@@ -78,3 +78,13 @@ def configure_logging(*, json_lines: bool = False, level: int = logging.INFO) ->
         logger_factory=_StderrLoggerFactory(),
         cache_logger_on_first_use=False,
     )
+
+
+def ensure_logging() -> None:
+    """Configure the masking logs unless the application already did.
+
+    structlog's own default renders exceptions with their local variables, which could put
+    card data on the screen; a host or terminal started as a library gets ours instead.
+    """
+    if not structlog.is_configured():
+        configure_logging()

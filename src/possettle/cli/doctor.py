@@ -68,6 +68,6 @@ def doctor_command(
     if as_json:
         print_json(report.as_dict())
     else:
-        out().print(render(report, lang.value), markup=False, highlight=False)
+        out().print(render(report, lang.value), markup=False, highlight=False, soft_wrap=True)
     if not report.ok:
         raise typer.Exit(1)

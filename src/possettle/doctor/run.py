@@ -91,6 +91,10 @@ async def diagnose(directory: Path, opts: Options | None = None) -> Report:
             await pos.close()
         after, failed = await _gather(directory, Options(probe=False), clock.now())
         j = after.journal
+        # the areas as they are now: a printer that printed after the fix is no longer ✗
+        now_in = Inputs(after.journal, after.printer, after.reader, inputs.link, inputs.host,
+                        after.now)  # fmt: skip
+        checks = area_checks(now_in, collect(now_in))
     no_data = not inputs.journal.has_data and inputs.link.connect != "ok"
     report = Report(tid, j.batch, checks, diagnoses, failed=failed or no_data)
     if opts.send_report and j.readable and j.config is not None and inputs.link.connect == "ok":
@@ -130,10 +134,12 @@ async def _send_report(directory: Path, report: Report, opts: Options) -> None:
         await pos.close()
 
 
-def diagnose_from_host(engine: sa.Engine, tid: str, clock: Clock | None = None) -> Report:
+def diagnose_from_host(
+    engine: sa.Engine, tid: str, clock: Clock | None = None, dark_after: timedelta = DARK_AFTER
+) -> Report:
     """The host's side: registry, policy, host events, fleet, and the terminal's last report."""
     now = (clock or SystemClock()).now()
-    host = read_host(engine, tid, now)
+    host = read_host(engine, tid, now, dark_after)
     journal = JournalFacts(config=None, readable=False)
     inputs = Inputs(journal, "unknown", "unknown", LinkProbe(connect="skipped"), host, now)
     signals = collect(inputs)

@@ -26,6 +26,7 @@ from possettle.host.ledger.database import Database
 from possettle.host.service import HostService
 from possettle.iso8583.errors import FramingError
 from possettle.iso8583.framing import MAX_FRAME, FrameReader
+from possettle.logs import ensure_logging
 from possettle.upstream.connector import IssuerConnector, connector_from_spec
 
 log = structlog.get_logger("possettle.host")
@@ -163,6 +164,7 @@ async def serve(
     stop: asyncio.Event | None = None,
 ) -> None:
     """Run a host until ``stop`` is set (or SIGTERM / SIGINT when ``stop`` is None)."""
+    ensure_logging()
     db = Database.open(config.db_url, key_file=config.key_file, clock=clock)
     issuer = connector_from_spec(config.issuer, db.clock)
     stop_event = stop or asyncio.Event()
