@@ -14,6 +14,7 @@ from typing import Annotated, Any
 import typer
 
 from possettle.cli.common import JsonOption, err, print_json, user_errors
+from possettle.cli.fault_terminal import batch_command, clock_skew_command, stale_keys_command
 from possettle.errors import ConfigError
 from possettle.logs import configure_logging
 from possettle.sim.proxy import AdversityProxy, Direction, Faults
@@ -65,6 +66,11 @@ async def _run(proxy: AdversityProxy, seed: int) -> dict[str, int]:
     finally:
         _signals(stop, install=False)
     return proxy.counters
+
+
+app.command("clock-skew")(clock_skew_command)
+app.command("stale-keys")(stale_keys_command)
+app.command("batch")(batch_command)
 
 
 @app.command("proxy")
