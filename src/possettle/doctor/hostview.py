@@ -141,6 +141,16 @@ def _fleet(
         ).scalars()
     )
     facts.fleet_issuer_failing = len(failing)
+    # A version is failing when its terminals send what the host cannot parse or is refused
+    # for (format errors, 58 at sign-on) — not when an issuer is down for everyone.
+    ev = host_events.c
+    troubled = set(
+        conn.execute(
+            sa.select(ev.tid)
+            .where(ev.kind.in_(("format_error", "refused")), ev.at >= since)
+            .distinct()
+        ).scalars()
+    )
     # "Dark" is relative to the fleet's freshest contact, not to the wall clock: a region is
     # dark when its terminals went quiet while the others kept talking to the host (after
     # hours, when everyone is quiet, no region stands out).
@@ -154,5 +164,5 @@ def _fleet(
                 facts.region_dark += 1
         if facts.software_version and version == facts.software_version:
             facts.version_terminals += 1
-            if tid in failing:
+            if tid in troubled:
                 facts.version_failing += 1

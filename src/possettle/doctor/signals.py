@@ -363,6 +363,10 @@ def _host(i: Inputs, s: Signals) -> None:
         s.add("fleet.region_dark", _ev("fleet", "region.dark", {"region": h.region, "dark": h.region_dark, "of": h.region_terminals},
               f"{h.region_dark} of {h.region_terminals} terminals in region {h.region} lost the host together.",
               f"{h.region} 地区 {h.region_terminals} 台终端中有 {h.region_dark} 台同时与主机失联。"))  # fmt: skip
+    if h.version_terminals >= 3 and h.version_failing / h.version_terminals >= 0.5:
+        s.add("fleet.version_failing", _ev("fleet", "version.failing", {"version": h.software_version, "failing": h.version_failing, "of": h.version_terminals},
+              f"{h.version_failing} of {h.version_terminals} terminals on software {h.software_version} were refused or sent what the host could not parse.",
+              f"软件版本 {h.software_version} 的 {h.version_terminals} 台终端中有 {h.version_failing} 台被拒绝或报文无法解析。"))  # fmt: skip
     if h.fleet_terminals >= 3 and h.fleet_issuer_failing >= max(3, h.fleet_terminals // 3):
         s.add("fleet.issuer_failing", _ev("fleet", "issuer.failing", {"terminals": h.fleet_issuer_failing},
               f"{h.fleet_issuer_failing} terminals got issuer-down answers (91/96/98) in the last hour.",
