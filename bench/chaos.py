@@ -14,11 +14,13 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import logging
 import os
 import platform
 import sys
 import time
 
+from possettle.logs import configure_logging
 from possettle.sim.chaos import run_chaos
 
 
@@ -30,6 +32,7 @@ def main() -> int:
     parser.add_argument("--regions", type=int, default=4)
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args()
+    configure_logging(level=logging.WARNING)  # stdout is for the figures
     total = args.terminals * args.transactions
     done = [0]
     started = time.monotonic()
