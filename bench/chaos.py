@@ -62,14 +62,17 @@ def main() -> int:
             f"{result.reversal_repeats} · unconserved batches {len(result.unconserved)} · "
             f"open batches {len(result.open_batches)} · unrecovered {len(result.unrecovered)}"
         )
+        print(f"settlements that failed with no fault injected: {len(result.unexpected_failures)}")
         print(f"{'injected cause':<26} {'right':>5} {'total':>5}  accuracy")
         for cause, row in result.accuracy.items():
+            if cause == "none":
+                continue
             print(
                 f"{cause:<26} {row['right']:>5} {row['total']:>5}  "
                 f"{row['right'] / row['total']:.0%}"
             )
         for d in result.diagnoses:
-            if d["top"] != d["injected"]:
+            if d["top"] != d["injected"] and d["injected"] != "none":
                 print(
                     f"  ✗ {d['tid']}: injected {d['injected']}, doctor said {d['top']} "
                     f"({d['attempt']})"

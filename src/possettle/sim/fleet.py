@@ -86,7 +86,7 @@ class Fleet:
             await proxy.start()
             directory = self.work / "terminals" / tid
             cfg = TerminalConfig(
-                tid=tid, mid=MID, port=proxy.port, version=VERSION, region=region, timeout=2.0,
+                tid=tid, mid=MID, port=proxy.port, version=VERSION, region=region, timeout=8.0,
                 merchant_name="possettle chaos shop", policy=POLICY,
             )  # fmt: skip
             init_terminal(directory, cfg, Key(tmk.material))
