@@ -11,7 +11,7 @@ import asyncio
 import errno
 import time
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import datetime
 from pathlib import Path
 
 from possettle.crypto.keys import Key
@@ -22,6 +22,7 @@ from possettle.link.client import Link, LinkError, LinkTimeout, LinkUnreachable
 from possettle.terminal.config import TerminalConfig
 from possettle.terminal.printer.simulated import read_state as printer_state
 from possettle.terminal.reader import read_state as reader_state
+from possettle.terminal.shell import host_clock_offset
 
 ECHOES = 3
 PROBE_STAN_BASE = 990000  # echo STANs far from the terminal's own sequence
@@ -55,24 +56,6 @@ def probe_reader(directory: Path) -> str:
         return reader_state(directory).value
     except ConfigError:
         return "unknown"
-
-
-def _host_time(reply: dict[str, str], device: datetime) -> float | None:
-    hhmmss, mmdd = reply.get("12"), reply.get("13")
-    if not hhmmss or not mmdd:
-        return None
-    try:
-        host = device.replace(
-            month=int(mmdd[:2]), day=int(mmdd[2:]), hour=int(hhmmss[:2]),
-            minute=int(hhmmss[2:4]), second=int(hhmmss[4:]), microsecond=0,
-        )  # fmt: skip
-    except ValueError:
-        return None
-    best = min(
-        (host + timedelta(days=365 * k) for k in (-1, 0, 1)),
-        key=lambda h: abs((h - device).total_seconds()),
-    )
-    return (best - device).total_seconds()
 
 
 # A connect that got no answer at all, or whose route is gone: the local link (cable, Wi-Fi,
@@ -128,7 +111,7 @@ async def probe_link(config: TerminalConfig, device_now: datetime) -> LinkProbe:
             probe.rtt_ms.append((time.perf_counter() - t0) * 1000)
             probe.echoes_answered += 1
             if probe.host_offset_s is None:
-                probe.host_offset_s = _host_time(ex.reply, device_now)
+                probe.host_offset_s = host_clock_offset(ex.reply, device_now)
     finally:
         await link.close()
     return probe

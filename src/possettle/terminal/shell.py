@@ -224,22 +224,10 @@ class Terminal:
 
     def _offset_from(self, reply: Fields) -> float:
         """Seconds to add to the device clock to read the host's time (fields 12/13)."""
-        hhmmss, mmdd = reply.get("12"), reply.get("13")
-        if not hhmmss or not mmdd:
+        offset = host_clock_offset(reply, self.base_clock.now())
+        if offset is None:
             return float(self.journal.get_meta("clock_offset") or 0.0)
-        device = self.base_clock.now()
-        host = device.replace(
-            month=int(mmdd[:2]),
-            day=int(mmdd[2:]),
-            hour=int(hhmmss[:2]),
-            minute=int(hhmmss[2:4]),
-            second=int(hhmmss[4:]),
-            microsecond=0,
-        )
-        # MMDD has no year: take the one that puts the host nearest the device clock.
-        candidates = [host.replace(year=host.year + d) for d in (-1, 0, 1) if _valid(host, d)]
-        best = min(candidates, key=lambda h: abs((h - device).total_seconds()))
-        return round((best - device).total_seconds())
+        return round(offset)
 
     async def status_report(self, report: bytes) -> None:
         """0820/362: hand the host this terminal's latest health report (compact JSON)."""
@@ -309,6 +297,26 @@ class Terminal:
             if last is None
             else {"batch": last.batch, "step": last.step.value, "result": last.result},
         }
+
+
+def host_clock_offset(reply: Fields, device: datetime) -> float | None:
+    """Seconds from ``device`` to the host's time in a reply's fields 12/13, or None.
+
+    MMDD has no year: the year that puts the host nearest the device clock is taken.
+    """
+    hhmmss, mmdd = reply.get("12"), reply.get("13")
+    if not hhmmss or not mmdd:
+        return None
+    try:
+        host = device.replace(
+            month=int(mmdd[:2]), day=int(mmdd[2:]), hour=int(hhmmss[:2]),
+            minute=int(hhmmss[2:4]), second=int(hhmmss[4:]), microsecond=0,
+        )  # fmt: skip
+    except ValueError:
+        return None
+    candidates = [host.replace(year=host.year + d) for d in (-1, 0, 1) if _valid(host, d)]
+    best = min(candidates, key=lambda h: abs((h - device).total_seconds()))
+    return (best - device).total_seconds()
 
 
 def _valid(at: datetime, years: int) -> bool:
