@@ -24,8 +24,11 @@ EVIDENCE_KEYS = {"source", "key", "value", "en", "zh"}
 
 
 def check_shape(data: dict[str, Any]) -> None:
-    assert set(data) == {"ok", "terminal", "batch", "checks", "diagnoses"}
+    assert set(data) == {"ok", "terminal", "batch", "checks", "diagnoses", "pending_reversals",
+                         "offline_items"}  # fmt: skip
     assert isinstance(data["ok"], bool)
+    for count in ("pending_reversals", "offline_items"):
+        assert data[count] is None or (isinstance(data[count], int) and data[count] >= 0)
     for c in data["checks"]:
         assert set(c) == {"area", "status", "en", "zh", "evidence"}
         assert c["status"] in ("ok", "warn", "fail", "unknown")

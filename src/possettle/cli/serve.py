@@ -37,6 +37,17 @@ def serve_command(
         float, typer.Option("--issuer-timeout", help="Seconds to wait for the issuer (then 98).")
     ] = 10.0,
     json_logs: Annotated[bool, typer.Option("--json-logs", help="Log as JSON lines.")] = False,
+    metrics_port: Annotated[
+        int | None,
+        typer.Option(
+            "--metrics-port",
+            help="Serve Prometheus /metrics here (ledger figures and this process's request "
+            "and issuer latency histograms); off by default.",
+        ),
+    ] = None,
+    metrics_host: Annotated[
+        str, typer.Option("--metrics-host", help="Address /metrics listens on.")
+    ] = "127.0.0.1",
 ) -> None:
     """Serve PS-CUP/1 terminals from the ledger (SQLite or PostgreSQL) until stopped.
 
@@ -53,6 +64,8 @@ def serve_command(
         max_connections=max_connections,
         idle_timeout=idle_timeout,
         issuer_timeout=issuer_timeout,
+        metrics_port=metrics_port,
+        metrics_host=metrics_host,
     )
     with user_errors():
         asyncio.run(serve(config))

@@ -91,6 +91,9 @@ class Report:
     checks: list[Check]
     diagnoses: list[Diagnosis]
     failed: bool  # a settlement (or its steps) failed and is not recovered
+    # what the journal still holds for the host (None when it could not be read)
+    pending_reversals: int | None = None
+    offline_items: int | None = None
 
     @property
     def ok(self) -> bool:
@@ -111,4 +114,6 @@ class Report:
             "batch": self.batch,
             "checks": [c.as_dict() for c in self.checks],
             "diagnoses": [d.as_dict() for d in self.diagnoses],
+            "pending_reversals": self.pending_reversals,
+            "offline_items": self.offline_items,
         }

@@ -96,7 +96,8 @@ async def diagnose(directory: Path, opts: Options | None = None) -> Report:
                         after.now)  # fmt: skip
         checks = area_checks(now_in, collect(now_in))
     no_data = not inputs.journal.has_data and inputs.link.connect != "ok"
-    report = Report(tid, j.batch, checks, diagnoses, failed=failed or no_data)
+    counts = (len(j.reversals), len(j.offline)) if j.readable else (None, None)
+    report = Report(tid, j.batch, checks, diagnoses, failed or no_data, *counts)
     if opts.send_report and j.readable and j.config is not None and inputs.link.connect == "ok":
         await _send_report(directory, report, opts)
     return report
@@ -108,7 +109,9 @@ def summary(report: Report) -> bytes:
     checks = {c.area: c.status.value for c in report.checks if c.status.value != "ok"}
 
     def encode() -> bytes:
-        data = {"ok": report.ok, "batch": report.batch, "causes": causes, "checks": checks}
+        data = {"ok": report.ok, "batch": report.batch, "causes": causes, "checks": checks,
+                "pending_reversals": report.pending_reversals,
+                "offline_items": report.offline_items}  # fmt: skip
         return json.dumps(data, separators=(",", ":"), ensure_ascii=False).encode()
 
     raw = encode()

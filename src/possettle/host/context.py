@@ -24,6 +24,7 @@ from possettle.host.ledger.queries import dialect_insert
 from possettle.host.ledger.schema import counters
 from possettle.host.state_cache import TerminalStateCache
 from possettle.iso8583.codec import Fields
+from possettle.monitor.metrics import HostMetrics
 from possettle.upstream.connector import IssuerConnector
 
 RRN_BLOCK = 1000
@@ -84,6 +85,7 @@ class HostContext:
         *,
         rrns: RrnSource | None = None,
         issue_keys: KeyIssuer = issue_working_keys,
+        metrics: HostMetrics | None = None,
     ) -> None:
         self.db = db
         self.issuer = issuer
@@ -91,6 +93,8 @@ class HostContext:
         self.rrns: RrnSource = rrns if rrns is not None else RrnAllocator(db)
         self.issue_keys = issue_keys
         self.terminals = TerminalStateCache(db.clock, config.terminal_cache_ttl)
+        #: this process's latency histograms (``/metrics`` of ``host serve --metrics-port``)
+        self.metrics = metrics if metrics is not None else HostMetrics()
 
     @property
     def clock(self) -> Clock:

@@ -16,6 +16,7 @@ import asyncio
 import contextlib
 import signal
 from collections.abc import Callable
+from wsgiref.simple_server import WSGIServer
 
 import structlog
 
@@ -27,6 +28,7 @@ from possettle.host.service import HostService
 from possettle.iso8583.errors import FramingError
 from possettle.iso8583.framing import MAX_FRAME, FrameReader
 from possettle.logs import ensure_logging
+from possettle.monitor.metrics import HostMetrics, metrics_registry, serve_metrics
 from possettle.upstream.connector import IssuerConnector, connector_from_spec
 
 log = structlog.get_logger("possettle.host")
@@ -53,6 +55,8 @@ class HostServer:
         self._idle.set()
         self._stopping = False
         self.port = config.port
+        #: the port ``/metrics`` is served on (``serve()`` with ``config.metrics_port``)
+        self.metrics_port: int | None = None
         self.stats = {"connections": 0, "refused": 0, "frames": 0, "framing_errors": 0}
 
     async def start(self) -> None:
@@ -175,17 +179,36 @@ async def serve(
     await db.start()
     try:
         await issuer.start()
+        metrics = HostMetrics()
+        exposition = _expose(config, db, metrics) if config.metrics_port is not None else None
         try:
-            server = HostServer(config, db, issuer)
+            server = HostServer(
+                config, db, issuer, context=HostContext(db, issuer, config, metrics=metrics)
+            )
+            if exposition is not None:
+                server.metrics_port = exposition.server_port
             await server.start()
             if ready is not None:
                 ready(server)
             await stop_event.wait()
             await server.stop()
         finally:
+            if exposition is not None:
+                await asyncio.to_thread(exposition.shutdown)
+                exposition.server_close()
             await issuer.aclose()
     finally:
         await db.close()
         if stop is None:
             for sig in (signal.SIGTERM, signal.SIGINT):
                 loop.remove_signal_handler(sig)
+
+
+def _expose(config: HostConfig, db: Database, metrics: HostMetrics) -> WSGIServer:
+    registry = metrics_registry(
+        db.engine, acquirer=config.acquirer_id, clock=db.clock, host=metrics
+    )
+    assert config.metrics_port is not None
+    server = serve_metrics(registry, config.metrics_host, config.metrics_port)
+    log.info("metrics listening", host=config.metrics_host, port=server.server_port)
+    return server

@@ -43,13 +43,23 @@ class HostService:
         self.ctx = ctx
 
     async def handle(self, frame: Frame) -> bytes | None:
+        """The reply to one frame; its time from decode to encoded reply is observed."""
+        start = self.ctx.clock.monotonic()
+        kind = "format_error"
         try:
-            fields = codec.decode(frame.body)
-            kind = classify(fields)
-            f60 = Field60.parse(fields["60"])
-        except DecodeError as exc:
-            return await self._format_error(frame, exc)
-        req = Request(frame, fields, kind, f60)
+            try:
+                fields = codec.decode(frame.body)
+                message = classify(fields)
+                f60 = Field60.parse(fields["60"])
+            except DecodeError as exc:
+                return await self._format_error(frame, exc)
+            kind = message.value
+            return await self._answer(Request(frame, fields, message, f60))
+        finally:
+            self.ctx.metrics.observe_request(kind, self.ctx.clock.monotonic() - start)
+
+    async def _answer(self, req: Request) -> bytes | None:
+        kind = req.kind
         try:
             state, reply = await self._decide(req, cached=kind is MessageKind.SALE)
             sign_on = state is not None and state.needs_signon and kind is not MessageKind.SIGN_ON

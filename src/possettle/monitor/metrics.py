@@ -9,14 +9,18 @@ The console mounts it like this (the response body and its content type)::
 
     body = render_metrics(engine, acquirer="00010000")
     return Response(body, media_type=CONTENT_TYPE)
+
+A host process serves its own (``possettle host serve --metrics-port``): the same ledger
+figures plus its request and issuer latency histograms, which live in its memory.
 """
 
 from __future__ import annotations
 
 from collections import Counter, defaultdict
 from collections.abc import Iterable, Iterator
+from wsgiref.simple_server import WSGIServer
 
-from prometheus_client import CollectorRegistry, Histogram, generate_latest
+from prometheus_client import CollectorRegistry, Histogram, generate_latest, start_http_server
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
 from prometheus_client.exposition import CONTENT_TYPE_LATEST
 from prometheus_client.registry import Collector
@@ -39,7 +43,8 @@ CONTENT_TYPE = CONTENT_TYPE_LATEST
 
 # Message kinds the host may time; anything else is filed under "other" so a caller cannot
 # grow the label set.
-HOST_KINDS = frozenset(k.value for k in MessageKind)
+# message kinds, plus frames the host could not decode
+HOST_KINDS = frozenset(k.value for k in MessageKind) | {"format_error"}
 LATENCY_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0)
 
 
@@ -194,13 +199,22 @@ class HostMetrics:
         self.request_seconds.labels(kind if kind in HOST_KINDS else OTHER).observe(seconds)
 
     def observe_upstream(self, connector: str, seconds: float) -> None:
-        # connectors are a closed set of classes (simulator, iso8583, wallet)
-        label = connector if connector in ("simulator", "iso8583", "wallet") else OTHER
-        self.upstream_seconds.labels(label).observe(seconds)
+        self.upstream_seconds.labels(connector_label(connector)).observe(seconds)
 
     def register(self, registry: CollectorRegistry) -> None:
         registry.register(self.request_seconds)
         registry.register(self.upstream_seconds)
+
+
+def connector_label(name: str) -> str:
+    """A connector's name as a bounded label: its kind, never its address or rules file."""
+    if name in ("simulator", "iso8583", "wallet"):
+        return name
+    if name == "sim" or name.startswith("sim:"):
+        return "simulator"
+    if name.startswith("iso8583://"):
+        return "iso8583"
+    return OTHER
 
 
 def render_metrics(
@@ -215,6 +229,20 @@ def render_metrics(
 
     A fresh registry per call: nothing is cached between scrapes, no module state.
     """
+    return generate_latest(
+        metrics_registry(engine, acquirer=acquirer, clock=clock, thresholds=thresholds, host=host)
+    )
+
+
+def metrics_registry(
+    engine: Engine,
+    *,
+    acquirer: str = "default",
+    clock: Clock | None = None,
+    thresholds: Thresholds | None = None,
+    host: HostMetrics | None = None,
+) -> CollectorRegistry:
+    """A registry holding the ledger's figures (read at each scrape) and ``host``'s latencies."""
     registry = CollectorRegistry(auto_describe=False)
     registry.register(
         LedgerCollector(
@@ -226,4 +254,13 @@ def render_metrics(
     )
     if host is not None:
         host.register(registry)
-    return generate_latest(registry)
+    return registry
+
+
+def serve_metrics(registry: CollectorRegistry, addr: str, port: int) -> WSGIServer:
+    """Serve ``/metrics`` from ``registry`` on a daemon thread; ``shutdown()`` stops it.
+
+    ``port`` 0 picks a free port: ``server.server_port`` tells which.
+    """
+    server, _thread = start_http_server(port, addr=addr, registry=registry)
+    return server

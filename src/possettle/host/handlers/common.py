@@ -74,6 +74,7 @@ def approved_fields(
 
 async def ask_issuer(ctx: HostContext, auth: AuthRequest) -> AuthResult:
     """The issuer's answer, with connector failures turned into ``98`` / ``91`` / ``96``."""
+    start = ctx.clock.monotonic()
     try:
         return await ctx.issuer.authorize(auth, ctx.config.issuer_timeout)
     except UpstreamTimeout:
@@ -85,6 +86,8 @@ async def ask_issuer(ctx: HostContext, auth: AuthRequest) -> AuthResult:
     except UpstreamError as exc:
         log.error("issuer error", tid=auth.tid, stan=auth.stan, error=str(exc))
         return AuthResult("96")
+    finally:
+        ctx.metrics.observe_upstream(ctx.issuer.name, ctx.clock.monotonic() - start)
 
 
 async def undo_at_issuer(ctx: HostContext, auth: AuthRequest, reason: str) -> None:
