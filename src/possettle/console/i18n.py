@@ -53,6 +53,8 @@ STRINGS: Final[dict[str, tuple[str, str]]] = {
     "age": ("age", "时长"),
     "entries": ("entries", "笔"),
     "report": ("Last report", "最近上报"),
+    "pending_reversals": ("Pending reversals", "待冲正"),
+    "offline_items": ("Offline items", "离线待上送"),
     "last_settlement": ("Last settlement", "最近结算"),
     "search": ("Search", "搜索"),
     "filter": ("Filter", "筛选"),
