@@ -7,6 +7,10 @@
     python3 scripts/dev.py lint              install, then ruff and mypy only
     python3 scripts/dev.py bench NAME [...]  install, then run bench/NAME.py with the venv Python
 
+``test`` also makes sure a Chromium exists for the console's browser tests: on Debian or Ubuntu
+as root it installs the distribution's ``chromium`` (and a CJK font for the Chinese pages)
+with apt-get, once; elsewhere it says how to provide one (``POSSETTLE_CHROMIUM=/path``).
+
 The virtual environment lives in ``.venv`` at the repository root. It is created when missing,
 recreated when broken (or moved), and the project is reinstalled (``pip install -e '.[test]'``)
 only when pyproject.toml changed since the last successful install: a stamp with its hash is
@@ -126,6 +130,65 @@ def ensure_installed() -> None:
     STAMP.write_text(json.dumps(wanted, indent=2) + "\n", encoding="utf-8")
 
 
+# ----------------------------------------------------------------------------- browser
+
+CHROMIUM_ENV = "POSSETTLE_CHROMIUM"
+CHROMIUM_NAMES = ("chromium", "chromium-browser", "google-chrome", "google-chrome-stable")
+# Debian's packages: the browser, and a font with Chinese glyphs for the zh pages' screenshots
+BROWSER_PACKAGES = ("chromium", "fonts-wqy-zenhei")
+
+
+def find_chromium() -> str | None:
+    given = os.environ.get(CHROMIUM_ENV)
+    if given:
+        return given if Path(given).exists() else None
+    for name in CHROMIUM_NAMES:
+        found = shutil.which(name)
+        if found:
+            return found
+    return None
+
+
+def _apt_install(packages: Sequence[str]) -> bool:
+    apt = shutil.which("apt-get")
+    if apt is None or not hasattr(os, "geteuid") or os.geteuid() != 0:
+        return False
+    env = dict(os.environ, DEBIAN_FRONTEND="noninteractive")
+    cmd = [apt, "install", "-y", "-q", "--no-install-recommends", *packages]
+    if run(cmd, env=env, quiet=True) == 0:
+        return True
+    say("apt-get install failed; refreshing the package lists and trying once more …")
+    run([apt, "update", "-q"], env=env, quiet=True)
+    return run(cmd, env=env, quiet=True) == 0
+
+
+def _has_cjk_font() -> bool:
+    fc = shutil.which("fc-list")
+    if fc is None:
+        return True  # cannot tell; the pages work either way, only screenshots lack glyphs
+    found = subprocess.run(  # noqa: S603 - fontconfig's own lister
+        [fc, ":lang=zh"], capture_output=True, text=True, check=False
+    )
+    return bool(found.stdout.strip())
+
+
+def ensure_browser() -> None:
+    """A Chromium for tests/browser (Playwright drives it); installed with apt where we can."""
+    if find_chromium() and _has_cjk_font():
+        return
+    say(f"installing Debian's {' and '.join(BROWSER_PACKAGES)} for the browser tests (once) …")
+    if _apt_install(BROWSER_PACKAGES) and find_chromium():
+        return
+    if find_chromium():
+        say("no CJK font could be installed: Chinese screenshots will show boxes")
+        return
+    say(
+        "no Chromium here and none could be installed (needs root and apt-get): the browser "
+        f"tests will skip, or fail with POSSETTLE_REQUIRE_BROWSER=1. Install one, or set "
+        f"{CHROMIUM_ENV}=/path/to/chromium."
+    )
+
+
 # ----------------------------------------------------------------------------- commands
 
 
@@ -158,6 +221,7 @@ def cmd_demo(args: Sequence[str]) -> int:
 
 def cmd_test(args: Sequence[str]) -> int:
     ensure_installed()
+    ensure_browser()
     # One worker per core (pytest-xdist): the crash-point and end-to-end tests spend most of
     # their time waiting on processes and fsync. `-n 0` (or any -n/-p given) overrides it.
     parallel = [] if any(a.startswith(("-n", "-p")) for a in args) else ["-n", "auto"]

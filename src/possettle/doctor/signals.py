@@ -185,6 +185,13 @@ def _journal_events(i: Inputs, s: Signals) -> None:
     # history, not a reason for anything now: only the open marker (nobody has opened the
     # journal since) or unfinished work keeps it a finding.
     interrupted = j.open_marker or settling or bool(j.reversals)
+    # A stop recorded while another batch was open is that batch's history: the batch settled
+    # since (journal timestamps are whole seconds, so the window alone cannot tell).
+    batches = {j.batch, j.settlement.batch if j.settlement and settling else None}
+    recent = [
+        e for e in recent
+        if e["kind"] != "unclean_shutdown" or e["detail"].get("batch", j.batch) in batches
+    ]  # fmt: skip
     kinds = {e["kind"] for e in recent}
     if "software_crash" in kinds and interrupted:
         e = next(e for e in recent if e["kind"] == "software_crash")

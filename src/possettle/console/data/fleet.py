@@ -62,9 +62,7 @@ def fleet(
         ).all()
         open_batches = {
             (r.tid, r.batch): r
-            for r in conn.execute(
-                sa.select(b.tid, b.batch, b.opened_at).where(b.status != "closed")
-            )
+            for r in conn.execute(sa.select(batches).where(b.status != "closed"))
         }
         sizes = dict(
             ((r.tid, r.batch), int(r.n))
@@ -75,20 +73,23 @@ def fleet(
                 .group_by(e.tid, e.batch)
             )
         )
-        closed = conn.execute(
-            sa.select(batches).where(b.closed_at.is_not(None)).order_by(b.tid, b.closed_at)
+        # batches that settled or tried to: the latest is the terminal's last settlement
+        attempted = conn.execute(
+            sa.select(batches)
+            .where(sa.or_(b.closed_at.is_not(None), b.settle_requested_at.is_not(None)))
+            .order_by(b.tid, b.batch)
         ).all()
         reports = {
             r.tid: (r.received_at, read_report(r.report))
             for r in conn.execute(sa.select(terminal_reports))
         }
-    last_closed = {r.tid: r for r in closed}
+    last_tried = {r.tid: r for r in attempted}
     out: list[dict[str, Any]] = []
     for r in rows:
         live = liveness(r.status, r.last_seen_at, now)
         ob = open_batches.get((r.tid, r.current_batch))
         received, report = reports.get(r.tid, (None, None))
-        last = last_closed.get(r.tid)
+        last = _last_settlement(last_tried.get(r.tid), report, open_batches, r.tid)
         item = {
             "tid": r.tid, "mid": r.mid, "merchant": r.merchant_name, "region": r.region or "",
             "model": r.model or "", "status": r.status, "liveness": live,
@@ -141,6 +142,18 @@ def _matches(item: dict[str, Any], *, q: str, region: str, status: str, merchant
     needle = q.strip().lower()
     hay = " ".join(str(item[k]) for k in ("tid", "mid", "merchant", "region", "model"))
     return not needle or needle in hay.lower()
+
+
+def _last_settlement(
+    tried: Any, report: dict[str, Any] | None, open_batches: dict[tuple[str, int], Any], tid: str
+) -> Any:
+    """The batch row of the terminal's last settlement: the latest one the host saw settle or
+    try to, or a later open batch whose settlement the terminal reported failed (the host may
+    never have seen that attempt)."""
+    failed = report.get("batch") if report and report.get("ok") is False else None
+    if isinstance(failed, int) and (tried is None or failed > tried.batch):
+        return open_batches.get((tid, failed), tried)
+    return tried
 
 
 def _last(row: Any, report: dict[str, Any] | None) -> dict[str, Any] | None:

@@ -6,6 +6,9 @@
     var node = document.getElementById("chart-data");
     if (!node || typeof Chart === "undefined") { return; }
     var data = JSON.parse(node.textContent);
+    if (window.matchMedia && window.matchMedia("(prefers-reduced-motion: reduce)").matches) {
+      Chart.defaults.animation = false;  /* the reader asked for no motion */
+    }
     var rate = document.getElementById("chart-rate");
     if (rate) {
       new Chart(rate, {
@@ -26,7 +29,11 @@
         new Chart(canvas, {
           type: "bar",
           data: { labels: Object.keys(spec[1]), datasets: [{ label: spec[2], data: Object.values(spec[1]) }] },
-          options: { indexAxis: "y", plugins: { legend: { display: false } } }
+          options: {
+            indexAxis: "y",
+            plugins: { legend: { display: false } },
+            scales: { x: { beginAtZero: true, ticks: { precision: 0 } } }  /* counts */
+          }
         });
       });
   }

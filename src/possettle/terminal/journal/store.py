@@ -108,9 +108,11 @@ class Journal:
         with self.write("meta") as conn:
             self.unclean = self.get_meta("open", conn) == "1"
             if self.unclean:
-                self.add_event(
-                    conn, "unclean_shutdown", detail={"since": self.get_meta("opened_at", conn)}
-                )
+                # the batch that was open when it stopped: a stop during an earlier batch's
+                # work is history once that batch settled (the doctor weighs it so)
+                batch = self.get_meta("batch", conn) or "1"  # no row yet: the first batch
+                detail = {"since": self.get_meta("opened_at", conn), "batch": int(batch)}
+                self.add_event(conn, "unclean_shutdown", detail=detail)
             self.set_meta(conn, "open", "1")
             self.set_meta(conn, "opened_at", self.now())
 
