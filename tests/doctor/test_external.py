@@ -5,9 +5,12 @@ ruled out, instead of calling the terminal healthy."""
 from __future__ import annotations
 
 import asyncio
+import sqlite3
 from datetime import timedelta
 from pathlib import Path
 
+from possettle.sim.proxy import Direction, Faults
+from possettle.terminal.config import JOURNAL_FILE
 from possettle.terminal.crashpoints import EXIT_STATUS
 from tests.doctor.harness import doctor, make_terminal, open_pos, settle, trade
 from tests.doctor.scenes import (
@@ -19,6 +22,7 @@ from tests.doctor.scenes import (
     expect_top,
     freeze_settlement_at_the_acquirer,
     register_fleet,
+    relay,
     set_timeout,
 )
 from tests.host.harness import TID, register, running_host
@@ -50,6 +54,36 @@ async def test_a_power_cut_mid_settlement_is_power_and_the_settlement_resumes(
         after = await doctor(term, sqlite_url)
     assert after.ok, after.as_dict()
     assert after.batch == 2
+
+
+async def test_a_power_cut_in_an_earlier_batch_is_history_when_the_next_one_fails(
+    tmp_path: Path, sqlite_url: str
+) -> None:
+    key_file = tmp_path / "host.key"
+    await register(sqlite_url, key_file)
+    async with running_host(sqlite_url, key_file) as host, relay(host.port) as proxy:
+        term = make_terminal(tmp_path / "t", proxy.port)
+        await trade(term)
+        run = await cli(term, "settle", crash_at="send.settlement.after")
+        assert run.code == EXIT_STATUS, run.stdout + run.stderr
+        assert (await settle(term))["ok"] is True  # batch 1 resumed and settled
+        await trade(term)
+        proxy.faults = Faults(drop=1.0, direction=Direction.DOWN)
+        set_timeout(term, FAST)
+        assert (await settle(term))["ok"] is False  # batch 2: the host's replies are lost
+        proxy.faults = Faults()
+        set_timeout(term)
+        # The journal stamps whole seconds: the stop can share the second the next
+        # settlement began in, as on a fast day. It must still count as batch 1's history.
+        with sqlite3.connect(term / JOURNAL_FILE) as conn:
+            conn.execute(
+                "UPDATE events SET at = (SELECT started_at FROM settlements WHERE batch = 2)"
+                " WHERE kind = 'unclean_shutdown'"
+            )
+        conn.close()
+        report = await doctor(term, sqlite_url)
+    expect_top(report, "network.unstable", "software", "settle")
+    assert "power.interrupted" not in [d.cause.id for d in report.diagnoses]
 
 
 DARK_AFTER = timedelta(seconds=1)
