@@ -7,9 +7,10 @@
     python3 scripts/dev.py lint              install, then ruff and mypy only
     python3 scripts/dev.py bench NAME [...]  install, then run bench/NAME.py with the venv Python
 
-``test`` also makes sure a Chromium exists for the console's browser tests: on Debian or Ubuntu
-as root it installs the distribution's ``chromium`` (and a CJK font for the Chinese pages)
-with apt-get, once; elsewhere it says how to provide one (``POSSETTLE_CHROMIUM=/path``).
+``test`` also makes sure the tests' outside tools exist: on Debian or Ubuntu as root it
+installs the distribution's ``chromium`` (console browser tests), a CJK font (the Chinese
+pages' screenshots) and ``prometheus`` (for ``promtool``) with apt-get, once; elsewhere it says
+what is missing (a Chromium elsewhere: ``POSSETTLE_CHROMIUM=/path``).
 
 The virtual environment lives in ``.venv`` at the repository root. It is created when missing,
 recreated when broken (or moved), and the project is reinstalled (``pip install -e '.[test]'``)
@@ -130,12 +131,10 @@ def ensure_installed() -> None:
     STAMP.write_text(json.dumps(wanted, indent=2) + "\n", encoding="utf-8")
 
 
-# ----------------------------------------------------------------------------- browser
+# ----------------------------------------------------------------------------- test tools
 
 CHROMIUM_ENV = "POSSETTLE_CHROMIUM"
 CHROMIUM_NAMES = ("chromium", "chromium-browser", "google-chrome", "google-chrome-stable")
-# Debian's packages: the browser, and a font with Chinese glyphs for the zh pages' screenshots
-BROWSER_PACKAGES = ("chromium", "fonts-wqy-zenhei")
 
 
 def find_chromium() -> str | None:
@@ -147,6 +146,26 @@ def find_chromium() -> str | None:
         if found:
             return found
     return None
+
+
+def _has_cjk_font() -> bool:
+    fc = shutil.which("fc-list")
+    if fc is None:
+        return True  # cannot tell; the pages work either way, only screenshots lack glyphs
+    found = subprocess.run(  # noqa: S603 - fontconfig's own lister
+        [fc, ":lang=zh"], capture_output=True, text=True, check=False
+    )
+    return bool(found.stdout.strip())
+
+
+# Debian's packages the tests use, and how to tell each is there: the browser for
+# tests/browser, a font with Chinese glyphs for the zh pages' screenshots, and promtool
+# (package prometheus; no daemon is started) for the alert rules.
+TEST_PACKAGES = (
+    ("chromium", lambda: find_chromium() is not None),
+    ("fonts-wqy-zenhei", _has_cjk_font),
+    ("prometheus", lambda: shutil.which("promtool") is not None),
+)
 
 
 def _apt_install(packages: Sequence[str]) -> bool:
@@ -162,31 +181,20 @@ def _apt_install(packages: Sequence[str]) -> bool:
     return run(cmd, env=env, quiet=True) == 0
 
 
-def _has_cjk_font() -> bool:
-    fc = shutil.which("fc-list")
-    if fc is None:
-        return True  # cannot tell; the pages work either way, only screenshots lack glyphs
-    found = subprocess.run(  # noqa: S603 - fontconfig's own lister
-        [fc, ":lang=zh"], capture_output=True, text=True, check=False
-    )
-    return bool(found.stdout.strip())
-
-
-def ensure_browser() -> None:
-    """A Chromium for tests/browser (Playwright drives it); installed with apt where we can."""
-    if find_chromium() and _has_cjk_font():
+def ensure_test_tools() -> None:
+    """Chromium, a CJK font and promtool for the tests; installed with apt where we can."""
+    missing = [name for name, present in TEST_PACKAGES if not present()]
+    if not missing:
         return
-    say(f"installing Debian's {' and '.join(BROWSER_PACKAGES)} for the browser tests (once) …")
-    if _apt_install(BROWSER_PACKAGES) and find_chromium():
-        return
-    if find_chromium():
-        say("no CJK font could be installed: Chinese screenshots will show boxes")
-        return
-    say(
-        "no Chromium here and none could be installed (needs root and apt-get): the browser "
-        f"tests will skip, or fail with POSSETTLE_REQUIRE_BROWSER=1. Install one, or set "
-        f"{CHROMIUM_ENV}=/path/to/chromium."
-    )
+    say(f"installing Debian's {', '.join(missing)} for the tests (once) …")
+    _apt_install(missing)
+    still = [name for name, present in TEST_PACKAGES if not present()]
+    if still:
+        say(
+            f"still missing: {', '.join(still)} (installing needs root and apt-get). The tests "
+            "that need them skip and say why, or fail with POSSETTLE_REQUIRE_TOOLS=1; "
+            f"a Chromium elsewhere can be named with {CHROMIUM_ENV}=/path."
+        )
 
 
 # ----------------------------------------------------------------------------- commands
@@ -221,7 +229,7 @@ def cmd_demo(args: Sequence[str]) -> int:
 
 def cmd_test(args: Sequence[str]) -> int:
     ensure_installed()
-    ensure_browser()
+    ensure_test_tools()
     # One worker per core (pytest-xdist): the crash-point and end-to-end tests spend most of
     # their time waiting on processes and fsync. `-n 0` (or any -n/-p given) overrides it.
     parallel = [] if any(a.startswith(("-n", "-p")) for a in args) else ["-n", "auto"]

@@ -6,7 +6,7 @@ really fails — the host's replies are lost on the line — and whose doctor re
 to the host (0820/362), then the built-in alert engine run on the ledger the next morning.
 
 ``scripts/dev.py test`` installs Debian's ``chromium`` where it can (root + apt-get). Without
-a Chromium these tests skip and say why, except under ``POSSETTLE_REQUIRE_BROWSER=1`` (CI),
+a Chromium these tests skip and say why, except under ``POSSETTLE_REQUIRE_TOOLS=1`` (CI),
 where they fail. Screenshots of every page are written to ``artifacts/screenshots/`` (or
 ``$POSSETTLE_ARTIFACTS/screenshots/``).
 """
@@ -53,6 +53,7 @@ from tests.doctor.scenes import FAST, relay, set_timeout
 from tests.host.harness import running_host
 from tests.terminal.harness import CUP_PAN, CUP_PAN_2, VISA_PAN
 from tests.terminal.scenario import point_at
+from tests.tools import missing_tool
 
 ROOT = Path(__file__).resolve().parents[2]
 PASSWORD = "correct horse 1"
@@ -93,19 +94,19 @@ def chromium() -> str:
             "no Chromium on this machine: `python3 scripts/dev.py test` installs Debian's "
             "chromium when run as root with apt-get; or set POSSETTLE_CHROMIUM=/path/to/chromium"
         )
-        if os.environ.get("POSSETTLE_REQUIRE_BROWSER") == "1":
-            pytest.fail(why)
-        pytest.skip(why)
+        missing_tool(why)
     return found
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture
 def playwright() -> Iterator[Playwright]:
+    """Per test, not per session: Playwright's sync API runs an event loop on this thread
+    while it is started, and the async tests that share the worker need the thread free."""
     with sync_playwright() as p:
         yield p
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture
 def browser(playwright: Playwright, chromium: str) -> Iterator[Browser]:
     found = playwright.chromium.launch(executable_path=chromium, args=CHROMIUM_ARGS)
     yield found

@@ -8,6 +8,7 @@ a whole business day.
 from __future__ import annotations
 
 import json
+import shutil
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from itertools import count
@@ -29,6 +30,7 @@ from possettle.host.ledger.schema import (
     terminals,
 )
 from possettle.host.registry import add_merchant, add_terminal
+from tests.tools import missing_tool
 
 T0 = datetime(2026, 11, 26, 9, 0, 0, tzinfo=UTC)
 MID = "898310048990001"
@@ -142,3 +144,15 @@ def engine(ledger_url: str) -> Iterator[Engine]:
 @pytest.fixture
 def fleet(engine: Engine, clock: FixedClock) -> Fleet:
     return Fleet(engine, clock)
+
+
+@pytest.fixture
+def promtool() -> str:
+    """Prometheus's own rule checker (Debian package prometheus; scripts/dev.py installs it)."""
+    found = shutil.which("promtool")
+    if found is None:
+        missing_tool(
+            "promtool is not on PATH (Debian: apt-get install prometheus); the rules file is "
+            "still checked against the rule table and the engine's own tests still run"
+        )
+    return found

@@ -10,7 +10,6 @@ window counts when every request is recent.
 from __future__ import annotations
 
 import json
-import shutil
 import subprocess
 from collections import defaultdict
 from pathlib import Path
@@ -30,12 +29,6 @@ from tests.monitor.conftest import Fleet
 from tests.monitor.test_alerts import SCENARIOS
 
 RULES_FILE = Path(__file__).resolve().parents[2] / "src/possettle/monitor/rules/possettle.rules.yml"
-
-pytestmark = pytest.mark.skipif(
-    shutil.which("promtool") is None,
-    reason="promtool is not on PATH (Debian: apt-get install prometheus); the engine's own "
-    "tests still run",
-)
 
 
 @pytest.fixture
@@ -76,7 +69,7 @@ def _expected(engine: Engine, clock: FixedClock) -> dict[str, list[dict[str, Any
 
 @pytest.mark.parametrize("scenario", list(SCENARIOS))
 def test_prometheus_fires_what_the_engine_fires(
-    scenario: str, engine: Engine, fleet: Fleet, clock: FixedClock, tmp_path: Path
+    scenario: str, engine: Engine, fleet: Fleet, clock: FixedClock, tmp_path: Path, promtool: str
 ) -> None:
     SCENARIOS[scenario](fleet)
     expected = _expected(engine, clock)
@@ -98,7 +91,7 @@ def test_prometheus_fires_what_the_engine_fires(
     path = tmp_path / "test.yml"
     path.write_text(json.dumps(test, ensure_ascii=False, indent=1), encoding="utf-8")
     done = subprocess.run(
-        ["promtool", "test", "rules", str(path)],
+        [promtool, "test", "rules", str(path)],
         capture_output=True,
         text=True,
         timeout=60,
