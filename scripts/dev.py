@@ -230,6 +230,9 @@ def cmd_demo(args: Sequence[str]) -> int:
 def cmd_test(args: Sequence[str]) -> int:
     ensure_installed()
     ensure_test_tools()
+    chromium = find_chromium()
+    if chromium:
+        os.environ[CHROMIUM_ENV] = chromium  # the browser tests launch this one
     # One worker per core (pytest-xdist): the crash-point and end-to-end tests spend most of
     # their time waiting on processes and fsync. `-n 0` (or any -n/-p given) overrides it.
     parallel = [] if any(a.startswith(("-n", "-p")) for a in args) else ["-n", "auto"]

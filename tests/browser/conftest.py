@@ -59,7 +59,6 @@ ROOT = Path(__file__).resolve().parents[2]
 PASSWORD = "correct horse 1"
 ROLES = ("viewer", "operator", "admin")
 FAILING = "DEMO0001"  # the terminal whose settlement fails on a lossy line
-CHROMIUM_NAMES = ("chromium", "chromium-browser", "google-chrome", "google-chrome-stable")
 # As the machine's own check runs it: no GPU, no sandbox as root, and none of Chromium's
 # calls home (a closed network refuses them, many at a time).
 CHROMIUM_ARGS = [
@@ -69,14 +68,9 @@ CHROMIUM_ARGS = [
 
 
 def chromium_path() -> str | None:
-    given = os.environ.get("POSSETTLE_CHROMIUM")
-    if given:
-        return given if Path(given).exists() else None
-    for name in CHROMIUM_NAMES:
-        found = shutil.which(name)
-        if found:
-            return found
-    return None
+    """``POSSETTLE_CHROMIUM`` (scripts/dev.py sets it to the one it found), else ``chromium``."""
+    given = os.environ.get("POSSETTLE_CHROMIUM") or shutil.which("chromium")
+    return given if given and Path(given).exists() else None
 
 
 def artifacts() -> Path:
