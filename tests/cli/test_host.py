@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import socket
 from pathlib import Path
 
 import pytest
@@ -172,3 +173,17 @@ def test_policy_sets_and_shows_the_minimum_software_version(ledger: str) -> None
     result = host(ledger, "policy", "--min-version", "1.2.3", "--json")
     assert json.loads(result.output) == {"min_version": "1.2.3", "min_version_digits": "010203"}
     assert host(ledger, "policy").output == "minimum terminal software version: 1.2.3\n"
+
+
+@pytest.mark.parametrize("option", ["--port", "--metrics-port"])
+def test_serve_on_a_taken_port_says_which_and_why(ledger: str, option: str) -> None:
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = str(taken.getsockname()[1])
+        args = ["--port", "0", option, port] if option != "--port" else [option, port]
+        result = host(ledger, "serve", *args)
+    assert result.exit_code == 1
+    what = "/metrics" if option == "--metrics-port" else "for terminals"
+    assert f"{what} on 127.0.0.1:{port}: address already in use" in result.output
+    assert "Traceback" not in result.output

@@ -9,6 +9,8 @@
         ├── LedgerConflict         an idempotency key reused with different content
         ├── StaleTerminalState     a write found the terminal changed since the request was
         │                          decided (another request or host process): nothing booked
+        ├── ListenError            an address to serve terminals or /metrics on cannot be
+        │                          bound (in use, not permitted); names which and why
         └── DatabaseError          the database failed (translated from SQLAlchemy / driver
             │                      errors at one boundary, with ``raise ... from exc``)
             └── IntegrityViolation a unique or foreign key constraint refused a write
@@ -38,6 +40,10 @@ class LedgerConflict(HostError):
 class StaleTerminalState(HostError):
     """The terminal's state changed between deciding a request and writing it; nothing was
     written, and the request is decided again on the ledger's state."""
+
+
+class ListenError(HostError):
+    """The host could not listen where it was told to (the port is taken, say)."""
 
 
 class DatabaseError(HostError):

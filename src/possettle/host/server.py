@@ -23,6 +23,7 @@ import structlog
 from possettle.clock import Clock
 from possettle.host.config import HostConfig
 from possettle.host.context import HostContext
+from possettle.host.errors import ListenError
 from possettle.host.ledger.database import Database
 from possettle.host.service import HostService
 from possettle.iso8583.errors import FramingError
@@ -60,9 +61,13 @@ class HostServer:
         self.stats = {"connections": 0, "refused": 0, "frames": 0, "framing_errors": 0}
 
     async def start(self) -> None:
-        self._server = await asyncio.start_server(
-            self._accept, self.config.host, self.config.port, limit=MAX_FRAME * 2
-        )
+        try:
+            self._server = await asyncio.start_server(
+                self._accept, self.config.host, self.config.port, limit=MAX_FRAME * 2
+            )
+        except OSError as exc:
+            where = f"{self.config.host}:{self.config.port}"
+            raise ListenError(f"cannot listen for terminals on {where}: {_why(exc)}") from exc
         sock = self._server.sockets[0]
         self.port = int(sock.getsockname()[1])
         log.info(
@@ -180,8 +185,10 @@ async def serve(
     try:
         await issuer.start()
         metrics = HostMetrics()
-        exposition = _expose(config, db, metrics) if config.metrics_port is not None else None
+        exposition: WSGIServer | None = None
         try:
+            if config.metrics_port is not None:
+                exposition = _expose(config, db, metrics)
             server = HostServer(
                 config, db, issuer, context=HostContext(db, issuer, config, metrics=metrics)
             )
@@ -209,6 +216,15 @@ def _expose(config: HostConfig, db: Database, metrics: HostMetrics) -> WSGIServe
         db.engine, acquirer=config.acquirer_id, clock=db.clock, host=metrics
     )
     assert config.metrics_port is not None
-    server = serve_metrics(registry, config.metrics_host, config.metrics_port)
+    try:
+        server = serve_metrics(registry, config.metrics_host, config.metrics_port)
+    except OSError as exc:
+        where = f"{config.metrics_host}:{config.metrics_port}"
+        raise ListenError(f"cannot serve /metrics on {where}: {_why(exc)}") from exc
     log.info("metrics listening", host=config.metrics_host, port=server.server_port)
     return server
+
+
+def _why(exc: OSError) -> str:
+    """The reason alone ("address already in use"), without asyncio's restated address."""
+    return str(exc.strerror or exc).rsplit(": ", 1)[-1].lower()
