@@ -69,13 +69,16 @@ def settlements(
         faults = conn.execute(
             sa.select(ev.tid, ev.at, ev.kind, ev.response_code).where(ev.kind.in_(FAULT_KINDS))
         ).all()
+    faults_of: dict[str, list[Any]] = {}
+    for f in faults:
+        faults_of.setdefault(f.tid, []).append(f)
     items: list[dict[str, Any]] = []
     for r in rows:
         report = reports.get(r.tid)
         end = r.closed_at
         seen = [
-            f for f in faults
-            if f.tid == r.tid and f.at >= r.opened_at and (end is None or f.at <= end)
+            f for f in faults_of.get(r.tid, ())
+            if f.at >= r.opened_at and (end is None or f.at <= end)
         ]  # fmt: skip
         outcome = classify(r, report, len(seen))
         if outcome == "open":
