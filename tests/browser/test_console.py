@@ -50,6 +50,11 @@ def test_logging_in_and_every_page_on_a_simulated_day(web: Browsing) -> None:
     expect(failing).to_contain_text("network.unstable")  # its last report
     expect(failing.locator("td.pending_reversals")).to_have_text("0")
     expect(failing.locator("td.offline_items")).to_have_text("0")
+    # the morning after: the terminals that settled are closed for the day, not silent;
+    # the one whose settlement failed still has work on it, so it counts as offline
+    expect(failing.locator("span.pill").first).to_have_text("offline")
+    closed = page.locator("#fleet tbody tr", has=page.locator("span.pill.closed"))
+    expect(closed).to_have_count(3)
     web.shot("02-fleet")
     # the live search (htmx) narrows the list without a page load
     page.locator("input[name=q]").press_sequentially("DEMO0002", delay=20)

@@ -57,7 +57,8 @@ class Fleet:
                 conn.execute(
                     sa.update(terminals)
                     .where(terminals.c.tid == tid)
-                    .values(software_version=version, last_seen_at=self.clock.now())
+                    # in service: signed on (a signed-off terminal is closed for the day)
+                    .values(software_version=version, last_seen_at=self.clock.now(), signed_on=True)
                 )
         return tids
 
@@ -99,6 +100,7 @@ class Fleet:
                 sa.insert(batches).values(
                     tid=tid, batch=number, mid=MID, status=status, opened_at=now,
                     settle_requested_at=None if status == "open" else now,
+                    closed_at=now if status == "closed" else None,
                     result_domestic=results[0] if results else None,
                     result_foreign=results[1] if results else None,
                 )
@@ -113,6 +115,24 @@ class Fleet:
                         card_org="CUP", host_date=entry_at.date(), created_at=entry_at,
                     )
                 )  # fmt: skip
+
+    def settled(self, tid: str, number: int = 1) -> None:
+        """``tid`` settled batch ``number`` now (closed, balanced) and is on the next one."""
+        self.batch(tid, number, status="closed", results=(1, 1))
+        with self.engine.begin() as conn:
+            conn.execute(
+                sa.update(terminals)
+                .where(terminals.c.tid == tid)
+                .values(current_batch=number + 1, last_seen_at=self.clock.now())
+            )
+
+    def signed_off(self, tids: list[str]) -> None:
+        with self.engine.begin() as conn:
+            conn.execute(
+                sa.update(terminals)
+                .where(terminals.c.tid.in_(tids))
+                .values(signed_on=False, last_seen_at=self.clock.now())
+            )
 
     def later(self, minutes: float) -> None:
         self.clock.advance(minutes * 60)

@@ -44,6 +44,7 @@ STRINGS: Final[dict[str, tuple[str, str]]] = {
     "status": ("Status", "状态"),
     "online": ("online", "在线"),
     "offline": ("offline", "离线"),
+    "closed": ("closed for the day", "已收工"),
     "not_reporting": ("not reporting", "未上报"),
     "disabled": ("disabled", "已停用"),
     "software": ("Software", "软件版本"),

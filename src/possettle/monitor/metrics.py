@@ -137,7 +137,13 @@ def families(r: Readings, acquirer: str) -> list[Metric]:
     )
     silent = _gauge(
         "possettle_terminals_not_reporting",
-        "Active terminals not heard from for longer than the threshold.",
+        "Active terminals not heard from for longer than the threshold (those closed for the "
+        "day excluded).",
+        ["region"],
+    )
+    closed = _gauge(
+        "possettle_terminals_closed",
+        "Active terminals closed for the day: signed off, or settled with nothing booked since.",
         ["region"],
     )
     by_kind = Counter((t.region, t.model, t.software_version) for t in r.terminals if t.active)
@@ -148,6 +154,10 @@ def families(r: Readings, acquirer: str) -> list[Metric]:
     quiet.update(t.region for t in r.terminals if t.stale)
     for region, n in sorted(quiet.items()):
         silent.add_metric([acquirer, region], n)
+    done = Counter({t.region: 0 for t in r.terminals if t.active})
+    done.update(t.region for t in r.terminals if t.closed)
+    for region, n in sorted(done.items()):
+        closed.add_metric([acquirer, region], n)
 
     failures = _gauge(
         "possettle_settlement_failures",
@@ -166,7 +176,7 @@ def families(r: Readings, acquirer: str) -> list[Metric]:
     for (cause_id, group, step), n in sorted(named.items()):
         failures.add_metric([acquirer, cause_id, group, step], n)
 
-    return [tx, settled, age_max, age_avg, pending, offline, fleet, silent, failures]
+    return [tx, settled, age_max, age_avg, pending, offline, fleet, silent, closed, failures]
 
 
 class HostMetrics:

@@ -77,7 +77,32 @@ class TerminalReading:
     software_version: str
     active: bool
     last_seen_at: datetime | None
-    stale: bool  # active and silent for longer than the threshold
+    stale: bool  # active, silent for longer than the threshold, and not closed for the day
+    closed: bool = False  # ended its day on purpose (see :func:`closed_for_day`)
+
+
+#: a terminal last heard this soon after its batch closed ended its day with that settlement
+SETTLED_GRACE = timedelta(minutes=5)
+
+
+def closed_for_day(
+    signed_on: bool, last_seen: datetime | None, last_closed: datetime | None, open_entries: int
+) -> bool:
+    """Whether a terminal ended its day on purpose, so that its silence is expected.
+
+    It signed off (or never signed on), or the last thing it did was the settlement that
+    closed its batch and it has booked nothing since. Nothing is at risk on such a terminal;
+    a shop closed for the night must not page anyone. A terminal that trades again, or signs
+    on, is expected to report again.
+    """
+    if not signed_on:
+        return True
+    return (
+        open_entries == 0
+        and last_closed is not None
+        and last_seen is not None
+        and last_seen <= last_closed + SETTLED_GRACE
+    )
 
 
 @dataclass(frozen=True, slots=True)
@@ -153,19 +178,41 @@ def _terminals(
     t = terminals.c
     rows = conn.execute(
         sa.select(t.tid, t.region, t.model, t.software_version, t.status, t.last_seen_at,
-                  t.created_at).order_by(t.tid)
+                  t.created_at, t.signed_on).order_by(t.tid)
     ).all()  # fmt: skip
+    last_closed, open_entries = day_ends(conn)
     out = []
     for r in rows:
         active = r.status == TerminalStatus.ACTIVE
         heard = r.last_seen_at or r.created_at
+        closed = closed_for_day(
+            bool(r.signed_on), r.last_seen_at, last_closed.get(r.tid), open_entries.get(r.tid, 0)
+        )
         out.append(
             TerminalReading(
                 r.tid, r.region or UNKNOWN, r.model or UNKNOWN, r.software_version or UNKNOWN,
-                active, r.last_seen_at, active and now - heard > stale_after,
+                active, r.last_seen_at, active and not closed and now - heard > stale_after,
+                active and closed,
             )
         )  # fmt: skip
     return tuple(out)
+
+
+def day_ends(
+    conn: Connection, tid: str | None = None
+) -> tuple[dict[str, datetime], dict[str, int]]:
+    """Per terminal (or just ``tid``): when its last batch closed, and how many entries its
+    current batch has — what :func:`closed_for_day` needs besides the terminal row."""
+    b, e, t = batches.c, ledger_entries.c, terminals.c
+    last = sa.select(b.tid, sa.func.max(b.closed_at)).where(b.closed_at.is_not(None))
+    count = sa.select(e.tid, sa.func.count()).join(
+        terminals, sa.and_(t.tid == e.tid, t.current_batch == e.batch)
+    )
+    if tid is not None:
+        last, count = last.where(b.tid == tid), count.where(e.tid == tid)
+    closed = conn.execute(last.group_by(b.tid)).all()
+    entries = conn.execute(count.group_by(e.tid)).all()
+    return {k: at for k, at in closed}, {k: int(n) for k, n in entries}
 
 
 def _count(value: Any) -> int | None:

@@ -2,8 +2,10 @@
 
 Liveness comes from ``last_seen_at`` (the host touches it on every message), not from the
 ``signed_on`` flag, because a terminal that lost its link still looks signed on: *online* if it
-spoke within :data:`ONLINE_WITHIN`, *offline* within :data:`REPORTING_WITHIN`, else *not
-reporting* (the ``telemetry.missing`` view of the fleet). Pending work (reversals, offline
+spoke within :data:`ONLINE_WITHIN`; *closed* when it ended its day on purpose (signed off, or
+settled with nothing booked since: the monitor's ``closed_for_day``, so no alert either);
+else *offline* within :data:`REPORTING_WITHIN`, then *not reporting* (the
+``telemetry.missing`` view of the fleet). Pending work (reversals, offline
 items) is only known to the terminal, so it comes from its last doctor report.
 """
 
@@ -14,7 +16,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 import sqlalchemy as sa
-from sqlalchemy.engine import Engine
+from sqlalchemy.engine import Connection, Engine
 
 from possettle.console.data.settlements import classify
 from possettle.host.ledger.schema import (
@@ -24,17 +26,38 @@ from possettle.host.ledger.schema import (
     terminal_reports,
     terminals,
 )
+from possettle.monitor.readings import closed_for_day, day_ends
 
 ONLINE_WITHIN = timedelta(minutes=10)
 REPORTING_WITHIN = timedelta(hours=24)
 
 
-def liveness(status: str, last_seen: datetime | None, now: datetime) -> str:
+def liveness(status: str, last_seen: datetime | None, now: datetime, closed: bool = False) -> str:
+    """online / closed (for the day, see :func:`closed_for_day`) / offline / not reporting."""
     if status == "disabled":
         return "disabled"
-    if last_seen is None or now - last_seen > REPORTING_WITHIN:
+    if last_seen is None:
         return "not_reporting"
-    return "online" if now - last_seen <= ONLINE_WITHIN else "offline"
+    if now - last_seen <= ONLINE_WITHIN:
+        return "online"
+    if closed:
+        return "closed"
+    return "not_reporting" if now - last_seen > REPORTING_WITHIN else "offline"
+
+
+def terminal_liveness(conn: Connection, row: Any, now: datetime, tid: str | None = None) -> str:
+    """:func:`liveness` of a terminals row; ``tid`` limits the batch reads to that one."""
+    last_closed, entries = day_ends(conn, tid)
+    return liveness_of(row, now, last_closed, entries)
+
+
+def liveness_of(
+    row: Any, now: datetime, last_closed: dict[str, datetime], entries: dict[str, int]
+) -> str:
+    closed = closed_for_day(
+        bool(row.signed_on), row.last_seen_at, last_closed.get(row.tid), entries.get(row.tid, 0)
+    )
+    return liveness(row.status, row.last_seen_at, now, closed)
 
 
 def read_report(text: str | None) -> dict[str, Any] | None:
@@ -83,10 +106,11 @@ def fleet(
             r.tid: (r.received_at, read_report(r.report))
             for r in conn.execute(sa.select(terminal_reports))
         }
+        last_closed, entries = day_ends(conn)
     last_tried = {r.tid: r for r in attempted}
     out: list[dict[str, Any]] = []
     for r in rows:
-        live = liveness(r.status, r.last_seen_at, now)
+        live = liveness_of(r, now, last_closed, entries)
         ob = open_batches.get((r.tid, r.current_batch))
         received, report = reports.get(r.tid, (None, None))
         last = _last_settlement(last_tried.get(r.tid), report, open_batches, r.tid)
@@ -125,7 +149,8 @@ def _groups(items: list[dict[str, Any]]) -> list[dict[str, Any]]:
         key = (item["mid"], item["region"])
         group = groups.setdefault(key, {
             "mid": item["mid"], "merchant": item["merchant"], "region": item["region"],
-            "total": 0, "online": 0, "offline": 0, "not_reporting": 0, "disabled": 0,
+            "total": 0, "online": 0, "closed": 0, "offline": 0, "not_reporting": 0,
+            "disabled": 0,
         })  # fmt: skip
         group["total"] += 1
         group[item["liveness"]] += 1

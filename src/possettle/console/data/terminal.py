@@ -17,7 +17,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
 from possettle.clock import Clock
-from possettle.console.data.fleet import liveness, read_report
+from possettle.console.data.fleet import read_report, terminal_liveness
 from possettle.doctor.run import diagnose_from_host
 from possettle.host.ledger.schema import (
     audit_log,
@@ -48,11 +48,12 @@ def terminal(engine: Engine, tid: str, clock: Clock) -> dict[str, Any] | None:
             return None
         rep = conn.execute(sa.select(terminal_reports).where(terminal_reports.c.tid == tid)).first()
         events = _timeline(conn, tid)
+        live = terminal_liveness(conn, row, now, tid)
     report = read_report(rep.report) if rep else None
     return {
         "tid": row.tid, "mid": row.mid, "merchant": row.merchant_name, "region": row.region,
         "model": row.model, "status": row.status,
-        "liveness": liveness(row.status, row.last_seen_at, now),
+        "liveness": live,
         "software_version": row.software_version, "current_batch": row.current_batch,
         "needs_signon": bool(row.needs_signon), "signed_on": bool(row.signed_on),
         "last_signon_at": _iso(row.last_signon_at), "last_seen_at": _iso(row.last_seen_at),
