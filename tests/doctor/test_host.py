@@ -201,12 +201,18 @@ async def test_a_terminal_silent_for_hours_is_missing_telemetry_from_the_hosts_s
 ) -> None:
     key_file = tmp_path / "host.key"
     await register(sqlite_url, key_file)
-    async with running_host(sqlite_url, key_file) as host:
-        term = make_terminal(tmp_path / "t", host.port)
-        await trade(term)
-        assert (await settle(term))["ok"] is True
     engine = create_engine_for(sqlite_url)
     try:
+        async with running_host(sqlite_url, key_file) as host:
+            term = make_terminal(tmp_path / "t", host.port)
+            await trade(term)
+            assert (await settle(term))["ok"] is True
+            # settled and quiet: closed for the day, nothing is missing
+            closed = diagnose_from_host(
+                engine, TID, FixedClock(SystemClock().now() + timedelta(hours=2))
+            )
+            assert closed.diagnoses == [] and closed.ok, closed.as_dict()
+            await trade(term)  # the next day's sales: now it is expected to report
         now = diagnose_from_host(engine, TID, SystemClock())  # it just reported
         later = SystemClock().now() + timedelta(hours=2)  # nothing heard since
         report = diagnose_from_host(engine, TID, FixedClock(later))

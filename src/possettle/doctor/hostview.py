@@ -15,6 +15,7 @@ from typing import Any
 
 import sqlalchemy as sa
 
+from possettle.host.ledger.dayend import closed_for_day, day_ends
 from possettle.host.ledger.queries import get_policy
 from possettle.host.ledger.schema import (
     batches,
@@ -41,6 +42,8 @@ class HostFacts:
     min_version: str = "000000"
     needs_signon: bool = False
     last_seen_at: datetime | None = None
+    #: signed off, or settled with nothing since: silence is expected (host/ledger/dayend.py)
+    closed_for_day: bool = False
     events: list[dict[str, Any]] = field(default_factory=list)
     codes: Counter[str] = field(default_factory=Counter)  # this terminal's recent replies
     last_report: dict[str, Any] | None = None
@@ -121,17 +124,32 @@ def read_host(
                 facts.last_report = json.loads(report)
             except ValueError:
                 facts.last_report = {"unreadable": True}
-        _fleet(conn, facts, since, now, dark_after)
+        last_closed, entries = day_ends(conn)
+        facts.closed_for_day = closed_for_day(
+            bool(row.signed_on),
+            facts.last_seen_at,
+            _aware(last_closed.get(tid)),
+            entries.get(tid, 0),
+        )
+        _fleet(conn, facts, since, now, dark_after, (last_closed, entries))
     return facts
 
 
 def _fleet(
-    conn: sa.Connection, facts: HostFacts, since: datetime, now: datetime, dark_after: timedelta
+    conn: sa.Connection,
+    facts: HostFacts,
+    since: datetime,
+    now: datetime,
+    dark_after: timedelta,
+    day: tuple[dict[str, datetime], dict[str, int]],
 ) -> None:
     t, rq = terminals.c, requests.c
     fleet = conn.execute(
-        sa.select(t.tid, t.region, t.software_version, t.last_seen_at).where(t.status == "active")
+        sa.select(t.tid, t.region, t.software_version, t.last_seen_at, t.signed_on).where(
+            t.status == "active"
+        )
     ).all()
+    last_closed, entries = day
     facts.fleet_terminals = len(fleet)
     failing = set(
         conn.execute(
@@ -156,11 +174,14 @@ def _fleet(
     # hours, when everyone is quiet, no region stands out).
     seen_times = [s for s in (_aware(r.last_seen_at) for r in fleet) if s is not None]
     freshest = max(seen_times, default=now)
-    for tid, region, version, seen in fleet:
+    for tid, region, version, seen, signed_on in fleet:
         seen = _aware(seen)
         if facts.region and region == facts.region and tid != facts.tid:  # the others
             facts.region_terminals += 1
-            if seen is None or freshest - seen > dark_after:
+            closed = closed_for_day(
+                bool(signed_on), seen, _aware(last_closed.get(tid)), entries.get(tid, 0)
+            )
+            if not closed and (seen is None or freshest - seen > dark_after):
                 facts.region_dark += 1
         if facts.software_version and version == facts.software_version:
             facts.version_terminals += 1

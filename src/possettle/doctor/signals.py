@@ -341,7 +341,11 @@ def _host(i: Inputs, s: Signals) -> None:
     # Seen from the host alone (no link probe: ``possettle doctor --host-db --tid``), a
     # terminal silent for longer than the dark-after window has stopped reporting.
     host_side = i.link.connect == "skipped"
-    silent = h.last_seen_at is None or i.now - h.last_seen_at > h.dark_after
+    # (a terminal closed for the day — signed off, or settled with nothing since — is quiet
+    # on purpose)
+    silent = not h.closed_for_day and (
+        h.last_seen_at is None or i.now - h.last_seen_at > h.dark_after
+    )
     if host_side and silent and h.status == "active":
         age = None if h.last_seen_at is None else int((i.now - h.last_seen_at).total_seconds())
         s.add("telemetry.stale", _ev("host", "terminal.last_seen", age,

@@ -19,6 +19,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
 from possettle.doctor.catalog import BY_ID, Step
+from possettle.host.ledger.dayend import closed_for_day, day_ends
 from possettle.host.ledger.kinds import BatchStatus, TerminalStatus
 from possettle.host.ledger.schema import (
     batches,
@@ -79,30 +80,6 @@ class TerminalReading:
     last_seen_at: datetime | None
     stale: bool  # active, silent for longer than the threshold, and not closed for the day
     closed: bool = False  # ended its day on purpose (see :func:`closed_for_day`)
-
-
-#: a terminal last heard this soon after its batch closed ended its day with that settlement
-SETTLED_GRACE = timedelta(minutes=5)
-
-
-def closed_for_day(
-    signed_on: bool, last_seen: datetime | None, last_closed: datetime | None, open_entries: int
-) -> bool:
-    """Whether a terminal ended its day on purpose, so that its silence is expected.
-
-    It signed off (or never signed on), or the last thing it did was the settlement that
-    closed its batch and it has booked nothing since. Nothing is at risk on such a terminal;
-    a shop closed for the night must not page anyone. A terminal that trades again, or signs
-    on, is expected to report again.
-    """
-    if not signed_on:
-        return True
-    return (
-        open_entries == 0
-        and last_closed is not None
-        and last_seen is not None
-        and last_seen <= last_closed + SETTLED_GRACE
-    )
 
 
 @dataclass(frozen=True, slots=True)
@@ -196,23 +173,6 @@ def _terminals(
             )
         )  # fmt: skip
     return tuple(out)
-
-
-def day_ends(
-    conn: Connection, tid: str | None = None
-) -> tuple[dict[str, datetime], dict[str, int]]:
-    """Per terminal (or just ``tid``): when its last batch closed, and how many entries its
-    current batch has — what :func:`closed_for_day` needs besides the terminal row."""
-    b, e, t = batches.c, ledger_entries.c, terminals.c
-    last = sa.select(b.tid, sa.func.max(b.closed_at)).where(b.closed_at.is_not(None))
-    count = sa.select(e.tid, sa.func.count()).join(
-        terminals, sa.and_(t.tid == e.tid, t.current_batch == e.batch)
-    )
-    if tid is not None:
-        last, count = last.where(b.tid == tid), count.where(e.tid == tid)
-    closed = conn.execute(last.group_by(b.tid)).all()
-    entries = conn.execute(count.group_by(e.tid)).all()
-    return {k: at for k, at in closed}, {k: int(n) for k, n in entries}
 
 
 def _count(value: Any) -> int | None:

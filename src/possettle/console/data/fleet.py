@@ -19,6 +19,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
 
 from possettle.console.data.settlements import classify
+from possettle.host.ledger.dayend import closed_for_day, day_ends
 from possettle.host.ledger.schema import (
     batches,
     ledger_entries,
@@ -26,7 +27,6 @@ from possettle.host.ledger.schema import (
     terminal_reports,
     terminals,
 )
-from possettle.monitor.readings import closed_for_day, day_ends
 
 ONLINE_WITHIN = timedelta(minutes=10)
 REPORTING_WITHIN = timedelta(hours=24)
