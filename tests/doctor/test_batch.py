@@ -13,6 +13,8 @@ from __future__ import annotations
 import shutil
 from pathlib import Path
 
+import pytest
+
 from possettle.sim.proxy import Direction, Faults
 from tests.doctor.harness import doctor, make_terminal, open_pos, settle, trade
 from tests.doctor.scenes import (
@@ -111,8 +113,9 @@ async def test_a_terminal_batch_number_out_of_step_is_a_sequence_mismatch(
     assert "77" in top.recovery["detail"]
 
 
+@pytest.mark.parametrize("sold_after_backup", [False, True], ids=["same-totals", "other-totals"])
 async def test_a_batch_the_host_already_closed_is_already_settled(
-    tmp_path: Path, sqlite_url: str
+    tmp_path: Path, sqlite_url: str, sold_after_backup: bool
 ) -> None:
     key_file = tmp_path / "host.key"
     await register(sqlite_url, key_file)
@@ -121,6 +124,8 @@ async def test_a_batch_the_host_already_closed_is_already_settled(
         await trade(term)
         backup = tmp_path / "backup"
         shutil.copytree(term, backup)
+        if sold_after_backup:
+            await trade(term, sales=1)  # a sale the backup does not hold
         assert (await settle(term))["ok"] is True
         # The terminal is restored from the backup taken before the settlement: it holds
         # batch 1 open, which the host has closed.
@@ -133,8 +138,13 @@ async def test_a_batch_the_host_already_closed_is_already_settled(
             await pos.close()
         result = await settle(term)
         assert result["ok"] is True and result["result"] == "already_settled"
-
         report = await doctor(term, sqlite_url, fix=True)
+    if not sold_after_backup:
+        # the 94 carried the totals the host settled on, and they are the terminal's
+        assert result["notes"] == []
+        assert report.ok and report.diagnoses == [], report.as_dict()
+        return
+    assert "confirm them with the acquirer" in " ".join(result["notes"])  # type: ignore[arg-type]
     top = expect_top(report, "batch.already_settled", "software", "settle")
     assert evidence(top)["settlement.result"] == ["already_settled"]
     assert top.recovery is not None and top.recovery["result"] == "ok"

@@ -139,6 +139,10 @@ async def test_a_settlement_the_host_already_closed_ends_as_already_settled_with
             assert again.result == "already_settled"
             assert again.uploaded == 0
             assert pos.status()["batch"] == first.batch + 1
+            # the 94 says the host closed batch 1 on exactly these totals (both halves 1)
+            assert again.host_totals[30] == again.host_totals[61] == "1", again.host_totals
+            assert again.host_totals[:30] == again.terminal_totals[:30]
+            assert pos.journal.events("settle_unconfirmed") == []
             events = pos.journal.events("settle_failed")
         finally:
             await pos.close()

@@ -11,6 +11,7 @@ from possettle.doctor.hostview import HostFacts
 from possettle.doctor.likelihoods import CODE_FAMILIES
 from possettle.doctor.model import Evidence
 from possettle.doctor.probes import LinkProbe
+from possettle.terminal.operations.settlement import confirms
 
 NEARLY_FULL = 0.9
 AT_LIMIT_PAGES = 2  # within this many pages of the limit, the next transaction cannot be written
@@ -261,12 +262,17 @@ def _journal_events(i: Inputs, s: Signals) -> None:
         elif kind == "storage_full":
             s.add("storage.full", _ev("journal", "storage_full", detail,
                   "A journal write failed: storage full.", "交易流水写入失败：存储已满。"))  # fmt: skip
-    if j.settlement is not None and j.settlement.result == "already_settled":
-        # A 0500 answered 94: the terminal closed its batch on the host's word (causes.md);
-        # its totals are to be confirmed with the acquirer.
+    if (
+        j.settlement is not None
+        and j.settlement.result == "already_settled"
+        and not confirms(j.settlement.host_totals or "")
+    ):
+        # A 0500 answered 94 and the host did not confirm it closed the batch on these totals
+        # (causes.md): closed on the host's word, to be confirmed with the acquirer. A 94
+        # that confirmed them is a settlement like any other.
         s.add("code.94.settle", _ev("journal", "settlement.result", j.settlement.result,
-              f"The host had already closed batch {j.settlement.batch:06d} (94).",
-              f"主机已关闭批次 {j.settlement.batch:06d}（94）。"))  # fmt: skip
+              f"The host had already closed batch {j.settlement.batch:06d} (94) and did not confirm the terminal's totals.",
+              f"主机已关闭批次 {j.settlement.batch:06d}（94），且未确认本机金额。"))  # fmt: skip
     if j.settlement is not None and j.settlement.result == "balanced_after_upload":
         s.add("settle.unbalanced", _ev("journal", "settlement.result", j.settlement.result,
               f"Batch {j.settlement.batch:06d} was out of balance and needed a batch upload.",

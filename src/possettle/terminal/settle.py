@@ -29,6 +29,12 @@ from possettle.terminal.transactions import Payments
 MAX_RESIGNS = 1
 
 
+UNCONFIRMED_NOTE = (
+    "the host had already closed this batch and did not confirm these totals: confirm them "
+    "with the acquirer / 主机已结算该批次但未确认本机金额，请与收单机构核对"
+)
+
+
 @dataclass
 class SettleReport:
     batch: int
@@ -196,7 +202,19 @@ class Settlement:
                     await t.sign_on(self.operator)
                     return
                 self._stop(report, move.failure, f"0500 answered {move.failure}")
-            self._set(batch, "settle_reply", step=move.step, result=move.result, host_totals=host)
+            unconfirmed = ex.code == "94" and not plan.confirms(host)
+            with t.journal.write("settle_reply") as conn:
+                q.update_settlement(
+                    conn, batch, step=move.step, result=move.result, host_totals=host
+                )
+                if unconfirmed:
+                    # closed on the host's word, which did not confirm our totals: a case for
+                    # the acquirer (the doctor names it), not a reason to keep a dead batch
+                    detail = {"batch": batch, "terminal_totals": str(action.totals),
+                              "host_totals": host}  # fmt: skip
+                    t.journal.add_event(conn, "settle_unconfirmed", "94", detail)
+            if unconfirmed:
+                report.notes.append(UNCONFIRMED_NOTE)
         elif isinstance(action, plan.SendUpload):
             ids = [i.id for i in action.items]
             stan = row.upload_stan

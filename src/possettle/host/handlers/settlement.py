@@ -44,6 +44,22 @@ def _half(sums: HalfSums, theirs: HalfTotals) -> HalfTotals:
     return ours.with_result(result)
 
 
+def _settled_on(recorded: str, theirs: SettlementTotals) -> SettlementTotals:
+    """A 94's field 48: the totals the terminal settled this batch on, each half's result
+    ``1`` where today's 0500 carries the same figures, else ``2`` — so the terminal can confirm
+    the closed batch is the one it holds before it closes its own (causes.md,
+    batch.already_settled; docs/protocol.md)."""
+    then = SettlementTotals.parse(recorded)
+
+    def half(old: HalfTotals, new: HalfTotals) -> HalfTotals:
+        same = old.same_figures(new)
+        return old.with_result(SettleResult.BALANCED if same else SettleResult.UNBALANCED)
+
+    return SettlementTotals(
+        half(then.domestic, theirs.domestic), half(then.foreign, theirs.foreign)
+    )
+
+
 async def settle(ctx: HostContext, req: Request, state: TerminalState) -> Reply:
     try:
         theirs = SettlementTotals.parse(req.fields.get("48", ""))
@@ -59,6 +75,8 @@ async def settle(ctx: HostContext, req: Request, state: TerminalState) -> Reply:
         fields = base_reply_fields(ctx, now, rrn)
         batch = get_batch(conn, req.tid, req.batch)
         if batch is not None and batch.status is BatchStatus.CLOSED:
+            if batch.terminal_totals:
+                fields["48"] = str(_settled_on(batch.terminal_totals, theirs))
             return Reply("94", fields)
         if req.batch != state.current_batch:
             return Reply("77", fields, sign_on=True)

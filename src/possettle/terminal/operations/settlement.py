@@ -15,6 +15,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from possettle.iso8583.errors import DecodeError
 from possettle.iso8583.fields import HalfTotals, SettlementTotals, SettleResult, UploadRecord
 from possettle.terminal.journal.records import (
     SettlementRow,
@@ -144,6 +145,17 @@ def after_settle(code: str, host_totals: str, *, resign: bool) -> Transition:
         # The host closed this batch already (a settlement whose end we did not record).
         return Transition(SettleStep.PRINT, SettleResultKind.ALREADY_SETTLED)
     return Transition(SettleStep.SETTLE, failure=code, resign=resign or code in ("77", "22", "A0"))
+
+
+def confirms(host_totals: str) -> bool:
+    """Whether a 94's field 48 confirms the batch the host closed is the one the terminal
+    holds: the host settled it on these very totals (each half's result ``1``). An answer
+    without totals (an older host) or with other figures does not (causes.md:
+    batch.already_settled is closed "after confirming the host's totals")."""
+    try:
+        return SettlementTotals.parse(host_totals).balanced
+    except DecodeError:
+        return False
 
 
 def after_upload(code: str) -> Transition:
