@@ -1,11 +1,9 @@
 """The doctor names the batch and reversal causes (软件): out of balance, batch number out
 of step, a batch the host already closed, a reversal that cannot be delivered.
 
-A terminal whose own batch number jumped cannot be mended by a sign-on: the terminal keeps a
-batch it has begun to settle (``shell.sign_on`` journals ``batch_mismatch`` instead of adopting
-the host's number), and the host answers that batch's 0500 with ``77`` for ever. The doctor
-names the cause and reports the sign-on recovery as failed; the remedy needs the terminal to
-let go of an empty batch the host never opened (left open, see the report).
+A terminal whose own batch number jumped to an empty batch mends itself: the 0500 of that
+batch is answered ``77``, and the sign-on that follows drops that settlement (the host never
+opened the batch) and takes the host's number, under which the day's sales then settle.
 """
 
 from __future__ import annotations
@@ -91,7 +89,7 @@ async def test_a_host_batch_out_of_step_is_a_sequence_mismatch_that_a_sign_on_me
     assert after.batch == 2
 
 
-async def test_a_terminal_batch_number_out_of_step_is_a_sequence_mismatch(
+async def test_a_terminal_batch_number_that_jumped_is_mended_by_its_next_settlement(
     tmp_path: Path, sqlite_url: str
 ) -> None:
     key_file = tmp_path / "host.key"
@@ -100,17 +98,23 @@ async def test_a_terminal_batch_number_out_of_step_is_a_sequence_mismatch(
         term = make_terminal(tmp_path / "t", host.port)
         await trade(term)
         journal_meta(term, "batch", "3")  # the terminal's batch number jumped
+        # Settling batch 3 (empty, never opened at the host) is answered 77; the sign-on that
+        # follows takes the host's batch 1, which holds the day's sales, and settles that.
         result = await settle(term)
-        assert result["ok"] is False
-        report = await doctor(term, sqlite_url, fix=True)
-    top = expect_top(report, "batch.sequence_mismatch", "software", "settle")
-    ev = evidence(top)
-    assert ev["batch_mismatch"] == [{"local": 3, "host": 1}]
-    # Signing on again cannot adopt the host's batch while the terminal holds a settlement of
-    # its own (module docstring): the recovery runs and says it did not mend it.
-    assert top.recovery is not None and top.recovery["action"] == "sign_on"
-    assert top.recovery["result"] == "failed"
-    assert "77" in top.recovery["detail"]
+        assert result["ok"] is True, result
+        assert (result["batch"], result["result"]) == (1, "balanced")
+        notes = " ".join(result["notes"])  # type: ignore[arg-type]
+        assert "batch 3 was empty" in notes and "批次 3" in notes
+        pos = open_pos(term)
+        try:
+            assert pos.status()["batch"] == 2
+            [adopted] = pos.journal.events("batch_adopted")
+            assert adopted["detail"] == {"local": 3, "host": 1}
+        finally:
+            await pos.close()
+        assert host_current_batch(sqlite_url, TID) == 2
+        report = await doctor(term, sqlite_url)
+    assert report.ok, report.as_dict()  # mended: history, not a finding
 
 
 @pytest.mark.parametrize("sold_after_backup", [False, True], ids=["same-totals", "other-totals"])

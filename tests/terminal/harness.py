@@ -21,6 +21,11 @@ DAYTIME = datetime(2026, 11, 26, 2, 0, 0, tzinfo=UTC)
 def make_terminal(directory: Path, port: int, *, tid: str = TID, **config: object) -> Path:
     # generous: a loaded CI machine must not turn a slow reply into a reversal
     config.setdefault("timeout", 10.0)
+    # The in-process Pos runs on DAYTIME while a CLI run of the same terminal (crash points,
+    # faults) uses the real clock plus the offset the sign-on learned: its shop-local time is
+    # then anywhere in the day, and the default settlement window (00:30-23:30) would refuse
+    # at some hours. Tests of the window give their own policy.
+    config.setdefault("policy", {"settlement_window": "always"})
     cfg = TerminalConfig(tid=tid, mid=MID, port=port, **config)  # type: ignore[arg-type]
     init_terminal(directory, cfg, TMK)
     return directory

@@ -47,7 +47,9 @@ async def test_stale_keys_get_a0_then_a_fresh_sign_on_heals(
     assert view.lost == [] and view.duplicated == []
 
 
-async def test_a_batch_out_of_step_is_refused_by_the_host(tmp_path: Path, sqlite_url: str) -> None:
+async def test_a_batch_number_that_jumped_is_taken_back_from_the_host(
+    tmp_path: Path, sqlite_url: str
+) -> None:
     key_file = tmp_path / "host.key"
     await register(sqlite_url, key_file)
     async with running_host(sqlite_url, key_file) as host:
@@ -59,8 +61,13 @@ async def test_a_batch_out_of_step_is_refused_by_the_host(tmp_path: Path, sqlite
         pos = open_pos(term)
         try:
             assert pos.status()["batch"] == 42
+            assert pos.journal.events("fault_injected")  # deliberate, and journaled as such
             report = await pos.settle()
-            assert not report.ok and report.failure and report.failure["code"] == "77"
+            # the host answers 77; batch 42 is empty and was never opened there, so the
+            # sign-on takes the host's batch 1 back and the settlement goes on with it
+            assert report.ok and report.batch == 1, report.as_dict()
+            assert "batch 42 was empty" in report.notes[0]
+            assert pos.status()["batch"] == 2
         finally:
             await pos.close()
 

@@ -19,12 +19,27 @@ BACKOFF_S = 0.5
 
 
 async def _sign_on(pos: Pos) -> str:
-    """Sign on again, then retry (causes.md): an interrupted settlement goes on from its step."""
+    """Sign on again, then retry (causes.md): an interrupted settlement goes on from its step.
+
+    A settlement of an empty batch the host never opened is dropped by the sign-on, which
+    takes the host's batch number (batch.sequence_mismatch); the retry is then the settlement
+    of that batch.
+    """
+    before = q.unfinished_settlement(pos.journal.conn)
     await pos.sign_on()
     done = "signed on again; working keys and batch number taken from the host"
-    if q.unfinished_settlement(pos.journal.conn) is None:
-        return done
-    return f"{done}; {await _resume_settlement(pos)}"
+    if q.unfinished_settlement(pos.journal.conn) is not None:
+        return f"{done}; {await _resume_settlement(pos)}"
+    if before is not None:
+        report = await pos.settle()
+        if not report.ok:
+            failure = report.failure or {}
+            raise RuntimeError(
+                f"settlement of batch {report.batch} stopped at {failure.get('step')}: "
+                f"{failure.get('message')}"
+            )
+        return f"{done}; batch {report.batch} settled ({report.result})"
+    return done
 
 
 async def _send_reversals(pos: Pos) -> str:

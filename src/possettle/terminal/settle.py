@@ -29,6 +29,11 @@ from possettle.terminal.transactions import Payments
 MAX_RESIGNS = 1
 
 
+ADOPTED_NOTE = (
+    "batch {mine} was empty and the host never opened it: took the host's batch {host} at "
+    "sign-on and went on with that one / 批次 {mine} 为空且主机未开启：签到时已采用主机批次 {host} "
+    "并改为结算该批次"
+)
 UNCONFIRMED_NOTE = (
     "the host had already closed this batch and did not confirm these totals: confirm them "
     "with the acquirer / 主机已结算该批次但未确认本机金额，请与收单机构核对"
@@ -72,6 +77,11 @@ class SettlementFailed(LinkDown):
     """Raised internally to stop at a step; the report carries the details."""
 
 
+class BatchAdopted(Exception):
+    """Raised internally: a sign-on dropped this settlement of an empty batch the host never
+    opened and took the host's batch number (shell ``_may_adopt``); settle that one instead."""
+
+
 class Settlement:
     def __init__(self, terminal: Terminal, printing: Printing, operator: str = "01") -> None:
         self.t = terminal
@@ -79,6 +89,7 @@ class Settlement:
         self.printing = printing
         self.operator = operator
         self._resigns = 0
+        self._adopted = False
 
     def _row(self, batch: int) -> SettlementRow:
         row = q.get_settlement(self.t.journal.conn, batch)
@@ -98,6 +109,16 @@ class Settlement:
         report = SettleReport(batch, self._row(batch).step, resumed=resumed)
         try:
             await self._drive(batch, report)
+        except BatchAdopted:
+            if self._adopted:  # the batch number moved twice in one settlement: stop
+                self._adopted = False
+                message = "the host's batch changed again"
+                report.failure = {"step": "settle", "code": "77", "message": message, "link": False}
+                return report
+            self._adopted = True
+            again = await self.run()
+            again.notes.insert(0, ADOPTED_NOTE.format(mine=batch, host=again.batch))
+            return again
         except SettlementFailed:
             pass
         except (LinkError, LinkDown) as exc:
@@ -122,7 +143,10 @@ class Settlement:
     async def _drive(self, batch: int, report: SettleReport) -> None:
         t = self.t
         while True:
-            row = self._row(batch)
+            found = q.get_settlement(t.journal.conn, batch)
+            if found is None:
+                raise BatchAdopted(batch)
+            row = found
             step = row.step
             if step is SettleStep.SIGN_ON:
                 if not t.signed_on:

@@ -12,6 +12,7 @@ repeated refunds in order, then finish an interrupted settlement.
 
 from __future__ import annotations
 
+import sqlite3
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -31,7 +32,7 @@ from possettle.terminal.config import JOURNAL_FILE, KEY_FILE, TerminalConfig
 from possettle.terminal.crashpoints import CrashPoints
 from possettle.terminal.errors import HostRefused
 from possettle.terminal.journal import queries as q
-from possettle.terminal.journal.records import TxnState
+from possettle.terminal.journal.records import SettleStep, TxnState
 from possettle.terminal.journal.store import Journal
 from possettle.terminal.operations.settlement import totals
 from possettle.terminal.policy import TerminalPolicy
@@ -205,14 +206,19 @@ class Terminal:
             self.journal.set_meta(conn, "clock_offset", f"{offset:.3f}")
             local = q.current_batch(conn)
             if host_batch != local:
-                if q.batch_txns(conn, local) or q.unfinished_settlement(conn):
+                if self._may_adopt(conn, local, host_batch):
+                    if q.abandon_settlement(conn, local):
+                        # an empty batch the host never opened: nothing to settle under it
+                        self.journal.add_event(
+                            conn, "batch_adopted", "77", {"local": local, "host": host_batch}
+                        )
+                    q.set_batch(conn, host_batch)
+                else:
                     # Keep our open batch: it settles under its own number (the doctor
                     # reads this event as batch.sequence_mismatch).
                     self.journal.add_event(
                         conn, "batch_mismatch", "77", {"local": local, "host": host_batch}
                     )
-                else:
-                    q.set_batch(conn, host_batch)
             self.journal.add_event(conn, "signed_on", "00", {"batch": host_batch})
         return SignOn(
             "00",
@@ -228,6 +234,25 @@ class Terminal:
         if offset is None:
             return float(self.journal.get_meta("clock_offset") or 0.0)
         return round(offset)
+
+    @staticmethod
+    def _may_adopt(conn: sqlite3.Connection, local: int, host_batch: int) -> bool:
+        """Whether sign-on may take the host's batch number instead of ours (causes.md,
+        batch.sequence_mismatch: "adopt the host's batch").
+
+        Only when ours holds no transaction, any settlement in progress is of our batch and
+        has had no 0500 accepted (the host answers a batch it does not expect with 77, so it
+        holds nothing of it), and we have not settled the host's batch already.
+        """
+        if q.batch_txns(conn, local):
+            return False
+        unfinished = q.unfinished_settlement(conn)
+        if unfinished is not None and (
+            unfinished.batch != local or unfinished.step not in q.BEFORE_HOST_TOOK_IT
+        ):
+            return False
+        theirs = q.get_settlement(conn, host_batch)
+        return theirs is None or theirs.step is not SettleStep.DONE
 
     async def status_report(self, report: bytes) -> None:
         """0820/362: hand the host this terminal's latest health report (compact JSON)."""

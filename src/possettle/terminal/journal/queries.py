@@ -291,6 +291,22 @@ def unfinished_settlement(conn: sqlite3.Connection) -> SettlementRow | None:
     return None if r is None else get_settlement(conn, int(r[0]))
 
 
+#: a settlement in these steps has had no 0500 accepted: the host holds nothing of it
+BEFORE_HOST_TOOK_IT = (SettleStep.SIGN_ON, SettleStep.REVERSAL, SettleStep.OFFLINE_UPLOAD,
+                       SettleStep.SETTLE)  # fmt: skip
+
+
+def abandon_settlement(conn: sqlite3.Connection, batch: int) -> bool:
+    """Forget a settlement of ``batch`` the host never took (see :data:`BEFORE_HOST_TOOK_IT`);
+    True if one was forgotten."""
+    marks = ", ".join("?" for _ in BEFORE_HOST_TOOK_IT)
+    done = conn.execute(
+        f"DELETE FROM settlements WHERE batch = ? AND step IN ({marks})",  # noqa: S608 - marks
+        (batch, *(s.value for s in BEFORE_HOST_TOOK_IT)),
+    )
+    return done.rowcount > 0
+
+
 def last_settlement(conn: sqlite3.Connection) -> SettlementRow | None:
     r = conn.execute("SELECT batch FROM settlements ORDER BY batch DESC LIMIT 1").fetchone()
     return None if r is None else get_settlement(conn, int(r[0]))
