@@ -20,16 +20,23 @@ def fault(*args: str) -> dict[str, object]:
     return json.loads(run.stdout)  # type: ignore[no-any-return]
 
 
+async def signed_on_terminal(tmp_path: Path, port: int) -> Path:
+    term = make_terminal(tmp_path / "t", port)
+    pos = open_pos(term)
+    try:
+        await pos.sign_on()
+    finally:
+        await pos.close()
+    return term
+
+
 async def test_stale_keys_get_a0_then_a_fresh_sign_on_heals(
     tmp_path: Path, sqlite_url: str
 ) -> None:
     key_file = tmp_path / "host.key"
     await register(sqlite_url, key_file)
     async with running_host(sqlite_url, key_file) as host:
-        term = make_terminal(tmp_path / "t", host.port)
-        pos = open_pos(term)
-        await pos.sign_on()
-        await pos.close()
+        term = await signed_on_terminal(tmp_path, host.port)
         assert fault("stale-keys", "--dir", str(term))["fault"] == "stale-keys"
         pos = open_pos(term)
         try:
@@ -53,10 +60,7 @@ async def test_a_batch_number_that_jumped_is_taken_back_from_the_host(
     key_file = tmp_path / "host.key"
     await register(sqlite_url, key_file)
     async with running_host(sqlite_url, key_file) as host:
-        term = make_terminal(tmp_path / "t", host.port)
-        pos = open_pos(term)
-        await pos.sign_on()
-        await pos.close()
+        term = await signed_on_terminal(tmp_path, host.port)
         fault("batch", "--dir", str(term), "--set", "42")
         pos = open_pos(term)
         try:

@@ -15,7 +15,7 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from possettle.host.ledger.dayend import closed_for_day, day_ends
+from possettle.host.ledger.dayend import DayEnds, day_ends
 from possettle.host.ledger.queries import get_policy
 from possettle.host.ledger.schema import (
     batches,
@@ -124,14 +124,9 @@ def read_host(
                 facts.last_report = json.loads(report)
             except ValueError:
                 facts.last_report = {"unreadable": True}
-        last_closed, entries = day_ends(conn)
-        facts.closed_for_day = closed_for_day(
-            bool(row.signed_on),
-            facts.last_seen_at,
-            _aware(last_closed.get(tid)),
-            entries.get(tid, 0),
-        )
-        _fleet(conn, facts, since, now, dark_after, (last_closed, entries))
+        ends = day_ends(conn)
+        facts.closed_for_day = ends.closed(tid, bool(row.signed_on), facts.last_seen_at)
+        _fleet(conn, facts, since, now, dark_after, ends)
     return facts
 
 
@@ -141,7 +136,7 @@ def _fleet(
     since: datetime,
     now: datetime,
     dark_after: timedelta,
-    day: tuple[dict[str, datetime], dict[str, int]],
+    ends: DayEnds,
 ) -> None:
     t, rq = terminals.c, requests.c
     fleet = conn.execute(
@@ -149,7 +144,6 @@ def _fleet(
             t.status == "active"
         )
     ).all()
-    last_closed, entries = day
     facts.fleet_terminals = len(fleet)
     failing = set(
         conn.execute(
@@ -178,9 +172,7 @@ def _fleet(
         seen = _aware(seen)
         if facts.region and region == facts.region and tid != facts.tid:  # the others
             facts.region_terminals += 1
-            closed = closed_for_day(
-                bool(signed_on), seen, _aware(last_closed.get(tid)), entries.get(tid, 0)
-            )
+            closed = ends.closed(tid, bool(signed_on), seen)
             if not closed and (seen is None or freshest - seen > dark_after):
                 facts.region_dark += 1
         if facts.software_version and version == facts.software_version:

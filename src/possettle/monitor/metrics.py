@@ -17,7 +17,7 @@ figures plus its request and issuer latency histograms, which live in its memory
 from __future__ import annotations
 
 from collections import Counter, defaultdict
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from wsgiref.simple_server import WSGIServer
 
 from prometheus_client import CollectorRegistry, Histogram, generate_latest, start_http_server
@@ -32,6 +32,7 @@ from possettle.iso8583.messages import MessageKind
 from possettle.monitor.readings import (
     OTHER,
     Readings,
+    TerminalReading,
     Thresholds,
     cause_label,
     group_label,
@@ -149,14 +150,9 @@ def families(r: Readings, acquirer: str) -> list[Metric]:
     by_kind = Counter((t.region, t.model, t.software_version) for t in r.terminals if t.active)
     for (region, model, version), n in sorted(by_kind.items()):
         fleet.add_metric([acquirer, region, model, version], n)
-    # every region with active terminals gets a sample, 0 included: "none silent" is data
-    quiet = Counter({t.region: 0 for t in r.terminals if t.active})
-    quiet.update(t.region for t in r.terminals if t.stale)
-    for region, n in sorted(quiet.items()):
+    for region, n in _per_region(r, lambda t: t.stale):
         silent.add_metric([acquirer, region], n)
-    done = Counter({t.region: 0 for t in r.terminals if t.active})
-    done.update(t.region for t in r.terminals if t.closed)
-    for region, n in sorted(done.items()):
+    for region, n in _per_region(r, lambda t: t.closed):
         closed.add_metric([acquirer, region], n)
 
     failures = _gauge(
@@ -177,6 +173,14 @@ def families(r: Readings, acquirer: str) -> list[Metric]:
         failures.add_metric([acquirer, cause_id, group, step], n)
 
     return [tx, settled, age_max, age_avg, pending, offline, fleet, silent, closed, failures]
+
+
+def _per_region(r: Readings, pick: Callable[[TerminalReading], bool]) -> list[tuple[str, int]]:
+    """How many terminals ``pick`` takes, for every region with active terminals: 0 included,
+    since "none silent" is data too."""
+    counts = Counter({t.region: 0 for t in r.terminals if t.active})
+    counts.update(t.region for t in r.terminals if pick(t))
+    return sorted(counts.items())
 
 
 class HostMetrics:

@@ -19,7 +19,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
 from possettle.doctor.catalog import BY_ID, Step
-from possettle.host.ledger.dayend import closed_for_day, day_ends
+from possettle.host.ledger.dayend import day_ends
 from possettle.host.ledger.kinds import BatchStatus, TerminalStatus
 from possettle.host.ledger.schema import (
     batches,
@@ -79,7 +79,7 @@ class TerminalReading:
     active: bool
     last_seen_at: datetime | None
     stale: bool  # active, silent for longer than the threshold, and not closed for the day
-    closed: bool = False  # ended its day on purpose (see :func:`closed_for_day`)
+    closed: bool = False  # ended its day on purpose (host/ledger/dayend.py)
 
 
 @dataclass(frozen=True, slots=True)
@@ -157,14 +157,12 @@ def _terminals(
         sa.select(t.tid, t.region, t.model, t.software_version, t.status, t.last_seen_at,
                   t.created_at, t.signed_on).order_by(t.tid)
     ).all()  # fmt: skip
-    last_closed, open_entries = day_ends(conn)
+    ends = day_ends(conn)
     out = []
     for r in rows:
         active = r.status == TerminalStatus.ACTIVE
         heard = r.last_seen_at or r.created_at
-        closed = closed_for_day(
-            bool(r.signed_on), r.last_seen_at, last_closed.get(r.tid), open_entries.get(r.tid, 0)
-        )
+        closed = ends.closed(r.tid, bool(r.signed_on), r.last_seen_at)
         out.append(
             TerminalReading(
                 r.tid, r.region or UNKNOWN, r.model or UNKNOWN, r.software_version or UNKNOWN,

@@ -111,7 +111,6 @@ class Settlement:
             await self._drive(batch, report)
         except BatchAdopted:
             if self._adopted:  # the batch number moved twice in one settlement: stop
-                self._adopted = False
                 message = "the host's batch changed again"
                 report.failure = {"step": "settle", "code": "77", "message": message, "link": False}
                 return report

@@ -3,7 +3,7 @@
 Liveness comes from ``last_seen_at`` (the host touches it on every message), not from the
 ``signed_on`` flag, because a terminal that lost its link still looks signed on: *online* if it
 spoke within :data:`ONLINE_WITHIN`; *closed* when it ended its day on purpose (signed off, or
-settled with nothing booked since: the monitor's ``closed_for_day``, so no alert either);
+settled with nothing booked since: ``host/ledger/dayend.py``, so no alert either);
 else *offline* within :data:`REPORTING_WITHIN`, then *not reporting* (the
 ``telemetry.missing`` view of the fleet). Pending work (reversals, offline
 items) is only known to the terminal, so it comes from its last doctor report.
@@ -19,10 +19,9 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
 
 from possettle.console.data.settlements import classify
-from possettle.host.ledger.dayend import closed_for_day, day_ends
+from possettle.host.ledger.dayend import DayEnds, day_ends
 from possettle.host.ledger.schema import (
     batches,
-    ledger_entries,
     merchants,
     terminal_reports,
     terminals,
@@ -33,7 +32,7 @@ REPORTING_WITHIN = timedelta(hours=24)
 
 
 def liveness(status: str, last_seen: datetime | None, now: datetime, closed: bool = False) -> str:
-    """online / closed (for the day, see :func:`closed_for_day`) / offline / not reporting."""
+    """online / closed (for the day: host/ledger/dayend.py) / offline / not reporting."""
     if status == "disabled":
         return "disabled"
     if last_seen is None:
@@ -45,18 +44,13 @@ def liveness(status: str, last_seen: datetime | None, now: datetime, closed: boo
     return "not_reporting" if now - last_seen > REPORTING_WITHIN else "offline"
 
 
-def terminal_liveness(conn: Connection, row: Any, now: datetime, tid: str | None = None) -> str:
-    """:func:`liveness` of a terminals row; ``tid`` limits the batch reads to that one."""
-    last_closed, entries = day_ends(conn, tid)
-    return liveness_of(row, now, last_closed, entries)
+def terminal_liveness(conn: Connection, row: Any, now: datetime) -> str:
+    """:func:`liveness` of one terminals row."""
+    return _liveness(row, now, day_ends(conn, row.tid))
 
 
-def liveness_of(
-    row: Any, now: datetime, last_closed: dict[str, datetime], entries: dict[str, int]
-) -> str:
-    closed = closed_for_day(
-        bool(row.signed_on), row.last_seen_at, last_closed.get(row.tid), entries.get(row.tid, 0)
-    )
+def _liveness(row: Any, now: datetime, ends: DayEnds) -> str:
+    closed = ends.closed(row.tid, bool(row.signed_on), row.last_seen_at)
     return liveness(row.status, row.last_seen_at, now, closed)
 
 
@@ -76,7 +70,7 @@ def fleet(
     merchant: str = "",
 ) -> dict[str, Any]:  # fmt: skip
     """Terminals by merchant and region, filtered; plus the filter choices and counts."""
-    t, m, b, e = terminals.c, merchants.c, batches.c, ledger_entries.c
+    t, m, b = terminals.c, merchants.c, batches.c
     with engine.connect() as conn:
         rows = conn.execute(
             sa.select(terminals, m.name.label("merchant_name"))
@@ -87,15 +81,6 @@ def fleet(
             (r.tid, r.batch): r
             for r in conn.execute(sa.select(batches).where(b.status != "closed"))
         }
-        sizes = dict(
-            ((r.tid, r.batch), int(r.n))
-            for r in conn.execute(
-                # only the batches the terminals are on now: history does not count
-                sa.select(e.tid, e.batch, sa.func.count().label("n"))
-                .join(terminals, sa.and_(t.tid == e.tid, t.current_batch == e.batch))
-                .group_by(e.tid, e.batch)
-            )
-        )
         # batches that settled or tried to: the latest is the terminal's last settlement
         attempted = conn.execute(
             sa.select(batches)
@@ -106,11 +91,11 @@ def fleet(
             r.tid: (r.received_at, read_report(r.report))
             for r in conn.execute(sa.select(terminal_reports))
         }
-        last_closed, entries = day_ends(conn)
+        ends = day_ends(conn)  # also the size of each terminal's current batch
     last_tried = {r.tid: r for r in attempted}
     out: list[dict[str, Any]] = []
     for r in rows:
-        live = liveness_of(r, now, last_closed, entries)
+        live = _liveness(r, now, ends)
         ob = open_batches.get((r.tid, r.current_batch))
         received, report = reports.get(r.tid, (None, None))
         last = _last_settlement(last_tried.get(r.tid), report, open_batches, r.tid)
@@ -122,7 +107,7 @@ def fleet(
             "open_batch": {
                 "batch": r.current_batch,
                 "age_minutes": int((now - ob.opened_at).total_seconds() // 60) if ob else None,
-                "entries": sizes.get((r.tid, r.current_batch), 0),
+                "entries": ends.entries.get(r.tid, 0),
             },
             "report": {"received_at": _iso(received), **(report or {})} if report else None,
             "last_settlement": _last(last, report),

@@ -48,7 +48,7 @@ def terminal(engine: Engine, tid: str, clock: Clock) -> dict[str, Any] | None:
             return None
         rep = conn.execute(sa.select(terminal_reports).where(terminal_reports.c.tid == tid)).first()
         events = _timeline(conn, tid)
-        live = terminal_liveness(conn, row, now, tid)
+        live = terminal_liveness(conn, row, now)
     report = read_report(rep.report) if rep else None
     return {
         "tid": row.tid, "mid": row.mid, "merchant": row.merchant_name, "region": row.region,

@@ -7,6 +7,7 @@ night must not look like an outage anywhere.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 import sqlalchemy as sa
@@ -38,11 +39,21 @@ def closed_for_day(
     )
 
 
-def day_ends(
-    conn: Connection, tid: str | None = None
-) -> tuple[dict[str, datetime], dict[str, int]]:
-    """Per terminal (or just ``tid``): when its last batch closed, and how many entries its
-    current batch has — what :func:`closed_for_day` needs besides the terminal row."""
+@dataclass(frozen=True, slots=True)
+class DayEnds:
+    """What :func:`closed_for_day` needs besides the terminal row, per terminal."""
+
+    last_closed: dict[str, datetime]  # when its last batch closed
+    entries: dict[str, int]  # entries booked in its current batch
+
+    def closed(self, tid: str, signed_on: bool, last_seen: datetime | None) -> bool:
+        return closed_for_day(
+            signed_on, last_seen, self.last_closed.get(tid), self.entries.get(tid, 0)
+        )
+
+
+def day_ends(conn: Connection, tid: str | None = None) -> DayEnds:
+    """:class:`DayEnds` of every terminal (or just ``tid``), in two grouped reads."""
     b, e, t = batches.c, ledger_entries.c, terminals.c
     last = sa.select(b.tid, sa.func.max(b.closed_at)).where(b.closed_at.is_not(None))
     count = sa.select(e.tid, sa.func.count()).join(
@@ -52,4 +63,4 @@ def day_ends(
         last, count = last.where(b.tid == tid), count.where(e.tid == tid)
     closed = conn.execute(last.group_by(b.tid)).all()
     entries = conn.execute(count.group_by(e.tid)).all()
-    return {k: at for k, at in closed}, {k: int(n) for k, n in entries}
+    return DayEnds({k: at for k, at in closed}, {k: int(n) for k, n in entries})
