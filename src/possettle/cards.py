@@ -9,10 +9,13 @@ True
 '622202*********0128'
 >>> card_org("4111111111111111")
 'VIS'
+>>> mask_card_numbers("ref 0622202123456789012800 ok")
+'ref 062220************2800 ok'
 """
 
 from __future__ import annotations
 
+import re
 from enum import StrEnum
 
 
@@ -61,6 +64,44 @@ def mask_pan(pan: str) -> str:
     if len(pan) < 13:
         return "*" * max(len(pan) - 4, 0) + pan[-4:]
     return pan[:6] + "*" * (len(pan) - 10) + pan[-4:]
+
+
+_DIGIT_RUN = re.compile(r"\d{13,}")
+_DOUBLED = (0, 2, 4, 6, 8, 1, 3, 5, 7, 9)
+
+
+def _hides_card_number(digits: str) -> bool:
+    """Whether any 13–19 digit window of ``digits`` passes Luhn.
+
+    A PAN padded, prefixed or followed by other digits is still a PAN to whoever reads the
+    text, so every window counts, not only the whole run. Prefix sums make it linear: ``sums[p]``
+    adds the digits before each index with every other one doubled, ``p`` choosing which.
+    """
+    n = len(digits)
+    sums = ([0] * (n + 1), [0] * (n + 1))
+    for i, ch in enumerate(digits):
+        d = ord(ch) - 48
+        for p in (0, 1):
+            sums[p][i + 1] = sums[p][i] + (_DOUBLED[d] if (i + p) % 2 else d)
+    for end in range(13, n + 1):
+        # the check digit is the window's last one: doubled are those an odd distance from it
+        p = (end + 1) % 2
+        for size in range(13, min(19, end) + 1):
+            if (sums[p][end] - sums[p][end - size]) % 10 == 0:
+                return True
+    return False
+
+
+def has_card_number(text: str) -> bool:
+    """Whether ``text`` holds a run of digits with a Luhn-valid 13–19 digit number in it."""
+    return any(_hides_card_number(m.group()) for m in _DIGIT_RUN.finditer(text))
+
+
+def mask_card_numbers(text: str) -> str:
+    """``text`` with every digit run that hides a card number masked as :func:`mask_pan` does."""
+    return _DIGIT_RUN.sub(
+        lambda m: mask_pan(m.group()) if _hides_card_number(m.group()) else m.group(), text
+    )
 
 
 def last4(pan: str) -> str:

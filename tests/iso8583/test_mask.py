@@ -76,7 +76,7 @@ def test_a_partial_message_that_fails_to_decode_is_shown_without_card_numbers(
         (
             by_name()["settlement_request"]["fields"],
             "48",
-            "domestic: debit 1 for 12345, credit 1 for 500, result 0; "
+            "domestic: debit 1 for 12345, credit 1 for 5000, result 0; "
             "foreign: debit 0 for 0, credit 0 for 0, result 0",
         ),
         (by_name()["batch_upload_end"]["fields"], "48", "0002"),
