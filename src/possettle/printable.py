@@ -20,9 +20,14 @@ import re
 _NONPRINTABLE = re.compile(r"[^ -~]")  # fast path: anything outside printable ASCII
 
 
+_SHORT = {"\n": "\\n", "\r": "\\r", "\t": "\\t"}
+
+
 def _escape(ch: str) -> str:
     if ch.isprintable():
         return ch
+    if ch in _SHORT:
+        return _SHORT[ch]
     code = ord(ch)
     if code < 0x100:
         return f"\\x{code:02x}"
@@ -33,6 +38,4 @@ def _escape(ch: str) -> str:
 
 def escape_nonprintable(text: str, *, keep: str = "") -> str:
     """``text`` with every non-printable character (except those in ``keep``) escaped."""
-    return _NONPRINTABLE.sub(
-        lambda m: m.group() if m.group() in keep else _escape(m.group()), text
-    )
+    return _NONPRINTABLE.sub(lambda m: m.group() if m.group() in keep else _escape(m.group()), text)

@@ -15,8 +15,8 @@ from possettle.iso8583 import codec
 from possettle.iso8583.framing import Frame, Header, Tpdu
 from possettle.logs import configure_logging
 from tests.cardscan import luhn_numbers
-from tests.host.test_bad_input import raw_exchange, still_serving
 from tests.host.harness import MID, register, running_host
+from tests.host.test_bad_input import raw_exchange, still_serving
 from tests.iso8583.test_mask import LEAKY_FRAMES
 from tests.vectors.load import load
 

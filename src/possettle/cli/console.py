@@ -9,6 +9,7 @@ deliberate choice (``--host 0.0.0.0`` behind TLS, with ``--secure-cookies``).
 from __future__ import annotations
 
 import getpass
+import logging
 from typing import Annotated
 
 import typer
@@ -20,6 +21,7 @@ from possettle.clock import SystemClock
 from possettle.console.app import create_app
 from possettle.console.auth import add_user
 from possettle.host.ledger.kinds import ConsoleRole
+from possettle.logs import configure_logging
 
 app = typer.Typer(
     help="The web console: serve it (possettle console --db URL), manage its users.",
@@ -47,10 +49,13 @@ def serve(
         return
     import uvicorn  # only the server needs it; `user add` starts faster without
 
+    configure_logging(level=logging.WARNING)
     with ledger(db) as engine:
         console = create_app(engine, clock=SystemClock(), secure_cookies=secure_cookies)
         typer.echo(f"possettle console on http://{host}:{port}/ (Ctrl-C stops)", err=True)
-        uvicorn.run(console, host=host, port=port, log_level="warning")
+        # log_config=None: uvicorn's loggers propagate to ours (masked, escaped) instead of
+        # getting handlers of their own
+        uvicorn.run(console, host=host, port=port, log_level="warning", log_config=None)
 
 
 @users.command("add")

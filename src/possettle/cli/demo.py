@@ -101,8 +101,9 @@ def _serve_console(work: Path, port: int) -> None:
         "(shown once; Ctrl-C stops)"
     )
     try:
+        # log_config=None: uvicorn's loggers propagate to our pipeline (masked, escaped)
         uvicorn.run(create_app(engine, clock=SystemClock()), host="127.0.0.1", port=port,
-                    log_level="warning")  # fmt: skip
+                    log_level="warning", log_config=None)  # fmt: skip
     finally:
         engine.dispose()
 
