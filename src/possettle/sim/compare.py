@@ -6,8 +6,15 @@ the host's live ledger entries (not reversed) are matched on TID + batch + STAN 
 * **lost**: approved at the terminal, yet the host has neither a live ledger entry nor an
   uploaded record of it (an uploaded record the host lacked is a reconciliation exception,
   known and kept, not lost);
-* **duplicated**: a live ledger entry no terminal holds as approved — money the host counts
-  that the merchant's terminal does not (a sale booked twice under two STANs would show here).
+* **duplicated**, a live ledger entry that is money counted twice, either
+
+  - held by no terminal as approved: money the host counts that the merchant's terminal
+    does not (a sale booked again under another STAN shows here), or
+  - carrying the RRN of an earlier live entry: the host hands out each RRN once
+    (:class:`possettle.host.context.RrnAllocator`), one per approval, so a second live
+    entry with it is one approval booked twice — even when a terminal holds both keys as
+    approved (the host answered a second sale with the first one's approval). The ledger's
+    unique key (TID, batch, STAN, kind) cannot forbid this; the RRN index is not unique.
 """
 
 from __future__ import annotations
@@ -76,9 +83,9 @@ def compare(engine: sa.Engine, terminals: list[Path]) -> Comparison:
     le, ui = ledger_entries.c, upload_items.c
     with engine.connect() as conn:
         live = conn.execute(
-            sa.select(le.tid, le.batch, le.stan, le.kind).where(
-                le.tid.in_(tids), le.kind != "reversal", le.reversed.is_(False)
-            )
+            sa.select(le.tid, le.batch, le.stan, le.kind, le.rrn)
+            .where(le.tid.in_(tids), le.kind != "reversal", le.reversed.is_(False))
+            .order_by(le.id)
         ).all()
         uploaded = conn.execute(sa.select(ui.tid, ui.batch, ui.stan).where(ui.tid.in_(tids))).all()
         exceptions = conn.execute(
@@ -86,13 +93,17 @@ def compare(engine: sa.Engine, terminals: list[Path]) -> Comparison:
             .select_from(recon_exceptions)
             .where(recon_exceptions.c.tid.in_(tids))
         ).scalar_one()
-    host: dict[Key, int] = {}
-    for r in live:
+    host: set[Key] = set()
+    booked_rrns: set[str] = set()
+    rebooked: set[Key] = set()
+    for r in live:  # in id order: the first live entry with an RRN is its booking
         key = (r.tid, int(r.batch), int(r.stan), str(r.kind))
-        host[key] = host.get(key, 0) + 1
+        host.add(key)
+        if r.rrn in booked_rrns:
+            rebooked.add(key)
+        booked_rrns.add(r.rrn)
     upload_keys = {(r.tid, int(r.batch), int(r.stan)) for r in uploaded}
     result = Comparison(terminal_approved=len(ours), host_live=len(host), exceptions=exceptions)
     result.lost = sorted(k for k in ours if k not in host and k[:3] not in upload_keys)
-    result.duplicated = sorted(k for k in host if k not in ours)
-    result.duplicated += sorted(k for k, n in host.items() if n > 1)
+    result.duplicated = sorted({k for k in host if k not in ours} | rebooked)
     return result
