@@ -11,6 +11,7 @@ import pytest
 import structlog
 
 from possettle.logs import configure_logging
+from tests.cardscan import luhn_numbers
 
 
 def test_a_stream_closed_since_configuration_is_never_written_to(
@@ -80,6 +81,17 @@ def test_a_card_number_hidden_in_a_longer_digit_run_is_masked(
     structlog.get_logger("t").info("upload", field48="0200000002" + "0" + PAN + "000000012345")
     assert PAN not in out.getvalue()
     assert PAN[:12] not in out.getvalue()
+
+
+@pytest.mark.parametrize("json_lines", [False, True], ids=["console", "json"])
+def test_an_escape_next_to_digits_makes_no_card_number(
+    monkeypatch: pytest.MonkeyPatch, json_lines: bool
+) -> None:
+    configure_logging(json_lines=json_lines)
+    out = _stderr(monkeypatch)
+    structlog.get_logger("t").warning("refused", mid="\x1123456789012345")  # "\x11" + 14 digits
+    assert luhn_numbers(out.getvalue()) == []
+    assert "\\x112345" in out.getvalue().replace("\\\\", "\\")
 
 
 def test_stdlib_records_go_through_the_same_masking_and_escaping(

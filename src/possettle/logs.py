@@ -58,7 +58,9 @@ def mask_card_data(
 
 def _escape_value(value: Any, keep: str = "") -> Any:
     if isinstance(value, str):
-        return escape_nonprintable(value, keep=keep)
+        escaped = escape_nonprintable(value, keep=keep)
+        # an escape ends in hex digits: "\x11" before "23456…" is a new run of digits
+        return escaped if escaped == value else mask_card_numbers(escaped)
     if isinstance(value, dict):
         return {_escape_value(k): _escape_value(v) for k, v in value.items()}
     if isinstance(value, list):

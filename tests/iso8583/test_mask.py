@@ -107,6 +107,9 @@ def test_a_partial_message_that_fails_to_decode_is_shown_without_card_numbers(
         ({"t": "0200", "53": "2600000000000000"}, "53", "<16 characters, masked>"),
         # control bytes from the wire are escaped
         ({"t": "0200", "41": "12\x1b[2J56"}, "41", "12\\x1b[2J56"),
+        # ... and an escape's hex digits next to wire digits can make a card number
+        ({"t": "0200", "42": "\x1123456789012345"}, "42", "<15 characters, masked>"),
+        ({"t": "0210", "37": "\x0000000000000"}, "37", "<12 characters, masked>"),
     ],
 )
 def test_each_field_is_shown_only_when_known_safe(

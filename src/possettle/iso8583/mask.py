@@ -160,10 +160,12 @@ def masked(message: Mapping[str, str]) -> dict[str, str]:
     out: dict[str, str] = {}
     for key, value in message.items():
         text = str(value)
-        shown = _show(key, text, message)
+        # checked once escaped: "\x11" before "23456…" makes a digit run of its own
+        shown = escape_nonprintable(_show(key, text, message))
         if has_card_number(shown):
             shown = f"<{len(text)} characters, masked>"
-        out[escape_nonprintable(key)] = escape_nonprintable(shown)
+        name = escape_nonprintable(key)
+        out[name if not has_card_number(name) else f"<{len(key)} characters>"] = shown
     return out
 
 
