@@ -253,3 +253,12 @@ def test_a_bad_zpk_is_not_echoed_in_the_error() -> None:
     with pytest.raises(RulesError) as info:
         parse_rules('[issuer]\nzpk = "0123456789ABCDEFFEDCBA98765432"')
     assert "0123456789ABCDEF" not in str(info.value)
+
+
+def test_the_readme_example_rules_file_parses() -> None:
+    readme = (Path(__file__).parents[2] / "README.md").read_text(encoding="utf-8")
+    section = readme.split("## Issuer simulator rules file", 1)[1]
+    example = section.split("```toml\n", 1)[1].split("```", 1)[0]
+    rules = parse_rules(example, "README.md")
+    assert rules.zpk == Key.from_hex("0123456789ABCDEFFEDCBA9876543210")
+    assert rules.cards[PAN].pin == "654321" and len(rules.rules) == 3 and len(rules.outages) == 1

@@ -10,6 +10,7 @@ answers ``55`` itself without asking the issuer (protocol notes, "Upstream").
 
 from __future__ import annotations
 
+from possettle.crypto.errors import PinBlockError
 from possettle.crypto.keys import Key
 from possettle.crypto.pin import check_pin_block, translate_pin_block
 from possettle.host.ledger.terminal_state import TerminalState
@@ -21,12 +22,15 @@ def upstream_pin_block(
 ) -> bytes | None:
     """The PIN block for the issuer, under ``zpk``; None when there is none to send.
 
-    None without a field 52 (or a terminal without a PIK), and when the connector has no ZPK:
-    the block is then only checked to be readable under the PIK and the issuer gets no PIN.
-    Raises :class:`~possettle.crypto.errors.PinBlockError` for a block the PIK cannot open.
+    None without a field 52, and when the connector has no ZPK: the block is then only
+    checked to be readable under the PIK and the issuer gets no PIN. Raises
+    :class:`~possettle.crypto.errors.PinBlockError` for a block the PIK cannot open (or a
+    terminal without a PIK: fail closed, never forward a PIN nobody checked).
     """
-    if "52" not in req.fields or state.pik is None:
+    if "52" not in req.fields:
         return None
+    if state.pik is None:
+        raise PinBlockError("a PIN block arrived from a terminal that holds no PIK")
     block = bytes.fromhex(req.fields["52"])
     if zpk is None:
         check_pin_block(state.pik, block, pan)
