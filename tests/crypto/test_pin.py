@@ -12,10 +12,12 @@ from possettle.crypto import (
     Key,
     Pin,
     PinBlockError,
+    check_pin_block,
     decrypt_pin,
     decrypt_pin_value,
     encrypt_pin_block,
     generate_key,
+    pin_matches,
     translate_pin_block,
 )
 from possettle.crypto.des import tdes_encrypt_ecb
@@ -179,3 +181,52 @@ def test_no_decode_error_carries_pin_digits(
 def test_a_random_pik_round_trips() -> None:
     key = generate_key(16)
     assert decrypt_pin(key, encrypt_pin_block(key, "0000", PAN), PAN) == "0000"
+
+
+def test_pin_matches_verifies_a_block_against_the_expected_pin() -> None:
+    block = encrypt_pin_block(ZPK, PIN, PAN)
+    assert pin_matches(ZPK, block, PAN, PIN)
+    assert pin_matches(ZPK, block, PAN, Pin(PIN))
+    assert not pin_matches(ZPK, block, PAN, "654321")
+    assert not pin_matches(ZPK, block, PAN, PIN + "0")
+
+
+@pytest.mark.parametrize(
+    ("block", "pan"),
+    [
+        (SALE_BLOCK, PAN),  # under the PIK, not the ZPK
+        (encrypt_pin_block(ZPK, PIN, PAN), "6222021234567891128"),  # for another card
+        (bytes(8), PAN),  # garbage
+        (encrypt_pin_block(ZPK, PIN, PAN)[:7], PAN),  # short
+    ],
+    ids=["other-key", "other-pan", "garbage", "short"],
+)
+def test_a_block_that_does_not_decode_never_matches(block: bytes, pan: str) -> None:
+    assert not pin_matches(ZPK, block, pan, PIN)
+
+
+def test_pin_matches_refuses_caller_misuse_loudly() -> None:
+    block = encrypt_pin_block(ZPK, PIN, PAN)
+    with pytest.raises(PinBlockError, match="PIN key is 8 bytes"):
+        pin_matches(MAK, block, PAN, PIN)
+    with pytest.raises(PinBlockError, match=r"^PIN is 3 digits, expecting 4 to 12$"):
+        pin_matches(ZPK, block, PAN, "123")
+
+
+def test_check_pin_block_accepts_a_good_block_and_names_a_bad_one() -> None:
+    check_pin_block(PIK, SALE_BLOCK, PAN)
+    with pytest.raises(PinBlockError, match="not ISO format 0"):
+        check_pin_block(ZPK, SALE_BLOCK, PAN)
+
+
+@given(pin=pins, other=pins, pan=pans)
+def test_pin_matches_exactly_the_pin_in_the_block(pin: str, other: str, pan: str) -> None:
+    block = translate_pin_block(PIK, ZPK, encrypt_pin_block(PIK, pin, pan), pan)
+    assert pin_matches(ZPK, block, pan, pin)
+    assert pin_matches(ZPK, block, pan, other) == (other == pin)
+
+
+def test_a_block_under_a_double_length_zpk_is_the_upstream_vector() -> None:
+    # The vector the retired upstream/pinblock.py carried: one implementation gives both.
+    block = encrypt_pin_block(ZPK, "1234", "5544332211009966")
+    assert block.hex().upper() == "24B5254F5321BBC2"

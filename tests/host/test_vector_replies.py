@@ -20,6 +20,7 @@ import pytest
 
 from possettle.clock import FixedClock
 from possettle.crypto.keys import Key, WorkingKeys, encode_field62
+from possettle.crypto.pin import decrypt_pin
 from possettle.host.config import HostConfig
 from possettle.host.context import HostContext
 from possettle.host.ledger.database import Database
@@ -36,6 +37,7 @@ from tests.vectors.load import by_name
 VECTORS = by_name()
 PIK, MAK = Key.from_hex(KEYS["pik"]), Key.from_hex(KEYS["mak"])
 DAY = datetime(2026, 11, 26, tzinfo=UTC)
+ZPK = Key.from_hex("0123456789ABCDEFFEDCBA9876543210")  # the zone PIN key with the issuer
 
 
 def frame(name: str) -> bytes:
@@ -57,6 +59,7 @@ class VectorIssuer:
     """Approves everything with the vector's authorization code ``123456``."""
 
     name: str = "vector-issuer"
+    zpk: Key | None = ZPK
     asked: list[AuthRequest] = field(default_factory=list)
 
     async def start(self) -> None:
@@ -160,7 +163,13 @@ async def test_sale_reply_is_the_vector_0210(vhost: VectorHost) -> None:
     reply = await vhost.exchange(frame("sale_request"), at="083020", rrn="000000000002")
     assert_same_frame(reply, "sale_response")
     (auth,) = vhost.issuer.asked
-    assert (auth.pin, auth.amount.minor, auth.rrn) == (KEYS["pin"], 12345, "000000000002")
+    assert (auth.amount.minor, auth.rrn) == (12345, "000000000002")
+    # The vector's PIN reaches the issuer translated from the vector PIK to the issuer's ZPK.
+    assert (
+        auth.pin_block is not None
+        and auth.pin_block.hex().upper() != VECTORS["sale_request"]["fields"]["52"].upper()
+    )
+    assert decrypt_pin(ZPK, auth.pin_block, PAN) == KEYS["pin"]
 
 
 async def test_sign_on_then_sale_answer_both_vectors_on_one_ledger(vhost: VectorHost) -> None:

@@ -4,6 +4,11 @@ It speaks pyiso8583's ``specs.default`` framed by a 2-byte big-endian length on 
 (127.0.0.1, port 0), shares no code with ``possettle.upstream`` and records every message it
 receives. What it does with each request is chosen per request MTI: a one-shot ``script``
 first, then the standing ``actions``, then approve.
+
+Given a ``zpk``, it is also an issuer that verifies PINs: it decrypts field 52 under the ZPK
+itself (cryptography's 3DES and psec's format 0 decoder, no possettle code) and turns an
+approval into ``55`` when the PIN is not the card's (``pins``, else ``default_pin``) or the
+block does not decode. Each verdict is kept in ``pin_checks``.
 """
 
 from __future__ import annotations
@@ -14,9 +19,12 @@ from collections.abc import Coroutine
 from dataclasses import dataclass, field
 from typing import Any
 
+from cryptography.hazmat.decrepit.ciphers.algorithms import TripleDES
+from cryptography.hazmat.primitives.ciphers import Cipher, modes
 from iso8583.decoder import decode
 from iso8583.encoder import encode
 from iso8583.specs import default as SPEC
+from psec.pinblock import decode_pinblock_iso_0
 
 ECHOED = ("2", "3", "4", "7", "11", "12", "13", "14", "22", "37", "41", "42", "49")
 
@@ -55,6 +63,17 @@ def encode_body(fields: dict[str, str]) -> bytes:
     return bytes(body)
 
 
+def clear_pin(zpk: bytes, field52: str, pan: str) -> str | None:
+    """The PIN in a format 0 block under ``zpk``, or None when it does not decode."""
+    key = zpk + zpk[:8] if len(zpk) == 16 else zpk  # K1K2 is K1K2K1
+    decryptor = Cipher(TripleDES(key), modes.ECB()).decryptor()  # one block: ECB is the standard
+    try:
+        block = bytes.fromhex(field52)
+        return decode_pinblock_iso_0(decryptor.update(block) + decryptor.finalize(), pan)
+    except ValueError:
+        return None
+
+
 @dataclass
 class FakeIssuer:
     actions: dict[str, Action] = field(default_factory=dict)
@@ -62,6 +81,10 @@ class FakeIssuer:
     received: list[dict[str, str]] = field(default_factory=list)
     port: int = 0
     connections: int = 0
+    zpk: bytes | None = None
+    pins: dict[str, str] = field(default_factory=dict)
+    default_pin: str = "123456"
+    pin_checks: list[bool] = field(default_factory=list)
     _server: asyncio.Server | None = None
     _writers: set[asyncio.StreamWriter] = field(default_factory=set)
     _tasks: set[asyncio.Task[None]] = field(default_factory=set)
@@ -127,7 +150,7 @@ class FakeIssuer:
                 async with self._arrived:
                     self.received.append(fields)
                     self._arrived.notify_all()
-                action = self._next_action(fields["t"])
+                action = self._verify_pin(fields, self._next_action(fields["t"]))
                 if isinstance(action, Close):
                     break
                 if isinstance(action, Raw):
@@ -142,6 +165,16 @@ class FakeIssuer:
             with contextlib.suppress(ConnectionError):
                 await writer.wait_closed()
             self._tasks.discard(task)
+
+    def _verify_pin(self, request: dict[str, str], action: Action) -> Action:
+        if self.zpk is None or "52" not in request:
+            return action
+        pan = request.get("2", "")
+        right = clear_pin(self.zpk, request["52"], pan) == self.pins.get(pan, self.default_pin)
+        self.pin_checks.append(right)
+        if isinstance(action, Reply) and action.code == "00" and not right:
+            return Reply("55", action.delay)
+        return action
 
     def _spawn(self, coro: Coroutine[Any, Any, None]) -> None:
         task = asyncio.create_task(coro)

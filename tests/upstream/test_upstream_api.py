@@ -1,14 +1,17 @@
 from __future__ import annotations
 
+import dataclasses
 from pathlib import Path
 
 import pytest
 
 import possettle.upstream
 from possettle.clock import FixedClock
+from possettle.crypto.keys import Key
 from possettle.errors import ConfigError, PossettleError
 from possettle.upstream import (
     AuthKind,
+    AuthRequest,
     Iso8583Connector,
     RulesError,
     SimulatorConnector,
@@ -59,15 +62,22 @@ def test_the_wire_module_uses_pyiso8583_not_possettle_iso8583() -> None:
     assert wire.SPEC["2"]["data_enc"] == wire.SPEC["4"]["data_enc"] == "ascii"
 
 
-def test_an_auth_request_repr_masks_the_pan_and_hides_pin_and_track2(
+def test_an_auth_request_repr_masks_the_pan_and_hides_pin_block_and_track2(
     make_request: MakeRequest,
 ) -> None:
     req = make_request(pin="987654", track2=PAN + "=2812")
+    assert req.pin_block is not None
     text = repr(req)
-    assert PAN not in text and "987654" not in text and "2812" not in text.split("rrn")[0]
+    assert PAN not in text and "2812" not in text.split("rrn")[0]
+    assert req.pin_block.hex() not in text.lower() and str(req.pin_block) not in text
     assert "pan='622202*********0128'" in text
-    assert "pin=<set>" in text and "track2=<set>" in text
+    assert "pin_block=<set>" in text and "track2=<set>" in text
     assert str(req) == text
+
+
+def test_an_auth_request_holds_no_clear_pin() -> None:
+    names = {f.name for f in dataclasses.fields(AuthRequest)}
+    assert "pin" not in names and "pin_block" in names
 
 
 async def test_sim_spec_builds_a_simulator_with_default_rules(clock: FixedClock) -> None:
@@ -100,6 +110,22 @@ def test_iso8583_spec_builds_a_connector(clock: FixedClock) -> None:
     )
     assert isinstance(conn, Iso8583Connector)
     assert conn.name == "iso8583://issuer.example:8583"
+    assert conn.zpk == Key.from_hex("0123456789ABCDEF" * 2)
+
+
+def test_an_iso8583_spec_without_a_zpk_builds_a_connector_without_one(clock: FixedClock) -> None:
+    conn = connector_from_spec("iso8583://issuer.example:8583", clock)
+    assert isinstance(conn, Iso8583Connector) and conn.zpk is None
+
+
+async def test_every_simulator_has_its_own_zpk_unless_the_rules_name_one(
+    tmp_path: Path, clock: FixedClock
+) -> None:
+    a, b = connector_from_spec("sim", clock), connector_from_spec("sim", clock)
+    assert a.zpk is not None and b.zpk is not None and a.zpk != b.zpk
+    path = tmp_path / "rules.toml"
+    path.write_text(f'[issuer]\nzpk = "{"0123456789ABCDEF" * 2}"\n', encoding="utf-8")
+    assert connector_from_spec(f"sim:{path}", clock).zpk == Key.from_hex("0123456789ABCDEF" * 2)
 
 
 @pytest.mark.parametrize(

@@ -5,9 +5,6 @@ import logging
 from collections.abc import AsyncIterator, Callable
 
 import pytest
-from cryptography.hazmat.decrepit.ciphers.algorithms import TripleDES
-from cryptography.hazmat.primitives.ciphers import Cipher, modes
-from psec.pinblock import encode_pinblock_iso_0
 
 from possettle.clock import FixedClock
 from possettle.upstream import (
@@ -19,11 +16,10 @@ from possettle.upstream import (
     UpstreamTimeout,
     UpstreamUnavailable,
 )
-from tests.upstream.fake_issuer import Close, Drop, FakeIssuer, Raw, Reply, encode_body
-from tests.upstream.upstream_support import PAN, MakeRequest
+from tests.upstream.fake_issuer import Close, Drop, FakeIssuer, Raw, Reply, clear_pin, encode_body
+from tests.upstream.upstream_support import PAN, ZPK, MakeRequest
 
 FAST = 0.2  # seconds: the budget of a request the fake issuer is meant to miss
-ZPK = bytes.fromhex("0123456789ABCDEFFEDCBA9876543210")
 NO_JITTER = RetryPolicy(initial=0.02, factor=2, maximum=0.1, jitter=0)
 
 
@@ -156,27 +152,36 @@ async def test_track2_is_sent_with_an_iso_separator(
     assert issuer.received[0]["35"] == PAN + "=28121010000"
 
 
-async def test_a_pin_is_sent_as_a_format_0_block_under_the_zpk(
+async def test_the_pin_block_goes_into_field_52_unchanged(
     connector: Iso8583Connector, issuer: FakeIssuer, make_request: MakeRequest
 ) -> None:
-    await connector.authorize(make_request(pin="123456"), 1.0)
-    block = bytes.fromhex(issuer.received[0]["52"])
-    decryptor = Cipher(TripleDES(ZPK + ZPK[:8]), modes.ECB()).decryptor()
-    assert decryptor.update(block) + decryptor.finalize() == encode_pinblock_iso_0("123456", PAN)
+    req = make_request(pin="123456")
+    assert req.pin_block is not None
+    await connector.authorize(req, 1.0)
+    assert issuer.received[0]["52"] == req.pin_block.hex().upper()
+    # what the issuer reads under its copy of the ZPK, with its own (psec) decoder
+    assert clear_pin(ZPK.material, issuer.received[0]["52"], PAN) == "123456"
 
 
-@pytest.mark.parametrize("pin", ["", "123", "1234567890123", "12a4"])
-async def test_a_pin_no_pin_block_can_carry_is_refused_as_incorrect_without_asking(
-    connector: Iso8583Connector, issuer: FakeIssuer, make_request: MakeRequest, pin: str
+async def test_an_issuer_that_verifies_pins_approves_the_right_one_and_refuses_others(
+    clock: FixedClock, make_request: MakeRequest
 ) -> None:
-    assert await connector.authorize(make_request(pin=pin), 1.0) == AuthResult("55")
-    assert issuer.received == []
+    async with (
+        FakeIssuer(zpk=ZPK.material, pins={PAN: "246810"}) as issuer,
+        Iso8583Connector("127.0.0.1", issuer.port, clock, zpk=ZPK) as conn,
+    ):
+        assert (await conn.authorize(make_request(pin="246810"), 1.0)).approved
+        assert (await conn.authorize(make_request(pin="123456"), 1.0)).response_code == "55"
+        garbage = make_request(pin_block=bytes(8))
+        assert (await conn.authorize(garbage, 1.0)).response_code == "55"
+    assert issuer.pin_checks == [True, False, False]
 
 
 async def test_without_a_zpk_no_pin_block_is_sent(
     issuer: FakeIssuer, clock: FixedClock, make_request: MakeRequest
 ) -> None:
     async with Iso8583Connector("127.0.0.1", issuer.port, clock) as conn:
+        assert conn.zpk is None
         await conn.authorize(make_request(pin="123456"), 1.0)
     assert "52" not in issuer.received[0]
 

@@ -5,6 +5,7 @@ from pathlib import Path
 
 import pytest
 
+from possettle.crypto.keys import Key
 from possettle.errors import ConfigError
 from possettle.upstream import AuthKind, CardState, RulesError, load_rules, parse_rules
 from possettle.upstream.rules import Card, Defaults, Outage, Rule, Rules
@@ -96,8 +97,21 @@ def test_a_rules_error_is_also_a_config_error() -> None:
         ),
         (
             "colour = 1",
-            "rules.toml: colour: unknown key (expected one of: defaults, cards, rules, outages)",
+            "rules.toml: colour: unknown key "
+            "(expected one of: issuer, defaults, cards, rules, outages)",
         ),
+        (
+            '[issuer]\nzpk = "0123456789ABCDEF"',
+            "rules.toml: issuer.zpk: is not a double- or triple-length 3DES key "
+            "(32 or 48 hex digits)",
+        ),
+        (
+            '[issuer]\nzpk = "0123456789ABCDEFFEDCBA987654321G"',
+            "rules.toml: issuer.zpk: is not a double- or triple-length 3DES key "
+            "(32 or 48 hex digits)",
+        ),
+        ("[issuer]\nzpk = 12", "rules.toml: issuer.zpk: expected a string, got int"),
+        ('[issuer]\npik = "00"', "rules.toml: issuer.pik: unknown key (expected one of: zpk)"),
         (
             "[defaults]\nbalanse = 1",
             "rules.toml: defaults.balanse: unknown key (expected one of: balance, pin)",
@@ -226,3 +240,25 @@ def test_a_bad_card_pin_is_not_echoed_in_the_error() -> None:
     with pytest.raises(RulesError) as info:
         parse_rules(f'[[cards]]\npan = "{PAN}"\npin = "98765432109876"')
     assert "98765432109876" not in str(info.value)
+
+
+def test_the_issuer_table_names_the_zone_pin_key() -> None:
+    rules = parse_rules('[issuer]\nzpk = "0123456789abcdefFEDCBA9876543210"\n' + EXAMPLE)
+    assert rules.zpk == Key.from_hex("0123456789ABCDEFFEDCBA9876543210")
+    assert "0123456789" not in repr(rules)
+    assert parse_rules(EXAMPLE).zpk is None
+
+
+def test_a_bad_zpk_is_not_echoed_in_the_error() -> None:
+    with pytest.raises(RulesError) as info:
+        parse_rules('[issuer]\nzpk = "0123456789ABCDEFFEDCBA98765432"')
+    assert "0123456789ABCDEF" not in str(info.value)
+
+
+def test_the_readme_example_rules_file_parses() -> None:
+    readme = (Path(__file__).parents[2] / "README.md").read_text(encoding="utf-8")
+    section = readme.split("## Issuer simulator rules file", 1)[1]
+    example = section.split("```toml\n", 1)[1].split("```", 1)[0]
+    rules = parse_rules(example, "README.md")
+    assert rules.zpk == Key.from_hex("0123456789ABCDEFFEDCBA9876543210")
+    assert rules.cards[PAN].pin == "654321" and len(rules.rules) == 3 and len(rules.outages) == 1

@@ -1,11 +1,15 @@
 from __future__ import annotations
 
 import asyncio
+import dataclasses
+import logging
 from datetime import UTC, datetime
 
 import pytest
+from structlog.testing import capture_logs
 
 from possettle.clock import FixedClock
+from possettle.crypto.pin import encrypt_pin_block
 from possettle.upstream import (
     AuthKind,
     SimulatorConnector,
@@ -13,13 +17,14 @@ from possettle.upstream import (
     UpstreamUnavailable,
     parse_rules,
 )
-from tests.upstream.upstream_support import PAN, MakeRequest
+from tests.upstream.upstream_support import PAN, ZPK, MakeRequest
 
 T = 1.0  # timeout for requests that are answered at once
 
 
 def sim(clock: FixedClock, toml: str = "") -> SimulatorConnector:
-    return SimulatorConnector(clock, parse_rules(toml))
+    """A simulator sharing :data:`ZPK` with the tests (``make_request(pin=...)`` uses it)."""
+    return SimulatorConnector(clock, dataclasses.replace(parse_rules(toml), zpk=ZPK))
 
 
 async def test_a_valid_card_is_approved_with_a_six_digit_auth_code_and_debited(
@@ -307,3 +312,52 @@ async def test_a_closed_simulator_is_unavailable(
     await s.aclose()
     with pytest.raises(UpstreamUnavailable):
         await s.authorize(make_request(), T)
+
+
+async def test_the_pin_block_is_verified_under_the_simulators_own_zpk(
+    clock: FixedClock, make_request: MakeRequest
+) -> None:
+    s = SimulatorConnector(clock)  # no ZPK in the rules: it makes up its own
+    assert s.zpk is not None and s.zpk != ZPK
+    assert (await s.authorize(make_request(pin="123456", zpk=s.zpk), T)).approved
+    assert (await s.authorize(make_request(pin="654321", zpk=s.zpk), T)).response_code == "55"
+    # The right PIN under another key is no PIN the issuer can read: 55, nothing debited.
+    assert (await s.authorize(make_request(pin="123456"), T)).response_code == "55"
+    assert s.balance(PAN) == 100_000_000 - 10_000
+
+
+@pytest.mark.parametrize(
+    "block",
+    [bytes(8), encrypt_pin_block(ZPK, "123456", "6222021234567891128"), b"\x01" * 7],
+    ids=["garbage", "other-card", "short"],
+)
+async def test_a_pin_block_that_does_not_decode_is_a_wrong_pin(
+    clock: FixedClock, make_request: MakeRequest, block: bytes
+) -> None:
+    s = sim(clock)
+    assert (await s.authorize(make_request(pin_block=block), T)).response_code == "55"
+    assert s.balance(PAN) == 100_000_000
+
+
+async def test_the_simulator_logs_key_value_events_through_structlog(
+    clock: FixedClock, make_request: MakeRequest, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.DEBUG)
+    s = sim(clock, "[[rules]]\nmax_amount = 1\nno_reply = true\n")
+    sale = make_request()
+    with capture_logs() as events:
+        await s.authorize(sale, T)
+        await s.reverse(sale, "98")
+        with pytest.raises(UpstreamTimeout):
+            await s.authorize(make_request(amount=1), 0.01)
+    assert [e["event"] for e in events] == ["sim approved", "sim reversed", "sim no reply"]
+    assert events[0] | {"log_level": "info"} == {
+        "event": "sim approved",
+        "log_level": "info",
+        "issuer": "sim",
+        "kind": "sale",
+        "pan": "622202*********0128",
+        "rrn": sale.rrn,
+    }
+    assert events[1]["reason"] == "98" and events[1]["rrn"] == sale.rrn
+    assert not [r for r in caplog.records if r.name.startswith("possettle.upstream")]

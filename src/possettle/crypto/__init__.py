@@ -39,9 +39,11 @@ from possettle.crypto.keys import (
 from possettle.crypto.mac import unionpay_ecb_mac, verify_mac
 from possettle.crypto.pin import (
     Pin,
+    check_pin_block,
     decrypt_pin,
     decrypt_pin_value,
     encrypt_pin_block,
+    pin_matches,
     translate_pin_block,
 )
 from possettle.crypto.vault import Vault
@@ -57,6 +59,7 @@ __all__ = [
     "Vault",
     "VaultError",
     "WorkingKeys",
+    "check_pin_block",
     "check_value",
     "decode_field62",
     "decrypt_pin",
@@ -66,6 +69,7 @@ __all__ = [
     "encrypt_pin_block",
     "generate_key",
     "issue_working_keys",
+    "pin_matches",
     "tdes_decrypt_ecb",
     "tdes_encrypt_ecb",
     "translate_pin_block",

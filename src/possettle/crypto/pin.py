@@ -1,17 +1,33 @@
-"""ISO 9564 format 0 PIN blocks, encrypted 3DES-ECB under the PIK (field 52).
+"""ISO 9564 format 0 PIN blocks, encrypted 3DES-ECB under a PIN key (field 52).
+
+This module is possettle's HSM for PINs and the only place a PIN block is built or opened.
+The PIN pad encrypts under the terminal's PIK; the host *translates* the block from the PIK
+to the zone PIN key (ZPK) it shares with the issuer; the issuer *verifies* it under the ZPK.
+Neither of the last two ever gets a clear PIN back — :func:`translate_pin_block` and
+:func:`pin_matches` decode and compare in here. Outside ``possettle.crypto`` nothing decrypts
+a PIN block (a test scans the sources for it).
 
 Encoding uses psec's ``encode_pinblock_iso_0``; decoding is done here because psec's
 decode errors quote the PIN digits, and no message or exception cause in possettle may
 hold a PIN. A clear PIN travels as :class:`Pin`, whose ``repr`` is always ``Pin(****)``.
 
+>>> pan = "6222021234567890128"
 >>> pik = Key.from_hex("807A23AD32B36D457AE91FDF927570EA")
->>> encrypt_pin_block(pik, "123456", "6222021234567890128").hex().upper()
+>>> field52 = encrypt_pin_block(pik, "123456", pan)
+>>> field52.hex().upper()
 'BDFD42DCF960C8B6'
+>>> zpk = Key.from_hex("0123456789ABCDEFFEDCBA9876543210")
+>>> upstream = translate_pin_block(pik, zpk, field52, pan)
+>>> upstream.hex().upper()
+'2A084C604973D4AE'
+>>> pin_matches(zpk, upstream, pan, "123456"), pin_matches(zpk, upstream, pan, "654321")
+(True, False)
 """
 
 from __future__ import annotations
 
 import binascii
+import hmac
 from dataclasses import dataclass
 
 from psec.pinblock import encode_pinblock_iso_0
@@ -100,3 +116,29 @@ def translate_pin_block(from_key: Key, to_key: Key, block: bytes, pan: str) -> b
     """
     pin = decrypt_pin_value(from_key, block, pan)
     return encrypt_pin_block(to_key, pin, pan)
+
+
+def check_pin_block(key: Key, block: bytes, pan: str) -> None:
+    """Raise :class:`PinBlockError` unless ``block`` is a format 0 block for ``pan`` under ``key``.
+
+    For a host with no zone key towards its issuer: it can still refuse an unreadable block.
+    """
+    decrypt_pin_value(key, block, pan)
+
+
+def pin_matches(key: Key, block: bytes, pan: str, expected: str | Pin) -> bool:
+    """Whether the PIN in ``block`` (format 0 for ``pan`` under ``key``) is ``expected``.
+
+    The issuer's PIN verification. A block that does not decode — wrong key, wrong PAN,
+    garbage, wrong length — holds no PIN, so it matches nothing: ``False``. Caller misuse (a
+    key that is not 3DES, a PAN or an ``expected`` no format 0 block can carry) raises
+    :class:`PinBlockError`. The comparison takes the same time wherever the PINs differ.
+    """
+    _require_pik(key)
+    _pan_block(pan)
+    want = expected if isinstance(expected, Pin) else Pin(expected)
+    try:
+        got = decrypt_pin_value(key, block, pan)
+    except PinBlockError:
+        return False
+    return hmac.compare_digest(got.digits.encode(), want.digits.encode())

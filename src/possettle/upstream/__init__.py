@@ -5,8 +5,8 @@
 * :mod:`~possettle.upstream.simulator` and :mod:`~possettle.upstream.rules` — the built-in
   issuer and its rules file;
 * :mod:`~possettle.upstream.iso8583` — a remote issuer over ISO 8583:1987 (with
-  :mod:`~possettle.upstream.wire`, :mod:`~possettle.upstream.messages`,
-  :mod:`~possettle.upstream.pinblock` and :mod:`~possettle.upstream.retry`);
+  :mod:`~possettle.upstream.wire`, :mod:`~possettle.upstream.messages` and
+  :mod:`~possettle.upstream.retry`; PIN blocks come from :mod:`possettle.crypto.pin`);
 * :mod:`~possettle.upstream.errors` — the error tree.
 """
 

@@ -5,6 +5,10 @@ hands it to an :class:`IssuerConnector` and maps the outcome to field 39 for the
 an :class:`AuthResult` passes its response code through, :class:`UpstreamTimeout` becomes
 ``98`` and :class:`UpstreamUnavailable` becomes ``91``.
 
+A PIN travels only as a block under the zone PIN key (ZPK) a connector shares with its issuer
+(:attr:`IssuerConnector.zpk`): the host translates the terminal's field 52 from its PIK to that
+key inside :mod:`possettle.crypto.pin`, as an HSM does, so no clear PIN exists outside it.
+
 >>> from possettle.clock import SystemClock
 >>> connector_from_spec("sim", SystemClock()).name
 'sim'
@@ -20,6 +24,7 @@ from urllib.parse import parse_qs, urlsplit
 
 from possettle.cards import mask_pan
 from possettle.clock import Clock
+from possettle.crypto.keys import Key
 from possettle.errors import ConfigError
 from possettle.money import Money
 
@@ -36,8 +41,8 @@ class AuthKind(StrEnum):
 class AuthRequest:
     """One request to the issuer; ``rrn`` identifies it for a later :meth:`reverse`.
 
-    The PAN, PIN and track 2 never appear in ``repr()``: the PAN is masked, the others are
-    only shown as present or absent.
+    The PAN, PIN block and track 2 never appear in ``repr()``: the PAN is masked, the others
+    are only shown as present or absent.
     """
 
     kind: AuthKind
@@ -49,8 +54,9 @@ class AuthRequest:
     tid: str
     mid: str
     local_time: datetime
-    # The clear PIN, decrypted by the host from the terminal's PIN block. Never logged.
-    pin: str | None = field(default=None, repr=False)
+    # The cardholder's PIN as an ISO 9564 format 0 block (8 bytes) under the connector's ZPK,
+    # translated by the host from the terminal's field 52; None without a PIN or a ZPK.
+    pin_block: bytes | None = field(default=None, repr=False)
     track2: str | None = field(default=None, repr=False)
     entry_mode: str = "012"
     original_rrn: str | None = None
@@ -61,7 +67,7 @@ class AuthRequest:
             f"AuthRequest(kind={self.kind.value!r}, pan={mask_pan(self.pan)!r}, "
             f"amount={self.amount!r}, stan={self.stan!r}, rrn={self.rrn!r}, tid={self.tid!r}, "
             f"mid={self.mid!r}, entry_mode={self.entry_mode!r}, "
-            f"pin={'<set>' if self.pin is not None else None}, "
+            f"pin_block={'<set>' if self.pin_block is not None else None}, "
             f"track2={'<set>' if self.track2 is not None else None}, "
             f"original_rrn={self.original_rrn!r})"
         )
@@ -84,6 +90,15 @@ class IssuerConnector(Protocol):
     """What the host needs from an issuer, whatever speaks to it."""
 
     name: str
+
+    @property
+    def zpk(self) -> Key | None:
+        """The zone PIN key shared with the issuer: the host hands PIN blocks over under it.
+
+        ``None`` when there is none: the issuer then gets no PIN block, and the host still
+        answers ``55`` itself to a PIN block it cannot read.
+        """
+        ...
 
     async def start(self) -> None:
         """Acquire resources and start background work (e.g. the reversal sender)."""
@@ -140,7 +155,7 @@ def connector_from_spec(spec: str, clock: Clock) -> IssuerConnector:
 _ISO_KEYS = ("timeout", "zpk")
 
 
-def _parse_iso8583_spec(spec: str) -> tuple[str, int, float, bytes | None]:
+def _parse_iso8583_spec(spec: str) -> tuple[str, int, float, Key | None]:
     # The spec may hold a ZPK: messages name the problem, never echo the query string.
     where = "issuer spec iso8583://"
     parts = urlsplit(spec)
@@ -168,16 +183,17 @@ def _parse_iso8583_spec(spec: str) -> tuple[str, int, float, bytes | None]:
             raise ConfigError(f"{where}: timeout {text!r} is not a number of seconds") from exc
         if not 0 < timeout <= 300:
             raise ConfigError(f"{where}: timeout {text!r} must be above 0 and at most 300")
-    zpk: bytes | None = None
+    zpk: Key | None = None
     if "zpk" in query:
         hexkey = query["zpk"][0]
         try:
-            zpk = bytes.fromhex(hexkey)
+            material = bytes.fromhex(hexkey)
         except ValueError as exc:
             raise ConfigError(f"{where}: zpk is not hexadecimal") from exc
-        if len(zpk) not in (16, 24):
+        if len(material) not in (16, 24):
             raise ConfigError(
                 f"{where}: zpk must be a double- or triple-length 3DES key "
                 f"(32 or 48 hex digits), got {len(hexkey)} characters"
             )
+        zpk = Key(material)
     return host, port, timeout, zpk

@@ -30,6 +30,7 @@ from typing import TypeVar
 
 from possettle.cards import mask_pan
 from possettle.clock import Clock
+from possettle.crypto.keys import Key as CryptoKey
 from possettle.upstream.connector import AuthKind, AuthRequest, AuthResult
 from possettle.upstream.errors import (
     UpstreamError,
@@ -45,7 +46,6 @@ from possettle.upstream.messages import (
     reversal_message,
     transmission_time,
 )
-from possettle.upstream.pinblock import encrypted_pin_block
 from possettle.upstream.retry import RetryPolicy
 from possettle.upstream.wire import Fields, decode, encode, read_frame
 
@@ -104,7 +104,7 @@ class Iso8583Connector:
         clock: Clock,
         *,
         timeout: float = 5.0,
-        zpk: bytes | None = None,
+        zpk: CryptoKey | None = None,
         retry: RetryPolicy | None = None,
         rand: Callable[[], float] = random.random,
         sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
@@ -113,7 +113,8 @@ class Iso8583Connector:
         self.name = f"iso8583://{host}:{port}"
         self._host, self._port, self._clock = host, port, clock
         self._timeout = timeout
-        self._zpk = zpk
+        #: shared with the issuer; PIN blocks arrive under it and go into field 52 unchanged
+        self.zpk = zpk
         self._retry = retry or RetryPolicy()
         self._rand, self._sleep = rand, sleep
         self._on_late_reply = on_late_reply
@@ -179,14 +180,8 @@ class Iso8583Connector:
 
     async def authorize(self, req: AuthRequest, timeout: float) -> AuthResult:  # noqa: ASYNC109
         self._check_running()
-        if req.pin is not None and not (req.pin.isdigit() and 4 <= len(req.pin) <= 12):
-            # No format-0 block can carry it; the host passes an unreadable PIN block on as
-            # such a PIN. Refuse it as incorrect, as the simulator (and any issuer) would.
-            log.info("%s: rrn=%s has no valid PIN; answering 55", self.name, req.rrn)
-            return AuthResult("55")
-        pin_block = None
-        if req.pin is not None and self._zpk is not None:
-            pin_block = encrypted_pin_block(req.pin, req.pan, self._zpk)
+        # The host translated the block to our ZPK; without one the issuer gets no field 52.
+        pin_block = req.pin_block if self.zpk is not None else None
         original = None
         if req.original_rrn is not None and req.original_rrn in self._sent:
             sent = self._sent[req.original_rrn].fields

@@ -9,7 +9,9 @@ A rule matches when every match key it sets matches (no keys: it matches everyth
 are tried in file order and the first match wins. Its action is ``response`` (answer that
 code), ``no_reply`` (stay silent), optionally preceded by ``latency_ms``; a rule with only
 ``latency_ms`` delays the normal answer. Outage windows use the local time of the clock and
-may cross midnight (``23:30``–``00:15``); the end is exclusive.
+may cross midnight (``23:30``–``00:15``); the end is exclusive. ``[issuer] zpk`` names the
+zone PIN key (32 or 48 hex digits) the simulator verifies PIN blocks under; without it each
+simulator generates its own.
 """
 
 from __future__ import annotations
@@ -23,6 +25,7 @@ from enum import StrEnum
 from pathlib import Path
 
 from possettle.cards import mask_pan
+from possettle.crypto.keys import Key
 from possettle.upstream.connector import AuthKind, AuthRequest
 from possettle.upstream.errors import RulesError
 
@@ -103,6 +106,8 @@ class Rules:
     cards: Mapping[str, Card] = field(default_factory=dict, repr=False)
     rules: tuple[Rule, ...] = ()
     outages: tuple[Outage, ...] = ()
+    #: the zone PIN key shared with the host; None: the simulator makes one up
+    zpk: Key | None = None
 
 
 def load_rules(path: str | Path) -> Rules:
@@ -120,8 +125,10 @@ def parse_rules(text: str, source: str = "rules.toml") -> Rules:
         doc = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
         raise RulesError(f"{source}: not valid TOML: {exc}") from exc
-    top = _Table(source, "", doc, ("defaults", "cards", "rules", "outages"))
-    defaults = _defaults(top.table("defaults"))
+    top = _Table(source, "", doc, ("issuer", "defaults", "cards", "rules", "outages"))
+    issuer = top.table("issuer", ("zpk",))
+    zpk = None if issuer is None else issuer.zpk("zpk")
+    defaults = _defaults(top.table("defaults", ("balance", "pin")))
     cards: dict[str, Card] = {}
     for t in top.array("cards"):
         card = _card(t)
@@ -130,7 +137,7 @@ def parse_rules(text: str, source: str = "rules.toml") -> Rules:
         cards[card.pan] = card
     rules = tuple(_rule(t) for t in top.array("rules"))
     outages = tuple(_outage(t) for t in top.array("outages"))
-    return Rules(defaults, cards, rules, outages)
+    return Rules(defaults, cards, rules, outages, zpk)
 
 
 def _defaults(t: _Table | None) -> Defaults:
@@ -216,10 +223,10 @@ class _Table:
         where = ".".join(p for p in (self.path, key) if p)
         return RulesError(f"{self.source}: {where}: {problem}")
 
-    def table(self, key: str) -> _Table | None:
+    def table(self, key: str, allowed: tuple[str, ...]) -> _Table | None:
         if key not in self.data:
             return None
-        return _Table(self.source, key, self.data[key], ("balance", "pin"))
+        return _Table(self.source, key, self.data[key], allowed)
 
     def array(self, key: str) -> list[_Table]:
         value = self.data.get(key, [])
@@ -260,6 +267,17 @@ class _Table:
         if value is not None and not (value.isdigit() and 4 <= len(value) <= 12):
             raise self.error(key, "is not a PIN of 4 to 12 digits")
         return value
+
+    def zpk(self, key: str) -> Key | None:
+        value = self.string(key)
+        if value is None:
+            return None
+        # The message never echoes the value: it is a key.
+        if len(value) not in (32, 48) or any(c not in "0123456789abcdefABCDEF" for c in value):
+            raise self.error(
+                key, "is not a double- or triple-length 3DES key (32 or 48 hex digits)"
+            )
+        return Key(bytes.fromhex(value))
 
     def response(self, key: str) -> str | None:
         value = self.data.get(key)

@@ -5,6 +5,11 @@ With default rules it approves (``00`` with a 6-digit authorization code) any Lu
 ``123456`` unless the card sets its own) and whose balance covers the amount (``51``; every
 card starts with 1,000,000.00). Card states: expired ``54``, lost ``41``, frozen ``62``.
 
+Like a real issuer it never sees a clear PIN: the request carries a PIN block under the
+simulator's zone PIN key (:attr:`SimulatorConnector.zpk`, from the rules file's ``[issuer]
+zpk`` or generated per instance), and :func:`possettle.crypto.pin.pin_matches` checks it
+against the card's PIN inside the crypto module. A block that does not decode is a wrong PIN.
+
 Effects per kind: a sale debits; a void credits back the amount of the original (found by
 ``original_rrn``, ``25`` when unknown or already undone); a refund credits; an offline advice
 is force-posted (only the Luhn check can refuse it); a balance inquiry changes nothing.
@@ -16,18 +21,22 @@ This module *is* the issuer, so it keeps balances by PAN in memory; it never log
 from __future__ import annotations
 
 import asyncio
-import logging
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import NoReturn
 
+import structlog
+
 from possettle.cards import luhn_ok, mask_pan
 from possettle.clock import Clock
+from possettle.crypto.errors import PinBlockError
+from possettle.crypto.keys import Key, generate_key
+from possettle.crypto.pin import pin_matches
 from possettle.upstream.connector import AuthKind, AuthRequest, AuthResult
 from possettle.upstream.errors import UpstreamTimeout, UpstreamUnavailable
 from possettle.upstream.rules import Card, CardState, Rules
 
-log = logging.getLogger(__name__)
+log = structlog.get_logger("possettle.upstream.simulator")
 
 _STATE_CODES = {CardState.EXPIRED: "54", CardState.LOST: "41", CardState.FROZEN: "62"}
 
@@ -50,6 +59,8 @@ class SimulatorConnector:
         self.name = name
         self._clock = clock
         self._rules = rules or Rules()
+        #: the zone PIN key the host translates PIN blocks to for this issuer
+        self.zpk: Key = self._rules.zpk or generate_key(16)
         self._balances: dict[str, int] = {}
         self._effects: dict[str, _Effect] = {}
         self._next_auth = 0
@@ -94,7 +105,7 @@ class SimulatorConnector:
         self._post(effect.pan, -effect.delta)
         if effect.voids is not None:
             self._effects[effect.voids].voided_by = None
-        log.info("sim: reversed rrn=%s reason=%s", req.rrn, reason)
+        log.info("sim reversed", issuer=self.name, rrn=req.rrn, reason=reason)
 
     # --- the issuer's decision -------------------------------------------------------------
 
@@ -127,12 +138,16 @@ class SimulatorConnector:
         return self._pin_refusal(req, card)
 
     def _pin_refusal(self, req: AuthRequest, card: Card | None) -> str | None:
-        if req.pin is None:
+        if req.pin_block is None:
             return None
         expected = card.pin if card is not None and card.pin is not None else None
         if expected is None:
             expected = self._rules.defaults.pin
-        return None if req.pin == expected else "55"
+        try:
+            right = pin_matches(self.zpk, req.pin_block, req.pan, expected)
+        except PinBlockError:
+            right = False  # a PAN no format 0 block can belong to: no PIN to verify
+        return None if right else "55"
 
     def _void(self, req: AuthRequest, card: Card | None) -> AuthResult:
         original_rrn = req.original_rrn
@@ -158,7 +173,13 @@ class SimulatorConnector:
     def _apply(self, req: AuthRequest, delta: int) -> AuthResult:
         self._post(req.pan, delta)
         self._effects[req.rrn] = _Effect(req.pan, delta)
-        log.info("sim: %s approved pan=%s rrn=%s", req.kind.value, mask_pan(req.pan), req.rrn)
+        log.info(
+            "sim approved",
+            issuer=self.name,
+            kind=req.kind.value,
+            pan=mask_pan(req.pan),
+            rrn=req.rrn,
+        )
         return AuthResult("00", self._auth_code("00"))
 
     def _post(self, pan: str, delta: int) -> None:
@@ -188,5 +209,5 @@ class SimulatorConnector:
 
     async def _no_reply(self, req: AuthRequest, wait: float, why: str) -> NoReturn:
         await asyncio.sleep(wait)
-        log.info("sim: no reply for rrn=%s (%s)", req.rrn, why)
+        log.info("sim no reply", issuer=self.name, rrn=req.rrn, why=why)
         raise UpstreamTimeout(f"{self.name}: no reply within {wait:g}s for rrn {req.rrn}")

@@ -142,7 +142,7 @@ def auth_request(
     now: datetime,
     **extra: object,
 ) -> AuthRequest:
-    """The issuer request for a terminal request (PIN and original reference in ``extra``)."""
+    """The issuer request for a terminal request (PIN block and original reference in ``extra``)."""
     return AuthRequest(
         kind=kind,
         pan=card.pan,

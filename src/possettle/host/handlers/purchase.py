@@ -8,7 +8,6 @@ from sqlalchemy.engine import Connection
 
 from possettle.cards import mask_pan
 from possettle.crypto.errors import PinBlockError
-from possettle.crypto.pin import decrypt_pin
 from possettle.host.context import HostContext
 from possettle.host.errors import StaleTerminalState
 from possettle.host.handlers.common import (
@@ -24,6 +23,7 @@ from possettle.host.handlers.common import (
     request_key,
     undo_at_issuer,
 )
+from possettle.host.handlers.pinblock import upstream_pin_block
 from possettle.host.ledger.batches import ensure_batch
 from possettle.host.ledger.idempotency import (
     StoredRequest,
@@ -137,6 +137,12 @@ async def _purchase(ctx: HostContext, req: Request, state: TerminalState, *, voi
     pan_hash = ctx.db.vault.pan_hash(card.pan)
 
     early = _precheck(amount, reversed_first is not None, void, original, state, pan_hash)
+    pin_block: bytes | None = None
+    if early is None:
+        try:
+            pin_block = upstream_pin_block(req, state, card.pan, ctx.issuer.zpk)
+        except PinBlockError:
+            early = Reply("55")  # not a PIN under the PIK we issued: wrong PIN, issuer not asked
     if early is not None:
         early.fields.update(base_reply_fields(ctx, now, await ctx.rrns.next()))
         _, reply = await ctx.db.write(
@@ -144,12 +150,6 @@ async def _purchase(ctx: HostContext, req: Request, state: TerminalState, *, voi
         )
         return reply
 
-    pin: str | None = None
-    if "52" in req.fields and state.pik is not None:
-        try:
-            pin = decrypt_pin(state.pik, bytes.fromhex(req.fields["52"]), card.pan)
-        except PinBlockError:
-            pin = ""  # an unreadable PIN block is a wrong PIN for the issuer
     rrn = await ctx.rrns.next()
     auth = auth_request(
         req,
@@ -159,7 +159,7 @@ async def _purchase(ctx: HostContext, req: Request, state: TerminalState, *, voi
         amount,
         rrn,
         now,
-        pin=pin,
+        pin_block=pin_block,
         original_rrn=original.rrn if original is not None else None,
         original_amount=Money(original.amount) if original is not None else None,
     )
