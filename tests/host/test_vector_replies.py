@@ -249,7 +249,7 @@ async def test_the_golden_0500_without_a_mac_is_refused_by_default(vhost: Vector
         **{k: VECTORS["settlement_request"]["fields"][k] for k in ("11", "41", "42", "49", "60")},
         "39": "A0",
     }
-    assert reply[2:13].hex().upper() == "6000000003" + "603130000000"  # requirement 3: sign on
+    assert reply[2:13].hex().upper() == "6000000003" + "603103000000"  # requirement 3: sign on
 
 
 @pytest.mark.parametrize("policy", ["optional", "required"])

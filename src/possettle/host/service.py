@@ -23,6 +23,7 @@ from possettle.host.ledger.terminal_state import (
     mark_needs_signon,
     record_event,
 )
+from possettle.host.policy import SettlementMac
 from possettle.host.request import Reply, Request, encode_error_reply, encode_reply, mac_ok
 from possettle.iso8583 import codec
 from possettle.iso8583.errors import DecodeError
@@ -129,6 +130,8 @@ class HostService:
             return Reply("03")
         if not req.maced:
             return None
+        if req.settlement and "64" not in req.fields and await self._unmaced_settlement_ok():
+            return None
         if state.mak is None or not state.signed_on:
             return Reply("22", sign_on=True)
         if not mac_verified and not mac_ok(req, state.mak):
@@ -150,6 +153,11 @@ class HostService:
             await self.ctx.db.write(book)
             return Reply("A0", sign_on=True)
         return None
+
+    async def _unmaced_settlement_ok(self) -> bool:
+        """Whether the host policy lets a 0500 / 0320 in without a MAC (less safe: anyone who
+        knows a TID and MID can then close that batch; docs/protocol.md)."""
+        return await self.ctx.policy.settlement_mac() is SettlementMac.OPTIONAL
 
     async def _format_error(self, frame: Frame, exc: DecodeError) -> bytes | None:
         safe = masked(exc.partial)
