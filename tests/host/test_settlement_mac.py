@@ -211,7 +211,9 @@ async def test_a_policy_change_reaches_a_running_host(ledger: tuple[str, Path]) 
     assert batch_row(url, TID, 1)["status"] == "settling"
 
 
-async def test_the_policy_is_read_from_the_ledger_once_per_ttl(sqlite_url: str, tmp_path: Path) -> None:
+async def test_the_policy_is_read_from_the_ledger_once_per_ttl(
+    sqlite_url: str, tmp_path: Path
+) -> None:
     key_file = tmp_path / "host.key"
     await register(sqlite_url, key_file)
     clock = FixedClock(datetime(2026, 11, 26, tzinfo=UTC))

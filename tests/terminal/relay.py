@@ -58,10 +58,9 @@ async def mac_relay(target_port: int, spoil: Rule | None = None) -> AsyncIterato
         if bad:
             raw[-1] ^= 0x01
         f60 = fields.get("60", "")
-        relay.seen.append(
-            Seen(up, fields["t"], fields.get("11", ""), fields.get("39", "") if not up else "",
-                 f60[8:11], "64" in fields, bad)  # fmt: skip
-        )
+        code = "" if up else fields.get("39", "")
+        seen = Seen(up, fields["t"], fields.get("11", ""), code, f60[8:11], "64" in fields, bad)
+        relay.seen.append(seen)
         return bytes(raw)
 
     async def serve(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:

@@ -34,7 +34,7 @@ async def test_frames_replayed_from_a_receipt_cannot_close_a_batch_with_three_re
         pos = open_pos(make_terminal(tmp_path / "t", host.port))
         try:
             await pos.sign_on()
-            sales = [await pos.sale(CUP_PAN, amount, expiry="3012") for amount in (1200, 3400, 5600)]
+            sales = [await pos.sale(CUP_PAN, cents, expiry="3012") for cents in (1200, 3400, 5600)]
             assert all(s.approved for s in sales)
             batch = sales[0].batch
 
