@@ -69,5 +69,7 @@ class PolicyCache:
         value = SettlementMac.parse(stored)
         if value.value != stored:
             log.warning("unknown host policy value: MACs stay required", name=SETTLEMENT_MAC)
+        if value is SettlementMac.OPTIONAL and (hit is None or hit[1] is not value):
+            log.warning("settlement MAC optional: settlements without a MAC are accepted")
         self._settlement_mac = (now, value)
         return value
