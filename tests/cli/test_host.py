@@ -166,9 +166,7 @@ def test_terminal_list_table_shows_the_terminal(ledger: str) -> None:
     assert TID in result.output
 
 
-REQUIRED_TEXT = (
-    "settlement MAC: required (0500 and 0320 without a valid MAC are refused with A0)\n"
-)
+REQUIRED_TEXT = "settlement MAC: required (0500 and 0320 without a valid MAC are refused with A0)\n"
 
 
 def test_policy_sets_and_shows_the_minimum_software_version(ledger: str) -> None:
