@@ -130,7 +130,10 @@ class HostService:
             return Reply("03")
         if not req.maced:
             return None
-        if req.settlement and "64" not in req.fields and await self._unmaced_settlement_ok():
+        # A settlement without a MAC only by the host's policy, and less safe: anyone who knows
+        # a TID and MID can then close that terminal's batch (docs/protocol.md).
+        unmaced = req.settlement and "64" not in req.fields
+        if unmaced and await self.ctx.policy.settlement_mac() is SettlementMac.OPTIONAL:
             return None
         if state.mak is None or not state.signed_on:
             return Reply("22", sign_on=True)
@@ -153,11 +156,6 @@ class HostService:
             await self.ctx.db.write(book)
             return Reply("A0", sign_on=True)
         return None
-
-    async def _unmaced_settlement_ok(self) -> bool:
-        """Whether the host policy lets a 0500 / 0320 in without a MAC (less safe: anyone who
-        knows a TID and MID can then close that batch; docs/protocol.md)."""
-        return await self.ctx.policy.settlement_mac() is SettlementMac.OPTIONAL
 
     async def _format_error(self, frame: Frame, exc: DecodeError) -> bytes | None:
         safe = masked(exc.partial)
