@@ -166,13 +166,38 @@ def test_terminal_list_table_shows_the_terminal(ledger: str) -> None:
     assert TID in result.output
 
 
+REQUIRED_TEXT = "settlement MAC: required (0500 and 0320 without a valid MAC are refused with A0)\n"
+
+
 def test_policy_sets_and_shows_the_minimum_software_version(ledger: str) -> None:
     assert host(ledger, "policy").output == (
-        "minimum terminal software version: none (any version signs on)\n"
+        "minimum terminal software version: none (any version signs on)\n" + REQUIRED_TEXT
     )
     result = host(ledger, "policy", "--min-version", "1.2.3", "--json")
-    assert json.loads(result.output) == {"min_version": "1.2.3", "min_version_digits": "010203"}
-    assert host(ledger, "policy").output == "minimum terminal software version: 1.2.3\n"
+    assert json.loads(result.output) == {
+        "min_version": "1.2.3",
+        "min_version_digits": "010203",
+        "settlement_mac": "required",
+    }
+    assert host(ledger, "policy").output == (
+        "minimum terminal software version: 1.2.3\n" + REQUIRED_TEXT
+    )
+
+
+def test_policy_switches_the_settlement_mac_and_says_optional_is_less_safe(ledger: str) -> None:
+    result = host(ledger, "policy", "--settlement-mac", "optional", "--json")
+    assert result.exit_code == 0, result.output
+    assert json.loads(result.output)["settlement_mac"] == "optional"
+    assert host(ledger, "policy").output == (
+        "minimum terminal software version: none (any version signs on)\n"
+        "settlement MAC: optional (LESS SAFE: 0500 and 0320 without a MAC are accepted; "
+        "anyone who knows a TID and MID can close that terminal's batch)\n"
+    )
+    assert host(ledger, "policy", "--settlement-mac", "REQUIRED").output.endswith(REQUIRED_TEXT)
+    wrong = host(ledger, "policy", "--settlement-mac", "sometimes")
+    assert wrong.exit_code == 2
+    assert "'--settlement-mac'" in wrong.output and "'sometimes'" in wrong.output
+    assert host(ledger, "policy").output.endswith(REQUIRED_TEXT)  # unchanged by the error
 
 
 @pytest.mark.parametrize("option", ["--port", "--metrics-port"])

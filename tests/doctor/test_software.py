@@ -25,8 +25,9 @@ from possettle.terminal.errors import HostRefused
 from tests.doctor.harness import doctor, make_terminal, open_pos, settle, trade
 from tests.doctor.scenes import evidence, expect_top, host_policy
 from tests.host.harness import TID, TMK, register, running_host
-from tests.terminal.faults import cli
-from tests.terminal.scenario import rekey_at_host
+from tests.terminal.faults import cli, forget_at_host
+from tests.terminal.relay import Rule, first, mac_relay
+from tests.terminal.scenario import point_at, rekey_at_host
 
 
 async def test_software_below_the_hosts_minimum_is_outdated_until_it_is_updated(
@@ -171,3 +172,51 @@ async def test_a_message_the_host_cannot_parse_is_protocol_incompatible(
         assert (await settle(term))["ok"] is True  # the fixed build settles the same batch
         after = await doctor(term, sqlite_url)
     assert after.ok, after.as_dict()
+
+
+@pytest.mark.parametrize(
+    ("spoil", "step"),
+    [
+        (first("0500", up=True, times=99), "settle"),  # the host refuses it: A0
+        (first("0320", up=True, net="201", times=99), "batch_upload"),
+        (first("0510", up=False, times=99), "settle"),  # the terminal cannot trust it
+    ],
+    ids=["0500_refused", "0320_refused", "0510_unverified"],
+)
+async def test_a_settlement_mac_that_fails_after_a_fresh_sign_on_is_keys_out_of_sync(
+    tmp_path: Path, sqlite_url: str, spoil: Rule, step: str
+) -> None:
+    """Settlement messages are MACed (docs/protocol.md): an ``A0`` to one, or an approval whose
+    MAC does not verify, is handled as for a sale: sign on again and retry. When it fails again
+    the doctor names keys.out_of_sync at that step; its sign-on recovery then finishes the
+    settlement once the MACs verify (here: the link that spoiled them is gone)."""
+    key_file = tmp_path / "host.key"
+    await register(sqlite_url, key_file)
+    async with running_host(sqlite_url, key_file) as host, mac_relay(host.port, spoil) as relay:
+        term = make_terminal(tmp_path / "t", host.port)
+        await trade(term)
+        if step == "batch_upload":
+            forget_at_host(sqlite_url, TID, 2)  # out of balance: the batch goes up in 0320s
+        point_at(term, relay.port)
+        result = await settle(term)
+        assert result["ok"] is False
+        assert result["failure"]["code"] == "A0", result  # type: ignore[index]
+        assert len([s for s in relay.seen if s.spoiled]) == 2  # one fresh sign-on in between
+
+        report = await doctor(term, sqlite_url)
+        top = expect_top(report, "keys.out_of_sync", "software", step)
+        assert evidence(top)["settle_failed"] == [{"step": step, "code": "A0"}]
+
+        point_at(term, host.port)
+        report = await doctor(term, sqlite_url, fix=True)
+        assert report.diagnoses[0].cause.id == "keys.out_of_sync"
+        assert report.diagnoses[0].recovery is not None
+        assert report.diagnoses[0].recovery["result"] == "ok", report.diagnoses[0].recovery
+        after = await doctor(term, sqlite_url)
+    assert after.batch == 2  # signed on, then the same batch settled to the end
+    checks = {c["area"]: c["status"] for c in after.as_dict()["checks"]}
+    assert checks["keys"] == "ok"
+    if step == "batch_upload":  # what remains is the planted imbalance, for reconciliation
+        assert [d.cause.id for d in after.diagnoses] == ["batch.out_of_balance"]
+    else:
+        assert after.ok, after.as_dict()

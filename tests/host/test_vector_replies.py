@@ -21,10 +21,15 @@ import pytest
 from possettle.clock import FixedClock
 from possettle.crypto.keys import Key, WorkingKeys, encode_field62
 from possettle.crypto.pin import decrypt_pin
+from possettle.crypto.mac import unionpay_ecb_mac, verify_mac
 from possettle.host.config import HostConfig
 from possettle.host.context import HostContext
+from possettle.host.ledger.batches import get_batch
 from possettle.host.ledger.database import Database
+from possettle.host.ledger.kinds import BatchStatus
+from possettle.host.ledger.queries import set_policy
 from possettle.host.ledger.terminal_state import store_session_keys
+from possettle.host.policy import SETTLEMENT_MAC
 from possettle.host.server import HostServer
 from possettle.iso8583 import codec
 from possettle.iso8583.framing import FrameReader
@@ -110,6 +115,10 @@ class VectorHost:
     def _at(hhmmss: str) -> datetime:
         return DAY.replace(hour=int(hhmmss[:2]), minute=int(hhmmss[2:4]), second=int(hhmmss[4:]))
 
+    async def settlement_mac(self, value: str) -> None:
+        """``possettle host policy --settlement-mac VALUE`` (read by the host when it needs it)."""
+        await self.db.write(lambda c: set_policy(c, SETTLEMENT_MAC, value))
+
     async def adopt_vector_keys(self) -> None:
         """The terminal is signed on with the vectors' PIK and MAK (as after their 0810)."""
         now = self.clock.now()
@@ -180,7 +189,7 @@ async def test_sign_on_then_sale_answer_both_vectors_on_one_ledger(vhost: Vector
     assert_same_frame(reply, "sale_response")
 
 
-async def test_unbalanced_settlement_reply_is_the_vector_0510(vhost: VectorHost) -> None:
+async def ledger_of_the_0510(vhost: VectorHost) -> None:
     """The vector's host totals are domestic debit 2 x 203.45 and credit 1 x 50.00 against
     the terminal's 1 x 123.45 and 1 x 50.00: the ledger holds the vector sale (123.45), one
     more sale of 80.00 the terminal does not count, and the vector refund (50.00)."""
@@ -196,5 +205,99 @@ async def test_unbalanced_settlement_reply_is_the_vector_0510(vhost: VectorHost)
     )
     refund = await vhost.exchange(frame("refund_request"), at="100000", rrn="000000000004")
     assert codec.decode(refund[13:])["39"] == "00"
+
+
+# The golden 0500 and 0320 frames carry no MAC: they are the protocol page's dialect, which
+# possettle's host accepts only under the less-safe ``settlement_mac = optional`` policy
+# (docs/protocol.md). Under the default they are refused; their MACed counterparts (the
+# vector's fields plus field 64 under the vector MAK) get the vector replies plus a MAC.
+
+
+def maced_frame(name: str) -> bytes:
+    """The vector request ``name`` with field 64 added, MACed with the vector MAK."""
+    fields = dict(VECTORS[name]["fields"], **{"64": codec.MAC_PLACEHOLDER})
+    body = codec.encode(fields)
+    body = codec.with_mac(body, unionpay_ecb_mac(MAK, codec.mac_input(body)))
+    head = bytes.fromhex(VECTORS[name]["tpdu"] + VECTORS[name]["header"])
+    return (len(head) + len(body)).to_bytes(2, "big") + head + body
+
+
+def reply_fields(got: bytes) -> dict[str, str]:
+    return codec.decode(got[13:])
+
+
+def assert_maced_counterpart(got: bytes, vector: str) -> None:
+    """The vector reply with field 64 added, and that MAC verifies under the vector MAK."""
+    fields = reply_fields(got)
+    mac = fields.pop("64")
+    assert fields == VECTORS[vector]["fields"]
+    assert got[2:13].hex().upper() == VECTORS[vector]["tpdu"] + VECTORS[vector]["header"]
+    assert verify_mac(MAK, codec.mac_input(got[13:]), bytes.fromhex(mac))
+
+
+async def test_unbalanced_settlement_reply_is_the_vector_0510(vhost: VectorHost) -> None:
+    """Under ``optional`` the unMACed golden 0500 gets the golden 0510, byte for byte."""
+    await vhost.settlement_mac("optional")
+    await ledger_of_the_0510(vhost)
     reply = await vhost.exchange(frame("settlement_request"), at="235901", rrn="000000000009")
     assert_same_frame(reply, "settlement_response_unbalanced")
+
+
+async def test_the_maced_0500_gets_the_vector_0510_with_a_mac(vhost: VectorHost) -> None:
+    await ledger_of_the_0510(vhost)
+    request = maced_frame("settlement_request")
+    reply = await vhost.exchange(request, at="235901", rrn="000000000009")
+    assert_maced_counterpart(reply, "settlement_response_unbalanced")
+
+
+async def test_the_golden_0500_without_a_mac_is_refused_by_default(vhost: VectorHost) -> None:
+    await ledger_of_the_0510(vhost)
+    reply = await vhost.exchange(frame("settlement_request"), at="235901")
+    assert reply_fields(reply) == {
+        "t": "0510",
+        **{k: VECTORS["settlement_request"]["fields"][k] for k in ("11", "41", "42", "49", "60")},
+        "39": "A0",
+    }
+    assert reply[2:13].hex().upper() == "6000000003" + "603103000000"  # requirement 3: sign on
+
+
+@pytest.mark.parametrize("policy", ["optional", "required"])
+async def test_the_vector_batch_upload_and_its_end_close_the_batch(
+    vhost: VectorHost, policy: str
+) -> None:
+    """Under ``optional`` the golden 0320s as they are; under ``required`` their MACed
+    counterparts, answered with a MAC. Either way the two records go up and the end closes."""
+    await vhost.settlement_mac(policy)
+    await ledger_of_the_0510(vhost)
+    send = frame if policy == "optional" else maced_frame
+    reply = await vhost.exchange(send("settlement_request"), at="235901", rrn="000000000009")
+    assert reply_fields(reply)["39"] == "00"
+    for request, at in (("batch_upload", "235902"), ("batch_upload_end", "235903")):
+        got = await vhost.exchange(send(request), at=at)
+        fields = reply_fields(got)
+        assert ("64" in fields) is (policy == "required")
+        if "64" in fields:
+            assert verify_mac(MAK, codec.mac_input(got[13:]), bytes.fromhex(fields.pop("64")))
+        sent = VECTORS[request]["fields"]
+        want = {"t": "0330", **{k: sent[k] for k in ("11", "41", "42", "60")}, "39": "00"}
+        want.update({"12": at, "13": "1126", "15": "1126", "32": "00010000"})
+        if request == "batch_upload_end":
+            want["48"] = "0002"
+        assert fields == want
+    status = await vhost.db.lookup(lambda c: get_batch(c, TID, 1))
+    assert status is not None and status.status is BatchStatus.CLOSED
+    assert status.uploaded_records == 2
+
+
+@pytest.mark.parametrize("request_name", ["batch_upload", "batch_upload_end"])
+async def test_the_golden_0320_without_a_mac_is_refused_by_default(
+    vhost: VectorHost, request_name: str
+) -> None:
+    await ledger_of_the_0510(vhost)
+    reply = await vhost.exchange(maced_frame("settlement_request"), at="235901", rrn="000000000009")
+    assert reply_fields(reply)["39"] == "00"
+    got = reply_fields(await vhost.exchange(frame(request_name), at="235902"))
+    assert (got["t"], got["39"], "64" in got) == ("0330", "A0", False)
+    status = await vhost.db.lookup(lambda c: get_batch(c, TID, 1))
+    assert status is not None and status.status is BatchStatus.SETTLING
+    assert status.uploaded_records == 0

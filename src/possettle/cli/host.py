@@ -40,6 +40,7 @@ from possettle.host.ledger.db import create_engine_for, key_file_for, redacted, 
 from possettle.host.ledger.kinds import TerminalStatus
 from possettle.host.ledger.migrate import current_revision, head_revision, init_db
 from possettle.host.ledger.schema import merchants, terminals
+from possettle.host.policy import DEFAULT_SETTLEMENT_MAC, SETTLEMENT_MAC, SettlementMac
 from possettle.iso8583.framing import version_digits
 
 MIN_VERSION = "min_version"
@@ -288,10 +289,24 @@ def policy(
             help="Refuse sign-on (39=58) to terminal software older than this; 0.0.0 clears it.",
         ),
     ] = None,
+    settlement_mac: Annotated[
+        SettlementMac | None,
+        typer.Option(
+            "--settlement-mac",
+            case_sensitive=False,
+            help="Whether a settlement (0500) or batch upload (0320) must carry a MAC: "
+            "'required' (the default) refuses one without with A0; 'optional' is LESS SAFE "
+            "(anyone who knows a TID and MID from a receipt can close that terminal's batch), "
+            "for fleets that cannot MAC them. A MAC that is present must verify either way.",
+        ),
+    ] = None,
     db: DbOption = DEFAULT_DB,
     as_json: JsonOption = False,
 ) -> None:
-    """Show the host's policy, or change it with the options given."""
+    """Show the host's policy, or change it with the options given.
+
+    A running host sees a change within its policy cache time (5 seconds by default).
+    """
     with user_errors():
         digits = None
         if min_version is not None:
@@ -302,12 +317,27 @@ def policy(
         with _ledger(db) as engine, engine.begin() as conn:
             if digits is not None:
                 queries.set_policy(conn, MIN_VERSION, digits)
+            if settlement_mac is not None:
+                queries.set_policy(conn, SETTLEMENT_MAC, settlement_mac.value)
             current = queries.get_policy(conn, MIN_VERSION, NO_MIN_VERSION)
+            mac = SettlementMac.parse(
+                queries.get_policy(conn, SETTLEMENT_MAC, DEFAULT_SETTLEMENT_MAC.value)
+            )
     shown = None if current == NO_MIN_VERSION else _version_text(current)
     if as_json:
-        print_json({"min_version": shown, "min_version_digits": current})
+        print_json(
+            {"min_version": shown, "min_version_digits": current, "settlement_mac": mac.value}
+        )
         return
     typer.echo(f"minimum terminal software version: {shown or 'none (any version signs on)'}")
+    typer.echo(f"settlement MAC: {_SETTLEMENT_MAC_TEXT[mac]}")
+
+
+_SETTLEMENT_MAC_TEXT = {
+    SettlementMac.REQUIRED: "required (0500 and 0320 without a valid MAC are refused with A0)",
+    SettlementMac.OPTIONAL: "optional (LESS SAFE: 0500 and 0320 without a MAC are accepted; "
+    "anyone who knows a TID and MID can close that terminal's batch)",
+}
 
 
 # `host serve` lives in its own module (the server's options are many); listed last in help.

@@ -27,6 +27,9 @@ class HostConfig:
     #: seconds a sale may use a terminal's cached state (0: read it every time); see
     #: :mod:`possettle.host.state_cache` for why a stale entry can never book money
     terminal_cache_ttl: float = 5.0
+    #: seconds a running host keeps a host policy it read from the ledger (0: read it every
+    #: time); ``possettle host policy`` changes reach it within this (possettle.host.policy)
+    policy_cache_ttl: float = 5.0
     #: serve Prometheus metrics (ledger figures + this process's latencies) on this port
     metrics_port: int | None = None
     metrics_host: str = "127.0.0.1"

@@ -22,6 +22,7 @@ from possettle.host.config import HostConfig
 from possettle.host.ledger.database import Database
 from possettle.host.ledger.queries import dialect_insert
 from possettle.host.ledger.schema import counters
+from possettle.host.policy import PolicyCache
 from possettle.host.state_cache import TerminalStateCache
 from possettle.iso8583.codec import Fields
 from possettle.monitor.metrics import HostMetrics
@@ -93,6 +94,7 @@ class HostContext:
         self.rrns: RrnSource = rrns if rrns is not None else RrnAllocator(db)
         self.issue_keys = issue_keys
         self.terminals = TerminalStateCache(db.clock, config.terminal_cache_ttl)
+        self.policy = PolicyCache(db, config.policy_cache_ttl)
         #: this process's latency histograms (``/metrics`` of ``host serve --metrics-port``)
         self.metrics = metrics if metrics is not None else HostMetrics()
 

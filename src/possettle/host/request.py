@@ -17,7 +17,7 @@ from possettle.iso8583.codec import Fields
 from possettle.iso8583.errors import EncodeError
 from possettle.iso8583.fields import Field60
 from possettle.iso8583.framing import Frame, Header, Requirement
-from possettle.iso8583.messages import MACED_MTIS, MessageKind, reply_mti
+from possettle.iso8583.messages import MACED_MTIS, SETTLEMENT_MTIS, MessageKind, reply_mti
 
 #: request fields a reply echoes (as the vectors do); 22/26/52/53/35 are never echoed
 ECHOED = ("2", "3", "4", "11", "14", "25", "41", "42", "49", "60")
@@ -55,6 +55,11 @@ class Request:
     @property
     def maced(self) -> bool:
         return self.mti in MACED_MTIS
+
+    @property
+    def settlement(self) -> bool:
+        """0500 or 0320: MACed, unless the host's policy lets it come without field 64."""
+        return self.mti in SETTLEMENT_MTIS
 
 
 @dataclass(slots=True)
@@ -107,7 +112,15 @@ def reply_fields(req: Request, reply: Reply) -> Fields:
 
 def encode_reply(req: Request, reply: Reply, *, sign_on: bool = False) -> bytes:
     fields = reply_fields(req, reply)
-    maced = reply.code == "00" and fields["t"] in MACED_MTIS and reply.mak is not None
+    # An approval is MACed when its request was: a request without field 64 only gets this
+    # far as a settlement the ``settlement_mac = optional`` policy let in, from a terminal
+    # that cannot check a MAC either (it gets the protocol page's bare 0510 / 0330).
+    maced = (
+        reply.code == "00"
+        and fields["t"] in MACED_MTIS
+        and reply.mak is not None
+        and "64" in req.fields
+    )
     if maced:
         fields["64"] = codec.MAC_PLACEHOLDER
     body = codec.encode(fields)

@@ -23,6 +23,7 @@ from possettle.host.ledger.terminal_state import (
     mark_needs_signon,
     record_event,
 )
+from possettle.host.policy import SettlementMac
 from possettle.host.request import Reply, Request, encode_error_reply, encode_reply, mac_ok
 from possettle.iso8583 import codec
 from possettle.iso8583.errors import DecodeError
@@ -128,6 +129,11 @@ class HostService:
             log.warning("merchant mismatch or disabled", tid=req.tid, mid=req.mid)
             return Reply("03")
         if not req.maced:
+            return None
+        # A settlement without a MAC only by the host's policy, and less safe: anyone who knows
+        # a TID and MID can then close that terminal's batch (docs/protocol.md).
+        unmaced = req.settlement and "64" not in req.fields
+        if unmaced and await self.ctx.policy.settlement_mac() is SettlementMac.OPTIONAL:
             return None
         if state.mak is None or not state.signed_on:
             return Reply("22", sign_on=True)

@@ -29,8 +29,12 @@ class MessageKind(StrEnum):
     UPLOAD_END = "upload_end"
 
 
-#: Messages whose request and (approved) reply carry field 64 (protocol §6).
-MACED_MTIS = frozenset({"0200", "0210", "0220", "0230", "0400", "0410"})
+#: Settlement (0500/0510) and batch upload and its end (0320/0330): MACed in possettle's
+#: dialect, where the protocol page leaves them bare (docs/protocol.md, "Settlement and batch
+#: upload are MACed"); the host may accept them without a MAC (policy ``settlement_mac``).
+SETTLEMENT_MTIS = frozenset({"0500", "0510", "0320", "0330"})
+#: Messages whose request and (approved) reply carry field 64 (protocol §6 and the above).
+MACED_MTIS = frozenset({"0200", "0210", "0220", "0230", "0400", "0410"}) | SETTLEMENT_MTIS
 
 _FINANCIAL_BY_TYPE = {
     ("0200", TxnType.SALE): MessageKind.SALE,

@@ -13,9 +13,10 @@ import sqlite3
 from dataclasses import dataclass, field
 from typing import Any
 
+from possettle.iso8583.codec import Fields
 from possettle.iso8583.fields import SettlementTotals
 from possettle.link import messages as m
-from possettle.link.client import LinkError, LinkUnreachable
+from possettle.link.client import Exchange, LinkError, LinkUnreachable, ReplyMacError
 from possettle.terminal.errors import HostRefused, LinkDown
 from possettle.terminal.journal import queries as q
 from possettle.terminal.journal.records import SettlementRow, SettleStep, TxnRow
@@ -24,8 +25,8 @@ from possettle.terminal.printing import Printing
 from possettle.terminal.shell import Terminal
 from possettle.terminal.transactions import Payments
 
-# A 77/22/A0 answer means "sign on again"; one fresh sign-on per run is enough to tell a
-# stale session from a real mismatch.
+# A 77/22/A0 answer (or an approval whose MAC does not verify) means "sign on again"; one
+# fresh sign-on per run is enough to tell a stale session from a real mismatch.
 MAX_RESIGNS = 1
 
 
@@ -205,6 +206,31 @@ class Settlement:
         with self.t.journal.write(write) as conn:
             q.update_settlement(conn, batch, **values)
 
+    async def _sign_on_again(self) -> None:
+        self._resigns += 1
+        await self.t.sign_on(self.operator)
+
+    async def _exchange(self, kind: str, fields: Fields, report: SettleReport) -> Exchange | None:
+        """One settlement message; ``None`` when its approval is not to be trusted.
+
+        0510 and 0330 approvals are MACed as a 0210 is, and treated alike: one whose MAC does
+        not verify is not acted on (docs/protocol.md). The terminal drops the connection and
+        signs on again; the caller then repeats the very message (its STAN is journaled), and
+        the host answers the repeat with its stored reply, MACed with the new key. A second
+        one in this run stops the settlement with ``A0`` (the doctor: keys.out_of_sync).
+        """
+        t = self.t
+        try:
+            return await t.exchange(kind, fields)
+        except ReplyMacError as exc:
+            await t.drop_link()
+            with t.journal.write("meta") as conn:
+                t.journal.set_meta(conn, "needs_signon", "1")
+            if self._resigns >= MAX_RESIGNS:
+                self._stop(report, "A0", str(exc))
+            await self._sign_on_again()
+            return None
+
     async def _act(self, row: SettlementRow, action: plan.Action, report: SettleReport) -> None:
         t, c, batch = self.t, self.t.config, row.batch
         if isinstance(action, plan.SendSettle):
@@ -213,16 +239,16 @@ class Settlement:
                 with t.journal.write("settle_intent") as conn:
                     stan = q.next_stan(conn)
                     q.update_settlement(conn, batch, stan=stan, terminal_totals=str(action.totals))
-            ex = await t.exchange(
-                "settlement", m.settlement(c.tid, c.mid, stan, batch, action.totals, self.operator)
-            )
+            fields = m.settlement(c.tid, c.mid, stan, batch, action.totals, self.operator)
+            ex = await self._exchange("settlement", fields, report)
+            if ex is None:
+                return  # signed on again: the same 0500 (same STAN) goes again
             host = ex.reply.get("48", "")
             move = plan.after_settle(ex.code, host, resign=ex.header.requirement == 3)
             if move.failure is not None:
                 if move.resign and self._resigns < MAX_RESIGNS:
-                    self._resigns += 1
                     self._set(batch, "settle_reply", stan=None)  # a fresh 0500 after sign-on
-                    await t.sign_on(self.operator)
+                    await self._sign_on_again()
                     return
                 self._stop(report, move.failure, f"0500 answered {move.failure}")
             unconfirmed = ex.code == "94" and not plan.confirms(host)
@@ -246,11 +272,15 @@ class Settlement:
                     stan = self._chunk_intent(conn, batch, ids)
             pans = q.open_pans(t.journal.conn, t.journal.vault, list(action.items))
             records = [plan.upload_record(i, pans[i.id]) for i in action.items]
-            ex = await t.exchange(
-                "batch_upload", m.batch_upload(c.tid, c.mid, stan, batch, records)
-            )
-            move = plan.after_upload(ex.code)
+            fields = m.batch_upload(c.tid, c.mid, stan, batch, records)
+            ex = await self._exchange("batch_upload", fields, report)
+            if ex is None:
+                return  # signed on again: the same chunk (same STAN, same records) goes again
+            move = plan.after_upload(ex.code, resign=ex.header.requirement == 3)
             if move.failure is not None:
+                if move.resign and self._resigns < MAX_RESIGNS:
+                    await self._sign_on_again()  # refused unread: the same chunk goes again
+                    return
                 self._stop(report, move.failure, f"0320 upload answered {move.failure}")
             # One commit marks this chunk uploaded and records the next chunk's intent.
             with t.journal.write("upload_marked") as conn:
@@ -268,9 +298,14 @@ class Settlement:
                     stan = q.next_stan(conn)
                     q.update_settlement(conn, batch, end_stan=stan, step=SettleStep.UPLOAD_END)
             fields = m.upload_end(c.tid, c.mid, stan, batch, action.count, balanced=action.balanced)
-            ex = await t.exchange("upload_end", fields)
-            move = plan.after_upload_end(ex.code)
+            ex = await self._exchange("upload_end", fields, report)
+            if ex is None:
+                return  # signed on again: the same upload end goes again
+            move = plan.after_upload_end(ex.code, resign=ex.header.requirement == 3)
             if move.failure is not None:
+                if move.resign and self._resigns < MAX_RESIGNS:
+                    await self._sign_on_again()  # refused unread: the same end goes again
+                    return
                 self._stop(report, move.failure, f"upload end answered {move.failure}")
             self._set(batch, "upload_end_reply", step=move.step)
         elif isinstance(action, plan.PrintSlip):

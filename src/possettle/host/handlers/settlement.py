@@ -97,7 +97,7 @@ async def settle(ctx: HostContext, req: Request, state: TerminalState) -> Reply:
         )
         touch(conn, req.tid, now)
         fields["48"] = str(ours)
-        return Reply("00", fields)
+        return Reply("00", fields, mak=state.mak)
 
     _, final = await ctx.db.write(lambda c: finish_once(c, key, digest, state, now, book))
     return final
@@ -138,7 +138,7 @@ async def batch_upload(ctx: HostContext, req: Request, state: TerminalState) -> 
         stans = [item.stan for item in items]
         matches = find_entries(conn, req.tid, req.batch, stans, _UPLOADABLE)
         record_uploads(conn, req.tid, req.batch, items, matches, now)
-        return Reply("00", fields)
+        return Reply("00", fields, mak=state.mak)
 
     _, final = await ctx.db.write(lambda c: finish_once(c, key, digest, state, now, book))
     return final
@@ -163,9 +163,9 @@ async def upload_end(ctx: HostContext, req: Request, state: TerminalState) -> Re
         if batch is None or batch.status is BatchStatus.OPEN:
             return Reply("12", fields)
         if batch.status is BatchStatus.CLOSED:
-            return Reply("00", fields)  # already closed: same result, no second effect
+            return Reply("00", fields, mak=state.mak)  # already closed: no second effect
         close_batch(conn, req.tid, req.batch, state.mid, uploaded=uploaded, count=count, at=now)
-        return Reply("00", fields)
+        return Reply("00", fields, mak=state.mak)
 
     _, final = await ctx.db.write(lambda c: finish_once(c, key, digest, state, now, book))
     return final

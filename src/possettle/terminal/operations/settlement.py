@@ -26,6 +26,8 @@ from possettle.terminal.journal.records import (
 )
 
 RECORDS_PER_UPLOAD = 8  # protocol §4: at most 8 records per 0320
+#: "sign on again" (§7): the host did not read the message (a 0500 or 0320 needs the MAC key)
+RESIGN = ("77", "22", "A0")
 
 
 @dataclass(frozen=True, slots=True)
@@ -144,7 +146,7 @@ def after_settle(code: str, host_totals: str, *, resign: bool) -> Transition:
     if code == "94":
         # The host closed this batch already (a settlement whose end we did not record).
         return Transition(SettleStep.PRINT, SettleResultKind.ALREADY_SETTLED)
-    return Transition(SettleStep.SETTLE, failure=code, resign=resign or code in ("77", "22", "A0"))
+    return Transition(SettleStep.SETTLE, failure=code, resign=resign or code in RESIGN)
 
 
 def confirms(host_totals: str) -> bool:
@@ -158,16 +160,16 @@ def confirms(host_totals: str) -> bool:
         return False
 
 
-def after_upload(code: str) -> Transition:
+def after_upload(code: str, *, resign: bool = False) -> Transition:
     if code in ("00", "94"):  # 94: the host has these records already (§4)
         return Transition(SettleStep.BATCH_UPLOAD)
-    return Transition(SettleStep.BATCH_UPLOAD, failure=code)
+    return Transition(SettleStep.BATCH_UPLOAD, failure=code, resign=resign or code in RESIGN)
 
 
-def after_upload_end(code: str) -> Transition:
+def after_upload_end(code: str, *, resign: bool = False) -> Transition:
     if code == "00":
         return Transition(SettleStep.PRINT)
-    return Transition(SettleStep.UPLOAD_END, failure=code)
+    return Transition(SettleStep.UPLOAD_END, failure=code, resign=resign or code in RESIGN)
 
 
 def upload_record(txn: TxnRow, pan: str) -> UploadRecord:
