@@ -20,8 +20,8 @@ import pytest
 
 from possettle.clock import FixedClock
 from possettle.crypto.keys import Key, WorkingKeys, encode_field62
-from possettle.crypto.pin import decrypt_pin
 from possettle.crypto.mac import unionpay_ecb_mac, verify_mac
+from possettle.crypto.pin import decrypt_pin
 from possettle.host.config import HostConfig
 from possettle.host.context import HostContext
 from possettle.host.ledger.batches import get_batch
