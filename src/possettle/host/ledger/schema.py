@@ -358,7 +358,7 @@ bad_frame_counts = Table(
     metadata,
     Column("source", String(12), nullable=False),
     Column("kind", String(20), nullable=False),
-    Column("count", BigInteger(), nullable=False),
+    Column("frames", BigInteger(), nullable=False),
     _at("first_at"),
     _at("last_at"),
     PrimaryKeyConstraint("source", "kind"),

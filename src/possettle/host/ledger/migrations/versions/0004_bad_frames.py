@@ -24,11 +24,6 @@ ID = sa.BigInteger().with_variant(sa.Integer(), "sqlite")
 KINDS = "kind IN ('format_error', 'mac_error')"
 #: rows moved into the sample (HostConfig.bad_frame_sample_size's default)
 SAMPLE = 1000
-# a registered TID, else a pool that can never be a TID (host/ledger/bad_frames.py)
-SOURCE = (
-    "CASE WHEN e.tid IS NULL OR e.tid = '' THEN 'unknown' "
-    "WHEN e.tid IN (SELECT t.tid FROM terminals t) THEN e.tid ELSE 'unregistered' END"
-)
 
 
 def _at(name: str) -> sa.Column[object]:
@@ -40,7 +35,7 @@ def upgrade() -> None:
         "bad_frame_counts",
         sa.Column("source", sa.String(12), nullable=False),
         sa.Column("kind", sa.String(20), nullable=False),
-        sa.Column("count", sa.BigInteger(), nullable=False),
+        sa.Column("frames", sa.BigInteger(), nullable=False),
         _at("first_at"),
         _at("last_at"),
         sa.CheckConstraint(KINDS, name="ck_bad_frame_counts_kind"),
@@ -58,19 +53,28 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("id", name="pk_bad_frame_samples"),
     )
     op.create_index("ix_bad_frame_samples_source_at", "bad_frame_samples", ["source", "at"])
+    # a registered TID, else a pool that can never be a TID (host/ledger/bad_frames.py)
     op.execute(
-        "INSERT INTO bad_frame_counts (source, kind, count, first_at, last_at) "
-        f"SELECT s.source, s.kind, COUNT(*), MIN(s.at), MAX(s.at) FROM ("
-        f"SELECT {SOURCE} AS source, e.kind AS kind, e.at AS at FROM host_events e "
+        "INSERT INTO bad_frame_counts (source, kind, frames, first_at, last_at) "
+        "SELECT s.source, s.kind, COUNT(*), MIN(s.at), MAX(s.at) FROM ("
+        "SELECT CASE WHEN e.tid IS NULL OR e.tid = '' THEN 'unknown' "
+        "WHEN e.tid IN (SELECT t.tid FROM terminals t) THEN e.tid ELSE 'unregistered' END "
+        "AS source, e.kind AS kind, e.at AS at FROM host_events e "
         "WHERE e.kind IN ('format_error', 'mac_error')) s GROUP BY s.source, s.kind"
     )
-    op.execute(
-        "INSERT INTO bad_frame_samples (at, source, kind, response_code, detail) "
-        f"SELECT s.at, s.source, s.kind, s.code, s.detail FROM ("
-        f"SELECT e.id AS id, e.at AS at, {SOURCE} AS source, e.kind AS kind, "
-        "COALESCE(e.response_code, '') AS code, e.detail AS detail FROM host_events e "
-        f"WHERE e.kind IN ('format_error', 'mac_error') ORDER BY e.id DESC LIMIT {SAMPLE}"
-        ") s ORDER BY s.id"
+    op.get_bind().execute(
+        sa.text(
+            "INSERT INTO bad_frame_samples (at, source, kind, response_code, detail) "
+            "SELECT s.at, s.source, s.kind, s.code, s.detail FROM ("
+            "SELECT e.id AS id, e.at AS at, "
+            "CASE WHEN e.tid IS NULL OR e.tid = '' THEN 'unknown' "
+            "WHEN e.tid IN (SELECT t.tid FROM terminals t) THEN e.tid ELSE 'unregistered' END "
+            "AS source, e.kind AS kind, COALESCE(e.response_code, '') AS code, "
+            "e.detail AS detail FROM host_events e "
+            "WHERE e.kind IN ('format_error', 'mac_error') ORDER BY e.id DESC LIMIT :sample"
+            ") s ORDER BY s.id"
+        ),
+        {"sample": SAMPLE},
     )
     op.execute("DELETE FROM host_events WHERE kind IN ('format_error', 'mac_error')")
 
