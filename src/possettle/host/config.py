@@ -24,9 +24,9 @@ class HostConfig:
     #: connection is dropped and its buffered replies released (None: the idle timeout)
     write_timeout: float | None = None
     #: connections from one source address beyond this are closed at once, so one address
-    #: cannot take the whole ``max_connections``; 256 still lets a load generator open
-    #: a few hundred
-    max_connections_per_address: int = 256
+    #: cannot take the whole ``max_connections``; 512 still lets one load generator (or a
+    #: NAT in front of a few hundred terminals) open a few hundred
+    max_connections_per_address: int = 512
     #: a connection that has sent no valid frame (one decoded and answered as a known
     #: message) this long after it was accepted is closed (the idle timeout if that is shorter)
     first_frame_timeout: float = 5.0
