@@ -27,7 +27,7 @@ from possettle.link import messages as m
 from possettle.link.client import Link
 from tests.host.harness import KEYS, MID, PAN, TID, TMK, RunningHost, register, running_host
 from tests.host.test_bad_input import frame_of
-from tests.host.test_push_over import until
+from tests.host.test_push_over import metric, until
 
 SAMPLE = 40
 # the two pools of sources that are not registered TIDs (never 8 characters, as a TID is)
@@ -156,6 +156,8 @@ async def test_a_flood_of_bad_frames_is_counted_and_sampled_not_written_a_row_ea
         assert host.server.db.writer.stats.ops - writes < len(frames) // 10
         # the counters reach the ledger on their interval, while the host runs
         await until(lambda: counters(sqlite_url) == expected, "the counters written")
+        assert metric(host, "possettle_host_bad_frames_total", "format_error") == 3_500
+        assert metric(host, "possettle_host_bad_frames_total", "mac_error") == 1_000
     assert counters(sqlite_url) == expected
     assert rows(sqlite_url, bad_frame_samples) <= SAMPLE
     assert rows(sqlite_url, bad_frame_counts) == len(expected)  # 4: no row per random TID

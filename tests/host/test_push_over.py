@@ -11,6 +11,7 @@ from collections.abc import AsyncIterator, Callable, Iterator
 from pathlib import Path
 
 import pytest
+from prometheus_client import CollectorRegistry
 
 from possettle.host.config import HostConfig
 from possettle.iso8583.fields import NetworkCode
@@ -81,6 +82,14 @@ async def host_with(tmp_path: Path, url: str, **config: object) -> AsyncIterator
         yield host
 
 
+def metric(host: RunningHost, name: str, label: str) -> float | None:
+    """One sample of the host process's own metrics (``/metrics`` of ``host serve``)."""
+    registry = CollectorRegistry()
+    host.server.service.ctx.metrics.register(registry)
+    labels = {"kind" if name.endswith("bad_frames_total") else "reason": label}
+    return registry.get_sample_value(name, labels)
+
+
 async def until(condition: Callable[[], bool], what: str) -> None:
     """Poll ``condition`` until it holds; fail (naming ``what``) after :data:`PATIENCE`."""
     step = 0.05
@@ -116,6 +125,9 @@ async def test_a_client_that_sends_and_never_reads_is_dropped_while_others_trade
                 await until(lambda: host.server.stats["frames"] > 100, "the hog is served")
                 await sign_on_and_sell(host)
                 await until(lambda: host.server.stats.get("slow_readers") == 1, "the hog dropped")
+                assert (
+                    metric(host, "possettle_host_connections_dropped_total", "write_timeout") == 1
+                )
             finally:
                 sender.cancel()
                 with contextlib.suppress(asyncio.CancelledError):
@@ -152,6 +164,9 @@ async def test_one_address_cannot_lock_every_terminal_out(tmp_path: Path, sqlite
             closed = await asyncio.gather(*(closed_by_host(s) for s in socks))
             assert all(closed)
             assert host.server.stats.get("first_frame_timeouts") == cap
+        assert metric(host, "possettle_host_connections_refused_total", "per_address") == idle - cap
+        dropped = metric(host, "possettle_host_connections_dropped_total", "first_frame_timeout")
+        assert dropped == cap
 
 
 async def test_a_connection_that_sent_a_valid_frame_keeps_the_idle_timeout(

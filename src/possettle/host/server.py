@@ -43,6 +43,9 @@ from possettle.upstream.connector import IssuerConnector, connector_from_spec
 
 log = structlog.get_logger("possettle.host")
 
+#: seconds between two log lines about refused connections of one reason
+REFUSAL_LOG_EVERY = 1.0
+
 
 class HostServer:
     def __init__(
@@ -68,7 +71,7 @@ class HostServer:
         #: the port ``/metrics`` is served on (``serve()`` with ``config.metrics_port``)
         self.metrics_port: int | None = None
         self._per_address: dict[str, int] = {}
-        self._quiet: set[str] = set()  # refusal reasons already logged (see _refuse)
+        self._refusals_logged: dict[str, float] = {}  # reason -> when last logged (_refuse)
         self.stats = {
             "connections": 0,
             "refused": 0,  # all refusals: the global cap, the per-address cap, shutting down
@@ -142,10 +145,11 @@ class HostServer:
         if reason == "per_address":
             self.stats["refused_per_address"] += 1
         self.service.ctx.metrics.connection_refused(reason)
-        # One line per refused connection would let a flood fill the log: only the first of
-        # each reason after a connection was last accepted is logged.
-        if reason not in self._quiet:
-            self._quiet.add(reason)
+        # One line per refused connection would let a flood fill the log: one a second per
+        # reason, with the counts so far.
+        now = asyncio.get_running_loop().time()
+        if now - self._refusals_logged.get(reason, -REFUSAL_LOG_EVERY) >= REFUSAL_LOG_EVERY:
+            self._refusals_logged[reason] = now
             log.warning("connection refused", reason=reason, address=address, **self.stats)
 
     async def _close(self, writer: asyncio.StreamWriter) -> None:
@@ -160,7 +164,6 @@ class HostServer:
         writer.transport.abort()  # a no-op once closed
 
     async def _serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        self._quiet.clear()  # a connection was accepted: the next refusal is news again
         frames = FrameReader()
         peer = writer.get_extra_info("peername")
         loop = asyncio.get_running_loop()
