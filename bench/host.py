@@ -250,8 +250,15 @@ def serve_host(args: argparse.Namespace) -> None:
         loop.add_signal_handler(signal.SIGUSR1, dump, server)
         dump(server)
 
+    # The load generator opens its connections before it sends on them (up to 256, from
+    # one address): neither the first-frame timeout nor the per-address cap may cut them.
     config = HostConfig(
-        db_url=args.db, port=args.port, key_file=Path(args.key_file), idle_timeout=600.0
+        db_url=args.db,
+        port=args.port,
+        key_file=Path(args.key_file),
+        idle_timeout=600.0,
+        first_frame_timeout=600.0,
+        max_connections_per_address=1024,
     )
     if args.cprofile:
         prof = cProfile.Profile()

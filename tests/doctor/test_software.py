@@ -166,7 +166,7 @@ async def test_a_message_the_host_cannot_parse_is_protocol_incompatible(
         top = expect_top(report, "protocol.incompatible", "software", "settle")
         ev = evidence(top)
         assert ev["settle_failed"] == [{"step": "settle", "code": "30"}]
-        assert ev["host_events.format_error"] == [1]  # the host logged what it could not read
+        assert ev["bad_frames.format_error"] == [1]  # the host counted what it could not read
         assert top.recovery is None  # parameters or an update: not unattended
 
         assert (await settle(term))["ok"] is True  # the fixed build settles the same batch

@@ -33,6 +33,44 @@ def serve_command(
     idle_timeout: Annotated[
         float, typer.Option("--idle-timeout", help="Seconds a silent connection is kept.")
     ] = 60.0,
+    max_connections_per_address: Annotated[
+        int,
+        typer.Option(
+            "--max-connections-per-address",
+            help="Connections from one source address beyond this are closed, so one address "
+            "cannot take them all (raise it for a load generator).",
+        ),
+    ] = 512,
+    first_frame_timeout: Annotated[
+        float,
+        typer.Option(
+            "--first-frame-timeout",
+            help="Seconds a new connection has to send a frame the host understands.",
+        ),
+    ] = 5.0,
+    write_timeout: Annotated[
+        float | None,
+        typer.Option(
+            "--write-timeout",
+            help="Seconds a reply may wait for the peer to read it before the connection is "
+            "dropped (default: the idle timeout).",
+        ),
+    ] = None,
+    bad_frame_sample_size: Annotated[
+        int,
+        typer.Option(
+            "--bad-frame-sample",
+            help="Recent bad frames (format and MAC errors, masked) the ledger keeps; the "
+            "others are only counted, per terminal and kind.",
+        ),
+    ] = 1000,
+    bad_frame_retention_days: Annotated[
+        float,
+        typer.Option(
+            "--bad-frame-retention-days",
+            help="Days bad-frame samples and idle counters are kept.",
+        ),
+    ] = 7.0,
     issuer_timeout: Annotated[
         float, typer.Option("--issuer-timeout", help="Seconds to wait for the issuer (then 98).")
     ] = 10.0,
@@ -63,6 +101,11 @@ def serve_command(
         key_file=Path(key_file) if key_file else None,
         max_connections=max_connections,
         idle_timeout=idle_timeout,
+        max_connections_per_address=max_connections_per_address,
+        first_frame_timeout=first_frame_timeout,
+        write_timeout=write_timeout,
+        bad_frame_sample_size=bad_frame_sample_size,
+        bad_frame_retention=bad_frame_retention_days * 86400.0,
         issuer_timeout=issuer_timeout,
         metrics_port=metrics_port,
         metrics_host=metrics_host,

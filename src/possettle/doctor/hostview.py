@@ -15,6 +15,7 @@ from typing import Any
 
 import sqlalchemy as sa
 
+from possettle.host.ledger.bad_frames import count_since, sources_since
 from possettle.host.ledger.dayend import DayEnds, day_ends
 from possettle.host.ledger.queries import get_policy
 from possettle.host.ledger.schema import (
@@ -45,6 +46,9 @@ class HostFacts:
     #: signed off, or settled with nothing since: silence is expected (host/ledger/dayend.py)
     closed_for_day: bool = False
     events: list[dict[str, Any]] = field(default_factory=list)
+    #: bad frames by kind (host/ledger/bad_frames.py): MAC errors since the last closed batch
+    #: and the last sign-on, format errors since the last closed batch
+    bad_frames: dict[str, int] = field(default_factory=dict)
     codes: Counter[str] = field(default_factory=Counter)  # this terminal's recent replies
     last_report: dict[str, Any] | None = None
     dark_after: timedelta = DARK_AFTER  # silence longer than this: the terminal is dark
@@ -98,6 +102,13 @@ def read_host(
              "detail": e.detail}
             for e in conn.execute(recent)
         ]  # fmt: skip
+        # Bad frames are counted, not events: MAC errors matter until a sign-on mends the keys.
+        closed_at, signon = _aware(closed), _aware(row.last_signon_at)
+        keys_since = max((t for t in (closed_at, signon) if t is not None), default=None)
+        facts.bad_frames = {
+            "mac_error": count_since(conn, tid, keys_since).get("mac_error", 0),
+            "format_error": count_since(conn, tid, closed_at).get("format_error", 0),
+        }
         rq = requests.c
         facts.codes = Counter(
             str(c)
@@ -158,11 +169,9 @@ def _fleet(
     ev = host_events.c
     troubled = set(
         conn.execute(
-            sa.select(ev.tid)
-            .where(ev.kind.in_(("format_error", "refused")), ev.at >= since)
-            .distinct()
+            sa.select(ev.tid).where(ev.kind == "refused", ev.at >= since).distinct()
         ).scalars()
-    )
+    ) | sources_since(conn, "format_error", since)
     # "Dark" is relative to the fleet's freshest contact, not to the wall clock: a region is
     # dark when its terminals went quiet while the others kept talking to the host (after
     # hours, when everyone is quiet, no region stands out).

@@ -334,16 +334,15 @@ def _host(i: Inputs, s: Signals) -> None:
     else:
         s.ruled_out.append("software.outdated")
     # MAC errors since the host last issued working keys (a sign-on mends them).
-    last_signon = next((n for n, e in enumerate(h.events) if e["kind"] == "signon"), len(h.events))
-    mac = [e for e in h.events[:last_signon] if e["kind"] == "mac_error"]
+    mac = h.bad_frames.get("mac_error", 0)
     if mac:
-        s.add("host.mac_errors", _ev("host", "host_events.mac_error", len(mac),
-              f"The host saw {len(mac)} MAC error(s) from this terminal.", f"主机收到该终端 {len(mac)} 次 MAC 错误。"))  # fmt: skip
-    fmt = [e for e in h.events if e["kind"] == "format_error"]
+        s.add("host.mac_errors", _ev("host", "bad_frames.mac_error", mac,
+              f"The host saw {mac} MAC error(s) from this terminal.", f"主机收到该终端 {mac} 次 MAC 错误。"))  # fmt: skip
+    fmt = h.bad_frames.get("format_error", 0)
     if fmt:
-        s.add("host.format_errors", _ev("host", "host_events.format_error", len(fmt),
-              f"The host could not parse {len(fmt)} message(s) from this terminal.",
-              f"主机有 {len(fmt)} 条该终端报文无法解析。"))  # fmt: skip
+        s.add("host.format_errors", _ev("host", "bad_frames.format_error", fmt,
+              f"The host could not parse {fmt} message(s) from this terminal.",
+              f"主机有 {fmt} 条该终端报文无法解析。"))  # fmt: skip
     # Seen from the host alone (no link probe: ``possettle doctor --host-db --tid``), a
     # terminal silent for longer than the dark-after window has stopped reporting.
     host_side = i.link.connect == "skipped"

@@ -19,6 +19,24 @@ class HostConfig:
     idle_timeout: float = 60.0
     #: a frame started but not finished within this is a slow client: closed
     frame_timeout: float = 10.0
+    # -- what one client may hold (issue 10: a host that cannot be pushed over)
+    #: a reply the peer has not taken within this is a client that does not read: its
+    #: connection is dropped and its buffered replies released (None: the idle timeout)
+    write_timeout: float | None = None
+    #: connections from one source address beyond this are closed at once, so one address
+    #: cannot take the whole ``max_connections``; 512 still lets one load generator (or a
+    #: NAT in front of a few hundred terminals) open a few hundred
+    max_connections_per_address: int = 512
+    #: a connection that has sent no valid frame (one decoded and answered as a known
+    #: message) this long after it was accepted is closed (the idle timeout if that is shorter)
+    first_frame_timeout: float = 5.0
+    #: bad frames (format errors, MAC errors) are counted per terminal and kind in memory
+    #: and written at most once per this many seconds (host/bad_frames.py)
+    bad_frame_flush_interval: float = 1.0
+    #: the ledger keeps at most this many recent bad frames (masked) as a sample
+    bad_frame_sample_size: int = 1000
+    #: samples, and counters not incremented, for longer than this many seconds are deleted
+    bad_frame_retention: float = 7 * 24 * 3600.0
     issuer_timeout: float = 10.0
     acquirer_id: str = "00010000"
     issuer_id: str = "00010000000"
@@ -33,3 +51,8 @@ class HostConfig:
     #: serve Prometheus metrics (ledger figures + this process's latencies) on this port
     metrics_port: int | None = None
     metrics_host: str = "127.0.0.1"
+
+    @property
+    def write_deadline(self) -> float:
+        """Seconds a reply may wait for the peer to read it: ``write_timeout`` or idle."""
+        return self.idle_timeout if self.write_timeout is None else self.write_timeout

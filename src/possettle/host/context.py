@@ -18,6 +18,7 @@ from sqlalchemy.engine import Connection
 
 from possettle.clock import Clock
 from possettle.crypto.keys import Key, WorkingKeys, issue_working_keys
+from possettle.host.bad_frames import BadFrameRecorder
 from possettle.host.config import HostConfig
 from possettle.host.ledger.database import Database
 from possettle.host.ledger.queries import dialect_insert
@@ -97,6 +98,8 @@ class HostContext:
         self.policy = PolicyCache(db, config.policy_cache_ttl)
         #: this process's latency histograms (``/metrics`` of ``host serve --metrics-port``)
         self.metrics = metrics if metrics is not None else HostMetrics()
+        #: format and MAC errors, counted and sampled (written by interval, not per frame)
+        self.bad_frames = BadFrameRecorder(db, config, self.metrics)
 
     @property
     def clock(self) -> Clock:

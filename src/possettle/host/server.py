@@ -2,8 +2,17 @@
 
 Everything protocol-related happens in :class:`~possettle.host.service.HostService`; this
 module only moves bytes. A connection is served one request at a time (a terminal has one
-request in flight). Slow or silent clients are cut by two timeouts, idle and frame; a cap on
-connections and the 4096-byte frame limit bound what one client can hold.
+request in flight). What one client can hold is bounded:
+
+* reads: a silent connection is cut after the idle timeout, a frame started and not
+  finished after the frame timeout, and a connection that has sent no valid frame (one the
+  service decoded and answered as a known message) after the shorter first-frame timeout,
+  counted from its accept;
+* writes: a reply the peer does not take within the write deadline (the idle timeout unless
+  configured apart) means the peer does not read; its connection is aborted, which releases
+  the replies buffered for it;
+* connections: a global cap, and a cap per source address so that one address cannot take
+  them all; the 4096-byte frame limit bounds each read.
 
 Shutdown (SIGTERM / SIGINT): stop accepting, let in-flight requests finish within the
 grace period, then close. A request whose ledger write did not commit is never answered,
@@ -25,14 +34,17 @@ from possettle.host.config import HostConfig
 from possettle.host.context import HostContext
 from possettle.host.errors import ListenError
 from possettle.host.ledger.database import Database
-from possettle.host.service import HostService
+from possettle.host.service import Answer, HostService
 from possettle.iso8583.errors import FramingError
-from possettle.iso8583.framing import MAX_FRAME, FrameReader
+from possettle.iso8583.framing import MAX_FRAME, Frame, FrameReader
 from possettle.logs import ensure_logging
 from possettle.monitor.metrics import HostMetrics, metrics_registry, serve_metrics
 from possettle.upstream.connector import IssuerConnector, connector_from_spec
 
 log = structlog.get_logger("possettle.host")
+
+#: seconds between two log lines about refused connections of one reason
+REFUSAL_LOG_EVERY = 1.0
 
 
 class HostServer:
@@ -58,7 +70,21 @@ class HostServer:
         self.port = config.port
         #: the port ``/metrics`` is served on (``serve()`` with ``config.metrics_port``)
         self.metrics_port: int | None = None
-        self.stats = {"connections": 0, "refused": 0, "frames": 0, "framing_errors": 0}
+        self._per_address: dict[str, int] = {}
+        self._refusals_logged: dict[str, float] = {}  # reason -> when last logged (_refuse)
+        self.stats = {
+            "connections": 0,
+            "refused": 0,  # all refusals: the global cap, the per-address cap, shutting down
+            "refused_per_address": 0,
+            "frames": 0,
+            "framing_errors": 0,
+            "first_frame_timeouts": 0,
+            "slow_readers": 0,  # dropped: a reply not taken within the write deadline
+        }
+
+    @property
+    def open_connections(self) -> int:
+        return len(self._connections)
 
     async def start(self) -> None:
         try:
@@ -81,11 +107,14 @@ class HostServer:
     async def _accept(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         task = asyncio.current_task()
         assert task is not None
-        if self._stopping or len(self._connections) >= self.config.max_connections:
-            self.stats["refused"] += 1
-            writer.close()
+        address = _address(writer)
+        refusal = self._refusal(address)
+        if refusal is not None:
+            self._refuse(address, refusal)
+            writer.close()  # nothing was written to it: closes at once
             return
         self._connections.add(task)
+        self._per_address[address] = self._per_address.get(address, 0) + 1
         self.stats["connections"] += 1
         try:
             await self._serve(reader, writer)
@@ -95,15 +124,52 @@ class HostServer:
             log.info("connection closed by shutdown")
         finally:
             self._connections.discard(task)
+            left = self._per_address[address] - 1
+            if left:
+                self._per_address[address] = left
+            else:
+                del self._per_address[address]
+            await self._close(writer)
+
+    def _refusal(self, address: str) -> str | None:
+        if self._stopping:
+            return "stopping"
+        if len(self._connections) >= self.config.max_connections:
+            return "capacity"
+        if self._per_address.get(address, 0) >= self.config.max_connections_per_address:
+            return "per_address"
+        return None
+
+    def _refuse(self, address: str, reason: str) -> None:
+        self.stats["refused"] += 1
+        if reason == "per_address":
+            self.stats["refused_per_address"] += 1
+        self.service.ctx.metrics.connection_refused(reason)
+        # One line per refused connection would let a flood fill the log: one a second per
+        # reason, with the counts so far.
+        now = asyncio.get_running_loop().time()
+        if now - self._refusals_logged.get(reason, -REFUSAL_LOG_EVERY) >= REFUSAL_LOG_EVERY:
+            self._refusals_logged[reason] = now
+            log.warning("connection refused", reason=reason, address=address, **self.stats)
+
+    async def _close(self, writer: asyncio.StreamWriter) -> None:
+        """Close, but never wait on a peer for it: replies it has not taken are dropped."""
+        if writer.transport.get_write_buffer_size():
+            writer.transport.abort()
+        else:
             writer.close()
-            with contextlib.suppress(Exception):
+        with contextlib.suppress(Exception):
+            async with asyncio.timeout(self.config.write_deadline):
                 await writer.wait_closed()
+        writer.transport.abort()  # a no-op once closed
 
     async def _serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         frames = FrameReader()
         peer = writer.get_extra_info("peername")
         loop = asyncio.get_running_loop()
         started: float | None = None
+        # until the peer has sent one valid frame, the whole connection has this long
+        first_deadline: float | None = loop.time() + self.config.first_frame_timeout
         while not self._stopping:
             if frames.pending:
                 started = started if started is not None else loop.time()
@@ -111,12 +177,19 @@ class HostServer:
             else:
                 started = None
                 budget = self.config.idle_timeout
+            if first_deadline is not None:
+                budget = min(budget, first_deadline - loop.time())
             try:
                 # asyncio.timeout, not wait_for: wait_for wraps every read in a new task.
                 async with asyncio.timeout(max(budget, 0.0)):
                     data = await reader.read(MAX_FRAME + 2)
             except TimeoutError:
-                log.info("connection timed out", peer=peer, partial_bytes=frames.pending)
+                if first_deadline is not None and loop.time() >= first_deadline:
+                    self.stats["first_frame_timeouts"] += 1
+                    self.service.ctx.metrics.connection_dropped("first_frame_timeout")
+                    log.info("no valid frame in time", peer=peer, partial_bytes=frames.pending)
+                else:
+                    log.info("connection timed out", peer=peer, partial_bytes=frames.pending)
                 return
             except ConnectionError:
                 return
@@ -130,20 +203,45 @@ class HostServer:
                 return
             for frame in batch:
                 self.stats["frames"] += 1
-                reply = await self._handle(frame)
-                if reply is None:
+                answer = await self._handle(frame)
+                if answer.reply is None:
                     return
-                writer.write(reply)
-                try:
-                    await writer.drain()
-                except ConnectionError:
+                if answer.valid:
+                    first_deadline = None
+                if not await self._send(writer, answer.reply, peer):
                     return
+                # A pipelining client's frames are all at hand, and neither the reply nor
+                # an unpaused drain suspends: let the other connections run between frames.
+                await asyncio.sleep(0)
 
-    async def _handle(self, frame: object) -> bytes | None:
+    async def _send(self, writer: asyncio.StreamWriter, reply: bytes, peer: object) -> bool:
+        """Write one reply within the write deadline; False: the connection is done."""
+        writer.write(reply)
+        try:
+            async with asyncio.timeout(self.config.write_deadline):
+                await writer.drain()
+        except TimeoutError:
+            # The peer sends but does not read: its replies pile up here. Abort (not close,
+            # which would wait for it to read) to release them; everyone else is unaffected.
+            self.stats["slow_readers"] += 1
+            self.service.ctx.metrics.connection_dropped("write_timeout")
+            log.warning(
+                "peer does not read its replies, dropped",
+                peer=peer,
+                buffered=writer.transport.get_write_buffer_size(),
+                write_timeout=self.config.write_deadline,
+            )
+            writer.transport.abort()
+            return False
+        except ConnectionError:
+            return False
+        return True
+
+    async def _handle(self, frame: Frame) -> Answer:
         self._in_flight += 1
         self._idle.clear()
         try:
-            return await self.service.handle(frame)  # type: ignore[arg-type]
+            return await self.service.handle(frame)
         finally:
             self._in_flight -= 1
             if self._in_flight == 0:
@@ -162,6 +260,7 @@ class HostServer:
             await asyncio.gather(*self._connections, return_exceptions=True)
         if self._server is not None:
             await self._server.wait_closed()
+        await self.service.ctx.bad_frames.aclose()  # what was counted since the last flush
         log.info("host stopped", **self.stats)
 
 
@@ -228,3 +327,11 @@ def _expose(config: HostConfig, db: Database, metrics: HostMetrics) -> WSGIServe
 def _why(exc: OSError) -> str:
     """The reason alone ("address already in use"), without asyncio's restated address."""
     return str(exc.strerror or exc).rsplit(": ", 1)[-1].lower()
+
+
+def _address(writer: asyncio.StreamWriter) -> str:
+    """The peer's address without its port (the per-address cap's key)."""
+    peer = writer.get_extra_info("peername")
+    if isinstance(peer, tuple) and peer:
+        return str(peer[0])
+    return str(peer)

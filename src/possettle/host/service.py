@@ -1,7 +1,12 @@
 """The host's request pipeline: decode, identify, authenticate, dispatch, encode.
 
-It takes one frame and returns the reply bytes (or ``None`` when the frame cannot be
-answered and the connection should close). Sockets live in :mod:`possettle.host.server`.
+It takes one frame and returns an :class:`Answer`: the reply bytes (or ``None`` when the frame
+cannot be answered and the connection should close), and whether the frame was one the host
+understood (the shell keeps a connection that never sends one on a short leash). Sockets
+live in :mod:`possettle.host.server`.
+
+Format errors and MAC errors are not written one ledger row each: they are counted and
+sampled (:mod:`possettle.host.bad_frames`).
 
 A sale may be decided on the terminal's cached state; every other message reads the ledger
 and drops the cached entry (:mod:`possettle.host.state_cache` says why that is safe).
@@ -10,18 +15,18 @@ and drops the cached entry (:mod:`possettle.host.state_cache` says why that is s
 from __future__ import annotations
 
 import json
+from dataclasses import dataclass
 
 import structlog
-from sqlalchemy.engine import Connection
 
 from possettle.host.context import HostContext
 from possettle.host.errors import StaleTerminalState
 from possettle.host.handlers.dispatch import HANDLERS
+from possettle.host.ledger.kinds import BadFrameKind
 from possettle.host.ledger.terminal_state import (
     TerminalState,
     load_terminal,
     mark_needs_signon,
-    record_event,
 )
 from possettle.host.policy import SettlementMac
 from possettle.host.request import Reply, Request, encode_error_reply, encode_reply, mac_ok
@@ -37,14 +42,24 @@ log = structlog.get_logger("possettle.host")
 #: refusals that only the terminal's state causes, that book nothing, and that a stale cached
 #: state could cause wrongly: unknown or disabled, merchant, not signed on, batch
 _STATE_REFUSALS = frozenset({"97", "03", "22", "77"})
+#: the longest masked detail a bad-frame sample keeps (characters of JSON)
+MAX_DETAIL = 2048
+
+
+@dataclass(frozen=True, slots=True)
+class Answer:
+    #: the reply frame; None: close the connection without one
+    reply: bytes | None
+    #: the frame decoded and was answered as a known message (not a format error)
+    valid: bool
 
 
 class HostService:
     def __init__(self, ctx: HostContext) -> None:
         self.ctx = ctx
 
-    async def handle(self, frame: Frame) -> bytes | None:
-        """The reply to one frame; its time from decode to encoded reply is observed."""
+    async def handle(self, frame: Frame) -> Answer:
+        """The answer to one frame; its time from decode to encoded reply is observed."""
         start = self.ctx.clock.monotonic()
         kind = "format_error"
         try:
@@ -53,9 +68,9 @@ class HostService:
                 message = classify(fields)
                 f60 = Field60.parse(fields["60"])
             except DecodeError as exc:
-                return await self._format_error(frame, exc)
+                return Answer(await self._format_error(frame, exc), valid=False)
             kind = message.value
-            return await self._answer(Request(frame, fields, message, f60))
+            return Answer(await self._answer(Request(frame, fields, message, f60)), valid=True)
         finally:
             self.ctx.metrics.observe_request(kind, self.ctx.clock.monotonic() - start)
 
@@ -139,31 +154,26 @@ class HostService:
             return Reply("22", sign_on=True)
         if not mac_verified and not mac_ok(req, state.mak):
             self.ctx.terminals.drop(req.tid)
-            now = self.ctx.clock.now()
-            log.warning("MAC error", tid=req.tid, stan=req.stan, mti=req.mti)
-
-            def book(conn: Connection) -> None:
-                mark_needs_signon(conn, req.tid)
-                record_event(
-                    conn,
-                    now,
-                    "mac_error",
-                    tid=req.tid,
-                    code="A0",
-                    detail=json.dumps({"mti": req.mti, "stan": req.stan}),
-                )
-
-            await self.ctx.db.write(book)
+            # Counted, not a row each: anyone can send a bad MAC under a known TID. The
+            # state was just read from the ledger; once it asks for a sign-on, a flood of
+            # bad MACs writes nothing more.
+            if not state.needs_signon:
+                await self.ctx.db.write(lambda c: mark_needs_signon(c, req.tid))
+            detail = json.dumps({"mti": req.mti, "stan": req.stan})
+            if self.ctx.bad_frames.add(BadFrameKind.MAC_ERROR, req.tid, "A0", detail):
+                log.warning("MAC error", tid=req.tid, stan=req.stan, mti=req.mti)
+            await self.ctx.bad_frames.settle()
             return Reply("A0", sign_on=True)
         return None
 
     async def _format_error(self, frame: Frame, exc: DecodeError) -> bytes | None:
         safe = masked(exc.partial)
         tid = exc.partial.get("41")
-        log.warning("format error", error=str(exc), field=exc.field, pos=exc.pos, partial=safe)
-        now = self.ctx.clock.now()
         detail = json.dumps({"error": str(exc), "partial": safe}, sort_keys=True)
-        await self.ctx.db.write(
-            lambda c: record_event(c, now, "format_error", tid=tid, code="30", detail=detail)
-        )
+        if len(detail) > MAX_DETAIL:  # a sample row stays small whatever the frame held
+            detail = json.dumps({"error": str(exc)[:200], "fields": sorted(safe)})
+        named = tid if isinstance(tid, str) else None
+        if self.ctx.bad_frames.add(BadFrameKind.FORMAT_ERROR, named, "30", detail):
+            log.warning("format error", error=str(exc), field=exc.field, pos=exc.pos, partial=safe)
+        await self.ctx.bad_frames.settle()
         return encode_error_reply(frame, exc.partial, "30")

@@ -21,6 +21,7 @@ from collections.abc import Callable, Iterable, Iterator
 from wsgiref.simple_server import WSGIServer
 
 from prometheus_client import CollectorRegistry, Histogram, generate_latest, start_http_server
+from prometheus_client import Counter as PromCounter
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
 from prometheus_client.exposition import CONTENT_TYPE_LATEST
 from prometheus_client.registry import Collector
@@ -209,6 +210,36 @@ class HostMetrics:
             registry=None,
         )
 
+        # what one client may not hold (issue 10), by bounded reasons and kinds
+        self.connections_refused = PromCounter(
+            "possettle_host_connections_refused",
+            "Connections closed on accept: capacity, per_address (one address's cap), stopping.",
+            ["reason"],
+            registry=None,
+        )
+        self.connections_dropped = PromCounter(
+            "possettle_host_connections_dropped",
+            "Connections cut: write_timeout (the peer did not read its replies), "
+            "first_frame_timeout (no valid frame in time).",
+            ["reason"],
+            registry=None,
+        )
+        self.bad_frames = PromCounter(
+            "possettle_host_bad_frames",
+            "Frames answered without booking: format_error (30), mac_error (A0).",
+            ["kind"],
+            registry=None,
+        )
+
+    def connection_refused(self, reason: str) -> None:
+        self.connections_refused.labels(_bounded(reason, REFUSALS)).inc()
+
+    def connection_dropped(self, reason: str) -> None:
+        self.connections_dropped.labels(_bounded(reason, DROPS)).inc()
+
+    def bad_frame(self, kind: str) -> None:
+        self.bad_frames.labels(_bounded(kind, BAD_FRAMES)).inc()
+
     def observe_request(self, kind: str, seconds: float) -> None:
         self.request_seconds.labels(kind if kind in HOST_KINDS else OTHER).observe(seconds)
 
@@ -218,6 +249,18 @@ class HostMetrics:
     def register(self, registry: CollectorRegistry) -> None:
         registry.register(self.request_seconds)
         registry.register(self.upstream_seconds)
+        registry.register(self.connections_refused)
+        registry.register(self.connections_dropped)
+        registry.register(self.bad_frames)
+
+
+REFUSALS = frozenset({"capacity", "per_address", "stopping"})
+DROPS = frozenset({"write_timeout", "first_frame_timeout"})
+BAD_FRAMES = frozenset({"format_error", "mac_error"})
+
+
+def _bounded(label: str, allowed: frozenset[str]) -> str:
+    return label if label in allowed else OTHER
 
 
 def connector_label(name: str) -> str:

@@ -4,7 +4,9 @@ The host sees only part of a failure: its batch rows say whether a batch closed 
 needed a batch upload (0510 result not ``1``), its events show faults (MAC and format errors,
 refusals) while the batch was open, and the terminal's last doctor report names the cause and
 the step. A batch that closed after a fault or a failed report is *recovered*; one that did
-not close after a failed report, or is stuck settling, is *failed*.
+not close after a failed report, or is stuck settling, is *failed*. Format and MAC errors are
+counted and sampled rather than kept as events (host/ledger/bad_frames.py): their sampled
+moments and each counter's first and last frame are the faults' times.
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
 from possettle.doctor.catalog import BY_ID
+from possettle.host.ledger.bad_frames import marks
 from possettle.host.ledger.schema import batches, host_events, terminal_reports
 
 # host events that mean something went wrong (the others are sign-on/off bookkeeping)
@@ -66,9 +69,13 @@ def settlements(
                 reports[r.tid] = json.loads(r.report)
             except ValueError:
                 reports[r.tid] = None
-        faults = conn.execute(
-            sa.select(ev.tid, ev.at, ev.kind, ev.response_code).where(ev.kind.in_(FAULT_KINDS))
-        ).all()
+        faults: list[Any] = [
+            *conn.execute(
+                sa.select(ev.tid, ev.at, ev.kind, ev.response_code).where(ev.kind.in_(FAULT_KINDS))
+            ),
+            *marks(conn),
+        ]
+    faults.sort(key=lambda f: f.at)
     faults_of: dict[str, list[Any]] = {}
     for f in faults:
         faults_of.setdefault(f.tid, []).append(f)

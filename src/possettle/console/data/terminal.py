@@ -1,6 +1,7 @@
 """One terminal: its registry row, a timeline of everything the host saw, and its diagnoses.
 
-The timeline merges five sources by time — host events (sign-ons, faults), ledger entries
+The timeline merges six sources by time — host events (sign-ons, faults), the sample of bad
+frames the host kept (format and MAC errors; counted, not each kept), ledger entries
 (sales, voids, refunds, reversals, offline advices; masked PANs only), batches (settlement
 asked, closed, uploaded), reconciliation exceptions, and console actions from the audit log —
 so support staff read one story instead of five tables. The host-side doctor
@@ -19,6 +20,7 @@ from sqlalchemy.engine import Engine
 from possettle.clock import Clock
 from possettle.console.data.fleet import read_report, terminal_liveness
 from possettle.doctor.run import diagnose_from_host
+from possettle.host.ledger.bad_frames import samples_of
 from possettle.host.ledger.schema import (
     audit_log,
     batches,
@@ -74,6 +76,13 @@ def _timeline(conn: sa.Connection, tid: str) -> list[dict[str, Any]]:
             "type": _event_type(r.kind),
             "kind": r.kind, "response_code": code,
             "meaning": {"en": describe(code).en, "zh": describe(code).zh} if code else None,
+            "detail": r.detail,
+        }))  # fmt: skip
+    for r in samples_of(conn, tid, TIMELINE_LIMIT):
+        code = r.response_code
+        items.append((r.at, {
+            "type": "fault", "kind": r.kind, "response_code": code,
+            "meaning": {"en": describe(code).en, "zh": describe(code).zh},
             "detail": r.detail,
         }))  # fmt: skip
     le = ledger_entries.c

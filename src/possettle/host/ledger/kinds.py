@@ -67,3 +67,11 @@ class AlertStatus(StrEnum):
     OPEN = "open"
     ACKNOWLEDGED = "acknowledged"
     RESOLVED = "resolved"
+
+
+class BadFrameKind(StrEnum):
+    """Frames the host answered without booking anything: counted and sampled, never a row
+    each (host/bad_frames.py)."""
+
+    FORMAT_ERROR = "format_error"  # did not decode: answered 30
+    MAC_ERROR = "mac_error"  # a registered, signed-on terminal's MAC did not verify: A0

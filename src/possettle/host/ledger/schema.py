@@ -34,6 +34,7 @@ from sqlalchemy.engine import Dialect
 
 from possettle.host.ledger.kinds import (
     AlertStatus,
+    BadFrameKind,
     BatchStatus,
     ConsoleRole,
     EntryKind,
@@ -345,4 +346,36 @@ alerts = Table(
     _at("resolved_at", nullable=True),
     Index(None, "status", "rule", "incident_key"),
     _one_of("status", AlertStatus, "status"),
+)
+
+# ---------------------------------------------------------------- bad frames (0004)
+# Format and MAC errors are counted, not logged a row each: an attacker cannot fill the disk.
+# ``source`` is a registered TID, or a pool that can never be one (TIDs are 8 characters):
+# "unknown" (no TID readable) or "unregistered" (a TID the registry does not have).
+
+bad_frame_counts = Table(
+    "bad_frame_counts",
+    metadata,
+    Column("source", String(12), nullable=False),
+    Column("kind", String(20), nullable=False),
+    Column("frames", BigInteger(), nullable=False),
+    _at("first_at"),
+    _at("last_at"),
+    PrimaryKeyConstraint("source", "kind"),
+    _one_of("kind", BadFrameKind, "kind"),
+)
+
+# The most recent bad frames, bounded (HostConfig.bad_frame_sample_size, retention by age).
+bad_frame_samples = Table(
+    "bad_frame_samples",
+    metadata,
+    _id(),
+    _at("at"),
+    Column("source", String(12), nullable=False),
+    Column("kind", String(20), nullable=False),
+    Column("response_code", String(2), nullable=False),
+    # JSON, masked before it gets here (possettle.iso8583.mask)
+    Column("detail", Text(), nullable=False),
+    Index(None, "source", "at"),
+    _one_of("kind", BadFrameKind, "kind"),
 )
