@@ -157,12 +157,16 @@ class HostService:
             # Counted, not a row each: anyone can send a bad MAC under a known TID. The
             # state was just read from the ledger; once it asks for a sign-on, a flood of
             # bad MACs writes nothing more.
-            if not state.needs_signon:
-                await self.ctx.db.write(lambda c: mark_needs_signon(c, req.tid))
             detail = json.dumps({"mti": req.mti, "stan": req.stan})
             if self.ctx.bad_frames.add(BadFrameKind.MAC_ERROR, req.tid, "A0", detail):
                 log.warning("MAC error", tid=req.tid, stan=req.stan, mti=req.mti)
-            await self.ctx.bad_frames.settle()
+            if not state.needs_signon:
+                # The first bad MAC since a sign-on changes the terminal's state: that write is
+                # due anyway, and the doctor (often run right after the A0) must see this one.
+                await self.ctx.db.write(lambda c: mark_needs_signon(c, req.tid))
+                await self.ctx.bad_frames.flush()
+            else:
+                await self.ctx.bad_frames.settle()
             return Reply("A0", sign_on=True)
         return None
 
