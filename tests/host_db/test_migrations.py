@@ -14,9 +14,9 @@ from possettle.host.ledger.schema import metadata
 
 def test_init_creates_the_schema_and_a_second_call_is_a_no_op(db_url: str) -> None:
     assert current_revision(db_url) is None
-    assert init_db(db_url) == head_revision() == "0002"
-    assert init_db(db_url) == "0002"
-    assert current_revision(db_url) == "0002"
+    assert init_db(db_url) == head_revision() == "0003"
+    assert init_db(db_url) == "0003"
+    assert current_revision(db_url) == "0003"
     engine = create_engine_for(db_url)
     try:
         tables = set(sa.inspect(engine).get_table_names())

@@ -134,7 +134,8 @@ def test_a_rules_error_is_also_a_config_error() -> None:
         ),
         (
             '[[rules]]\npan_prefix = "4"',
-            "rules.toml: rules[0]: a rule needs response, latency_ms or no_reply = true",
+            "rules.toml: rules[0]: a rule needs response, latency_ms, no_reply = true, "
+            "lost_reply = true or reversal_no_reply",
         ),
         (
             '[[rules]]\npan_prefix = "4x"\nresponse = "05"',

@@ -19,9 +19,11 @@ from sqlalchemy.engine import Connection
 from possettle.clock import Clock
 from possettle.crypto.keys import Key, WorkingKeys, issue_working_keys
 from possettle.host.config import HostConfig
+from possettle.host.crashpoints import HostCrashPoints
 from possettle.host.ledger.database import Database
 from possettle.host.ledger.queries import dialect_insert
 from possettle.host.ledger.schema import counters
+from possettle.host.reversals.sender import Reversals
 from possettle.host.state_cache import TerminalStateCache
 from possettle.iso8583.codec import Fields
 from possettle.monitor.metrics import HostMetrics
@@ -86,6 +88,7 @@ class HostContext:
         rrns: RrnSource | None = None,
         issue_keys: KeyIssuer = issue_working_keys,
         metrics: HostMetrics | None = None,
+        crash: HostCrashPoints | None = None,
     ) -> None:
         self.db = db
         self.issuer = issuer
@@ -95,6 +98,10 @@ class HostContext:
         self.terminals = TerminalStateCache(db.clock, config.terminal_cache_ttl)
         #: this process's latency histograms (``/metrics`` of ``host serve --metrics-port``)
         self.metrics = metrics if metrics is not None else HostMetrics()
+        #: named crash points (``POSSETTLE_HOST_CRASH_AT``; no-ops unless set)
+        self.crash = crash if crash is not None else HostCrashPoints.from_env()
+        #: intents and the durable sender of upstream reversals (``serve()`` runs it)
+        self.reversals = Reversals(db, issuer, config, crash=self.crash)
 
     @property
     def clock(self) -> Clock:
