@@ -96,7 +96,7 @@ def test_a_rules_error_is_also_a_config_error() -> None:
         ),
         (
             "colour = 1",
-            "rules.toml: colour: unknown key (expected one of: defaults, cards, rules, outages)",
+            "rules.toml: colour: unknown key (expected one of: defaults, cards, rules, outages, state_file)",
         ),
         (
             "[defaults]\nbalanse = 1",
@@ -186,7 +186,19 @@ def test_a_rules_error_is_also_a_config_error() -> None:
             '[[rules]]\nmatch = 1\nresponse = "96"',
             "rules.toml: rules[0].match: unknown key "
             "(expected one of: pan, pan_prefix, min_amount, max_amount, kind, tid, response, "
-            "latency_ms, no_reply)",
+            "latency_ms, no_reply, lost_reply, reversal_no_reply)",
+        ),
+        (
+            '[[rules]]\nlost_reply = true\nno_reply = true',
+            "rules.toml: rules[0].lost_reply: cannot be combined with response or no_reply",
+        ),
+        (
+            '[[rules]]\nreversal_no_reply = -1',
+            "rules.toml: rules[0].reversal_no_reply: -1 is not a count of attempts (0..100)",
+        ),
+        (
+            'state_file = ""',
+            "rules.toml: state_file: is empty",
         ),
         (
             '[[outages]]\nend = "23:30"\nresponse = "91"',

@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import asyncio
 from datetime import UTC, datetime
+from pathlib import Path
 
 import pytest
 
@@ -13,13 +14,19 @@ from possettle.upstream import (
     UpstreamUnavailable,
     parse_rules,
 )
+from possettle.upstream.connector import AuthRequest, AuthResult, UpstreamReversal
+from possettle.upstream.simulator import SimulatorBooks
 from tests.upstream.upstream_support import PAN, MakeRequest
 
 T = 1.0  # timeout for requests that are answered at once
 
 
-def sim(clock: FixedClock, toml: str = "") -> SimulatorConnector:
-    return SimulatorConnector(clock, parse_rules(toml))
+def sim(clock: FixedClock, toml: str = "", source: str = "rules.toml") -> SimulatorConnector:
+    return SimulatorConnector(clock, parse_rules(toml, source))
+
+
+async def reverse(s: SimulatorConnector, req: AuthRequest, reason: str = "98") -> AuthResult:
+    return await s.send_reversal(UpstreamReversal(s.describe(req), reason), T)
 
 
 async def test_a_valid_card_is_approved_with_a_six_digit_auth_code_and_debited(
@@ -114,7 +121,7 @@ async def test_reversing_a_void_makes_the_sale_voidable_again(
     await s.authorize(sale, T)
     void = make_request(AuthKind.VOID, original_rrn=sale.rrn)
     await s.authorize(void, T)
-    await s.reverse(void, "98")
+    await reverse(s, void)
     assert s.balance(PAN) == 100_000_000 - 7_000
     retry = make_request(AuthKind.VOID, original_rrn=sale.rrn)
     assert (await s.authorize(retry, T)).response_code == "00"
@@ -164,8 +171,8 @@ async def test_reverse_undoes_a_sale_exactly_once(
     s = sim(clock)
     sale = make_request(amount=30_000)
     await s.authorize(sale, T)
-    await s.reverse(sale, "98")
-    await s.reverse(sale, "98")
+    assert (await reverse(s, sale)).response_code == "00"
+    assert (await reverse(s, sale)).response_code == "00"  # acknowledged again, applied once
     assert s.balance(PAN) == 100_000_000
 
 
@@ -173,7 +180,7 @@ async def test_reverse_of_an_unknown_rrn_is_a_no_op(
     clock: FixedClock, make_request: MakeRequest
 ) -> None:
     s = sim(clock)
-    await s.reverse(make_request(), "98")
+    assert (await reverse(s, make_request())).response_code == "25"  # no such original
     assert s.balance(PAN) == 100_000_000
 
 
@@ -183,7 +190,7 @@ async def test_a_voided_sale_that_was_reversed_cannot_be_voided(
     s = sim(clock)
     sale = make_request()
     await s.authorize(sale, T)
-    await s.reverse(sale, "98")
+    await reverse(s, sale)
     void = make_request(AuthKind.VOID, original_rrn=sale.rrn)
     assert (await s.authorize(void, T)).response_code == "25"
 
@@ -307,3 +314,49 @@ async def test_a_closed_simulator_is_unavailable(
     await s.aclose()
     with pytest.raises(UpstreamUnavailable):
         await s.authorize(make_request(), T)
+
+
+async def test_a_lost_reply_debits_the_card_and_times_out_in_doubt(
+    clock: FixedClock, make_request: MakeRequest
+) -> None:
+    s = sim(clock, "[[rules]]\nmin_amount = 5000\nlost_reply = true\n")
+    sale = make_request(amount=5_000)
+    with pytest.raises(UpstreamTimeout) as info:
+        await s.authorize(sale, 0.01)
+    assert info.value.sent == s.describe(sale)
+    assert s.balance(PAN) == 100_000_000 - 5_000  # the issuer acted; the host never heard
+    assert (await reverse(s, sale)).approved
+    assert s.balance(PAN) == 100_000_000
+
+
+async def test_reversal_no_reply_leaves_the_first_attempts_unanswered(
+    clock: FixedClock, make_request: MakeRequest
+) -> None:
+    s = sim(clock, "[[rules]]\nmin_amount = 5000\nlost_reply = true\nreversal_no_reply = 2\n")
+    sale = make_request(amount=5_000)
+    with pytest.raises(UpstreamTimeout):
+        await s.authorize(sale, 0.01)
+    reversal = UpstreamReversal(s.describe(sale), "98")
+    for _ in range(2):
+        with pytest.raises(UpstreamTimeout):
+            await s.send_reversal(reversal, 0.01)
+    assert s.balance(PAN) == 100_000_000 - 5_000
+    assert (await s.send_reversal(reversal, 0.01)).approved
+    assert s.balance(PAN) == 100_000_000
+    assert s.received(sale.rrn) == {"auth": 1, "reversal": 3}
+
+
+async def test_a_state_file_keeps_the_issuers_books_across_restarts(
+    clock: FixedClock, make_request: MakeRequest, tmp_path: Path
+) -> None:
+    rules = f'state_file = "books.json"\n[[cards]]\npan = "{PAN}"\nbalance = 50000\n'
+    first = sim(clock, rules, str(tmp_path / "rules.toml"))
+    sale = make_request(amount=20_000)
+    assert (await first.authorize(sale, T)).approved
+    second = sim(clock, rules, str(tmp_path / "rules.toml"))  # the host process restarted
+    assert second.balance(PAN) == 30_000
+    assert (await reverse(second, sale)).approved
+    books = SimulatorBooks.read(tmp_path / "books.json")
+    assert books.balance(PAN, 50_000) == 50_000
+    assert books.received == {sale.rrn: {"auth": 1, "reversal": 1}}
+    assert PAN not in (tmp_path / "books.json").read_text()  # cards are kept by a hash
