@@ -117,13 +117,14 @@ class HostRun:
 
     def acknowledgements(self) -> Counter[str]:
         """RRNs by how many times any process of this host logged them acknowledged."""
-        return acknowledgements(self.logs.glob(f"host-{self.port}-*.log"))
+        return acknowledgements(self.logs, f"host-{self.port}-*.log")
 
 
-def acknowledgements(paths: object) -> Counter[str]:
+def acknowledgements(logs: Path, pattern: str = "host-*.log") -> Counter[str]:
+    """RRNs by how many "upstream reversal acknowledged" events the matching logs hold."""
     seen: Counter[str] = Counter()
-    for path in paths:  # type: ignore[attr-defined]
-        for line in Path(path).read_text(encoding="utf-8", errors="replace").splitlines():
+    for path in logs.glob(pattern):
+        for line in path.read_text(encoding="utf-8", errors="replace").splitlines():
             if not line.startswith("{"):
                 continue
             event = json.loads(line)

@@ -17,6 +17,7 @@ answers (A). Against a third-party issuer (iso8583sim) and against the built-in 
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -25,9 +26,15 @@ from possettle.host.ledger.kinds import ReversalState
 from possettle.link import messages as m
 from possettle.link.client import Link, LinkError
 from possettle.upstream.simulator import SimulatorBooks
-from tests.host.harness import MID, PAN, TID, register
+from tests.host.harness import KEYS, MID, PAN, TID, TMK, register
 from tests.host.reversal_issuer import OPENING, BookkeepingIssuer
-from tests.host.reversal_support import HostRun, entry_count, eventually, reversal_rows
+from tests.host.reversal_support import (
+    HostRun,
+    acknowledgements,
+    entry_count,
+    eventually,
+    reversal_rows,
+)
 
 ANSWERED = 1_000
 B1, B2, B3 = 90_001, 90_002, 90_003  # approved and debited by the issuer, never answered
@@ -44,9 +51,9 @@ class Issuer:
     balance: Callable[[], int]
 
 
-async def sale(host: HostRun, link: Link, amount: int) -> str | None:
+async def sale(link: Link, amount: int) -> str | None:
     """The response code, or None when the host died before answering."""
-    req = m.sale(TID, MID, link.next_stan(), link.batch, pan=PAN, amount=amount, expiry="3012")
+    req = m.sale(link.tid, MID, link.next_stan(), link.batch, pan=PAN, amount=amount, expiry="3012")
     try:
         return (await link.send(req)).code
     except LinkError:
@@ -73,8 +80,8 @@ async def run_chain(tmp_path: Path, url: str, issuer: Issuer) -> None:
     await host.start()
     link = host.link()
     await sign_on(link)
-    assert await sale(host, link, ANSWERED) == "00"
-    assert await sale(host, link, B1) == "98"
+    assert await sale(link, ANSWERED) == "00"
+    assert await sale(link, B1) == "98"
     [b1] = [r.rrn for r in await reversal_rows(url) if r.amount == B1]
 
     async def b1_reversal_in_flight() -> bool:
@@ -91,7 +98,7 @@ async def run_chain(tmp_path: Path, url: str, issuer: Issuer) -> None:
 
     async def send(amount: int) -> None:
         await sign_on(link)
-        await sale(host, link, amount)
+        await sale(link, amount)
 
     await dies_at("upstream.timed_out", lambda: send(B2))
     await dies_at("reversal.retry_scheduled")
@@ -170,3 +177,49 @@ async def test_reversals_survive_sigkill_at_every_point_with_the_simulator(
         balance=lambda: books().balance(PAN, OPENING),
     )
     await run_chain(tmp_path, sqlite_url, issuer)
+
+
+TID2 = "REVPG002"
+
+
+async def test_two_hosts_on_one_postgresql_ledger_acknowledge_each_reversal_once(
+    tmp_path: Path, pg_database: str
+) -> None:
+    lost = {90_011, 90_012, 90_013, 90_014, 90_015, 90_016}
+    fake = BookkeepingIssuer(lost_amounts=lost, reversal_stalls=1)
+    await fake.start("127.0.0.1", 0)
+    key_file = tmp_path / "host.key"
+    await register(pg_database, key_file, {TID: KEYS["tmk"], TID2: KEYS["tmk"]})
+    spec = f"iso8583://127.0.0.1:{fake.port}?timeout=2"
+    hosts = [HostRun(pg_database, key_file, spec, tmp_path) for _ in range(2)]
+    try:
+        await asyncio.gather(*(h.start() for h in hosts))
+        links = [hosts[0].link(), Link("127.0.0.1", hosts[1].port, TID2, MID, TMK, timeout=10)]
+
+        async def terminal(link: Link, amounts: list[int]) -> list[str | None]:
+            await sign_on(link)
+            codes = [await sale(link, amount) for amount in amounts]
+            await link.close()
+            return codes
+
+        codes = await asyncio.gather(
+            terminal(links[0], [ANSWERED, 90_011, 90_012, 90_013]),
+            terminal(links[1], [ANSWERED, 90_014, 90_015, 90_016]),
+        )
+        assert codes == [["00", "98", "98", "98"]] * 2
+
+        async def all_acknowledged() -> bool:
+            rows = await reversal_rows(pg_database)
+            return len(rows) == 6 and all(r.state is ReversalState.ACKNOWLEDGED for r in rows)
+
+        await eventually(all_acknowledged, "six acknowledged reversals, both senders running")
+    finally:
+        await asyncio.gather(*(h.stop() for h in hosts))
+        await fake.stop()
+    rows = await reversal_rows(pg_database)
+    assert sorted(r.amount for r in rows) == sorted(lost)
+    timed_out = {r.rrn for r in rows}
+    assert fake.rrns("0400") == timed_out
+    assert fake.balance(PAN) == OPENING - 2 * ANSWERED
+    acks = acknowledgements(tmp_path)
+    assert {rrn: acks[rrn] for rrn in timed_out} == dict.fromkeys(timed_out, 1)
