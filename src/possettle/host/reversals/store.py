@@ -301,9 +301,10 @@ def note_late_reply(
     ``98``: an intent becomes pending here) and keeps the authorization code for field 38.
     A late 0410 with a final code acknowledges the reversal it answers.
     """
-    row = conn.execute(sa.select(ur.id, ur.state).where(ur.rrn == rrn)).first()
+    row = conn.execute(sa.select(ur.id, ur.state, ur.tid).where(ur.rrn == rrn)).first()
     detail = json.dumps({"rrn": rrn, "mti": mti, "code": code})
-    record_event(conn, now, "upstream_late_reply", code=code, detail=detail)
+    tid = None if row is None else row.tid
+    record_event(conn, now, "upstream_late_reply", tid=tid, code=code, detail=detail)
     if row is None:
         return None
     state = ReversalState(row.state)
