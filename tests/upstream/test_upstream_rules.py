@@ -96,7 +96,8 @@ def test_a_rules_error_is_also_a_config_error() -> None:
         ),
         (
             "colour = 1",
-            "rules.toml: colour: unknown key (expected one of: defaults, cards, rules, outages, state_file)",
+            "rules.toml: colour: unknown key "
+            "(expected one of: defaults, cards, rules, outages, state_file)",
         ),
         (
             "[defaults]\nbalanse = 1",
@@ -189,11 +190,11 @@ def test_a_rules_error_is_also_a_config_error() -> None:
             "latency_ms, no_reply, lost_reply, reversal_no_reply)",
         ),
         (
-            '[[rules]]\nlost_reply = true\nno_reply = true',
+            "[[rules]]\nlost_reply = true\nno_reply = true",
             "rules.toml: rules[0].lost_reply: cannot be combined with response or no_reply",
         ),
         (
-            '[[rules]]\nreversal_no_reply = -1',
+            "[[rules]]\nreversal_no_reply = -1",
             "rules.toml: rules[0].reversal_no_reply: -1 is not a count of attempts (0..100)",
         ),
         (
