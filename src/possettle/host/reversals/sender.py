@@ -24,6 +24,7 @@ import socket
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any, TypeVar
 
 import structlog
 from sqlalchemy.engine import Connection
@@ -50,6 +51,8 @@ from possettle.upstream.errors import UpstreamError, UpstreamProtocolError, Upst
 from possettle.upstream.retry import RetryPolicy
 
 log = structlog.get_logger("possettle.host")
+
+T = TypeVar("T")
 
 #: reversals leased per round (each is sent concurrently, bounded by the attempt timeout)
 CLAIM_LIMIT = 32
@@ -113,6 +116,7 @@ class Reversals:
         self._wake = asyncio.Event()
         self._late: asyncio.Queue[LateReply] = asyncio.Queue()
         self._unsaved: list[_Unsaved] = []
+        self._reads: set[asyncio.Future[Any]] = set()
 
     # --- the request path ------------------------------------------------------------------
 
@@ -168,9 +172,21 @@ class Reversals:
 
     async def run(self) -> None:
         """Send pending reversals until cancelled; an unexpected error ends it (and the host)."""
-        async with asyncio.TaskGroup() as tasks:
-            tasks.create_task(self._record_late_replies(), name="upstream late replies")
-            tasks.create_task(self._send_forever(), name="upstream reversal sender")
+        try:
+            async with asyncio.TaskGroup() as tasks:
+                tasks.create_task(self._record_late_replies(), name="upstream late replies")
+                tasks.create_task(self._send_forever(), name="upstream reversal sender")
+        finally:
+            # A read cancelled with us still runs in its thread on a pooled connection: let it
+            # give the connection back before the host closes the ledger.
+            if self._reads:
+                await asyncio.gather(*self._reads, return_exceptions=True)
+
+    async def _read(self, op: Callable[[Connection], T]) -> T:
+        task = asyncio.ensure_future(self._db.read(op))
+        self._reads.add(task)
+        task.add_done_callback(self._reads.discard)
+        return await asyncio.shield(task)
 
     @property
     def unsaved(self) -> tuple[str, ...]:
@@ -199,7 +215,7 @@ class Reversals:
             try:
                 if await self.step():
                     continue
-                due = await self._db.read(store.next_due)
+                due = await self._read(store.next_due)
             except HostError as exc:
                 log.error("upstream reversal sender cannot use the ledger", error=str(exc))
                 due = None
