@@ -19,8 +19,8 @@ from possettle.host.reversals.machine import NO_ANSWER_REASON
 from possettle.host.reversals.store import (
     NewReversal,
     ensure_pending,
-    intent_is_ours,
     settle_intent,
+    take_intent,
 )
 from possettle.upstream.connector import AuthResult
 
@@ -66,8 +66,12 @@ class AskedIssuer:
         return None if answer == "00" else NOT_BOOKED_REASON
 
     def still_ours(self, conn: Connection) -> bool:
-        """Inside the commit, before booking an approval: no other process took it over."""
-        return self.new is None or intent_is_ours(conn, self.new.rrn, self.owner)
+        """Inside the commit, before booking an approval: no other process took it over.
+
+        The intent is deleted here (the answer is about to be booked); should the answer
+        change after all, :meth:`settle` stores the reversal afresh.
+        """
+        return self.new is None or take_intent(conn, self.new.rrn, self.owner)
 
     def settle(self, conn: Connection, answer: str | None) -> bool:
         """Inside the commit storing ``answer``: drop the intent or make it a reversal.

@@ -23,6 +23,7 @@ from possettle.cards import mask_pan
 from possettle.crypto.vault import Vault
 from possettle.host.ledger.kinds import ReversalState
 from possettle.host.ledger.queries import dialect_insert
+from possettle.host.ledger.raw import RawStatement
 from possettle.host.ledger.schema import upstream_reversals
 from possettle.host.ledger.terminal_state import record_event
 from possettle.host.reversals.machine import (
@@ -111,6 +112,23 @@ class ReversalRow:
 # --------------------------------------------------------------------------- the request path
 
 
+# Every financial request runs these two: compiled once, run on the DBAPI cursor (raw.py).
+_INTENT_COLUMNS = (
+    "rrn", "issuer", "tid", "stan", "kind", "amount", "currency", "pan_masked",
+    "original_sealed", "created_at", "updated_at", "state", "lease_owner", "lease_until",
+)  # fmt: skip
+_INSERT_INTENT = RawStatement(
+    sa.insert(upstream_reversals).values({c: sa.bindparam(c) for c in _INTENT_COLUMNS})
+)
+_DELETE_INTENT = RawStatement(
+    sa.delete(upstream_reversals).where(
+        ur.rrn == sa.bindparam("rrn"),
+        ur.state == INTENT.value,
+        ur.lease_owner == sa.bindparam("owner"),
+    )
+)
+
+
 def write_intent(
     conn: Connection,
     vault: Vault,
@@ -125,13 +143,13 @@ def write_intent(
         "lease_owner": owner,
         "lease_until": lease_until,
     }
-    conn.execute(sa.insert(upstream_reversals).values(**values))
+    _INSERT_INTENT.rowcount(conn, values)
 
 
-def intent_is_ours(conn: Connection, rrn: str, owner: str) -> bool:
-    """Still an intent leased to ``owner`` (no other process has taken the request over)."""
-    row = conn.execute(sa.select(ur.state, ur.lease_owner).where(ur.rrn == rrn)).first()
-    return row is not None and row.state == INTENT and row.lease_owner == owner
+def take_intent(conn: Connection, rrn: str, owner: str) -> bool:
+    """Delete the intent if it is still ``owner``'s; False when another process (or a late
+    reply) has made it a reversal meanwhile."""
+    return _DELETE_INTENT.rowcount(conn, {"rrn": rrn, "owner": owner}) == 1
 
 
 def settle_intent(
@@ -150,11 +168,7 @@ def settle_intent(
     when a pending reversal exists afterwards.
     """
     if reason is None:
-        conn.execute(
-            sa.delete(upstream_reversals).where(
-                ur.rrn == new.rrn, ur.state == INTENT.value, ur.lease_owner == owner
-            )
-        )
+        take_intent(conn, new.rrn, owner)
         return False
     ensure_pending(conn, vault, new, reason, now, auth_code)
     return True
