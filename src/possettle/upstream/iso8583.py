@@ -193,7 +193,7 @@ class Iso8583Connector:
             log.warning("upstream no usable reply", error=str(exc), **what)
             exc.sent = doubt  # it was written: the issuer may have acted on it
             raise
-        log.info("upstream answered", code=result.response_code, **what)
+        log.debug("upstream answered", code=result.response_code, **what)
         return result
 
     async def send_reversal(self, reversal: UpstreamReversal, timeout: float) -> AuthResult:  # noqa: ASYNC109

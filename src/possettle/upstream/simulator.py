@@ -217,7 +217,7 @@ class SimulatorConnector:
         self._balances[key] = self.balance(req.pan)
         self._effects[req.rrn] = _Effect(key, delta)
         self._post(key, delta)
-        log.info("sim approved", kind=req.kind.value, pan=mask_pan(req.pan), rrn=req.rrn)
+        log.debug("sim approved", kind=req.kind.value, pan=mask_pan(req.pan), rrn=req.rrn)
         return AuthResult("00", self._auth_code("00"))
 
     def _post(self, card: str, delta: int) -> None:
