@@ -35,7 +35,13 @@ from possettle.iso8583 import codec
 from possettle.iso8583.framing import FrameReader
 from possettle.link import messages as m
 from possettle.link.client import Link
-from possettle.upstream.connector import AuthRequest, AuthResult
+from possettle.upstream.connector import (
+    AuthRequest,
+    AuthResult,
+    LateReplyHandler,
+    SentRequest,
+    UpstreamReversal,
+)
 from tests.host.harness import KEYS, MID, PAN, TID, TMK, register
 from tests.vectors.load import by_name
 
@@ -77,8 +83,14 @@ class VectorIssuer:
         self.asked.append(req)
         return AuthResult("00", "123456")
 
-    async def reverse(self, req: AuthRequest, reason: str) -> None:
-        raise AssertionError(f"no reversal expected, got one for {req.rrn} ({reason})")
+    def describe(self, req: AuthRequest) -> SentRequest:
+        return SentRequest(req.rrn, {"rrn": req.rrn})
+
+    async def send_reversal(self, reversal: UpstreamReversal, timeout: float) -> AuthResult:  # noqa: ASYNC109
+        raise AssertionError(f"no reversal expected, got one for {reversal.rrn}")
+
+    def set_late_reply_handler(self, handler: LateReplyHandler | None) -> None:
+        pass
 
 
 def vector_keys(tmk: Key) -> tuple[WorkingKeys, bytes]:

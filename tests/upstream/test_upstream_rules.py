@@ -98,7 +98,7 @@ def test_a_rules_error_is_also_a_config_error() -> None:
         (
             "colour = 1",
             "rules.toml: colour: unknown key "
-            "(expected one of: issuer, defaults, cards, rules, outages)",
+            "(expected one of: issuer, defaults, cards, rules, outages, state_file)",
         ),
         (
             '[issuer]\nzpk = "0123456789ABCDEF"',
@@ -148,7 +148,8 @@ def test_a_rules_error_is_also_a_config_error() -> None:
         ),
         (
             '[[rules]]\npan_prefix = "4"',
-            "rules.toml: rules[0]: a rule needs response, latency_ms or no_reply = true",
+            "rules.toml: rules[0]: a rule needs response, latency_ms, no_reply = true, "
+            "lost_reply = true or reversal_no_reply",
         ),
         (
             '[[rules]]\npan_prefix = "4x"\nresponse = "05"',
@@ -199,7 +200,19 @@ def test_a_rules_error_is_also_a_config_error() -> None:
             '[[rules]]\nmatch = 1\nresponse = "96"',
             "rules.toml: rules[0].match: unknown key "
             "(expected one of: pan, pan_prefix, min_amount, max_amount, kind, tid, response, "
-            "latency_ms, no_reply)",
+            "latency_ms, no_reply, lost_reply, reversal_no_reply)",
+        ),
+        (
+            "[[rules]]\nlost_reply = true\nno_reply = true",
+            "rules.toml: rules[0].lost_reply: cannot be combined with response or no_reply",
+        ),
+        (
+            "[[rules]]\nreversal_no_reply = -1",
+            "rules.toml: rules[0].reversal_no_reply: -1 is not a count of attempts (0..100)",
+        ),
+        (
+            'state_file = ""',
+            "rules.toml: state_file: is empty",
         ),
         (
             '[[outages]]\nend = "23:30"\nresponse = "91"',

@@ -4,6 +4,7 @@ import asyncio
 import dataclasses
 import logging
 from datetime import UTC, datetime
+from pathlib import Path
 
 import pytest
 from structlog.testing import capture_logs
@@ -17,14 +18,20 @@ from possettle.upstream import (
     UpstreamUnavailable,
     parse_rules,
 )
+from possettle.upstream.connector import AuthRequest, AuthResult, UpstreamReversal
+from possettle.upstream.simulator import SimulatorBooks
 from tests.upstream.upstream_support import PAN, ZPK, MakeRequest
 
 T = 1.0  # timeout for requests that are answered at once
 
 
-def sim(clock: FixedClock, toml: str = "") -> SimulatorConnector:
+def sim(clock: FixedClock, toml: str = "", source: str = "rules.toml") -> SimulatorConnector:
     """A simulator sharing :data:`ZPK` with the tests (``make_request(pin=...)`` uses it)."""
-    return SimulatorConnector(clock, dataclasses.replace(parse_rules(toml), zpk=ZPK))
+    return SimulatorConnector(clock, dataclasses.replace(parse_rules(toml, source), zpk=ZPK))
+
+
+async def reverse(s: SimulatorConnector, req: AuthRequest, reason: str = "98") -> AuthResult:
+    return await s.send_reversal(UpstreamReversal(s.describe(req), reason), T)
 
 
 async def test_a_valid_card_is_approved_with_a_six_digit_auth_code_and_debited(
@@ -119,7 +126,7 @@ async def test_reversing_a_void_makes_the_sale_voidable_again(
     await s.authorize(sale, T)
     void = make_request(AuthKind.VOID, original_rrn=sale.rrn)
     await s.authorize(void, T)
-    await s.reverse(void, "98")
+    await reverse(s, void)
     assert s.balance(PAN) == 100_000_000 - 7_000
     retry = make_request(AuthKind.VOID, original_rrn=sale.rrn)
     assert (await s.authorize(retry, T)).response_code == "00"
@@ -169,8 +176,8 @@ async def test_reverse_undoes_a_sale_exactly_once(
     s = sim(clock)
     sale = make_request(amount=30_000)
     await s.authorize(sale, T)
-    await s.reverse(sale, "98")
-    await s.reverse(sale, "98")
+    assert (await reverse(s, sale)).response_code == "00"
+    assert (await reverse(s, sale)).response_code == "00"  # acknowledged again, applied once
     assert s.balance(PAN) == 100_000_000
 
 
@@ -178,7 +185,7 @@ async def test_reverse_of_an_unknown_rrn_is_a_no_op(
     clock: FixedClock, make_request: MakeRequest
 ) -> None:
     s = sim(clock)
-    await s.reverse(make_request(), "98")
+    assert (await reverse(s, make_request())).response_code == "25"  # no such original
     assert s.balance(PAN) == 100_000_000
 
 
@@ -188,7 +195,7 @@ async def test_a_voided_sale_that_was_reversed_cannot_be_voided(
     s = sim(clock)
     sale = make_request()
     await s.authorize(sale, T)
-    await s.reverse(sale, "98")
+    await reverse(s, sale)
     void = make_request(AuthKind.VOID, original_rrn=sale.rrn)
     assert (await s.authorize(void, T)).response_code == "25"
 
@@ -347,7 +354,7 @@ async def test_the_simulator_logs_key_value_events_through_structlog(
     sale = make_request()
     with capture_logs() as events:
         await s.authorize(sale, T)
-        await s.reverse(sale, "98")
+        await reverse(s, sale)
         with pytest.raises(UpstreamTimeout):
             await s.authorize(make_request(amount=1), 0.01)
     assert [e["event"] for e in events] == ["sim approved", "sim reversed", "sim no reply"]
@@ -361,3 +368,49 @@ async def test_the_simulator_logs_key_value_events_through_structlog(
     }
     assert events[1]["reason"] == "98" and events[1]["rrn"] == sale.rrn
     assert not [r for r in caplog.records if r.name.startswith("possettle.upstream")]
+
+
+async def test_a_lost_reply_debits_the_card_and_times_out_in_doubt(
+    clock: FixedClock, make_request: MakeRequest
+) -> None:
+    s = sim(clock, "[[rules]]\nmin_amount = 5000\nlost_reply = true\n")
+    sale = make_request(amount=5_000)
+    with pytest.raises(UpstreamTimeout) as info:
+        await s.authorize(sale, 0.01)
+    assert info.value.sent == s.describe(sale)
+    assert s.balance(PAN) == 100_000_000 - 5_000  # the issuer acted; the host never heard
+    assert (await reverse(s, sale)).approved
+    assert s.balance(PAN) == 100_000_000
+
+
+async def test_reversal_no_reply_leaves_the_first_attempts_unanswered(
+    clock: FixedClock, make_request: MakeRequest
+) -> None:
+    s = sim(clock, "[[rules]]\nmin_amount = 5000\nlost_reply = true\nreversal_no_reply = 2\n")
+    sale = make_request(amount=5_000)
+    with pytest.raises(UpstreamTimeout):
+        await s.authorize(sale, 0.01)
+    reversal = UpstreamReversal(s.describe(sale), "98")
+    for _ in range(2):
+        with pytest.raises(UpstreamTimeout):
+            await s.send_reversal(reversal, 0.01)
+    assert s.balance(PAN) == 100_000_000 - 5_000
+    assert (await s.send_reversal(reversal, 0.01)).approved
+    assert s.balance(PAN) == 100_000_000
+    assert s.received(sale.rrn) == {"auth": 1, "reversal": 3}
+
+
+async def test_a_state_file_keeps_the_issuers_books_across_restarts(
+    clock: FixedClock, make_request: MakeRequest, tmp_path: Path
+) -> None:
+    rules = f'state_file = "books.json"\n[[cards]]\npan = "{PAN}"\nbalance = 50000\n'
+    first = sim(clock, rules, str(tmp_path / "rules.toml"))
+    sale = make_request(amount=20_000)
+    assert (await first.authorize(sale, T)).approved
+    second = sim(clock, rules, str(tmp_path / "rules.toml"))  # the host process restarted
+    assert second.balance(PAN) == 30_000
+    assert (await reverse(second, sale)).approved
+    books = SimulatorBooks.read(tmp_path / "books.json")
+    assert books.balance(PAN, 50_000) == 50_000
+    assert books.received == {sale.rrn: {"auth": 1, "reversal": 1}}
+    assert PAN not in (tmp_path / "books.json").read_text()  # cards are kept by a hash

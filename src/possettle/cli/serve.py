@@ -86,11 +86,44 @@ def serve_command(
     metrics_host: Annotated[
         str, typer.Option("--metrics-host", help="Address /metrics listens on.")
     ] = "127.0.0.1",
+    reversal_timeout: Annotated[
+        float,
+        typer.Option(
+            "--reversal-timeout", help="Seconds one upstream reversal waits for its 0410."
+        ),
+    ] = 10.0,
+    reversal_retry: Annotated[
+        float,
+        typer.Option(
+            "--reversal-retry",
+            help="Seconds before an unacknowledged reversal is sent again (doubling each time).",
+        ),
+    ] = 0.5,
+    reversal_retry_max: Annotated[
+        float,
+        typer.Option("--reversal-retry-max", help="The longest wait between reversal attempts."),
+    ] = 60.0,
+    reversal_lease: Annotated[
+        float,
+        typer.Option(
+            "--reversal-lease",
+            help="Seconds past its budget a host holds an upstream request or reversal before "
+            "another host process (or this one, restarted) takes it over.",
+        ),
+    ] = 30.0,
+    reversal_poll: Annotated[
+        float,
+        typer.Option(
+            "--reversal-poll", help="Look for due reversals (other hosts') at least this often."
+        ),
+    ] = 1.0,
 ) -> None:
     """Serve PS-CUP/1 terminals from the ledger (SQLite or PostgreSQL) until stopped.
 
     The schema is created or upgraded on start. SIGTERM or Ctrl-C stops accepting, lets
-    in-flight requests finish, then exits.
+    in-flight requests finish, then exits. Upstream reversals (an authorization the issuer
+    never answered, an approval the host could not book) are kept in the ledger and sent
+    until the issuer acknowledges them, across restarts and by any host on the ledger.
     """
     configure_logging(json_lines=json_logs)
     config = HostConfig(
@@ -109,6 +142,11 @@ def serve_command(
         issuer_timeout=issuer_timeout,
         metrics_port=metrics_port,
         metrics_host=metrics_host,
+        reversal_timeout=reversal_timeout,
+        reversal_retry_initial=reversal_retry,
+        reversal_retry_max=reversal_retry_max,
+        reversal_lease=reversal_lease,
+        reversal_poll=reversal_poll,
     )
     with user_errors():
         asyncio.run(serve(config))

@@ -52,6 +52,20 @@ class HostConfig:
     metrics_port: int | None = None
     metrics_host: str = "127.0.0.1"
 
+    # --- upstream reversals (possettle.host.reversals) ------------------------------------
+    #: seconds one reversal attempt waits for the issuer's 0410
+    reversal_timeout: float = 10.0
+    #: back-off between attempts: the first delay and the cap in seconds (doubling between),
+    #: each varied by ± this fraction so many hosts do not retry in step
+    reversal_retry_initial: float = 0.5
+    reversal_retry_max: float = 60.0
+    reversal_retry_jitter: float = 0.1
+    #: seconds past its own budget that a host's hold on an upstream request or a reversal
+    #: lasts; after that another host process (or this one, restarted) takes it over
+    reversal_lease: float = 30.0
+    #: the sender looks for due reversals (another process's, say) at least this often
+    reversal_poll: float = 1.0
+
     @property
     def write_deadline(self) -> float:
         """Seconds a reply may wait for the peer to read it: ``write_timeout`` or idle."""

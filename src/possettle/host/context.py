@@ -20,10 +20,12 @@ from possettle.clock import Clock
 from possettle.crypto.keys import Key, WorkingKeys, issue_working_keys
 from possettle.host.bad_frames import BadFrameRecorder
 from possettle.host.config import HostConfig
+from possettle.host.crashpoints import HostCrashPoints
 from possettle.host.ledger.database import Database
 from possettle.host.ledger.queries import dialect_insert
 from possettle.host.ledger.schema import counters
 from possettle.host.policy import PolicyCache
+from possettle.host.reversals.sender import Reversals
 from possettle.host.state_cache import TerminalStateCache
 from possettle.iso8583.codec import Fields
 from possettle.monitor.metrics import HostMetrics
@@ -88,6 +90,7 @@ class HostContext:
         rrns: RrnSource | None = None,
         issue_keys: KeyIssuer = issue_working_keys,
         metrics: HostMetrics | None = None,
+        crash: HostCrashPoints | None = None,
     ) -> None:
         self.db = db
         self.issuer = issuer
@@ -100,6 +103,10 @@ class HostContext:
         self.metrics = metrics if metrics is not None else HostMetrics()
         #: format and MAC errors, counted and sampled (written by interval, not per frame)
         self.bad_frames = BadFrameRecorder(db, config, self.metrics)
+        #: named crash points (``POSSETTLE_HOST_CRASH_AT``; no-ops unless set)
+        self.crash = crash if crash is not None else HostCrashPoints.from_env()
+        #: intents and the durable sender of upstream reversals (``serve()`` runs it)
+        self.reversals = Reversals(db, issuer, config, crash=self.crash)
 
     @property
     def clock(self) -> Clock:

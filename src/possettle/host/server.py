@@ -271,7 +271,12 @@ async def serve(
     ready: Callable[[HostServer], None] | None = None,
     stop: asyncio.Event | None = None,
 ) -> None:
-    """Run a host until ``stop`` is set (or SIGTERM / SIGINT when ``stop`` is None)."""
+    """Run a host until ``stop`` is set (or SIGTERM / SIGINT when ``stop`` is None).
+
+    Besides the server it runs the durable sender of upstream reversals
+    (:mod:`possettle.host.reversals`) and hands the issuer's late replies to it; should the
+    sender fail, the host stops and its error is raised here.
+    """
     ensure_logging()
     db = Database.open(config.db_url, key_file=config.key_file, clock=clock)
     issuer = connector_from_spec(config.issuer, db.clock)
@@ -288,16 +293,27 @@ async def serve(
         try:
             if config.metrics_port is not None:
                 exposition = _expose(config, db, metrics)
-            server = HostServer(
-                config, db, issuer, context=HostContext(db, issuer, config, metrics=metrics)
-            )
+            context = HostContext(db, issuer, config, metrics=metrics)
+            server = HostServer(config, db, issuer, context=context)
             if exposition is not None:
                 server.metrics_port = exposition.server_port
             await server.start()
-            if ready is not None:
-                ready(server)
-            await stop_event.wait()
-            await server.stop()
+            issuer.set_late_reply_handler(context.reversals.late_reply)
+            sender = asyncio.create_task(context.reversals.run(), name="upstream reversals")
+            try:
+                if ready is not None:
+                    ready(server)
+                await _until_stopped(stop_event, sender)
+            finally:
+                await server.stop()
+                issuer.set_late_reply_handler(None)
+                sender.cancel()
+                await asyncio.wait({sender})
+                if context.reversals.unsaved:
+                    log.error(
+                        "host stopping with upstream reversals the ledger never stored",
+                        rrns=list(context.reversals.unsaved),
+                    )
         finally:
             if exposition is not None:
                 await asyncio.to_thread(exposition.shutdown)
@@ -308,6 +324,20 @@ async def serve(
         if stop is None:
             for sig in (signal.SIGTERM, signal.SIGINT):
                 loop.remove_signal_handler(sig)
+
+
+async def _until_stopped(stop: asyncio.Event, sender: asyncio.Task[None]) -> None:
+    """Wait for ``stop``; if the reversal sender ends first, raise why."""
+    stopping = asyncio.create_task(stop.wait(), name="host stop")
+    try:
+        done, _ = await asyncio.wait({stopping, sender}, return_when=asyncio.FIRST_COMPLETED)
+    finally:
+        stopping.cancel()
+    if sender in done:
+        exc = sender.exception()
+        log.error("upstream reversal sender failed; stopping the host", error=repr(exc))
+        sender.result()
+        raise RuntimeError("the upstream reversal sender ended on its own")
 
 
 def _expose(config: HostConfig, db: Database, metrics: HostMetrics) -> WSGIServer:

@@ -1,7 +1,9 @@
 """The acquirer host's upstream: one issuer-connector interface and its implementations.
 
 * :mod:`~possettle.upstream.connector` — :class:`AuthRequest`, :class:`AuthResult`, the
-  :class:`IssuerConnector` protocol and :func:`connector_from_spec`;
+  :class:`IssuerConnector` protocol, what a connector sent (:class:`SentRequest`), one
+  reversal to send (:class:`UpstreamReversal`), a :class:`LateReply`, and
+  :func:`connector_from_spec`;
 * :mod:`~possettle.upstream.simulator` and :mod:`~possettle.upstream.rules` — the built-in
   issuer and its rules file;
 * :mod:`~possettle.upstream.iso8583` — a remote issuer over ISO 8583:1987 (with
@@ -17,6 +19,9 @@ from possettle.upstream.connector import (
     AuthRequest,
     AuthResult,
     IssuerConnector,
+    LateReply,
+    SentRequest,
+    UpstreamReversal,
     connector_from_spec,
 )
 from possettle.upstream.errors import (
@@ -39,13 +44,16 @@ __all__ = [
     "CardState",
     "Iso8583Connector",
     "IssuerConnector",
+    "LateReply",
     "RetryPolicy",
     "Rules",
     "RulesError",
+    "SentRequest",
     "SimulatorConnector",
     "UpstreamError",
     "UpstreamProtocolError",
     "UpstreamRequestError",
+    "UpstreamReversal",
     "UpstreamTimeout",
     "UpstreamUnavailable",
     "connector_from_spec",

@@ -9,6 +9,12 @@ A PIN travels only as a block under the zone PIN key (ZPK) a connector shares wi
 (:attr:`IssuerConnector.zpk`): the host translates the terminal's field 52 from its PIK to that
 key inside :mod:`possettle.crypto.pin`, as an HSM does, so no clear PIN exists outside it.
 
+Reversals are the host's, not the connector's: before a financial request goes out the host
+stores :meth:`IssuerConnector.describe` (a :class:`SentRequest`) in its ledger, and when the
+answer was none or an approval it could not book, its durable sender hands that description
+back as an :class:`UpstreamReversal` to :meth:`IssuerConnector.send_reversal`, once per
+attempt, until the issuer acknowledges it. A connector keeps no reversal queue of its own.
+
 >>> from possettle.clock import SystemClock
 >>> connector_from_spec("sim", SystemClock()).name
 'sim'
@@ -16,6 +22,8 @@ key inside :mod:`possettle.crypto.pin`, as an HSM does, so no clear PIN exists o
 
 from __future__ import annotations
 
+import json
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
@@ -86,6 +94,56 @@ class AuthResult:
         return self.response_code == "00"
 
 
+@dataclass(frozen=True, slots=True)
+class SentRequest:
+    """What a connector sends upstream for one request: enough to reverse it after a restart.
+
+    ``message`` is the connector's own description of the request (for ISO 8583:1987 the
+    fields of the 0200 as sent, without track 2 and PIN block, which may never be stored).
+    It holds the PAN: the host keeps it only sealed, and ``repr()`` never shows it.
+    """
+
+    rrn: str
+    message: Mapping[str, str] = field(repr=False)
+
+    def to_bytes(self) -> bytes:
+        """The canonical bytes the host seals in its ledger."""
+        return json.dumps({"rrn": self.rrn, "message": dict(self.message)}, sort_keys=True).encode()
+
+    @classmethod
+    def from_bytes(cls, data: bytes) -> SentRequest:
+        doc = json.loads(data)
+        return cls(str(doc["rrn"]), {str(k): str(v) for k, v in doc["message"].items()})
+
+
+@dataclass(frozen=True, slots=True)
+class UpstreamReversal:
+    """One reversal to send: the original as described, field 39's reason and its auth code."""
+
+    original: SentRequest
+    reason: str  # 98 no reply, 96 host failure, 12 / 94 approval not booked, A0 MAC, ...
+    auth_code: str | None = None
+
+    @property
+    def rrn(self) -> str:
+        return self.original.rrn
+
+
+@dataclass(frozen=True, slots=True)
+class LateReply:
+    """A reply that arrived after its request had timed out (``0210``, ``0230`` or ``0410``).
+
+    An approval here is exactly the one a reversal is for.
+    """
+
+    mti: str
+    rrn: str
+    result: AuthResult
+
+
+LateReplyHandler = Callable[[LateReply], None]
+
+
 class IssuerConnector(Protocol):
     """What the host needs from an issuer, whatever speaks to it."""
 
@@ -101,25 +159,37 @@ class IssuerConnector(Protocol):
         ...
 
     async def start(self) -> None:
-        """Acquire resources and start background work (e.g. the reversal sender)."""
+        """Acquire resources and start background work (e.g. a connection's reader)."""
         ...
 
     async def aclose(self) -> None:
         """Stop background work and release resources; pending requests fail as unavailable."""
         ...
 
-    # The budget is a parameter, not an asyncio.timeout() around the call, because a connector
-    # must act on expiry itself (queue a reversal) rather than just be cancelled.
-    async def authorize(self, req: AuthRequest, timeout: float) -> AuthResult:  # noqa: ASYNC109
-        """Ask the issuer; raises :class:`UpstreamTimeout` or :class:`UpstreamUnavailable`."""
+    def describe(self, req: AuthRequest) -> SentRequest:
+        """What :meth:`authorize` sends (or sent) for ``req``; no I/O, stable per ``rrn``."""
         ...
 
-    async def reverse(self, req: AuthRequest, reason: str) -> None:
-        """Undo an earlier :meth:`authorize` with the same ``rrn``; idempotent.
+    # The budget is a parameter, not an asyncio.timeout() around the call, because a connector
+    # must act on expiry itself (say what it sent) rather than just be cancelled.
+    async def authorize(self, req: AuthRequest, timeout: float) -> AuthResult:  # noqa: ASYNC109
+        """Ask the issuer; raises :class:`UpstreamTimeout` or :class:`UpstreamUnavailable`.
 
-        ``reason`` is a response code (``98`` no reply, ``A0`` MAC failure, ...). A connector
-        to a remote issuer queues the reversal and retries it until it is acknowledged.
+        Such an error's ``sent`` is the :class:`SentRequest` when the request may have reached
+        the issuer (it is in doubt: the host must reverse it), ``None`` when it never left.
         """
+        ...
+
+    async def send_reversal(self, reversal: UpstreamReversal, timeout: float) -> AuthResult:  # noqa: ASYNC109
+        """Send one reversal attempt and return the issuer's answer (field 39 of the 0410).
+
+        Raises :class:`UpstreamTimeout`, :class:`UpstreamUnavailable` or
+        :class:`UpstreamProtocolError` when there is no usable answer; never retries itself.
+        """
+        ...
+
+    def set_late_reply_handler(self, handler: LateReplyHandler | None) -> None:
+        """Hand replies that arrive after their request timed out to ``handler``."""
         ...
 
 

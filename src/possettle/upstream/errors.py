@@ -10,6 +10,10 @@ The tree, and what the host answers the terminal for each::
         ├── UpstreamRequestError        our request cannot be encoded (caller misuse)
         └── RulesError                  a bad simulator rules file (also a ConfigError)
 
+``UpstreamTimeout``, ``UpstreamUnavailable`` and ``UpstreamProtocolError`` carry ``sent``: the
+:class:`~possettle.upstream.connector.SentRequest` when the request was written to the issuer
+(its fate is in doubt, so the host must reverse it), ``None`` when it never left.
+
 Lower-layer errors (``OSError``, ``TimeoutError``, pyiso8583's ``DecodeError`` and
 ``EncodeError``) are translated into this tree with ``raise ... from exc`` in exactly one place
 per connector, so the cause chain is kept. No message here ever carries a clear PAN, track or
@@ -18,18 +22,35 @@ PIN: connectors mask the PAN with :func:`possettle.cards.mask_pan`.
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from possettle.errors import ConfigError, PossettleError
+
+if TYPE_CHECKING:
+    from possettle.upstream.connector import SentRequest
 
 
 class UpstreamError(PossettleError):
-    """Base of every error raised towards the issuer."""
+    """Base of every error raised towards the issuer.
+
+    ``sent`` is what went to the issuer before things went wrong (``None``: nothing did).
+    """
+
+    def __init__(self, message: str, *, sent: SentRequest | None = None) -> None:
+        super().__init__(message)
+        self.sent = sent
+
+    @property
+    def in_doubt(self) -> bool:
+        """The request reached (or may have reached) the issuer: only a reversal undoes it."""
+        return self.sent is not None
 
 
 class UpstreamTimeout(UpstreamError):
     """The issuer did not answer within the budget; the host answers ``98``.
 
-    A financial request that timed out may still have been approved by the issuer, so the
-    connector has already queued a reversal for it when this is raised.
+    A financial request that timed out may still have been approved by the issuer: ``sent``
+    says what to reverse.
     """
 
 

@@ -7,8 +7,12 @@ Parsed with the standard library's ``tomllib`` and validated key by key; every p
 
 A rule matches when every match key it sets matches (no keys: it matches everything); rules
 are tried in file order and the first match wins. Its action is ``response`` (answer that
-code), ``no_reply`` (stay silent), optionally preceded by ``latency_ms``; a rule with only
-``latency_ms`` delays the normal answer. Outage windows use the local time of the clock and
+code), ``no_reply`` (stay silent), ``lost_reply`` (decide and act as usual, but the answer
+never reaches the host: the card is debited and the host times out), optionally preceded by
+``latency_ms``; a rule with only ``latency_ms`` delays the normal answer. ``reversal_no_reply
+= N`` leaves the first N reversal attempts for a matched request unanswered. A top-level
+``state_file`` (relative to the rules file) keeps balances and what was received across
+restarts of the host, as a real issuer would. Outage windows use the local time of the clock and
 may cross midnight (``23:30``–``00:15``); the end is exclusive. ``[issuer] zpk`` names the
 zone PIN key (32 or 48 hex digits) the simulator verifies PIN blocks under; without it each
 simulator generates its own.
@@ -73,6 +77,8 @@ class Rule:
     response: str | None = None
     latency_ms: int = 0
     no_reply: bool = False
+    lost_reply: bool = False
+    reversal_no_reply: int = 0
 
     def matches(self, req: AuthRequest) -> bool:
         minor = req.amount.minor
@@ -106,6 +112,7 @@ class Rules:
     cards: Mapping[str, Card] = field(default_factory=dict, repr=False)
     rules: tuple[Rule, ...] = ()
     outages: tuple[Outage, ...] = ()
+    state_file: Path | None = None
     #: the zone PIN key shared with the host; None: the simulator makes one up
     zpk: Key | None = None
 
@@ -125,7 +132,7 @@ def parse_rules(text: str, source: str = "rules.toml") -> Rules:
         doc = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
         raise RulesError(f"{source}: not valid TOML: {exc}") from exc
-    top = _Table(source, "", doc, ("issuer", "defaults", "cards", "rules", "outages"))
+    top = _Table(source, "", doc, ("issuer", "defaults", "cards", "rules", "outages", "state_file"))
     issuer = top.table("issuer", ("zpk",))
     zpk = None if issuer is None else issuer.zpk("zpk")
     defaults = _defaults(top.table("defaults", ("balance", "pin")))
@@ -137,7 +144,15 @@ def parse_rules(text: str, source: str = "rules.toml") -> Rules:
         cards[card.pan] = card
     rules = tuple(_rule(t) for t in top.array("rules"))
     outages = tuple(_outage(t) for t in top.array("outages"))
-    return Rules(defaults, cards, rules, outages, zpk)
+    state = top.string("state_file")
+    state_file = None
+    if state is not None:
+        if not state:
+            raise top.error("state_file", "is empty")
+        state_file = Path(state)
+        if not state_file.is_absolute():
+            state_file = Path(source).parent / state_file
+    return Rules(defaults, cards, rules, outages, state_file=state_file, zpk=zpk)
 
 
 def _defaults(t: _Table | None) -> Defaults:
@@ -180,8 +195,18 @@ def _rule(t: _Table) -> Rule:
     response, latency_ms, no_reply = t.response("response"), t.latency("latency_ms"), t.flag()
     if response is not None and no_reply:
         raise t.error("no_reply", "cannot be combined with response")
-    if response is None and not no_reply and latency_ms is None:
-        raise t.error("", "a rule needs response, latency_ms or no_reply = true")
+    lost_reply = t.flag("lost_reply")
+    if lost_reply and (response is not None or no_reply):
+        raise t.error("lost_reply", "cannot be combined with response or no_reply")
+    silent = t.data.get("reversal_no_reply", 0)
+    if not isinstance(silent, int) or isinstance(silent, bool) or not 0 <= silent <= 100:
+        raise t.error("reversal_no_reply", f"{silent!r} is not a count of attempts (0..100)")
+    if response is None and not no_reply and not lost_reply and latency_ms is None and not silent:
+        raise t.error(
+            "",
+            "a rule needs response, latency_ms, no_reply = true, lost_reply = true "
+            "or reversal_no_reply",
+        )
     return Rule(
         pan=pan,
         pan_prefix=prefix,
@@ -192,6 +217,8 @@ def _rule(t: _Table) -> Rule:
         response=response,
         latency_ms=latency_ms or 0,
         no_reply=no_reply,
+        lost_reply=lost_reply,
+        reversal_no_reply=silent,
     )
 
 
@@ -324,6 +351,8 @@ _ALLOWED: dict[str, tuple[str, ...]] = {
         "response",
         "latency_ms",
         "no_reply",
+        "lost_reply",
+        "reversal_no_reply",
     ),
     "outages": ("start", "end", "response", "no_reply"),
 }

@@ -13,16 +13,23 @@ against the card's PIN inside the crypto module. A block that does not decode is
 Effects per kind: a sale debits; a void credits back the amount of the original (found by
 ``original_rrn``, ``25`` when unknown or already undone); a refund credits; an offline advice
 is force-posted (only the Luhn check can refuse it); a balance inquiry changes nothing.
-:meth:`SimulatorConnector.reverse` undoes the effect of the request with that RRN once.
+:meth:`SimulatorConnector.send_reversal` undoes the effect of the request with that RRN once
+and answers ``00`` (``25`` for an RRN it never saw).
 
-This module *is* the issuer, so it keeps balances by PAN in memory; it never logs them.
+This module *is* the issuer, so it keeps balances by card (a hash of the PAN) in memory, and
+with the rules' ``state_file`` also on disk (rewritten atomically after every change, so it
+outlives a host killed with SIGKILL, as a real issuer's books would); it never logs them.
 """
 
 from __future__ import annotations
 
 import asyncio
-from dataclasses import dataclass, field
+import hashlib
+import json
+import os
+from dataclasses import asdict, dataclass
 from datetime import datetime
+from pathlib import Path
 from typing import NoReturn
 
 import structlog
@@ -32,20 +39,32 @@ from possettle.clock import Clock
 from possettle.crypto.errors import PinBlockError
 from possettle.crypto.keys import Key, generate_key
 from possettle.crypto.pin import pin_matches
-from possettle.upstream.connector import AuthKind, AuthRequest, AuthResult
+from possettle.upstream.connector import (
+    AuthKind,
+    AuthRequest,
+    AuthResult,
+    LateReplyHandler,
+    SentRequest,
+    UpstreamReversal,
+)
 from possettle.upstream.errors import UpstreamTimeout, UpstreamUnavailable
 from possettle.upstream.rules import Card, CardState, Rules
 
-log = structlog.get_logger("possettle.upstream.simulator")
+log = structlog.get_logger("possettle.upstream")
 
 _STATE_CODES = {CardState.EXPIRED: "54", CardState.LOST: "41", CardState.FROZEN: "62"}
+
+
+def card_key(pan: str) -> str:
+    """The key the simulator keeps a card's balance under (never the PAN itself)."""
+    return hashlib.sha256(b"possettle-sim:" + pan.encode()).hexdigest()[:32]
 
 
 @dataclass(slots=True)
 class _Effect:
     """What one request did to one card, so it can be reversed or voided exactly once."""
 
-    pan: str = field(repr=False)
+    card: str  # card_key(pan)
     delta: int  # minor units added to the balance (negative for a debit)
     reversed: bool = False
     voided_by: str | None = None  # the RRN of the void that credited this sale back
@@ -63,8 +82,13 @@ class SimulatorConnector:
         self.zpk: Key = self._rules.zpk or generate_key(16)
         self._balances: dict[str, int] = {}
         self._effects: dict[str, _Effect] = {}
+        # reversal attempts still to be left unanswered, by RRN (rule reversal_no_reply)
+        self._silent: dict[str, int] = {}
+        # what the issuer was sent, by RRN: {"auth": n, "reversal": n}
+        self._received: dict[str, dict[str, int]] = {}
         self._next_auth = 0
         self._closed = False
+        self._load()
 
     async def start(self) -> None:
         self._closed = False
@@ -72,13 +96,21 @@ class SimulatorConnector:
     async def aclose(self) -> None:
         self._closed = True
 
+    def set_late_reply_handler(self, handler: LateReplyHandler | None) -> None:
+        """Nothing arrives late from the simulator: it answers or stays silent."""
+
     def balance(self, pan: str) -> int:
         """The card's balance in minor units (for tests and the demo console)."""
-        return self._balances.get(pan, self._opening_balance(pan))
+        return self._balances.get(card_key(pan), self._opening_balance(pan))
+
+    def describe(self, req: AuthRequest) -> SentRequest:
+        # The simulator finds a request by its RRN alone.
+        return SentRequest(req.rrn, {"rrn": req.rrn, "kind": req.kind.value})
 
     async def authorize(self, req: AuthRequest, timeout: float) -> AuthResult:  # noqa: ASYNC109
         if self._closed:
             raise UpstreamUnavailable(f"{self.name}: the simulator is closed")
+        self._count(req.rrn, "auth")
         for outage in self._rules.outages:
             if outage.covers(self._local_time().time()):
                 if outage.response is None:  # the parser allows only no_reply then
@@ -86,6 +118,9 @@ class SimulatorConnector:
                 return AuthResult(outage.response)
         rule = next((r for r in self._rules.rules if r.matches(req)), None)
         if rule is not None:
+            if rule.reversal_no_reply:
+                self._silent[req.rrn] = rule.reversal_no_reply
+                self._save()
             if rule.latency_ms:
                 if rule.latency_ms / 1000 >= timeout:
                     # A real issuer's reply would arrive after the host gave up on it.
@@ -93,19 +128,40 @@ class SimulatorConnector:
                 await asyncio.sleep(rule.latency_ms / 1000)
             if rule.no_reply:
                 await self._no_reply(req, timeout, "no_reply rule")
+            if rule.lost_reply:
+                result = self._decide(req)  # acted on: the card may be debited ...
+                log.info("sim lost reply", issuer=self.name, rrn=req.rrn, code=result.response_code)
+                await self._no_reply(req, timeout, "lost_reply rule")  # ... and never told
             if rule.response is not None:
                 return AuthResult(rule.response, self._auth_code(rule.response))
         return self._decide(req)
 
-    async def reverse(self, req: AuthRequest, reason: str) -> None:
-        effect = self._effects.get(req.rrn)
-        if effect is None or effect.reversed:
-            return  # unknown or already reversed: a reversal is applied at most once
-        effect.reversed = True
-        self._post(effect.pan, -effect.delta)
-        if effect.voids is not None:
-            self._effects[effect.voids].voided_by = None
-        log.info("sim reversed", issuer=self.name, rrn=req.rrn, reason=reason)
+    async def send_reversal(self, reversal: UpstreamReversal, timeout: float) -> AuthResult:  # noqa: ASYNC109
+        if self._closed:
+            raise UpstreamUnavailable(f"{self.name}: the simulator is closed")
+        rrn = reversal.rrn
+        self._count(rrn, "reversal")
+        if self._silent.get(rrn, 0) > 0:
+            self._silent[rrn] -= 1
+            self._save()
+            await asyncio.sleep(timeout)
+            log.info("sim reversal unanswered", issuer=self.name, rrn=rrn)
+            raise UpstreamTimeout(f"{self.name}: no reply within {timeout:g}s to reversal {rrn}")
+        effect = self._effects.get(rrn)
+        if effect is None:
+            return AuthResult("25")  # unable to locate the original: nothing to undo
+        if not effect.reversed:  # a reversal is applied at most once
+            effect.reversed = True
+            self._post(effect.card, -effect.delta)
+            if effect.voids is not None:
+                self._effects[effect.voids].voided_by = None
+            self._save()
+            log.info("sim reversed", issuer=self.name, rrn=rrn, reason=reversal.reason)
+        return AuthResult("00")
+
+    def received(self, rrn: str) -> dict[str, int]:
+        """How many authorizations and reversals with this RRN the issuer was sent."""
+        return dict(self._received.get(rrn, {}))
 
     # --- the issuer's decision -------------------------------------------------------------
 
@@ -160,7 +216,7 @@ class SimulatorConnector:
             or original.delta >= 0
         ):
             return AuthResult("25")
-        if original.pan != req.pan:
+        if original.card != card_key(req.pan):
             return AuthResult("12")
         refusal = self._pin_refusal(req, card)
         if refusal is not None:
@@ -171,9 +227,11 @@ class SimulatorConnector:
         return result
 
     def _apply(self, req: AuthRequest, delta: int) -> AuthResult:
-        self._post(req.pan, delta)
-        self._effects[req.rrn] = _Effect(req.pan, delta)
-        log.info(
+        key = card_key(req.pan)
+        self._balances[key] = self.balance(req.pan)
+        self._effects[req.rrn] = _Effect(key, delta)
+        self._post(key, delta)
+        log.debug(
             "sim approved",
             issuer=self.name,
             kind=req.kind.value,
@@ -182,8 +240,9 @@ class SimulatorConnector:
         )
         return AuthResult("00", self._auth_code("00"))
 
-    def _post(self, pan: str, delta: int) -> None:
-        self._balances[pan] = self.balance(pan) + delta
+    def _post(self, card: str, delta: int) -> None:
+        self._balances[card] += delta
+        self._save()
 
     def _opening_balance(self, pan: str) -> int:
         card = self._rules.cards.get(pan)
@@ -210,4 +269,62 @@ class SimulatorConnector:
     async def _no_reply(self, req: AuthRequest, wait: float, why: str) -> NoReturn:
         await asyncio.sleep(wait)
         log.info("sim no reply", issuer=self.name, rrn=req.rrn, why=why)
-        raise UpstreamTimeout(f"{self.name}: no reply within {wait:g}s for rrn {req.rrn}")
+        sent = None if req.kind is AuthKind.BALANCE else self.describe(req)
+        raise UpstreamTimeout(
+            f"{self.name}: no reply within {wait:g}s for rrn {req.rrn}", sent=sent
+        )
+
+    # --- the issuer's books on disk (rules: state_file) -------------------------------------
+
+    def _count(self, rrn: str, what: str) -> None:
+        counts = self._received.setdefault(rrn, {})
+        counts[what] = counts.get(what, 0) + 1
+        self._save()
+
+    def _load(self) -> None:
+        path = self._rules.state_file
+        if path is None or not path.exists():
+            return
+        doc = json.loads(path.read_text(encoding="utf-8"))
+        self._balances = {str(k): int(v) for k, v in doc["balances"].items()}
+        self._effects = {str(k): _Effect(**v) for k, v in doc["effects"].items()}
+        self._silent = {str(k): int(v) for k, v in doc["silent"].items()}
+        self._received = doc["received"]
+        self._next_auth = int(doc["next_auth"])
+
+    def _save(self) -> None:
+        path = self._rules.state_file
+        if path is None:
+            return
+        doc = {
+            "balances": self._balances,
+            "effects": {k: asdict(v) for k, v in self._effects.items()},
+            "silent": self._silent,
+            "received": self._received,
+            "next_auth": self._next_auth,
+        }
+        # Written whole and renamed into place: a host killed mid-write leaves the old books.
+        tmp = path.with_name(path.name + ".tmp")
+        with tmp.open("w", encoding="utf-8") as f:
+            json.dump(doc, f)
+            f.flush()
+            os.fsync(f.fileno())
+        tmp.replace(path)
+
+
+@dataclass(frozen=True, slots=True)
+class SimulatorBooks:
+    """A simulator's ``state_file`` as read back (tests check the issuer's side with it)."""
+
+    balances: dict[str, int]
+    received: dict[str, dict[str, int]]
+
+    @classmethod
+    def read(cls, path: Path) -> SimulatorBooks:
+        if not path.exists():
+            return cls({}, {})
+        doc = json.loads(path.read_text(encoding="utf-8"))
+        return cls(doc["balances"], doc["received"])
+
+    def balance(self, pan: str, opening: int) -> int:
+        return int(self.balances.get(card_key(pan), opening))

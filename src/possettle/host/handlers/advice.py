@@ -16,7 +16,7 @@ from possettle.host.handlers.common import (
     log,
     replay,
     request_key,
-    undo_at_issuer,
+    rescue_reversal,
 )
 from possettle.host.handlers.purchase import amount_of, batch_open, new_entry
 from possettle.host.ledger.batches import ensure_batch
@@ -81,12 +81,16 @@ async def refund(ctx: HostContext, req: Request, state: TerminalState) -> Reply:
         original_rrn=orig_rrn,
         original_amount=Money(original.amount),
     )
-    result = await ask_issuer(ctx, auth)
+    asked = await ask_issuer(ctx, auth)
+    result = asked.result
     pan_hash = ctx.db.vault.pan_hash(card.pan)
 
     def book(conn: Connection) -> Reply:
         if not result.approved:
             return Reply(result.response_code, base_reply_fields(ctx, now, rrn))
+        if not asked.still_ours(conn):
+            # another host process took the request over as unanswered: it reverses it
+            return Reply("98", base_reply_fields(ctx, now, rrn))
         current = find_by_rrn(conn, orig_rrn, _REFUNDABLE)
         again = _refund_refusal(current, state, amount)
         if again is not None:
@@ -114,9 +118,14 @@ async def refund(ctx: HostContext, req: Request, state: TerminalState) -> Reply:
             "00", approved_fields(ctx, now, rrn, result.auth_code, card.org), mak=state.mak
         )
 
-    booked, final = await ctx.db.write(lambda c: finish_once(c, key, digest, state, now, book))
-    if result.approved and (not booked or final.code != "00"):
-        await undo_at_issuer(ctx, auth, "12")
+    try:
+        booked, final = await ctx.db.write(
+            lambda c: finish_once(c, key, digest, state, now, book, asked)
+        )
+    except Exception:
+        await rescue_reversal(ctx, asked)
+        raise
+    ctx.reversals.stored(asked, final.code if booked else None)
     return final
 
 
@@ -139,7 +148,8 @@ async def offline(ctx: HostContext, req: Request, state: TerminalState) -> Reply
     rrn = await ctx.rrns.next()
     auth_code = req.fields["38"].strip()
     auth = auth_request(req, state, card, AuthKind.OFFLINE, amount, rrn, now)
-    result = await ask_issuer(ctx, auth)
+    asked = await ask_issuer(ctx, auth)
+    result = asked.result
     if not result.approved:
         log.warning(
             "offline advice refused by issuer",
@@ -168,5 +178,12 @@ async def offline(ctx: HostContext, req: Request, state: TerminalState) -> Reply
         touch(conn, req.tid, now)
         return Reply("00", approved_fields(ctx, now, rrn, auth_code, card.org), mak=state.mak)
 
-    _, final = await ctx.db.write(lambda c: finish_once(c, key, digest, state, now, book))
+    try:
+        booked, final = await ctx.db.write(
+            lambda c: finish_once(c, key, digest, state, now, book, asked)
+        )
+    except Exception:
+        await rescue_reversal(ctx, asked)
+        raise
+    ctx.reversals.stored(asked, final.code if booked else None)
     return final

@@ -1,4 +1,10 @@
-"""Shared steps of the financial handlers: exactly-once replay, issuer calls, reply fields."""
+"""Shared steps of the financial handlers: exactly-once replay, issuer calls, reply fields.
+
+Asking the issuer (:func:`ask_issuer`) writes the request's intent first; the handler's own
+commit then settles it (:meth:`~possettle.host.reversals.intent.AskedIssuer.settle`, done by
+:func:`finish_once` or by the handler's ``book``): a pending upstream reversal whenever the
+answer was none or an approval the host did not book.
+"""
 
 from __future__ import annotations
 
@@ -14,6 +20,7 @@ from possettle.host.context import HostContext
 from possettle.host.ledger.idempotency import RequestKey, StoredRequest, find_request, store_request
 from possettle.host.ledger.terminal_state import TerminalState
 from possettle.host.request import Reply, Request, host_time_fields
+from possettle.host.reversals.intent import AskedIssuer
 from possettle.iso8583.fields import Field44
 from possettle.money import Money
 from possettle.upstream.connector import AuthKind, AuthRequest, AuthResult
@@ -72,30 +79,48 @@ def approved_fields(
     return out
 
 
-async def ask_issuer(ctx: HostContext, auth: AuthRequest) -> AuthResult:
-    """The issuer's answer, with connector failures turned into ``98`` / ``91`` / ``96``."""
+async def ask_issuer(ctx: HostContext, auth: AuthRequest) -> AskedIssuer:
+    """The issuer's answer, with connector failures turned into ``98`` / ``91`` / ``96``.
+
+    The intent is committed before the request leaves, so a host killed while it waits
+    leaves a row another process (or this one, restarted) turns into a reversal.
+    """
+    new = await ctx.reversals.begin(auth)
     start = ctx.clock.monotonic()
+    in_doubt = False
     try:
-        return await ctx.issuer.authorize(auth, ctx.config.issuer_timeout)
-    except UpstreamTimeout:
+        result = await ctx.issuer.authorize(auth, ctx.config.issuer_timeout)
+    except UpstreamTimeout as exc:
         log.warning("issuer timeout", tid=auth.tid, stan=auth.stan, rrn=auth.rrn)
-        return AuthResult("98")
-    except UpstreamUnavailable:
+        result, in_doubt = AuthResult("98"), exc.in_doubt
+        if in_doubt:
+            ctx.crash.hit("upstream.timed_out")
+    except UpstreamUnavailable as exc:
         log.warning("issuer unavailable", tid=auth.tid, stan=auth.stan, rrn=auth.rrn)
-        return AuthResult("91")
+        result, in_doubt = AuthResult("91"), exc.in_doubt
     except UpstreamError as exc:
         log.error("issuer error", tid=auth.tid, stan=auth.stan, error=str(exc))
-        return AuthResult("96")
+        result, in_doubt = AuthResult("96"), exc.in_doubt
     finally:
         ctx.metrics.observe_upstream(ctx.issuer.name, ctx.clock.monotonic() - start)
+    return ctx.reversals.asked(result, in_doubt, new)
 
 
-async def undo_at_issuer(ctx: HostContext, auth: AuthRequest, reason: str) -> None:
-    """Reverse an approval the host could not (or must not) book; never raises."""
-    try:
-        await ctx.issuer.reverse(auth, reason)
-    except UpstreamError as exc:
-        log.error("upstream reversal failed", rrn=auth.rrn, reason=reason, error=str(exc))
+#: field 39 of the reversal of an approval whose booking failed
+BOOKING_FAILED_REASON = "96"
+
+
+async def rescue_reversal(ctx: HostContext, asked: AskedIssuer) -> None:
+    """The handler's commit failed: store the reversal the request needs on its own; never
+    raises (a ledger that refuses it too keeps it in memory, loudly)."""
+    if asked.in_doubt:
+        reason = asked.reversal_reason(None)
+    elif asked.result.approved:
+        reason = BOOKING_FAILED_REASON
+    else:
+        return  # declined: nothing to undo (its intent lapses into a harmless reversal)
+    if reason is not None:
+        await ctx.reversals.rescue(asked, reason)
 
 
 async def earlier_reply(
@@ -118,17 +143,23 @@ def finish_once(
     state: TerminalState,
     now: datetime,
     book: Callable[[Connection], Reply],
+    asked: AskedIssuer | None = None,
 ) -> WriteResult:
     """Inside the writer: replay a repeat that raced us, else book and store the reply.
 
     Returns ``(booked, reply)``; ``booked`` is False when an earlier copy of the request won
-    (its stored reply is returned and nothing is written).
+    (its stored reply is returned and nothing is written). ``asked`` is settled in the same
+    transaction either way.
     """
     again = find_request(conn, key)
     if again is not None:
+        if asked is not None:
+            asked.settle(conn, None)
         return False, replay(again, digest, state)
     reply = book(conn)
     store_request(conn, key, digest, reply.code, reply.stored(), now)
+    if asked is not None:
+        asked.settle(conn, reply.code)
     return True, reply
 
 

@@ -21,7 +21,7 @@ from possettle.host.handlers.common import (
     finish_once,
     replay,
     request_key,
-    undo_at_issuer,
+    rescue_reversal,
 )
 from possettle.host.handlers.pinblock import upstream_pin_block
 from possettle.host.ledger.batches import ensure_batch
@@ -163,14 +163,17 @@ async def _purchase(ctx: HostContext, req: Request, state: TerminalState, *, voi
         original_rrn=original.rrn if original is not None else None,
         original_amount=Money(original.amount) if original is not None else None,
     )
-    result = await ask_issuer(ctx, auth)
+    asked = await ask_issuer(ctx, auth)
+    result = asked.result
     reply = _issuer_reply(ctx, now, rrn, result, card, state)
 
     def book(conn: Connection) -> WriteResult:
-        # One trip, one transaction: the exactly-once check, the state check and the booking.
+        # One trip, one transaction: the exactly-once check, the state check, the booking and
+        # the upstream reversal if one is owed.
         found = find_requests(conn, req.tid, req.batch, req.stan, (req.mti, REVERSAL_MTI))
         again = found.get(req.mti)
         if again is not None:
+            asked.settle(conn, None)
             return False, replay(again, digest, state)  # an earlier copy of this request won
         if not touch_if_current(conn, state, now):
             raise StaleTerminalState(f"terminal {req.tid} changed while STAN {req.stan} ran")
@@ -178,6 +181,10 @@ async def _purchase(ctx: HostContext, req: Request, state: TerminalState, *, voi
         if REVERSAL_MTI in found:
             # The terminal reversed this request while we were asking the issuer.
             final = Reply("12", base_reply_fields(ctx, now, rrn))
+        elif result.approved and not asked.still_ours(conn):
+            # This host was too slow: another process has taken the request over as
+            # unanswered and reverses it. Book nothing; to the terminal it got no answer.
+            final = Reply("98", base_reply_fields(ctx, now, rrn))
         elif result.approved:
             orig_now = None
             if orig_ref is not None:
@@ -195,16 +202,15 @@ async def _purchase(ctx: HostContext, req: Request, state: TerminalState, *, voi
                 )
                 post(conn, entry)
         store_request(conn, key, digest, final.code, final.stored(), now)
+        asked.settle(conn, final.code)
         return True, final
 
     try:
         booked, final = await ctx.db.write(book)
     except Exception:
-        if result.approved:
-            await undo_at_issuer(ctx, auth, "96")
+        await rescue_reversal(ctx, asked)
         raise
-    if result.approved and (not booked or final.code != "00"):
-        await undo_at_issuer(ctx, auth, "12" if booked else "94")
+    ctx.reversals.stored(asked, final.code if booked else None)
     if booked and not state.batch_exists:
         ctx.terminals.drop(req.tid)  # the batch row exists now: the next sale reads it
     elif booked and not void:

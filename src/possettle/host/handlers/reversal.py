@@ -15,12 +15,12 @@ from possettle.host.handlers.common import (
     card_of,
     earlier_reply,
     finish_once,
-    undo_at_issuer,
 )
 from possettle.host.ledger.kinds import EntryKind
 from possettle.host.ledger.postings import Entry, NewEntry, find_entry, post_reversal
 from possettle.host.ledger.terminal_state import TerminalState, touch
 from possettle.host.request import Reply, Request
+from possettle.host.reversals.store import NewReversal, ensure_pending
 from possettle.iso8583.fields import TxnType
 from possettle.money import Money
 from possettle.upstream.connector import AuthKind, AuthRequest
@@ -79,25 +79,26 @@ async def reversal(ctx: HostContext, req: Request, state: TerminalState) -> Repl
             ),
         )
         touch(conn, req.tid, now)
+        # The issuer approved the original: it is told in the same commit that books the
+        # reversal, and the host's sender repeats the 0400 until it is acknowledged.
+        auth = AuthRequest(
+            kind=auth_kind,
+            pan=card.pan,
+            expiry=card.expiry,
+            amount=Money(orig.amount),
+            stan=req.stan,
+            rrn=orig.rrn,
+            tid=req.tid,
+            mid=state.mid,
+            local_time=now,
+        )
+        upstream = NewReversal(auth, ctx.issuer.describe(auth), ctx.issuer.name)
+        reason = req.fields.get("39", "98")
+        ensure_pending(conn, ctx.db.vault, upstream, reason, now, orig.auth_code)
         applied.append(orig)
         return Reply("00", fields, mak=state.mak)
 
     _, final = await ctx.db.write(lambda c: finish_once(c, key, digest, state, now, book))
     if applied:
-        orig = applied[0]
-        await undo_at_issuer(
-            ctx,
-            AuthRequest(
-                kind=auth_kind,
-                pan=card.pan,
-                expiry=card.expiry,
-                amount=Money(orig.amount),
-                stan=req.stan,
-                rrn=orig.rrn,
-                tid=req.tid,
-                mid=state.mid,
-                local_time=now,
-            ),
-            req.fields.get("39", "98"),
-        )
+        ctx.reversals.wake()
     return final

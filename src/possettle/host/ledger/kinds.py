@@ -30,6 +30,14 @@ class EntryKind(StrEnum):
     REVERSAL = "reversal"
 
 
+class ReversalState(StrEnum):
+    """An upstream reversal row (``upstream_reversals``); see :mod:`possettle.host.reversals`."""
+
+    INTENT = "intent"  # the request is on its way to the issuer; its answer decides
+    PENDING = "pending"  # the issuer must be told to undo it; sent until acknowledged
+    ACKNOWLEDGED = "acknowledged"  # a 0410 with a final code arrived: done
+
+
 class BatchStatus(StrEnum):
     OPEN = "open"
     SETTLING = "settling"

@@ -40,6 +40,7 @@ from possettle.host.ledger.kinds import (
     EntryKind,
     ExceptionStatus,
     MerchantStatus,
+    ReversalState,
     TerminalStatus,
     UploadStatus,
 )
@@ -274,6 +275,52 @@ host_events = Table(
     # JSON; callers mask card data before it gets here.
     Column("detail", Text(), nullable=False),
     Index(None, "tid", "at"),
+)
+
+# ------------------------------------------------------------------ upstream reversals (0003)
+
+# One row per upstream request whose fate at the issuer may need undoing (design.md, "Money";
+# possettle.host.reversals). An ``intent`` is written before a financial request goes to the
+# issuer and deleted in the commit that books its answer; the same commit turns it into a
+# ``pending`` reversal when the answer was none (98/91 in doubt) or an approval the host could
+# not book. A ``pending`` row is sent by whichever host process holds its lease, until the
+# issuer's 0410 carries a final code: then ``acknowledged``, exactly once.
+upstream_reversals = Table(
+    "upstream_reversals",
+    metadata,
+    _id(),
+    Column("rrn", String(12), nullable=False),
+    Column("state", String(12), nullable=False),
+    # field 39 of the 0400 (98 no reply, 96 host failure, 12/94 approval not booked, ...)
+    Column("reason", String(2)),
+    Column("issuer", String(200), nullable=False),
+    Column("tid", String(8), nullable=False),
+    Column("stan", String(6), nullable=False),
+    Column("kind", String(10), nullable=False),
+    Column("amount", BigInteger(), nullable=False),
+    Column("currency", String(3), nullable=False),
+    Column("pan_masked", String(19), nullable=False),
+    # The upstream original as the connector sent it (it holds the PAN, never track 2 or a
+    # PIN block), sealed with the vault and bound to the row's RRN.
+    Column("original_sealed", LargeBinary(), nullable=False),
+    Column("auth_code", String(6)),
+    Column("attempts", Integer(), nullable=False, server_default=sa.text("0")),
+    _at("next_attempt_at", nullable=True),
+    Column("last_outcome", String(80)),
+    # the 0410's field 39 that acknowledged the reversal
+    Column("response_code", String(2)),
+    # field 39 of a reply that arrived after its request had timed out
+    Column("late_reply_code", String(2)),
+    # which host process may act on the row, and until when (several hosts, one ledger)
+    Column("lease_owner", String(80)),
+    _at("lease_until", nullable=True),
+    _at("created_at"),
+    _at("updated_at"),
+    _at("acknowledged_at", nullable=True),
+    Column("acknowledged_by", String(80)),
+    UniqueConstraint("rrn"),
+    _one_of("state", ReversalState, "state"),
+    Index(None, "state", "next_attempt_at"),
 )
 
 terminal_reports = Table(

@@ -6,7 +6,7 @@ the rows already written into them (the newest 1,000 stay as the sample; the hos
 to its configured size on its first flush) and deletes them from ``host_events``.
 
 Revision ID: 0004
-Revises: 0002 (the lead chains it after 0003 on merge)
+Revises: 0003
 Create Date: 2026-12-03
 """
 
@@ -16,7 +16,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0004"
-down_revision: str | None = "0002"
+down_revision: str | None = "0003"
 branch_labels: str | None = None
 depends_on: str | None = None
 
