@@ -27,7 +27,7 @@ from pathlib import Path
 import pytest
 
 from possettle.sim.fuzz import Corpus, FuzzDriver, Leak, Plan, Tally
-from possettle.sim.fuzz.leaks import scan_cells, scan_files
+from possettle.sim.fuzz.leaks import masked_text, scan_cells, scan_files
 from possettle.sim.fuzz.target import DayCheck, FuzzTarget, Terminal, correct_day
 from tests.vectors.load import VECTORS_PATH, load
 
@@ -61,6 +61,7 @@ class Storm:
     log_leaks: list[Leak]
     ledger_leaks: list[Leak]
     log_tail: str
+    log_errors: list[str]
 
 
 def _growth(before: dict[str, int], after: dict[str, int]) -> dict[str, int]:
@@ -98,6 +99,7 @@ async def _storm(workdir: Path) -> Storm:
     return Storm(
         first, second, rows_before, rows_middle, rows_after, bytes_before, bytes_after,
         alive, exit_code, day, day_error, log_leaks, ledger_leaks, target.log_tail(),
+        target.log_errors(),
     )  # fmt: skip
 
 
@@ -126,8 +128,11 @@ def _report(leaks: list[Leak]) -> str:
 
 
 def test_the_host_survives_the_storm_and_answers_or_closes_every_frame(storm: Storm) -> None:
-    assert storm.alive_after_storm, f"host exited ({storm.exit_code}):\n{storm.log_tail}"
+    tail = masked_text(storm.log_tail)
+    assert storm.alive_after_storm, f"host exited ({storm.exit_code}):\n{tail}"
     assert storm.exit_code is None
+    # a request the host failed on logs at error level ("request failed", answered 96)
+    assert not storm.log_errors, masked_text("\n".join(storm.log_errors[:5]))
     for tally in (storm.first, storm.second):
         assert tally.timeouts == 0, f"frames never answered: {tally.samples.get('timeout')}"
         assert tally.unreadable == 0, f"unreadable replies: {tally.samples.get('unreadable reply')}"

@@ -1,6 +1,6 @@
 """Find card numbers in clear in files: the check a fuzz run ends with.
 
-Three scans over raw bytes (a log, a SQLite file, its WAL — free pages included):
+Two scans over raw bytes (a log, a SQLite file, its WAL — free pages included):
 
 * every maximal run of 13–19 ASCII digits that passes Luhn and does not start with ``0``
   (what a DLP scanner flags; no card scheme issues numbers with a leading 0, and a run of
@@ -9,8 +9,8 @@ Three scans over raw bytes (a log, a SQLite file, its WAL — free pages include
   record, a hex dump of a frame), as ASCII digits or packed BCD as it travels on the wire.
 
 A SQLite record stores its text columns back to back, so a TID next to a STAN reads as one
-long digit run: in database files (``delimited=True``) only runs with a non-alphanumeric
-printable byte on both sides count for the Luhn scan — a value inside JSON or text, like
+long digit run: in database files (``delimited=True``) only runs with a space or printable
+punctuation on both sides count for the Luhn scan — a value inside JSON or text, like
 ``"2": "6222…"`` — and :func:`scan_cells` covers every text value one by one through SQL.
 
 A :class:`Leak` never holds the number itself: its ``text`` shows the hit masked (first 6 /
@@ -37,7 +37,7 @@ _RUN = re.compile(rb"(?<![0-9])[0-9]{13,19}(?![0-9])")
 _DIGITS = re.compile(rb"[0-9]+")
 #: the JSON key of the value a hit sits in: ``"48": "…`` (the last one before the hit)
 _KEY = re.compile(rb'"([0-9]{1,2}|t|[a-z_]+)": ?"?[^"]*$')
-_DELIMITERS = frozenset(b" \"',:;=()[]{}<>|/\\\t\r\n")
+_DELIMITERS = frozenset(b" \"',:;=()[]{}<>|/\\")
 CONTEXT = 48
 
 
@@ -53,15 +53,22 @@ class Leak:
         return f"{self.where} @ {self.offset} [{self.kind}, field {self.field}]: {self.text}"
 
 
-def _masked_context(data: bytes, start: int, end: int) -> str:
-    lo, hi = max(0, start - CONTEXT), min(len(data), end + CONTEXT)
-    window = data[lo:hi]
-    # mask every digit run of 13+ (a PAN may sit in any of them), printable ASCII only
-    text = _DIGITS.sub(
+def _mask_runs(data: bytes) -> bytes:
+    """Every digit run of 13+ masked (a PAN may sit in any of them)."""
+    return _DIGITS.sub(
         lambda m: mask_pan(m.group().decode()).encode() if len(m.group()) >= 13 else m.group(),
-        window,
+        data,
     )
+
+
+def _masked_context(data: bytes, start: int, end: int) -> str:
+    text = _mask_runs(data[max(0, start - CONTEXT) : min(len(data), end + CONTEXT)])
     return "".join(chr(b) if 32 <= b < 127 else "." for b in text)
+
+
+def masked_text(text: str) -> str:
+    """``text`` with every run of 13+ digits masked: safe to print in a test failure."""
+    return _mask_runs(text.encode("utf-8", "replace")).decode("utf-8", "replace")
 
 
 def _field(data: bytes, start: int) -> str:

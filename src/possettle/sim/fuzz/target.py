@@ -134,6 +134,15 @@ class FuzzTarget:
         finally:
             engine.dispose()
 
+    def log_errors(self) -> list[str]:
+        """Log lines of level error or critical, and tracebacks: a request the host failed."""
+        try:
+            text = self.log_path.read_text(errors="replace")
+        except OSError:
+            return []
+        bad = ('"level": "error"', '"level": "critical"', "Traceback")
+        return [line for line in text.splitlines() if any(b in line for b in bad)]
+
     def log_tail(self, lines: int = 30) -> str:
         try:
             text = self.log_path.read_text(errors="replace")
