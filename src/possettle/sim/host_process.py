@@ -38,6 +38,16 @@ class HostProcess:
         self._proc: asyncio.subprocess.Process | None = None
         self.starts = 0
 
+    @property
+    def pid(self) -> int | None:
+        """The host's process id while it runs (for its memory, say); None when stopped."""
+        return self._proc.pid if self._proc is not None else None
+
+    @property
+    def returncode(self) -> int | None:
+        """None while the process runs (or was never started), else its exit status."""
+        return self._proc.returncode if self._proc is not None else None
+
     async def start(self) -> None:
         cmd = [
             sys.executable, "-m", "possettle.cli.main", "host", "serve", "--db", self.db_url,
