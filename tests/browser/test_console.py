@@ -66,8 +66,9 @@ def test_logging_in_and_every_page_on_a_simulated_day(web: Browsing) -> None:
     expect(page.locator("h1")).to_have_text("Settlements")
     expect(page.locator("#settlements")).to_contain_text("balanced")
     expect(page.locator("#settlements")).to_contain_text("network.unstable")
-    page.wait_for_function(
-        "['chart-rate', 'chart-cause', 'chart-group'].every(id => Chart.getChart(id))"
+    page.wait_for_function(  # Chart.js is deferred: on a busy machine it may not be there yet
+        "typeof Chart !== 'undefined'"
+        " && ['chart-rate', 'chart-cause', 'chart-group'].every(id => Chart.getChart(id))"
     )
     drawn = page.evaluate(
         """['chart-rate', 'chart-cause', 'chart-group'].map(id => {

@@ -26,7 +26,13 @@ from possettle.host.server import HostServer
 from possettle.iso8583.fields import HalfTotals, SettlementTotals
 from possettle.link import messages as m
 from possettle.link.client import Link
-from possettle.upstream.connector import AuthRequest, AuthResult
+from possettle.upstream.connector import (
+    AuthRequest,
+    AuthResult,
+    LateReplyHandler,
+    SentRequest,
+    UpstreamReversal,
+)
 from possettle.upstream.simulator import SimulatorConnector
 from tests.host.harness import MID, PAN, TID, TMK, register, running_host
 from tests.upstream.fake_issuer import FakeIssuer
@@ -55,7 +61,13 @@ class RecordingIssuer:
         self.asked.append(req)
         return AuthResult("00", "654321")
 
-    async def reverse(self, req: AuthRequest, reason: str) -> None:
+    def describe(self, req: AuthRequest) -> SentRequest:
+        return SentRequest(req.rrn, {"rrn": req.rrn})
+
+    async def send_reversal(self, reversal: UpstreamReversal, timeout: float) -> AuthResult:  # noqa: ASYNC109
+        raise AssertionError(f"no reversal expected, got one for {reversal.rrn}")
+
+    def set_late_reply_handler(self, handler: LateReplyHandler | None) -> None:
         pass
 
 

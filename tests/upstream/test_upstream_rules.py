@@ -274,4 +274,5 @@ def test_the_readme_example_rules_file_parses() -> None:
     example = section.split("```toml\n", 1)[1].split("```", 1)[0]
     rules = parse_rules(example, "README.md")
     assert rules.zpk == Key.from_hex("0123456789ABCDEFFEDCBA9876543210")
-    assert rules.cards[PAN].pin == "654321" and len(rules.rules) == 3 and len(rules.outages) == 1
+    assert rules.cards[PAN].pin == "654321" and len(rules.rules) == 4 and len(rules.outages) == 1
+    assert rules.rules[3].lost_reply and rules.rules[3].reversal_no_reply == 1
