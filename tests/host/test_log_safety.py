@@ -3,6 +3,7 @@ and no raw control byte, whatever the frame."""
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Callable
 from pathlib import Path
 
@@ -12,7 +13,7 @@ import sqlalchemy as sa
 from possettle.host.ledger.db import create_engine_for
 from possettle.host.ledger.schema import metadata
 from possettle.iso8583 import codec
-from possettle.iso8583.framing import Frame, Header, Tpdu
+from possettle.iso8583.framing import Frame, FrameReader, Header, Tpdu
 from possettle.logs import configure_logging
 from tests.cardscan import luhn_numbers
 from tests.host.harness import MID, register, running_host
@@ -78,3 +79,35 @@ async def test_a_tid_with_control_bytes_reaches_the_log_escaped(
     line = next(ln for ln in log.splitlines() if "unknown or disabled terminal" in ln)
     assert "12\\x1b[2J56" in line
     assert "\x1b[2J" not in log
+
+
+async def test_a_flood_of_unknown_terminals_costs_a_few_log_lines_not_one_each(
+    sqlite_url: str, tmp_path: Path, host_log: Callable[[], str]
+) -> None:
+    """A 97 comes before any key is checked, so anyone can provoke it: the host logs the
+    first few of a second and says how many it held back, rather than a line a frame."""
+    key_file = tmp_path / "host.key"
+    await register(sqlite_url, key_file)
+    frames = [
+        frame_of(
+            codec.encode(
+                {"t": "0820", "11": f"{n:06d}", "41": f"9{n:07d}", "42": MID, "60": "00000001301"}
+            )
+        )
+        for n in range(400)
+    ]
+    async with running_host(sqlite_url, key_file) as host:
+        reader, writer = await asyncio.open_connection("127.0.0.1", host.port)
+        framer = FrameReader()
+        answers: list[str] = []
+        for data in frames:  # one connection, one frame at a time, each answered
+            writer.write(data)
+            await writer.drain()
+            while not (got := framer.feed(await reader.read(4096))):
+                pass
+            answers += [codec.decode(f.body)["39"] for f in got]
+        writer.close()
+        await still_serving(host)
+    assert answers == ["97"] * len(frames)
+    lines = [ln for ln in host_log().splitlines() if "unknown or disabled terminal" in ln]
+    assert 1 <= len(lines) < 100, len(lines)

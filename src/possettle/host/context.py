@@ -24,6 +24,7 @@ from possettle.host.crashpoints import HostCrashPoints
 from possettle.host.ledger.database import Database
 from possettle.host.ledger.queries import dialect_insert
 from possettle.host.ledger.schema import counters
+from possettle.host.log_budget import LogBudget
 from possettle.host.policy import PolicyCache
 from possettle.host.reversals.sender import Reversals
 from possettle.host.state_cache import TerminalStateCache
@@ -103,6 +104,8 @@ class HostContext:
         self.metrics = metrics if metrics is not None else HostMetrics()
         #: format and MAC errors, counted and sampled (written by interval, not per frame)
         self.bad_frames = BadFrameRecorder(db, config, self.metrics)
+        #: log lines for refusals anyone can provoke (97, 03), a few per second
+        self.refusal_log = LogBudget(db.clock)
         #: named crash points (``POSSETTLE_HOST_CRASH_AT``; no-ops unless set)
         self.crash = crash if crash is not None else HostCrashPoints.from_env()
         #: intents and the durable sender of upstream reversals (``serve()`` runs it)

@@ -137,11 +137,22 @@ class HostService:
         self, req: Request, state: TerminalState | None, *, mac_verified: bool = False
     ) -> Reply | None:
         """97 / 03 / 22 / A0 refusals that come before any handler (protocol §6, §7)."""
+        # Nothing was authenticated yet: anyone can provoke these, so their log lines are
+        # budgeted (a flood of unknown TIDs must not fill the disk with the log).
         if state is None or not state.active:
-            log.warning("unknown or disabled terminal", tid=req.tid)
+            held = self.ctx.refusal_log.take("97")
+            if held is not None:
+                log.warning("unknown or disabled terminal", tid=req.tid, not_logged_before=held)
             return Reply("97")
         if state.mid != req.mid or not state.merchant_active:
-            log.warning("merchant mismatch or disabled", tid=req.tid, mid=req.mid)
+            held = self.ctx.refusal_log.take("03")
+            if held is not None:
+                log.warning(
+                    "merchant mismatch or disabled",
+                    tid=req.tid,
+                    mid=req.mid,
+                    not_logged_before=held,
+                )
             return Reply("03")
         if not req.maced:
             return None

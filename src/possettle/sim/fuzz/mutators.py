@@ -141,6 +141,8 @@ def bad_bcd_mti(rng: random.Random, work: Work) -> str:
     """An MTI nibble A–F (``032F``): the message cannot be classified."""
     pos = rng.randrange(MTI_LEN)
     nibble = rng.randrange(0xA, 0x10)
+    if len(work.body) <= pos:
+        return "bad BCD in MTI (no MTI)"
     if rng.random() < 0.5:
         work.body[pos] = (work.body[pos] & 0xF0) | nibble
     else:
@@ -163,6 +165,8 @@ def bad_header(rng: random.Random, work: Work) -> str:
 def undefined_bit(rng: random.Random, work: Work) -> str:
     """Set 1–3 bitmap bits of fields PS-CUP/1 does not define (bit 1: a secondary bitmap)."""
     bits = rng.sample(UNDEFINED_FIELDS, rng.randint(1, 3))
+    if len(work.body) < MTI_LEN + BITMAP_LEN:  # an earlier mutation cut it: no bitmap to set
+        return "undefined bit(s) (no bitmap)"
     for n in bits:
         work.body[MTI_LEN + (n - 1) // 8] |= 0x80 >> ((n - 1) % 8)
     return "undefined bit(s) " + ",".join(map(str, sorted(bits)))
@@ -171,6 +175,8 @@ def undefined_bit(rng: random.Random, work: Work) -> str:
 def toggle_defined_bit(rng: random.Random, work: Work) -> str:
     """Set or clear the bit of a defined field: every later field is read out of place."""
     n = rng.choice(DEFINED)
+    if len(work.body) <= MTI_LEN + (n - 1) // 8:  # an earlier mutation cut the bitmap short
+        return f"toggled bit {n} (no bitmap)"
     work.body[MTI_LEN + (n - 1) // 8] ^= 0x80 >> ((n - 1) % 8)
     work.changed_structure()
     return f"toggled bit {n}"
