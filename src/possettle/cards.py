@@ -8,7 +8,9 @@ True
 >>> mask_pan("6222021234567890128")
 '622202*********0128'
 >>> card_org("4111111111111111")
-'VIS'
+<CardOrg.VIS: 'VIS'>
+>>> card_org("4111111111111111").domestic
+False
 >>> mask_card_numbers("ref 0622202123456789012800 ok")
 'ref 062220************2800 ok'
 """

@@ -5,7 +5,7 @@ Framing is kept apart from the codec: the codec only sees the ISO body (MTI onwa
 pieces of any size, and it yields complete frames or raises :class:`FramingError`.
 
 >>> r = FrameReader()
->>> r.feed(bytes.fromhex("0015")) , r.feed(bytes(21))[0].tpdu.hex()
+>>> r.feed(bytes.fromhex("0015")), r.feed(bytes(21))[0].tpdu.to_bytes().hex()
 ([], '0000000000')
 """
 

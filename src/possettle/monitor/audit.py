@@ -7,9 +7,14 @@ of a row breaks its own hash; deleting a row breaks the next row's ``prev_hash``
 shorter valid chain: keep the :func:`head` hash somewhere else (a ticket, a log line) to
 catch that.
 
->>> entry = record(conn, "alice", "alert.ack", "alert:7", {"note": "on it"}, at)  # doctest: +SKIP
->>> verify(conn)  # doctest: +SKIP
-(True, None)
+>>> engine = sa.create_engine("sqlite://")
+>>> audit_log.metadata.create_all(engine, tables=[audit_log])
+>>> with engine.begin() as conn:
+...     entry = record(conn, "alice", "alert.ack", "alert:7", {"note": "on it"},
+...                    datetime(2026, 1, 1, tzinfo=UTC))
+...     verify(conn), entry.prev_hash == GENESIS, head(conn) == entry.hash
+((True, None), True, True)
+>>> engine.dispose()
 """
 
 from __future__ import annotations

@@ -6,9 +6,13 @@ transaction. Several host processes may start against one PostgreSQL ledger at o
 upgrade first takes a transaction-scoped advisory lock; on SQLite ``BEGIN IMMEDIATE`` already
 serialises it.
 
->>> rev = init_db("/tmp/example-ledger.db")   # doctest: +SKIP
->>> rev == init_db("/tmp/example-ledger.db")  # a second call is a no-op  # doctest: +SKIP
+>>> import tempfile
+>>> folder = tempfile.TemporaryDirectory()
+>>> ledger = str(Path(folder.name) / "ledger.db")
+>>> rev = init_db(ledger)
+>>> rev == head_revision() == init_db(ledger)  # a second call is a no-op
 True
+>>> folder.cleanup()
 """
 
 from __future__ import annotations
