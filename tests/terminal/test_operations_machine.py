@@ -115,8 +115,17 @@ class SettlementMachine(RuleBasedStateMachine):
     def _set(self, **values: object) -> None:
         self.row = replace(self.row, **values)  # type: ignore[arg-type]
 
-    @rule(code=st.sampled_from(["00", "00", "94", "96", "77"]), dom=RESULTS, foreign=RESULTS)
-    def answer_the_0500(self, code: str, dom: SettleResult, foreign: SettleResult) -> None:
+    @rule(
+        code=st.sampled_from(["00", "00", "94", "96", "77"]),
+        dom=RESULTS,
+        foreign=RESULTS,
+        garbled=st.sampled_from(["", "", "", "12", "9" * 62]),
+    )
+    def answer_the_0500(
+        self, code: str, dom: SettleResult, foreign: SettleResult, garbled: str
+    ) -> None:
+        """The host's 0510; ``garbled`` (when set) replaces its field 48."""
+        field48 = garbled or host_totals(dom, foreign)
         action = self._next()
         if not isinstance(action, plan.SendSettle):
             return
@@ -125,11 +134,11 @@ class SettlementMachine(RuleBasedStateMachine):
             self.sent_totals = action.totals
         # a repeated 0500 carries the totals first recorded, whatever happened since
         assert action.totals == self.sent_totals
-        move = plan.after_settle(code, host_totals(dom, foreign), resign=False)
+        move = plan.after_settle(code, field48, resign=False)
         if move.failure is not None:
             assert move.step is SettleStep.SETTLE
             return
-        self._set(step=move.step, result=move.result, host_totals=host_totals(dom, foreign))
+        self._set(step=move.step, result=move.result, host_totals=move.host_totals)
 
     @rule(code=st.sampled_from(["00", "00", "00", "94", "96", "A0"]))
     def answer_a_0320(self, code: str) -> None:

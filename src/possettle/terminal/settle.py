@@ -254,7 +254,7 @@ class Settlement:
             unconfirmed = ex.code == "94" and not plan.confirms(host)
             with t.journal.write("settle_reply") as conn:
                 q.update_settlement(
-                    conn, batch, step=move.step, result=move.result, host_totals=host
+                    conn, batch, step=move.step, result=move.result, host_totals=move.host_totals
                 )
                 if unconfirmed:
                     # closed on the host's word, which did not confirm our totals: a case for

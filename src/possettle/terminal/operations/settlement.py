@@ -66,12 +66,17 @@ Action = SendSettle | SendUpload | SendUploadEnd | PrintSlip | CloseBatch | Fini
 
 @dataclass(frozen=True, slots=True)
 class Transition:
-    """Where a reply takes the settlement; ``failure`` names the response code when stuck."""
+    """Where a reply takes the settlement; ``failure`` names the response code when stuck.
+
+    ``host_totals`` is the 0510's field 48 to journal: empty when the host sent none or none
+    that reads as totals (the rest of the settlement then treats both halves as unbalanced).
+    """
 
     step: SettleStep
     result: str = ""
     failure: str | None = None
     resign: bool = False
+    host_totals: str = ""
 
 
 def totals(rows: list[TxnRow]) -> SettlementTotals:
@@ -92,10 +97,11 @@ def totals(rows: list[TxnRow]) -> SettlementTotals:
 
 
 def unbalanced_halves(host_totals: str) -> tuple[bool, bool]:
-    """(domestic, foreign): which halves the host reported as not balanced."""
-    if not host_totals:
+    """(domestic, foreign): which halves the host reported as not balanced; both when its
+    totals are missing or unreadable (the host then matches the whole batch)."""
+    totals = readable(host_totals)
+    if totals is None:
         return (True, True)
-    totals = SettlementTotals.parse(host_totals)
     return (
         totals.domestic.result is not SettleResult.BALANCED,
         totals.foreign.result is not SettleResult.BALANCED,
@@ -137,15 +143,27 @@ def next_action(row: SettlementRow, rows: list[TxnRow]) -> Action:
     raise ValueError(f"step {step} is run by the shell before the 0500")
 
 
+def readable(host_totals: str) -> SettlementTotals | None:
+    """The host's field 48 as totals, ``None`` when it is missing or malformed."""
+    try:
+        return SettlementTotals.parse(host_totals)
+    except DecodeError:
+        return None
+
+
 def after_settle(code: str, host_totals: str, *, resign: bool) -> Transition:
+    host = readable(host_totals)
+    keep = host_totals if host is not None else ""
     if code == "00":
-        balanced = SettlementTotals.parse(host_totals).balanced
-        if balanced:
-            return Transition(SettleStep.UPLOAD_END, SettleResultKind.BALANCED)
-        return Transition(SettleStep.BATCH_UPLOAD, SettleResultKind.BALANCED_AFTER_UPLOAD)
+        if host is not None and host.balanced:
+            return Transition(SettleStep.UPLOAD_END, SettleResultKind.BALANCED, host_totals=keep)
+        # out of balance, or a verdict we cannot read: upload the batch for the host to match
+        return Transition(
+            SettleStep.BATCH_UPLOAD, SettleResultKind.BALANCED_AFTER_UPLOAD, host_totals=keep
+        )
     if code == "94":
         # The host closed this batch already (a settlement whose end we did not record).
-        return Transition(SettleStep.PRINT, SettleResultKind.ALREADY_SETTLED)
+        return Transition(SettleStep.PRINT, SettleResultKind.ALREADY_SETTLED, host_totals=keep)
     return Transition(SettleStep.SETTLE, failure=code, resign=resign or code in RESIGN)
 
 
@@ -154,10 +172,8 @@ def confirms(host_totals: str) -> bool:
     holds: the host settled it on these very totals (each half's result ``1``). An answer
     without totals (an older host) or with other figures does not (causes.md:
     batch.already_settled is closed "after confirming the host's totals")."""
-    try:
-        return SettlementTotals.parse(host_totals).balanced
-    except DecodeError:
-        return False
+    host = readable(host_totals)
+    return host is not None and host.balanced
 
 
 def after_upload(code: str, *, resign: bool = False) -> Transition:
