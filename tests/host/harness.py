@@ -14,6 +14,7 @@ from possettle.host.config import HostConfig
 from possettle.host.ledger.database import Database
 from possettle.host.server import HostServer, serve
 from possettle.link.client import Link
+from possettle.monitor.metrics import HostTelemetry
 from tests.vectors.load import load
 
 KEYS = load()["keys"]
@@ -59,7 +60,7 @@ async def running_host(
     cfg = HostConfig(db_url=url, port=0, issuer=issuer, key_file=key_file, **config)  # type: ignore[arg-type]
     stop = asyncio.Event()
     ready: asyncio.Future[HostServer] = asyncio.get_running_loop().create_future()
-    task = asyncio.create_task(serve(cfg, stop=stop, ready=ready.set_result))
+    task = asyncio.create_task(serve(cfg, stop=stop, ready=ready.set_result, telemetry=HostTelemetry()))
     done, _ = await asyncio.wait({task, ready}, return_when=asyncio.FIRST_COMPLETED)
     if task in done:
         task.result()
