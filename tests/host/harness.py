@@ -60,7 +60,9 @@ async def running_host(
     cfg = HostConfig(db_url=url, port=0, issuer=issuer, key_file=key_file, **config)  # type: ignore[arg-type]
     stop = asyncio.Event()
     ready: asyncio.Future[HostServer] = asyncio.get_running_loop().create_future()
-    task = asyncio.create_task(serve(cfg, stop=stop, ready=ready.set_result, telemetry=HostTelemetry()))
+    task = asyncio.create_task(
+        serve(cfg, stop=stop, ready=ready.set_result, telemetry=HostTelemetry())
+    )
     done, _ = await asyncio.wait({task, ready}, return_when=asyncio.FIRST_COMPLETED)
     if task in done:
         task.result()

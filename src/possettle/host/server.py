@@ -350,9 +350,7 @@ async def _until_stopped(stop: asyncio.Event, sender: asyncio.Task[None]) -> Non
         raise RuntimeError("the upstream reversal sender ended on its own")
 
 
-def _expose(
-    config: HostConfig, db: Database, telemetry: Telemetry, port: int
-) -> MetricsEndpoint:
+def _expose(config: HostConfig, db: Database, telemetry: Telemetry, port: int) -> MetricsEndpoint:
     try:
         endpoint = telemetry.expose(
             db.engine,
