@@ -14,6 +14,7 @@ from possettle.host.config import HostConfig
 from possettle.host.ledger.database import Database
 from possettle.host.server import HostServer, serve
 from possettle.link.client import Link
+from possettle.monitor.metrics import HostTelemetry
 from tests.vectors.load import load
 
 KEYS = load()["keys"]
@@ -43,6 +44,8 @@ class RunningHost:
     config: HostConfig
     stop: asyncio.Event
     task: asyncio.Task[None]
+    #: what the host reports to (its request latencies, refusals, bad frames), if anyone
+    telemetry: HostTelemetry | None = None
 
     @property
     def port(self) -> int:
@@ -59,11 +62,12 @@ async def running_host(
     cfg = HostConfig(db_url=url, port=0, issuer=issuer, key_file=key_file, **config)  # type: ignore[arg-type]
     stop = asyncio.Event()
     ready: asyncio.Future[HostServer] = asyncio.get_running_loop().create_future()
-    task = asyncio.create_task(serve(cfg, stop=stop, ready=ready.set_result))
+    telemetry = HostTelemetry()
+    task = asyncio.create_task(serve(cfg, stop=stop, ready=ready.set_result, telemetry=telemetry))
     done, _ = await asyncio.wait({task, ready}, return_when=asyncio.FIRST_COMPLETED)
     if task in done:
         task.result()
-    host = RunningHost(ready.result(), cfg, stop, task)
+    host = RunningHost(ready.result(), cfg, stop, task, telemetry)
     try:
         yield host
     finally:

@@ -85,7 +85,8 @@ async def host_with(tmp_path: Path, url: str, **config: object) -> AsyncIterator
 def metric(host: RunningHost, name: str, label: str) -> float | None:
     """One sample of the host process's own metrics (``/metrics`` of ``host serve``)."""
     registry = CollectorRegistry()
-    host.server.service.ctx.metrics.register(registry)
+    assert host.telemetry is not None
+    host.telemetry.metrics.register(registry)
     labels = {"kind" if name.endswith("bad_frames_total") else "reason": label}
     return registry.get_sample_value(name, labels)
 

@@ -11,8 +11,12 @@ import asyncio
 from pathlib import Path
 
 import httpx
+import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
+from possettle.errors import ConfigError
+from possettle.host.config import HostConfig
+from possettle.host.server import serve
 from possettle.iso8583 import codec
 from possettle.iso8583.framing import FrameReader
 from possettle.sim.proxy import Direction, Faults
@@ -123,3 +127,13 @@ async def test_reported_pending_reversals_and_offline_items_reach_the_gauges(
         samples = await scrape(port)
     assert value(samples, "possettle_pending_reversals") == 1
     assert value(samples, "possettle_offline_items") == 1
+
+
+async def test_a_metrics_port_without_telemetry_is_refused_before_anything_starts(
+    tmp_path: Path,
+) -> None:
+    """The host imports no monitor: whoever asks for ``/metrics`` hands it the telemetry."""
+    config = HostConfig(db_url=f"sqlite:///{tmp_path / 'ledger.db'}", port=0, metrics_port=0)
+    with pytest.raises(ConfigError, match="metrics port 0: serve\\(\\) was given no telemetry"):
+        await serve(config, stop=asyncio.Event())
+    assert not (tmp_path / "ledger.db").exists()

@@ -18,6 +18,9 @@ API: list[tuple[Callable[..., Any], str]] = [
     (metrics.HostMetrics.observe_request, "(self, kind: 'str', seconds: 'float') -> 'None'"),
     (metrics.HostMetrics.observe_upstream,
      "(self, connector: 'str', seconds: 'float') -> 'None'"),
+    (metrics.HostTelemetry.expose,
+     "(self, engine: 'Engine', *, clock: 'Clock', acquirer: 'str', addr: 'str', port: 'int') "
+     "-> 'MetricsServer'"),
     (alerts.list_alerts,
      "(conn: 'Connection', *, statuses: 'Collection[AlertStatus] | None' = None, "
      "limit: 'int' = 200) -> 'list[Alert]'"),

@@ -12,6 +12,7 @@ from possettle.cli.common import DEFAULT_DB, DbOption, KeyFileOption, user_error
 from possettle.host.config import HostConfig
 from possettle.host.server import serve
 from possettle.logs import configure_logging
+from possettle.monitor.metrics import HostTelemetry
 
 
 def serve_command(
@@ -149,4 +150,4 @@ def serve_command(
         reversal_poll=reversal_poll,
     )
     with user_errors():
-        asyncio.run(serve(config))
+        asyncio.run(serve(config, telemetry=HostTelemetry()))

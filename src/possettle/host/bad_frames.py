@@ -34,7 +34,7 @@ from possettle.host.errors import HostError
 from possettle.host.ledger.bad_frames import UNREGISTERED, Sample, Tally, write_bad_frames
 from possettle.host.ledger.database import Database
 from possettle.host.ledger.kinds import BadFrameKind
-from possettle.monitor.metrics import HostMetrics
+from possettle.host.observer import HostObserver
 
 log = structlog.get_logger("possettle.host")
 
@@ -45,9 +45,9 @@ LOG_BURST = 10
 
 
 class BadFrameRecorder:
-    def __init__(self, db: Database, config: HostConfig, metrics: HostMetrics) -> None:
+    def __init__(self, db: Database, config: HostConfig, observer: HostObserver) -> None:
         self._db = db
-        self._metrics = metrics
+        self._observer = observer
         self._interval = config.bad_frame_flush_interval
         self._keep = max(config.bad_frame_sample_size, 0)
         self._retention = timedelta(seconds=config.bad_frame_retention)
@@ -72,7 +72,7 @@ class BadFrameRecorder:
         tally = Tally(1, at, at)
         self._tallies[key] = self._tallies[key].plus(tally) if key in self._tallies else tally
         self._samples.append(Sample(at, tid, kind, code, detail))
-        self._metrics.bad_frame(kind.value)
+        self._observer.bad_frame(kind.value)
         if self._logged < LOG_BURST:
             self._logged += 1
             return True

@@ -25,11 +25,11 @@ from possettle.host.ledger.database import Database
 from possettle.host.ledger.queries import dialect_insert
 from possettle.host.ledger.schema import counters
 from possettle.host.log_budget import LogBudget
+from possettle.host.observer import HostObserver, NoObserver
 from possettle.host.policy import PolicyCache
 from possettle.host.reversals.sender import Reversals
 from possettle.host.state_cache import TerminalStateCache
 from possettle.iso8583.codec import Fields
-from possettle.monitor.metrics import HostMetrics
 from possettle.upstream.connector import IssuerConnector
 
 RRN_BLOCK = 1000
@@ -90,7 +90,7 @@ class HostContext:
         *,
         rrns: RrnSource | None = None,
         issue_keys: KeyIssuer = issue_working_keys,
-        metrics: HostMetrics | None = None,
+        observer: HostObserver | None = None,
         crash: HostCrashPoints | None = None,
     ) -> None:
         self.db = db
@@ -100,10 +100,11 @@ class HostContext:
         self.issue_keys = issue_keys
         self.terminals = TerminalStateCache(db.clock, config.terminal_cache_ttl)
         self.policy = PolicyCache(db, config.policy_cache_ttl)
-        #: this process's latency histograms (``/metrics`` of ``host serve --metrics-port``)
-        self.metrics = metrics if metrics is not None else HostMetrics()
+        #: who hears of this process's requests, latencies and refusals (the monitor's metrics
+        #: under ``host serve --metrics-port``; nobody by default)
+        self.observer: HostObserver = observer if observer is not None else NoObserver()
         #: format and MAC errors, counted and sampled (written by interval, not per frame)
-        self.bad_frames = BadFrameRecorder(db, config, self.metrics)
+        self.bad_frames = BadFrameRecorder(db, config, self.observer)
         #: log lines for refusals anyone can provoke (97, 03), a few per second
         self.refusal_log = LogBudget(db.clock)
         #: named crash points (``POSSETTLE_HOST_CRASH_AT``; no-ops unless set)

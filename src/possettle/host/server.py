@@ -25,21 +25,22 @@ import asyncio
 import contextlib
 import signal
 from collections.abc import Callable
-from wsgiref.simple_server import WSGIServer
 
 import structlog
 
 from possettle.clock import Clock
+from possettle.errors import ConfigError
 from possettle.host.config import HostConfig
 from possettle.host.context import HostContext
 from possettle.host.errors import ListenError
 from possettle.host.ledger.database import Database
+from possettle.host.observer import MetricsEndpoint, Telemetry
 from possettle.host.service import Answer, HostService
 from possettle.iso8583.errors import FramingError
 from possettle.iso8583.framing import MAX_FRAME, Frame, FrameReader
 from possettle.logs import ensure_logging
-from possettle.monitor.metrics import HostMetrics, metrics_registry, serve_metrics
-from possettle.upstream.connector import IssuerConnector, connector_from_spec
+from possettle.upstream.connector import IssuerConnector
+from possettle.upstream.factory import connector_from_spec
 
 log = structlog.get_logger("possettle.host")
 
@@ -144,7 +145,7 @@ class HostServer:
         self.stats["refused"] += 1
         if reason == "per_address":
             self.stats["refused_per_address"] += 1
-        self.service.ctx.metrics.connection_refused(reason)
+        self.service.ctx.observer.connection_refused(reason)
         # One line per refused connection would let a flood fill the log: one a second per
         # reason, with the counts so far.
         now = asyncio.get_running_loop().time()
@@ -186,7 +187,7 @@ class HostServer:
             except TimeoutError:
                 if first_deadline is not None and loop.time() >= first_deadline:
                     self.stats["first_frame_timeouts"] += 1
-                    self.service.ctx.metrics.connection_dropped("first_frame_timeout")
+                    self.service.ctx.observer.connection_dropped("first_frame_timeout")
                     log.info("no valid frame in time", peer=peer, partial_bytes=frames.pending)
                 else:
                     log.info("connection timed out", peer=peer, partial_bytes=frames.pending)
@@ -224,7 +225,7 @@ class HostServer:
             # The peer sends but does not read: its replies pile up here. Abort (not close,
             # which would wait for it to read) to release them; everyone else is unaffected.
             self.stats["slow_readers"] += 1
-            self.service.ctx.metrics.connection_dropped("write_timeout")
+            self.service.ctx.observer.connection_dropped("write_timeout")
             log.warning(
                 "peer does not read its replies, dropped",
                 peer=peer,
@@ -270,13 +271,23 @@ async def serve(
     clock: Clock | None = None,
     ready: Callable[[HostServer], None] | None = None,
     stop: asyncio.Event | None = None,
+    telemetry: Telemetry | None = None,
 ) -> None:
     """Run a host until ``stop`` is set (or SIGTERM / SIGINT when ``stop`` is None).
+
+    ``telemetry`` hears what the host reports (:mod:`possettle.host.observer`) and serves it
+    on ``config.metrics_port``, which needs one: the CLI passes the monitor's
+    :class:`~possettle.monitor.metrics.HostTelemetry`. Without it nobody hears.
 
     Besides the server it runs the durable sender of upstream reversals
     (:mod:`possettle.host.reversals`) and hands the issuer's late replies to it; should the
     sender fail, the host stops and its error is raised here.
     """
+    if config.metrics_port is not None and telemetry is None:
+        raise ConfigError(
+            f"metrics port {config.metrics_port}: serve() was given no telemetry to expose "
+            "(pass telemetry=possettle.monitor.metrics.HostTelemetry())"
+        )
     ensure_logging()
     db = Database.open(config.db_url, key_file=config.key_file, clock=clock)
     issuer = connector_from_spec(config.issuer, db.clock)
@@ -288,15 +299,15 @@ async def serve(
     await db.start()
     try:
         await issuer.start()
-        metrics = HostMetrics()
-        exposition: WSGIServer | None = None
+        exposition: MetricsEndpoint | None = None
         try:
-            if config.metrics_port is not None:
-                exposition = _expose(config, db, metrics)
-            context = HostContext(db, issuer, config, metrics=metrics)
+            if telemetry is not None and config.metrics_port is not None:
+                exposition = _expose(config, db, telemetry, config.metrics_port)
+            observer = telemetry.observer if telemetry is not None else None
+            context = HostContext(db, issuer, config, observer=observer)
             server = HostServer(config, db, issuer, context=context)
             if exposition is not None:
-                server.metrics_port = exposition.server_port
+                server.metrics_port = exposition.port
             await server.start()
             issuer.set_late_reply_handler(context.reversals.late_reply)
             sender = asyncio.create_task(context.reversals.run(), name="upstream reversals")
@@ -316,8 +327,7 @@ async def serve(
                     )
         finally:
             if exposition is not None:
-                await asyncio.to_thread(exposition.shutdown)
-                exposition.server_close()
+                await asyncio.to_thread(exposition.close)
             await issuer.aclose()
     finally:
         await db.close()
@@ -340,18 +350,20 @@ async def _until_stopped(stop: asyncio.Event, sender: asyncio.Task[None]) -> Non
         raise RuntimeError("the upstream reversal sender ended on its own")
 
 
-def _expose(config: HostConfig, db: Database, metrics: HostMetrics) -> WSGIServer:
-    registry = metrics_registry(
-        db.engine, acquirer=config.acquirer_id, clock=db.clock, host=metrics
-    )
-    assert config.metrics_port is not None
+def _expose(config: HostConfig, db: Database, telemetry: Telemetry, port: int) -> MetricsEndpoint:
     try:
-        server = serve_metrics(registry, config.metrics_host, config.metrics_port)
+        endpoint = telemetry.expose(
+            db.engine,
+            clock=db.clock,
+            acquirer=config.acquirer_id,
+            addr=config.metrics_host,
+            port=port,
+        )
     except OSError as exc:
-        where = f"{config.metrics_host}:{config.metrics_port}"
+        where = f"{config.metrics_host}:{port}"
         raise ListenError(f"cannot serve /metrics on {where}: {_why(exc)}") from exc
-    log.info("metrics listening", host=config.metrics_host, port=server.server_port)
-    return server
+    log.info("metrics listening", host=config.metrics_host, port=endpoint.port)
+    return endpoint
 
 
 def _why(exc: OSError) -> str:

@@ -72,7 +72,7 @@ class HostService:
             kind = message.value
             return Answer(await self._answer(Request(frame, fields, message, f60)), valid=True)
         finally:
-            self.ctx.metrics.observe_request(kind, self.ctx.clock.monotonic() - start)
+            self.ctx.observer.observe_request(kind, self.ctx.clock.monotonic() - start)
 
     async def _answer(self, req: Request) -> bytes | None:
         kind = req.kind

@@ -11,7 +11,10 @@ The console mounts it like this (the response body and its content type)::
     return Response(body, media_type=CONTENT_TYPE)
 
 A host process serves its own (``possettle host serve --metrics-port``): the same ledger
-figures plus its request and issuer latency histograms, which live in its memory.
+figures plus its request and issuer latency histograms, which live in its memory. The host
+reports through its own observer interface (:mod:`possettle.host.observer`) and imports
+nothing from here: :class:`HostMetrics` is such an observer, :class:`HostTelemetry` the
+telemetry whoever starts the host hands to :func:`~possettle.host.server.serve`.
 """
 
 from __future__ import annotations
@@ -187,6 +190,8 @@ def _per_region(r: Readings, pick: Callable[[TerminalReading], bool]) -> list[tu
 class HostMetrics:
     """Latency histograms the host can feed (one instance per host process, passed in).
 
+    It implements the host's :class:`~possettle.host.observer.HostObserver`.
+
     Latency is per process by nature, so it lives in memory, unlike the ledger figures.
 
     >>> m = HostMetrics()
@@ -312,6 +317,39 @@ def metrics_registry(
     if host is not None:
         host.register(registry)
     return registry
+
+
+class HostTelemetry:
+    """A host process's :class:`HostMetrics` and the ``/metrics`` endpoint that serves them
+    beside the ledger's figures: the host's :class:`~possettle.host.observer.Telemetry`."""
+
+    def __init__(self, metrics: HostMetrics | None = None) -> None:
+        self.metrics = metrics if metrics is not None else HostMetrics()
+
+    @property
+    def observer(self) -> HostMetrics:
+        return self.metrics
+
+    def expose(
+        self, engine: Engine, *, clock: Clock, acquirer: str, addr: str, port: int
+    ) -> MetricsServer:
+        registry = metrics_registry(engine, acquirer=acquirer, clock=clock, host=self.metrics)
+        return MetricsServer(serve_metrics(registry, addr, port))
+
+
+class MetricsServer:
+    """A ``/metrics`` server on its daemon thread (see :func:`serve_metrics`)."""
+
+    def __init__(self, server: WSGIServer) -> None:
+        self._server = server
+
+    @property
+    def port(self) -> int:
+        return self._server.server_port
+
+    def close(self) -> None:
+        self._server.shutdown()
+        self._server.server_close()
 
 
 def serve_metrics(registry: CollectorRegistry, addr: str, port: int) -> WSGIServer:

@@ -2,8 +2,10 @@
 
 * :mod:`~possettle.upstream.connector` — :class:`AuthRequest`, :class:`AuthResult`, the
   :class:`IssuerConnector` protocol, what a connector sent (:class:`SentRequest`), one
-  reversal to send (:class:`UpstreamReversal`), a :class:`LateReply`, and
-  :func:`connector_from_spec`;
+  reversal to send (:class:`UpstreamReversal`) and a :class:`LateReply`: types only, no
+  implementation;
+* :mod:`~possettle.upstream.factory` — :func:`connector_from_spec`, the one module that
+  knows every implementation;
 * :mod:`~possettle.upstream.simulator` and :mod:`~possettle.upstream.rules` — the built-in
   issuer and its rules file;
 * :mod:`~possettle.upstream.iso8583` — a remote issuer over ISO 8583:1987 (with
@@ -22,7 +24,6 @@ from possettle.upstream.connector import (
     LateReply,
     SentRequest,
     UpstreamReversal,
-    connector_from_spec,
 )
 from possettle.upstream.errors import (
     RulesError,
@@ -32,6 +33,7 @@ from possettle.upstream.errors import (
     UpstreamTimeout,
     UpstreamUnavailable,
 )
+from possettle.upstream.factory import connector_from_spec
 from possettle.upstream.iso8583 import Iso8583Connector
 from possettle.upstream.retry import RetryPolicy
 from possettle.upstream.rules import CardState, Rules, load_rules, parse_rules

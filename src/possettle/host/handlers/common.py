@@ -102,7 +102,7 @@ async def ask_issuer(ctx: HostContext, auth: AuthRequest) -> AskedIssuer:
         log.error("issuer error", tid=auth.tid, stan=auth.stan, error=str(exc))
         result, in_doubt = AuthResult("96"), exc.in_doubt
     finally:
-        ctx.metrics.observe_upstream(ctx.issuer.name, ctx.clock.monotonic() - start)
+        ctx.observer.observe_upstream(ctx.issuer.name, ctx.clock.monotonic() - start)
     return ctx.reversals.asked(result, in_doubt, new)
 
 
