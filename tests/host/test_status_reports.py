@@ -88,3 +88,26 @@ async def test_a_card_number_in_free_text_is_never_stored_in_clear(host: Running
     [row] = stored(host.config.db_url)
     assert PAN not in row and luhn_numbers(row) == []
     assert json.loads(row)["causes"][0][2] == f"upload {PAN[:6]}{'*' * (len(PAN) - 10)}{PAN[-4:]}"
+
+
+def test_what_is_wrong_is_named_by_key_without_echoing_the_value() -> None:
+    from pydantic import ValidationError
+
+    from possettle.status_report import StatusReport, problems
+
+    bad = {**GOOD, "batch": "3", "checks": {PAN: "dead"}, "extra": PAN}
+    with pytest.raises(ValidationError) as info:
+        StatusReport.parse(json.dumps(bad).encode())
+    said = problems(info.value)
+    assert "report: batch: Input should be a valid integer" in said
+    assert "report: extra: Extra inputs are not permitted" in said
+    assert any(s.startswith("report: checks.") for s in said)
+    assert luhn_numbers(" ".join(said)) == []
+
+
+def test_a_row_stored_before_reports_were_checked_reads_as_none() -> None:
+    from possettle.status_report import StatusReport
+
+    assert StatusReport.read('{"printer": "ok"}') is None
+    assert StatusReport.read("not json") is None
+    assert StatusReport.read(json.dumps(GOOD)) == StatusReport.parse(json.dumps(GOOD).encode())
