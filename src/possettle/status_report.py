@@ -26,6 +26,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError
 
+from possettle import checked
 from possettle.cards import mask_card_numbers
 
 MAX_REPORT = 512  # bytes of UTF-8 JSON in field 62
@@ -78,15 +79,8 @@ class StatusReport(BaseModel):
         return self.model_dump(mode="json")
 
 
-def problems(exc: ValidationError | ValueError) -> list[str]:
+def problems(exc: ValueError) -> list[str]:
     """Each fault as ``report: key[i]: what is wrong``, never the offending value itself."""
     if not isinstance(exc, ValidationError):
-        return [str(exc)]
-    out = []
-    for err in exc.errors(include_input=False, include_url=False):
-        where = ""
-        for part in err["loc"]:
-            part = mask_card_numbers(str(part)) if not isinstance(part, int) else part
-            where += f"[{part}]" if isinstance(part, int) else f".{part}" if where else part
-        out.append(f"report: {where}: {err['msg']}" if where else f"report: {err['msg']}")
-    return out
+        return [f"report: {exc}"]
+    return [f"report: {p}" for p in checked.problems(exc, extra="unknown key")]
