@@ -26,7 +26,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError
 
-from possettle import checked
+from possettle import validation_messages
 from possettle.cards import mask_card_numbers
 
 MAX_REPORT = 512  # bytes of UTF-8 JSON in field 62
@@ -83,4 +83,4 @@ def problems(exc: ValueError) -> list[str]:
     """Each fault as ``report: key[i]: what is wrong``, never the offending value itself."""
     if not isinstance(exc, ValidationError):
         return [f"report: {exc}"]
-    return [f"report: {p}" for p in checked.problems(exc, extra="unknown key")]
+    return [f"report: {p}" for p in validation_messages.problems(exc, extra="unknown key")]

@@ -12,8 +12,8 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
-from possettle.checked import problems
 from possettle.errors import ConfigError
+from possettle.validation_messages import problems
 
 CONFIG_FILE = "terminal.json"
 JOURNAL_FILE = "journal.db"

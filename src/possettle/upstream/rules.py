@@ -40,10 +40,10 @@ from pydantic import (
 )
 
 from possettle.cards import mask_pan
-from possettle.checked import where
 from possettle.crypto.keys import Key
 from possettle.upstream.connector import AuthKind, AuthRequest
 from possettle.upstream.errors import RulesError
+from possettle.validation_messages import where
 
 DEFAULT_BALANCE = 100_000_000  # 1,000,000.00 in minor units
 DEFAULT_PIN = "123456"
