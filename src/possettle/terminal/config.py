@@ -27,6 +27,9 @@ class InvalidConfig(ConfigError):
         super().__init__("; ".join(problems))
         self.problems = problems
 
+    def __reduce__(self) -> tuple[type[InvalidConfig], tuple[list[str]]]:
+        return (type(self), (self.problems,))
+
 
 class TerminalConfig(BaseModel):
     """The settings in ``terminal.json``: strict types, unknown keys refused.
