@@ -57,7 +57,7 @@ class StatusReport(BaseModel):
     def parse(cls, raw: bytes) -> StatusReport:
         """The report in ``raw`` (field 62's bytes); :class:`ValidationError` when it is bad."""
         if len(raw) > MAX_REPORT:
-            raise ValueError(f"report: {len(raw)} bytes, at most {MAX_REPORT}")
+            raise ValueError(f"{len(raw)} bytes, at most {MAX_REPORT}")
         return cls.model_validate_json(raw, strict=True)
 
     @classmethod
