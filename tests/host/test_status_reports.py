@@ -111,3 +111,24 @@ def test_a_row_stored_before_reports_were_checked_reads_as_none() -> None:
     assert StatusReport.read('{"printer": "ok"}') is None
     assert StatusReport.read("not json") is None
     assert StatusReport.read(json.dumps(GOOD)) == StatusReport.parse(json.dumps(GOOD).encode())
+
+
+async def test_a_refusal_is_recorded_naming_the_key_never_the_value(host: RunningHost) -> None:
+    from possettle.host.ledger.schema import host_events
+
+    assert await send(host, json.dumps({"ok": True, "note": PAN, "batch": PAN}).encode()) == "30"
+    engine = create_engine_for(host.config.db_url)
+    try:
+        with engine.connect() as conn:
+            [(code, detail)] = conn.execute(
+                sa.select(host_events.c.response_code, host_events.c.detail).where(
+                    host_events.c.kind == "report_refused"
+                )
+            ).all()
+    finally:
+        engine.dispose()
+    assert code == "30"
+    said = json.loads(detail)["report"]
+    assert "report: note: unknown key" in said
+    assert any(s.startswith("report: batch: ") for s in said)
+    assert luhn_numbers(detail) == [] and stored(host.config.db_url) == []
