@@ -281,7 +281,7 @@ async def test_balanced_settlement_ends_with_207_and_advances_the_batch(host: Ru
 
 async def test_status_report_is_kept_and_bad_json_is_a_format_error(host: RunningHost) -> None:
     link = await signed_on(host)
-    ex = await link.send(m.status_report(TID, MID, link.next_stan(), 1, b'{"printer":"ok"}'))
+    ex = await link.send(m.status_report(TID, MID, link.next_stan(), 1, b'{"ok":true}'))
     assert ex.code == "00"
     ex = await link.send(m.status_report(TID, MID, link.next_stan(), 1, b"not json"))
     assert ex.code == "30"

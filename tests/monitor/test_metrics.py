@@ -40,8 +40,8 @@ def _day(fleet: Fleet) -> list[str]:
             "offline_items": 2,
         },
     )
-    # a terminal may send anything: an unknown cause and a PAN-looking step stay out of labels
-    fleet.report(bj[1], {"ok": False, "causes": [["made.up", 0.5, PAN]], "offline_items": [1]})
+    # a cause the catalog does not know and a PAN-looking step stay out of labels
+    fleet.report(bj[1], {"ok": False, "causes": [["made.up", 0.5, PAN]], "offline_items": 1})
     fleet.seen([bj[1]], fleet.ago(120))
     return sh + bj
 

@@ -276,3 +276,15 @@ def test_the_readme_example_rules_file_parses() -> None:
     assert rules.zpk == Key.from_hex("0123456789ABCDEFFEDCBA9876543210")
     assert rules.cards[PAN].pin == "654321" and len(rules.rules) == 4 and len(rules.outages) == 1
     assert rules.rules[3].lost_reply and rules.rules[3].reversal_no_reply == 1
+
+
+def test_every_fault_in_the_file_is_named_at_once() -> None:
+    toml = '[defaults]\npin = "12"\n[[rules]]\nresponse = "5"\n[[outages]]\nstart = "25:00"'
+    with pytest.raises(RulesError) as info:
+        parse_rules(toml)
+    assert str(info.value).split("; ") == [
+        "rules.toml: defaults.pin: is not a PIN of 4 to 12 digits",
+        "rules.toml: rules[0].response: '5' is not a 2-character response code",
+        "rules.toml: outages[0].start: '25:00' is not a time of day HH:MM",
+        "rules.toml: outages[0].end: is required",
+    ]

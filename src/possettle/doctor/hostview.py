@@ -7,7 +7,6 @@ software version failing. All reads; nothing here writes to the ledger.
 
 from __future__ import annotations
 
-import json
 from collections import Counter
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -26,6 +25,7 @@ from possettle.host.ledger.schema import (
     terminal_reports,
     terminals,
 )
+from possettle.status_report import StatusReport
 
 ISSUER_DOWN = ("91", "92", "96", "98", "06")
 WINDOW = timedelta(hours=1)
@@ -50,7 +50,8 @@ class HostFacts:
     #: and the last sign-on, format errors since the last closed batch
     bad_frames: dict[str, int] = field(default_factory=dict)
     codes: Counter[str] = field(default_factory=Counter)  # this terminal's recent replies
-    last_report: dict[str, Any] | None = None
+    #: the terminal's last status report; None when it sent none or the row is unreadable
+    last_report: StatusReport | None = None
     dark_after: timedelta = DARK_AFTER  # silence longer than this: the terminal is dark
     # open reconciliation breaks the host recorded for this terminal, newest first
     exceptions: list[dict[str, Any]] = field(default_factory=list)
@@ -127,14 +128,11 @@ def read_host(
                 .limit(20)
             )
         ]  # fmt: skip
-        report = conn.execute(
-            sa.select(terminal_reports.c.report).where(terminal_reports.c.tid == tid)
-        ).scalar_one_or_none()
-        if report:
-            try:
-                facts.last_report = json.loads(report)
-            except ValueError:
-                facts.last_report = {"unreadable": True}
+        facts.last_report = StatusReport.read(
+            conn.execute(
+                sa.select(terminal_reports.c.report).where(terminal_reports.c.tid == tid)
+            ).scalar_one_or_none()
+        )
         ends = day_ends(conn)
         facts.closed_for_day = ends.closed(tid, bool(row.signed_on), facts.last_seen_at)
         _fleet(conn, facts, since, now, dark_after, ends)

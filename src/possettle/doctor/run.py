@@ -27,9 +27,8 @@ from possettle.doctor.rank import rank
 from possettle.doctor.signals import Inputs, collect
 from possettle.errors import PossettleError
 from possettle.link.client import LinkError
+from possettle.status_report import MAX_REPORT
 from possettle.terminal.pos import Pos
-
-MAX_REPORT = 512
 
 
 @dataclass
@@ -146,19 +145,18 @@ def diagnose_from_host(
     journal = JournalFacts(config=None, readable=False)
     inputs = Inputs(journal, "unknown", "unknown", LinkProbe(connect="skipped"), host, now)
     signals = collect(inputs)
-    reported = host.last_report or {}
-    failed = reported.get("ok") is False
+    reported = host.last_report
+    failed = reported is not None and not reported.ok
     diagnoses = rank(signals, failed=False, step=None)
     named = {d.cause.id for d in diagnoses}
-    for entry in reported.get("causes", []):
+    for cause_id, score, step in reported.causes if reported else ():
         try:
-            cause_id, score, step = str(entry[0]), float(entry[1]), entry[2]
             known = cause(cause_id)
-        except (KeyError, IndexError, TypeError, ValueError):
+        except KeyError:
             continue
         if cause_id in named:
             continue
-        ev = Evidence("host", "terminal_report", entry,
+        ev = Evidence("host", "terminal_report", [cause_id, score, step],
                       f"The terminal's last report named {cause_id} ({score:.0%}).",
                       f"终端最近一次上报的诊断为 {cause_id}（{score:.0%}）。")  # fmt: skip
         diagnoses.append(Diagnosis(known, score, step, [ev]))

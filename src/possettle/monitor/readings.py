@@ -10,10 +10,8 @@ an alert's list of affected terminals.
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
@@ -29,6 +27,7 @@ from possettle.host.ledger.schema import (
     terminals,
 )
 from possettle.iso8583.codes import describe
+from possettle.status_report import StatusReport
 
 UNKNOWN = "unknown"
 OTHER = "other"
@@ -173,16 +172,6 @@ def _terminals(
     return tuple(out)
 
 
-def _count(value: Any) -> int | None:
-    if isinstance(value, bool):
-        return None
-    if isinstance(value, int):
-        return value
-    if isinstance(value, list):
-        return len(value)
-    return None
-
-
 def _reports(conn: Connection, regions: dict[str, str]) -> tuple[ReportReading, ...]:
     out = []
     for tid, text in conn.execute(
@@ -190,22 +179,14 @@ def _reports(conn: Connection, regions: dict[str, str]) -> tuple[ReportReading, 
             terminal_reports.c.tid
         )
     ):
-        try:
-            data = json.loads(text)
-        except ValueError:
-            continue  # the host only stores JSON objects; a bad row is not a metric
-        if not isinstance(data, dict):
-            continue
-        causes = []
-        for entry in data.get("causes") or []:
-            try:
-                causes.append((str(entry[0]), float(entry[1]), str(entry[2])))
-            except (IndexError, TypeError, ValueError):
-                continue
+        report = StatusReport.read(text)
+        if report is None:
+            continue  # a row stored before the host checked reports is not a metric
+        causes = tuple((c, s, str(step)) for c, s, step in report.causes)
         out.append(
             ReportReading(
-                tid, regions.get(tid, UNKNOWN), data.get("ok") is not False, tuple(causes),
-                _count(data.get("pending_reversals")), _count(data.get("offline_items")),
+                tid, regions.get(tid, UNKNOWN), report.ok, causes,
+                report.pending_reversals, report.offline_items,
             )
         )  # fmt: skip
     return tuple(out)

@@ -7,19 +7,39 @@ The TMK is not here: it is sealed into the journal under the terminal's own key 
 from __future__ import annotations
 
 import json
-from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+
 from possettle.errors import ConfigError
+from possettle.validation_messages import problems
 
 CONFIG_FILE = "terminal.json"
 JOURNAL_FILE = "journal.db"
 KEY_FILE = "terminal.key"
 
 
-@dataclass(frozen=True)
-class TerminalConfig:
+class InvalidConfig(ConfigError):
+    """Settings that do not fit :class:`TerminalConfig`; ``problems`` names each fault."""
+
+    def __init__(self, problems: list[str]) -> None:
+        super().__init__("; ".join(problems))
+        self.problems = problems
+
+    def __reduce__(self) -> tuple[type[InvalidConfig], tuple[list[str]]]:
+        return (type(self), (self.problems,))
+
+
+class TerminalConfig(BaseModel):
+    """The settings in ``terminal.json``: strict types, unknown keys refused.
+
+    Built from code or read from the file, a bad setting is a :class:`ConfigError` naming each
+    key and what is wrong (``DIR/terminal.json: port: port 70000 is outside 1..65535``).
+    """
+
+    model_config = ConfigDict(frozen=True, extra="forbid", strict=True)
+
     tid: str
     mid: str
     host: str = "127.0.0.1"
@@ -37,19 +57,48 @@ class TerminalConfig:
     # Fault injection: the device clock runs this many seconds off (clock skew). Sign-on
     # corrects the terminal's own time from the host; the doctor reports the skew it saw.
     clock_skew_seconds: float = 0.0
-    policy: dict[str, Any] = field(default_factory=dict)
+    policy: dict[str, Any] = Field(default_factory=dict)
 
-    def __post_init__(self) -> None:
-        if len(self.tid) != 8 or not self.tid.isascii():
-            raise ConfigError(f"TID {self.tid!r} must be 8 ASCII characters (field 41 ans8)")
-        if len(self.mid) != 15 or not self.mid.isascii():
-            raise ConfigError(f"MID {self.mid!r} must be 15 ASCII characters (field 42 ans15)")
-        if not 0 < self.port < 65536:
-            raise ConfigError(f"port {self.port} is outside 1..65535")
-        if len(self.version) != 6 or not self.version.isdigit():
-            raise ConfigError(f"version {self.version!r} must be six digits (major minor patch)")
-        if self.timeout <= 0:
-            raise ConfigError(f"timeout {self.timeout} must be positive")
+    def __init__(self, **data: Any) -> None:
+        try:
+            super().__init__(**data)
+        except ValidationError as exc:
+            raise InvalidConfig(problems(exc)) from None
+
+    @field_validator("tid")
+    @classmethod
+    def _tid(cls, tid: str) -> str:
+        if len(tid) != 8 or not tid.isascii():
+            raise ValueError(f"TID {tid!r} must be 8 ASCII characters (field 41 ans8)")
+        return tid
+
+    @field_validator("mid")
+    @classmethod
+    def _mid(cls, mid: str) -> str:
+        if len(mid) != 15 or not mid.isascii():
+            raise ValueError(f"MID {mid!r} must be 15 ASCII characters (field 42 ans15)")
+        return mid
+
+    @field_validator("port")
+    @classmethod
+    def _port(cls, port: int) -> int:
+        if not 0 < port < 65536:
+            raise ValueError(f"port {port} is outside 1..65535")
+        return port
+
+    @field_validator("version")
+    @classmethod
+    def _version(cls, version: str) -> str:
+        if len(version) != 6 or not version.isdigit():
+            raise ValueError(f"version {version!r} must be six digits (major minor patch)")
+        return version
+
+    @field_validator("timeout")
+    @classmethod
+    def _timeout(cls, timeout: float) -> float:
+        if timeout <= 0:
+            raise ValueError(f"timeout {timeout} must be positive")
+        return timeout
 
     @classmethod
     def load(cls, directory: Path) -> TerminalConfig:
@@ -63,22 +112,18 @@ class TerminalConfig:
             ) from exc
         except (OSError, ValueError) as exc:
             raise ConfigError(f"cannot read {path}: {exc}") from exc
-        known = {f.name for f in fields(cls)}
-        unknown = set(data) - known
-        if unknown:
-            raise ConfigError(f"{path}: unknown settings {sorted(unknown)}")
+        if not isinstance(data, dict):
+            raise ConfigError(f"{path}: a JSON object of settings is expected")
         try:
             return cls(**data)
-        except TypeError as exc:
-            raise ConfigError(f"{path}: {exc}") from exc
+        except InvalidConfig as exc:
+            raise ConfigError("; ".join(f"{path}: {p}" for p in exc.problems)) from None
 
     def save(self, directory: Path) -> None:
         path = directory / CONFIG_FILE
         tmp = path.with_suffix(".tmp")
-        tmp.write_text(json.dumps(asdict(self), indent=2, sort_keys=True) + "\n", "utf-8")
+        tmp.write_text(json.dumps(self.model_dump(), indent=2, sort_keys=True) + "\n", "utf-8")
         tmp.replace(path)
 
     def with_changes(self, **changes: Any) -> TerminalConfig:
-        data = asdict(self)
-        data.update(changes)
-        return TerminalConfig(**data)
+        return TerminalConfig(**{**self.model_dump(), **changes})

@@ -1,7 +1,8 @@
 """The simulator's rules file: card overrides, matching rules and outage windows.
 
-Parsed with the standard library's ``tomllib`` and validated key by key; every problem is a
-:class:`RulesError` naming the file, the table (with its array index) and the key::
+Parsed with the standard library's ``tomllib`` and validated by the pydantic models at the end
+of this module (strict types, unknown keys refused); every problem is a :class:`RulesError`
+naming the file, the table (with its array index) and the key::
 
     rules.toml: rules[2].response: '5' is not a 2-character response code
 
@@ -27,11 +28,22 @@ from dataclasses import dataclass, field
 from datetime import time
 from enum import StrEnum
 from pathlib import Path
+from typing import Annotated, get_args
+
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    ValidationError,
+    model_validator,
+)
 
 from possettle.cards import mask_pan
 from possettle.crypto.keys import Key
 from possettle.upstream.connector import AuthKind, AuthRequest
 from possettle.upstream.errors import RulesError
+from possettle.validation_messages import where
 
 DEFAULT_BALANCE = 100_000_000  # 1,000,000.00 in minor units
 DEFAULT_PIN = "123456"
@@ -132,227 +144,287 @@ def parse_rules(text: str, source: str = "rules.toml") -> Rules:
         doc = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
         raise RulesError(f"{source}: not valid TOML: {exc}") from exc
-    top = _Table(source, "", doc, ("issuer", "defaults", "cards", "rules", "outages", "state_file"))
-    issuer = top.table("issuer", ("zpk",))
-    zpk = None if issuer is None else issuer.zpk("zpk")
-    defaults = _defaults(top.table("defaults", ("balance", "pin")))
+    try:
+        file = RulesFile.model_validate(doc)
+    except ValidationError as exc:
+        raise RulesError("; ".join(f"{source}: {p}" for p in _problems(exc))) from None
     cards: dict[str, Card] = {}
-    for t in top.array("cards"):
-        card = _card(t)
-        if card.pan in cards:
-            raise t.error("pan", f"{mask_pan(card.pan)!r} is listed twice in [[cards]]")
-        cards[card.pan] = card
-    rules = tuple(_rule(t) for t in top.array("rules"))
-    outages = tuple(_outage(t) for t in top.array("outages"))
-    state = top.string("state_file")
+    for i, c in enumerate(file.cards):
+        if c.pan in cards:
+            raise RulesError(
+                f"{source}: cards[{i}].pan: {mask_pan(c.pan)!r} is listed twice in [[cards]]"
+            )
+        cards[c.pan] = Card(c.pan, c.balance, CardState(c.state), c.pin)
+    d = file.defaults
+    defaults = Defaults() if d is None else Defaults(d.balance, d.pin)
     state_file = None
-    if state is not None:
-        if not state:
-            raise top.error("state_file", "is empty")
-        state_file = Path(state)
+    if file.state_file is not None:
+        state_file = Path(file.state_file)
         if not state_file.is_absolute():
             state_file = Path(source).parent / state_file
-    return Rules(defaults, cards, rules, outages, state_file=state_file, zpk=zpk)
-
-
-def _defaults(t: _Table | None) -> Defaults:
-    if t is None:
-        return Defaults()
-    balance = t.amount("balance")
-    pin = t.pin("pin")
-    return Defaults(
-        DEFAULT_BALANCE if balance is None else balance, DEFAULT_PIN if pin is None else pin
+    return Rules(
+        defaults,
+        cards,
+        tuple(r.rule() for r in file.rules),
+        tuple(Outage(o.start, o.end, o.response, o.no_reply) for o in file.outages),
+        state_file=state_file,
+        zpk=None if file.issuer is None or file.issuer.zpk is None else file.issuer.zpk,
     )
 
 
-def _card(t: _Table) -> Card:
-    pan = t.string("pan", required=True)
-    if pan is None or not pan.isdigit() or not 12 <= len(pan) <= 19:
-        raise t.error("pan", "is not a PAN of 12 to 19 digits")
-    state = t.choice("state", [s.value for s in CardState])
-    return Card(
-        pan=pan,
-        balance=t.amount("balance"),
-        state=CardState(state) if state else CardState.ACTIVE,
-        pin=t.pin("pin"),
+# --------------------------------------------------------------------------- the file's schema
+#
+# Pydantic models of the file as written (strict types, unknown keys refused); each value check
+# raises today's words, and _problems() says each fault as "table[i].key: what is wrong". The
+# models are turned into the frozen dataclasses above, which the simulator uses.
+
+
+class _KeyProblem(ValueError):
+    """A check across keys that blames one of them (``max_amount: 5 is below …``)."""
+
+    def __init__(self, key: str, problem: str) -> None:
+        super().__init__(problem)
+        self.key = key
+
+
+def _string(value: object) -> str:
+    if not isinstance(value, str):
+        raise ValueError(f"expected a string, got {type(value).__name__}")
+    return value
+
+
+def _amount(value: object) -> int:
+    if not isinstance(value, int) or isinstance(value, bool):
+        raise ValueError(f"expected an integer count of minor units, got {value!r}")
+    if not 0 <= value <= _MAX_MINOR:
+        raise ValueError(f"{value} is outside 0..{_MAX_MINOR} minor units")
+    return value
+
+
+def _pin(value: object) -> str:
+    text = _string(value)
+    # The message never echoes the value: it may be a real PIN.
+    if not (text.isdigit() and 4 <= len(text) <= 12):
+        raise ValueError("is not a PIN of 4 to 12 digits")
+    return text
+
+
+def _pan(value: object) -> str:
+    text = _string(value)
+    if not text.isdigit() or not 12 <= len(text) <= 19:
+        raise ValueError("is not a PAN of 12 to 19 digits")
+    return text
+
+
+def _zpk(value: object) -> Key:
+    text = _string(value)
+    # The message never echoes the value: it is a key.
+    if len(text) not in (32, 48) or any(c not in "0123456789abcdefABCDEF" for c in text):
+        raise ValueError("is not a double- or triple-length 3DES key (32 or 48 hex digits)")
+    return Key(bytes.fromhex(text))
+
+
+def _response(value: object) -> str:
+    if not isinstance(value, str) or not _RESPONSE_RE.match(value):
+        raise ValueError(f"{value!r} is not a 2-character response code")
+    return value
+
+
+def _latency(value: object) -> int:
+    if not isinstance(value, int) or isinstance(value, bool) or not 0 <= value <= 600_000:
+        raise ValueError(f"{value!r} is not a whole number of milliseconds (0..600000)")
+    return value
+
+
+def _flag(value: object) -> bool:
+    if not isinstance(value, bool):
+        raise ValueError(f"expected true or false, got {value!r}")
+    return value
+
+
+def _clock_time(value: object) -> time:
+    if isinstance(value, time):  # a bare TOML local time such as 23:00:00
+        return value
+    if isinstance(value, str) and (m := _HHMM_RE.match(value)):
+        return time(int(m.group(1)), int(m.group(2)))
+    raise ValueError(f"{value!r} is not a time of day HH:MM")
+
+
+def _one_of(options: list[str]) -> AfterValidator:
+    def check(value: str) -> str:
+        if value not in options:
+            raise ValueError(f"{value!r} is not one of {'|'.join(options)}")
+        return value
+
+    return AfterValidator(check)
+
+
+def _pan_prefix(value: str) -> str:
+    if not (value.isdigit() and 1 <= len(value) <= 19):
+        raise ValueError(f"{value!r} is not a prefix of 1 to 19 digits")
+    return value
+
+
+def _tid(value: str) -> str:
+    if not 1 <= len(value) <= 8:
+        raise ValueError(f"{value!r} is not a terminal id of 1 to 8 characters")
+    return value
+
+
+def _attempts(value: object) -> int:
+    if not isinstance(value, int) or isinstance(value, bool) or not 0 <= value <= 100:
+        raise ValueError(f"{value!r} is not a count of attempts (0..100)")
+    return value
+
+
+def _not_empty(value: str) -> str:
+    if not value:
+        raise ValueError("is empty")
+    return value
+
+
+_Str = Annotated[str, BeforeValidator(_string)]
+_Amount = Annotated[int, BeforeValidator(_amount)]
+_Pin = Annotated[str, BeforeValidator(_pin)]
+_Pan = Annotated[str, BeforeValidator(_pan)]
+_Response = Annotated[str, BeforeValidator(_response)]
+_Flag = Annotated[bool, BeforeValidator(_flag)]
+_Time = Annotated[time, BeforeValidator(_clock_time)]
+
+
+class _Schema(BaseModel):
+    model_config = ConfigDict(
+        strict=True, extra="forbid", frozen=True, arbitrary_types_allowed=True
     )
 
 
-def _rule(t: _Table) -> Rule:
-    pan = t.string("pan")
-    if pan is not None and not (pan.isdigit() and 12 <= len(pan) <= 19):
-        raise t.error("pan", "is not a PAN of 12 to 19 digits")
-    prefix = t.string("pan_prefix")
-    if prefix is not None and not (prefix.isdigit() and 1 <= len(prefix) <= 19):
-        raise t.error("pan_prefix", f"{prefix!r} is not a prefix of 1 to 19 digits")
-    min_amount, max_amount = t.amount("min_amount"), t.amount("max_amount")
-    if min_amount is not None and max_amount is not None and min_amount > max_amount:
-        raise t.error("max_amount", f"{max_amount} is below min_amount {min_amount}")
-    kind = t.choice("kind", [k.value for k in AuthKind])
-    tid = t.string("tid")
-    if tid is not None and not 1 <= len(tid) <= 8:
-        raise t.error("tid", f"{tid!r} is not a terminal id of 1 to 8 characters")
-    response, latency_ms, no_reply = t.response("response"), t.latency("latency_ms"), t.flag()
-    if response is not None and no_reply:
-        raise t.error("no_reply", "cannot be combined with response")
-    lost_reply = t.flag("lost_reply")
-    if lost_reply and (response is not None or no_reply):
-        raise t.error("lost_reply", "cannot be combined with response or no_reply")
-    silent = t.data.get("reversal_no_reply", 0)
-    if not isinstance(silent, int) or isinstance(silent, bool) or not 0 <= silent <= 100:
-        raise t.error("reversal_no_reply", f"{silent!r} is not a count of attempts (0..100)")
-    if response is None and not no_reply and not lost_reply and latency_ms is None and not silent:
-        raise t.error(
-            "",
-            "a rule needs response, latency_ms, no_reply = true, lost_reply = true "
-            "or reversal_no_reply",
-        )
-    return Rule(
-        pan=pan,
-        pan_prefix=prefix,
-        min_amount=min_amount,
-        max_amount=max_amount,
-        kind=AuthKind(kind) if kind else None,
-        tid=tid,
-        response=response,
-        latency_ms=latency_ms or 0,
-        no_reply=no_reply,
-        lost_reply=lost_reply,
-        reversal_no_reply=silent,
-    )
+class IssuerTable(_Schema):
+    zpk: Annotated[Key, BeforeValidator(_zpk)] | None = None
 
 
-def _outage(t: _Table) -> Outage:
-    start, end = t.clock_time("start"), t.clock_time("end")
-    if start == end:
-        raise t.error("end", "equals start: an outage window cannot be empty")
-    response, no_reply = t.response("response"), t.flag()
-    if response is not None and no_reply:
-        raise t.error("no_reply", "cannot be combined with response")
-    if response is None and not no_reply:
-        raise t.error("", "an outage needs response or no_reply = true")
-    return Outage(start, end, response, no_reply)
+class DefaultsTable(_Schema):
+    balance: _Amount = DEFAULT_BALANCE
+    pin: _Pin = DEFAULT_PIN
 
 
-class _Table:
-    """One TOML table being validated; knows where it is for the error messages."""
+class CardEntry(_Schema):
+    pan: _Pan
+    balance: _Amount | None = None
+    state: Annotated[_Str, _one_of([s.value for s in CardState])] = CardState.ACTIVE.value
+    pin: _Pin | None = None
 
-    def __init__(self, source: str, path: str, data: object, allowed: tuple[str, ...]) -> None:
-        self.source, self.path = source, path
-        if not isinstance(data, dict):
-            raise RulesError(f"{source}: {path}: expected a table")
-        self.data: dict[str, object] = data
-        for key in data:
-            if key not in allowed:
-                raise self.error(key, f"unknown key (expected one of: {', '.join(allowed)})")
 
-    def error(self, key: str, problem: str) -> RulesError:
-        where = ".".join(p for p in (self.path, key) if p)
-        return RulesError(f"{self.source}: {where}: {problem}")
+class RuleEntry(_Schema):
+    pan: _Pan | None = None
+    pan_prefix: Annotated[_Str, AfterValidator(_pan_prefix)] | None = None
+    min_amount: _Amount | None = None
+    max_amount: _Amount | None = None
+    kind: Annotated[_Str, _one_of([k.value for k in AuthKind])] | None = None
+    tid: Annotated[_Str, AfterValidator(_tid)] | None = None
+    response: _Response | None = None
+    latency_ms: Annotated[int, BeforeValidator(_latency)] | None = None
+    no_reply: _Flag = False
+    lost_reply: _Flag = False
+    reversal_no_reply: Annotated[int, BeforeValidator(_attempts)] = 0
 
-    def table(self, key: str, allowed: tuple[str, ...]) -> _Table | None:
-        if key not in self.data:
-            return None
-        return _Table(self.source, key, self.data[key], allowed)
-
-    def array(self, key: str) -> list[_Table]:
-        value = self.data.get(key, [])
-        if not isinstance(value, list):
-            raise self.error(key, f"expected an array of tables ([[{key}]])")
-        allowed = _ALLOWED[key]
-        return [_Table(self.source, f"{key}[{i}]", v, allowed) for i, v in enumerate(value)]
-
-    def string(self, key: str, *, required: bool = False) -> str | None:
-        value = self.data.get(key)
-        if value is None:
-            if required:
-                raise self.error(key, "is required")
-            return None
-        if not isinstance(value, str):
-            raise self.error(key, f"expected a string, got {type(value).__name__}")
-        return value
-
-    def choice(self, key: str, options: list[str]) -> str | None:
-        value = self.string(key)
-        if value is not None and value not in options:
-            raise self.error(key, f"{value!r} is not one of {'|'.join(options)}")
-        return value
-
-    def amount(self, key: str) -> int | None:
-        value = self.data.get(key)
-        if value is None:
-            return None
-        if not isinstance(value, int) or isinstance(value, bool):
-            raise self.error(key, f"expected an integer count of minor units, got {value!r}")
-        if not 0 <= value <= _MAX_MINOR:
-            raise self.error(key, f"{value} is outside 0..{_MAX_MINOR} minor units")
-        return value
-
-    def pin(self, key: str) -> str | None:
-        value = self.string(key)
-        # The message never echoes the value: it may be a real PIN.
-        if value is not None and not (value.isdigit() and 4 <= len(value) <= 12):
-            raise self.error(key, "is not a PIN of 4 to 12 digits")
-        return value
-
-    def zpk(self, key: str) -> Key | None:
-        value = self.string(key)
-        if value is None:
-            return None
-        # The message never echoes the value: it is a key.
-        if len(value) not in (32, 48) or any(c not in "0123456789abcdefABCDEF" for c in value):
-            raise self.error(
-                key, "is not a double- or triple-length 3DES key (32 or 48 hex digits)"
+    @model_validator(mode="after")
+    def _consistent(self) -> RuleEntry:
+        lo, hi = self.min_amount, self.max_amount
+        if lo is not None and hi is not None and lo > hi:
+            raise _KeyProblem("max_amount", f"{hi} is below min_amount {lo}")
+        if self.response is not None and self.no_reply:
+            raise _KeyProblem("no_reply", "cannot be combined with response")
+        if self.lost_reply and (self.response is not None or self.no_reply):
+            raise _KeyProblem("lost_reply", "cannot be combined with response or no_reply")
+        acts = (self.response, self.latency_ms)
+        if acts == (None, None) and not (
+            self.no_reply or self.lost_reply or self.reversal_no_reply
+        ):
+            raise ValueError(
+                "a rule needs response, latency_ms, no_reply = true, lost_reply = true "
+                "or reversal_no_reply"
             )
-        return Key(bytes.fromhex(value))
+        return self
 
-    def response(self, key: str) -> str | None:
-        value = self.data.get(key)
-        if value is None:
-            return None
-        if not isinstance(value, str) or not _RESPONSE_RE.match(value):
-            raise self.error(key, f"{value!r} is not a 2-character response code")
-        return value
-
-    def latency(self, key: str) -> int | None:
-        value = self.data.get(key)
-        if value is None:
-            return None
-        if not isinstance(value, int) or isinstance(value, bool) or not 0 <= value <= 600_000:
-            raise self.error(key, f"{value!r} is not a whole number of milliseconds (0..600000)")
-        return value
-
-    def flag(self, key: str = "no_reply") -> bool:
-        value = self.data.get(key, False)
-        if not isinstance(value, bool):
-            raise self.error(key, f"expected true or false, got {value!r}")
-        return value
-
-    def clock_time(self, key: str) -> time:
-        value = self.data.get(key)
-        if value is None:
-            raise self.error(key, "is required")
-        if isinstance(value, time):  # a bare TOML local time such as 23:00:00
-            return value
-        if isinstance(value, str) and (m := _HHMM_RE.match(value)):
-            return time(int(m.group(1)), int(m.group(2)))
-        raise self.error(key, f"{value!r} is not a time of day HH:MM")
+    def rule(self) -> Rule:
+        return Rule(
+            pan=self.pan,
+            pan_prefix=self.pan_prefix,
+            min_amount=self.min_amount,
+            max_amount=self.max_amount,
+            kind=AuthKind(self.kind) if self.kind else None,
+            tid=self.tid,
+            response=self.response,
+            latency_ms=self.latency_ms or 0,
+            no_reply=self.no_reply,
+            lost_reply=self.lost_reply,
+            reversal_no_reply=self.reversal_no_reply,
+        )
 
 
-_ALLOWED: dict[str, tuple[str, ...]] = {
-    "cards": ("pan", "balance", "state", "pin"),
-    "rules": (
-        "pan",
-        "pan_prefix",
-        "min_amount",
-        "max_amount",
-        "kind",
-        "tid",
-        "response",
-        "latency_ms",
-        "no_reply",
-        "lost_reply",
-        "reversal_no_reply",
-    ),
-    "outages": ("start", "end", "response", "no_reply"),
-}
+class OutageEntry(_Schema):
+    start: _Time
+    end: _Time
+    response: _Response | None = None
+    no_reply: _Flag = False
+
+    @model_validator(mode="after")
+    def _consistent(self) -> OutageEntry:
+        if self.start == self.end:
+            raise _KeyProblem("end", "equals start: an outage window cannot be empty")
+        if self.response is not None and self.no_reply:
+            raise _KeyProblem("no_reply", "cannot be combined with response")
+        if self.response is None and not self.no_reply:
+            raise ValueError("an outage needs response or no_reply = true")
+        return self
+
+
+class RulesFile(_Schema):
+    """A rules file as written: the tables and arrays of tables it may hold, in this order."""
+
+    issuer: IssuerTable | None = None
+    defaults: DefaultsTable | None = None
+    cards: list[CardEntry] = []
+    rules: list[RuleEntry] = []
+    outages: list[OutageEntry] = []
+    state_file: Annotated[_Str, AfterValidator(_not_empty)] | None = None
+
+
+def _table_at(loc: tuple[int | str, ...]) -> type[BaseModel]:
+    """The schema model of the table at ``loc`` (``("rules", 2)`` → RuleEntry)."""
+    model: type[BaseModel] = RulesFile
+    for part in loc:
+        if isinstance(part, int):
+            continue
+        inner = model.model_fields[part].annotation
+        for arg in (inner, *get_args(inner), *(a for t in get_args(inner) for a in get_args(t))):
+            if isinstance(arg, type) and issubclass(arg, BaseModel):
+                model = arg
+                break
+    return model
+
+
+def _problems(exc: ValidationError) -> list[str]:
+    """Each fault as ``table[i].key: what is wrong``, in today's words."""
+    out = []
+    for err in exc.errors(include_url=False):
+        loc = tuple(err["loc"])
+        kind = err["type"]
+        cause = err.get("ctx", {}).get("error")
+        if isinstance(cause, _KeyProblem):
+            loc, what = (*loc, cause.key), str(cause)
+        elif kind == "value_error":
+            what = str(cause)
+        elif kind == "extra_forbidden":
+            allowed = ", ".join(_table_at(loc[:-1]).model_fields)
+            what = f"unknown key (expected one of: {allowed})"
+        elif kind == "missing":
+            what = "is required"
+        elif kind in ("model_type", "model_attributes_type", "dict_type"):
+            what = "expected a table"
+        elif kind == "list_type":
+            what = f"expected an array of tables ([[{loc[-1]}]])"
+        else:  # pragma: no cover - every key has its own check above
+            what = err["msg"]
+        out.append(f"{where(loc)}: {what}" if loc else what)
+    return out

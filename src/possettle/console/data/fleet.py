@@ -11,7 +11,6 @@ items) is only known to the terminal, so it comes from its last doctor report.
 
 from __future__ import annotations
 
-import json
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -26,6 +25,7 @@ from possettle.host.ledger.schema import (
     terminal_reports,
     terminals,
 )
+from possettle.status_report import StatusReport
 
 ONLINE_WITHIN = timedelta(minutes=10)
 REPORTING_WITHIN = timedelta(hours=24)
@@ -55,14 +55,12 @@ def _liveness(row: Any, now: datetime, ends: DayEnds) -> str:
 
 
 def read_report(text: str | None) -> dict[str, Any] | None:
-    """A terminal's stored summary report; unreadable JSON is shown as such, not hidden."""
+    """A terminal's stored summary report (possettle/status_report.py) as JSON; a row that does
+    not fit the model (stored before the host checked reports) is shown as such, not hidden."""
     if not text:
         return None
-    try:
-        data = json.loads(text)
-    except ValueError:
-        return {"unreadable": True}
-    return data if isinstance(data, dict) else {"unreadable": True}
+    report = StatusReport.read(text)
+    return report.as_dict() if report else {"unreadable": True}
 
 
 def fleet(

@@ -11,7 +11,6 @@ moments and each counter's first and last frame are the faults' times.
 
 from __future__ import annotations
 
-import json
 from collections import Counter
 from datetime import datetime
 from typing import Any
@@ -22,6 +21,7 @@ from sqlalchemy.engine import Engine
 from possettle.doctor.catalog import BY_ID
 from possettle.host.ledger.bad_frames import marks
 from possettle.host.ledger.schema import batches, host_events, terminal_reports
+from possettle.status_report import StatusReport
 
 # host events that mean something went wrong (the others are sign-on/off bookkeeping)
 FAULT_KINDS = ("format_error", "mac_error", "refused", "version", "offline_refused_by_issuer")
@@ -65,10 +65,8 @@ def settlements(
         rows = conn.execute(sa.select(batches).order_by(b.opened_at, b.tid)).all()
         reports: dict[str, dict[str, Any] | None] = {}
         for r in conn.execute(sa.select(terminal_reports)):
-            try:
-                reports[r.tid] = json.loads(r.report)
-            except ValueError:
-                reports[r.tid] = None
+            stored = StatusReport.read(r.report)
+            reports[r.tid] = stored.as_dict() if stored else None
         faults: list[Any] = [
             *conn.execute(
                 sa.select(ev.tid, ev.at, ev.kind, ev.response_code).where(ev.kind.in_(FAULT_KINDS))

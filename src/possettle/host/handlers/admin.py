@@ -20,8 +20,7 @@ from possettle.host.ledger.terminal_state import (
 )
 from possettle.host.request import Reply, Request, host_time_fields
 from possettle.iso8583.fields import Field60, NetworkCode, TxnType
-
-MAX_REPORT = 512
+from possettle.status_report import StatusReport, problems
 
 
 async def sign_on(ctx: HostContext, req: Request, state: TerminalState) -> Reply:
@@ -76,18 +75,22 @@ async def sign_off_(ctx: HostContext, req: Request, state: TerminalState) -> Rep
 
 
 async def status_report(ctx: HostContext, req: Request, state: TerminalState) -> Reply:
-    """Field 62 carries the terminal's latest health report as compact UTF-8 JSON."""
+    """Field 62 carries the terminal's latest health report as compact UTF-8 JSON.
+
+    Only a report that fits :class:`StatusReport` is stored (card numbers in its free text
+    masked); anything else is answered 30, recorded as a refusal naming what is wrong (never
+    the value), and the last good report stays.
+    """
     now = ctx.clock.now()
     try:
-        raw = bytes.fromhex(req.fields.get("62", ""))
-        if not raw or len(raw) > MAX_REPORT:
-            return Reply("30")
-        report = json.loads(raw.decode("utf-8"))
-        if not isinstance(report, dict):
-            return Reply("30")
-    except (ValueError, UnicodeDecodeError):
+        report = StatusReport.parse(bytes.fromhex(req.fields.get("62", "")))
+    except ValueError as exc:  # bad hex, too long, not JSON, or not the contract
+        detail = json.dumps({"report": problems(exc)[:5]}, ensure_ascii=False)
+        await ctx.db.write(
+            lambda c: record_event(c, now, "report_refused", tid=req.tid, code="30", detail=detail)
+        )
         return Reply("30")
-    text = json.dumps(report, sort_keys=True, ensure_ascii=False)
+    text = report.stored()
 
     def book(conn: Connection) -> None:
         conn.execute(sa.delete(terminal_reports).where(terminal_reports.c.tid == req.tid))
