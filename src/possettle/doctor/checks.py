@@ -14,7 +14,7 @@ AREA_SIGNALS: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
     "storage": (("storage.nearly_full",), ("storage.full", "storage.at_limit", "storage.corrupt")),
     "network": (("probe.loss", "settle.link.timeout", "settle.link.lost", "settle.link.unreachable", "link.no_reply"), ("probe.timeout",)),
     "host": (("settle.link.refused", "fleet.issuer_failing", "code.issuer", "settle.system_error", "telemetry.stale", "code.90", "code.58", "code.permission", "refused.permission"), ("probe.refused", "code.97", "code.03", "code.restricted", "fleet.region_dark")),
-    "keys": (("code.22",), ("code.A0", "keys.check_failed", "host.mac_errors")),
+    "keys": (("code.22",), ("keys.never_signed_on", "code.A0", "keys.check_failed", "host.mac_errors")),
     "clock": (("clock.skew", "refused.hours"), ()),
     "software": (("fleet.version_failing",), ("code.58.minver", "code.30", "host.format_errors")),
     "operators": (("refused.operator", "code.input", "refused.input", "code.order", "refused.order", "refused.void_settled"), ()),

@@ -57,6 +57,9 @@ FACTORS: dict[str, dict[str, float]] = {
     # host answers
     "code.A0": {"keys.out_of_sync": 80.0},
     "keys.check_failed": {"keys.out_of_sync": 300.0},
+    # no sign-on ever succeeded: the first step was skipped (causes.md: "not signed on");
+    # enough to be named alone, well below any refusal that says why a sign-on failed
+    "keys.never_signed_on": {"operation.out_of_order": 50.0},
     "host.mac_errors": {"keys.out_of_sync": 40.0},
     "code.77": {"batch.sequence_mismatch": 120.0},
     "code.22": {"batch.sequence_mismatch": 20.0, "keys.out_of_sync": 5.0},

@@ -55,6 +55,7 @@ def collect(i: Inputs) -> Signals:
     if st is not None and st.step.value != "done":
         s.step = st.step.value
     _device(i, s)
+    _readiness(i, s)
     _failure(i, s)
     _journal_events(i, s)
     _link(i, s)
@@ -94,6 +95,15 @@ def _device(i: Inputs, s: Signals) -> None:
     if j.readable and j.free_bytes < MIN_FREE_BYTES:
         s.add("storage.at_limit", _ev("probe", "disk.free_bytes", j.free_bytes,
               f"Only {j.free_bytes} bytes are free on the device.", f"设备仅剩 {j.free_bytes} 字节可用空间。"))  # fmt: skip
+
+
+def _readiness(i: Inputs, s: Signals) -> None:
+    """A terminal that never signed on has no working keys and cannot trade, however well
+    the host answers: not ready, never healthy."""
+    if i.journal.readable and i.journal.never_signed_on:
+        s.add("keys.never_signed_on", _ev("journal", "signed_on_at", None,
+              "never signed on: the terminal has no working keys and cannot trade yet",
+              "未签到：终端尚无工作密钥，不能交易"))  # fmt: skip
 
 
 def _clean_device(i: Inputs, s: Signals) -> None:
