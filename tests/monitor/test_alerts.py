@@ -231,3 +231,17 @@ async def test_watch_survives_a_database_failure(tmp_path: Path, clock: FixedClo
         broken.dispose()
     assert rounds >= 2
     assert {e["event"] for e in logs} == {"alert_evaluation_failed"}
+
+
+def test_cut_over_answers_do_not_page_as_issuer_down(
+    engine: Engine, fleet: Fleet, clock: FixedClock
+) -> None:
+    """90 is the host's day cut-over (日切), the doctor's operation.outside_hours: the same
+    row of iso8583/codes.py that keeps the doctor from blaming the issuer keeps this alert
+    quiet (issue 11: 90 was issuer-down to the alerts and outside-hours to the doctor)."""
+    tids = fleet.terminals("shanghai", 2, prefix="SHA1")
+    fleet.request(tids[0], "0200", "00", 6)
+    fleet.request(tids[1], "0200", "90", 4)
+    assert evaluate_alerts(engine, clock).opened == ()
+    fleet.request(tids[1], "0200", "92", 3)  # the issuer's line is down: that pages
+    assert [a.rule for a in evaluate_alerts(engine, clock).opened] == ["PossettleIssuerUnavailable"]

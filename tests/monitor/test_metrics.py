@@ -71,6 +71,9 @@ def test_metrics_exposition_has_the_fleet_families(
     assert _value(tx, region="shanghai", kind="authorization", rc_class="A") == 5
     assert _value(tx, region="shanghai", kind="authorization", rc_class="B") == 2
     assert _value(tx, region="shanghai", kind="authorization", rc_class="D") == 1
+    # the cause each code points at (iso8583/codes.py): what the issuer alert counts
+    assert _value(tx, region="shanghai", kind="authorization", rc_cause="issuer.unavailable") == 1
+    assert _value(tx, region="shanghai", kind="authorization", rc_class="A", rc_cause="none") == 5
     assert _value(tx, region="beijing", kind="settlement", rc_class="E") == 1
     batches = fams["possettle_settlement_batches"]
     assert _value(batches, region="shanghai", result="open") == 2

@@ -9,17 +9,19 @@ from possettle.doctor.signals import Inputs, Signals
 # Which signals make an area warn (!) or fail (✗).
 AREA_SIGNALS: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
     "power": (("power.unclean",), ("software.crash_record",)),
-    "printer": ((), ("printer.paper_out", "printer.offline", "print.failed.PaperOut", "print.failed.PrinterOffline")),
+    "printer": ((), ("printer.paper_out", "printer.offline", "print.failed.PaperOut", "print.failed.PrinterOffline", "print.failed.PrinterError")),
     "reader": ((), ("reader.fault", "refused.reader")),
     "storage": (("storage.nearly_full",), ("storage.full", "storage.at_limit", "storage.corrupt")),
     "network": (("probe.loss", "settle.link.timeout", "settle.link.lost", "settle.link.unreachable", "link.no_reply"), ("probe.timeout",)),
-    "host": (("settle.link.refused", "fleet.issuer_failing", "code.issuer", "settle.system_error", "telemetry.stale"), ("probe.refused", "code.97", "code.03", "code.restricted", "fleet.region_dark")),
-    "keys": (("code.22",), ("code.A0", "keys.check_failed", "host.mac_errors")),
-    "clock": (("clock.skew",), ()),
+    "host": (("settle.link.refused", "fleet.issuer_failing", "code.issuer", "settle.system_error", "telemetry.stale", "code.90", "code.58", "code.permission", "refused.permission"), ("probe.refused", "code.97", "code.03", "code.restricted", "fleet.region_dark")),
+    "keys": (("code.22",), ("keys.never_signed_on", "code.A0", "keys.check_failed", "host.mac_errors")),
+    "clock": (("clock.skew", "refused.hours"), ()),
     "software": (("fleet.version_failing",), ("code.58.minver", "code.30", "host.format_errors")),
-    "operators": (("refused.operator",), ()),
+    "operators": (("refused.operator", "code.input", "refused.input", "code.order", "refused.order", "refused.void_settled"), ()),
     "batch": (("settle.unbalanced", "reversal.pending", "code.77", "batch.mismatch_event"), ("reversal.stuck", "code.94.settle")),
 }  # fmt: skip
+# Signals that speak for an area's health rather than against it (the area line shows ✓).
+HEALTHY_SIGNALS: dict[str, str] = {"probe.ok": "network"}
 
 OK_TEXT = {
     "power": ("clean shutdown, nothing interrupted", "正常关机，无中断"),

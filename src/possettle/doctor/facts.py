@@ -42,6 +42,8 @@ class JournalFacts:
     print_queue: int = 0
     signed_on: bool = False
     signed_on_at: str | None = None
+    #: no sign-on ever succeeded: no working keys, no batch from the host (not ready)
+    never_signed_on: bool = False
     clock_offset: float = 0.0
     open_marker: bool = False
     txn_count: int = 0
@@ -130,6 +132,7 @@ def _read(conn: sqlite3.Connection, facts: JournalFacts, now: datetime) -> None:
     )
     facts.signed_on = _meta(conn, "key.mak") is not None and _meta(conn, "needs_signon") != "1"
     facts.signed_on_at = _meta(conn, "signed_on_at")
+    facts.never_signed_on = facts.signed_on_at is None and _meta(conn, "key.mak") is None
     facts.clock_offset = float(_meta(conn, "clock_offset") or 0.0)
     facts.open_marker = _meta(conn, "open") == "1"
     facts.txn_count = int(conn.execute("SELECT count(*) FROM txns").fetchone()[0])

@@ -25,9 +25,10 @@ from possettle.host.ledger.schema import (
     terminal_reports,
     terminals,
 )
+from possettle.iso8583.codes import issuer_down_codes
 from possettle.status_report import StatusReport
 
-ISSUER_DOWN = ("91", "92", "96", "98", "06")
+ISSUER_DOWN = issuer_down_codes()
 WINDOW = timedelta(hours=1)
 DARK_AFTER = timedelta(minutes=30)
 

@@ -15,6 +15,8 @@ FACTORS: dict[str, dict[str, float]] = {
     "printer.offline": {"printer.fault": 400.0},
     "print.failed.PaperOut": {"printer.paper_out": 200.0},
     "print.failed.PrinterOffline": {"printer.fault": 200.0},
+    # a device printer's failure other than paper (terminal/printer/device.py)
+    "print.failed.PrinterError": {"printer.fault": 200.0},
     "reader.fault": {"reader.fault": 300.0},
     "storage.full": {"storage.full": 500.0},
     "storage.at_limit": {"storage.full": 500.0},
@@ -55,6 +57,9 @@ FACTORS: dict[str, dict[str, float]] = {
     # host answers
     "code.A0": {"keys.out_of_sync": 80.0},
     "keys.check_failed": {"keys.out_of_sync": 300.0},
+    # no sign-on ever succeeded: the first step was skipped (causes.md: "not signed on");
+    # enough to be named alone, well below any refusal that says why a sign-on failed
+    "keys.never_signed_on": {"operation.out_of_order": 50.0},
     "host.mac_errors": {"keys.out_of_sync": 40.0},
     "code.77": {"batch.sequence_mismatch": 120.0},
     "code.22": {"batch.sequence_mismatch": 20.0, "keys.out_of_sync": 5.0},
@@ -71,6 +76,7 @@ FACTORS: dict[str, dict[str, float]] = {
     "code.restricted": {"operation.restricted": 200.0},
     "code.input": {"input.invalid": 15.0},
     "code.order": {"operation.out_of_order": 30.0},
+    # 90: the host's day cut-over (日切, CUP tables): wait for the window to pass
     "code.90": {"operation.outside_hours": 200.0},
     "settle.unbalanced": {"batch.out_of_balance": 120.0},
     "reversal.stuck": {"reversal.stuck": 150.0},
@@ -88,14 +94,8 @@ FACTORS: dict[str, dict[str, float]] = {
     "clock.skew": {"operation.outside_hours": 5.0},
 }
 
-# Response-code families (protocol §7 and causes.md signals).
-CODE_FAMILIES: dict[str, tuple[str, ...]] = {
-    "code.issuer": ("91", "92", "96", "98", "06"),
-    "code.permission": ("40", "57", "61", "65"),
-    "code.restricted": ("59", "62"),
-    "code.input": ("13", "64"),
-    "code.order": ("12", "25"),
-}
+# Which codes give which ``code.*`` signal is a column of the response-code table
+# (iso8583/codes.py), shared with the alert rules and the terminal.
 
 # A cause needs at least this score to be named; below it, "external.undetected".
 THRESHOLD = 0.5

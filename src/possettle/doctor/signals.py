@@ -8,9 +8,9 @@ from typing import Any
 
 from possettle.doctor.facts import JournalFacts
 from possettle.doctor.hostview import HostFacts
-from possettle.doctor.likelihoods import CODE_FAMILIES
 from possettle.doctor.model import Evidence
 from possettle.doctor.probes import LinkProbe
+from possettle.iso8583.codes import describe, issuer_down_codes
 from possettle.terminal.operations.settlement import confirms
 
 NEARLY_FULL = 0.9
@@ -19,7 +19,8 @@ MIN_FREE_BYTES = 1 << 20  # less than this free on the device: the journal canno
 REVERSAL_STUCK_ATTEMPTS = 3
 CLOCK_SKEW_S = 300.0
 REGION_DARK_SHARE = 0.5
-SYSTEM_CODES = CODE_FAMILIES["code.issuer"]
+#: the signal of a permission refusal that may name a minimum software version in field 63
+MINVER_CODE_SIGNAL = "code.58"
 
 
 @dataclass
@@ -54,6 +55,7 @@ def collect(i: Inputs) -> Signals:
     if st is not None and st.step.value != "done":
         s.step = st.step.value
     _device(i, s)
+    _readiness(i, s)
     _failure(i, s)
     _journal_events(i, s)
     _link(i, s)
@@ -93,6 +95,15 @@ def _device(i: Inputs, s: Signals) -> None:
     if j.readable and j.free_bytes < MIN_FREE_BYTES:
         s.add("storage.at_limit", _ev("probe", "disk.free_bytes", j.free_bytes,
               f"Only {j.free_bytes} bytes are free on the device.", f"设备仅剩 {j.free_bytes} 字节可用空间。"))  # fmt: skip
+
+
+def _readiness(i: Inputs, s: Signals) -> None:
+    """A terminal that never signed on has no working keys and cannot trade, however well
+    the host answers: not ready, never healthy."""
+    if i.journal.readable and i.journal.never_signed_on:
+        s.add("keys.never_signed_on", _ev("journal", "signed_on_at", None,
+              "never signed on: the terminal has no working keys and cannot trade yet",
+              "未签到：终端尚无工作密钥，不能交易"))  # fmt: skip
 
 
 def _clean_device(i: Inputs, s: Signals) -> None:
@@ -135,7 +146,7 @@ def _failure(i: Inputs, s: Signals) -> None:
             s.add("settle.link.timeout", ev)
         else:
             s.add("settle.link.lost", ev)
-    elif code in SYSTEM_CODES:
+    elif code and describe(code).issuer_down:
         # 91/96/98... to a message of the settlement itself (sign-on, 0500, 0320, upload end):
         # no issuer is asked for those, so it is the host's own trouble, which nothing here
         # explains further (it is evidence for "external.undetected", not the issuer).
@@ -145,20 +156,14 @@ def _failure(i: Inputs, s: Signals) -> None:
 
 
 def _code(s: Signals, code: str, ev: Evidence, *, settle: bool = False) -> None:
-    if code == "94" and settle:
-        s.add("code.94.settle", ev)
+    """The signal the code table (iso8583/codes.py) gives a host answer."""
+    rc = describe(code)
+    signal = rc.doctor_signal
+    if signal is None or (rc.settle_only and not settle):
         return
-    if code == "58":
-        minver = "MINVER=" in str(ev.value) or "MINVER=" in ev.en
-        s.add("code.58.minver" if minver else "code.58", ev)
-        return
-    direct = {"A0", "77", "22", "97", "03", "30", "90"}
-    if code in direct:
-        s.add(f"code.{code}", ev)
-        return
-    for family, codes in CODE_FAMILIES.items():
-        if code in codes:
-            s.add(family, ev)
+    if signal == MINVER_CODE_SIGNAL and ("MINVER=" in str(ev.value) or "MINVER=" in ev.en):
+        signal = f"{signal}.minver"  # the refusal names a minimum version (field 63)
+    s.add(signal, ev)
 
 
 def _window(j: JournalFacts) -> list[dict[str, Any]]:
@@ -385,7 +390,7 @@ def _host(i: Inputs, s: Signals) -> None:
               f"软件版本 {h.software_version} 的 {h.version_terminals} 台终端中有 {h.version_failing} 台被拒绝或报文无法解析。"))  # fmt: skip
     if h.fleet_terminals >= 3 and h.fleet_issuer_failing >= max(3, h.fleet_terminals // 3):
         s.add("fleet.issuer_failing", _ev("fleet", "issuer.failing", {"terminals": h.fleet_issuer_failing},
-              f"{h.fleet_issuer_failing} terminals got issuer-down answers (91/96/98) in the last hour.",
+              f"{h.fleet_issuer_failing} terminals got issuer-down answers ({'/'.join(issuer_down_codes())}) in the last hour.",
               f"近一小时有 {h.fleet_issuer_failing} 台终端收到发卡行不可用应答。"))  # fmt: skip
     # What the host's view rules out by looking healthy.
     if h.status == "active":

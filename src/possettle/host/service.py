@@ -31,6 +31,7 @@ from possettle.host.ledger.terminal_state import (
 from possettle.host.policy import SettlementMac
 from possettle.host.request import Reply, Request, encode_error_reply, encode_reply, mac_ok
 from possettle.iso8583 import codec
+from possettle.iso8583.codes import STATE_REFUSALS
 from possettle.iso8583.errors import DecodeError
 from possettle.iso8583.fields import Field60
 from possettle.iso8583.framing import Frame
@@ -41,7 +42,7 @@ log = structlog.get_logger("possettle.host")
 
 #: refusals that only the terminal's state causes, that book nothing, and that a stale cached
 #: state could cause wrongly: unknown or disabled, merchant, not signed on, batch
-_STATE_REFUSALS = frozenset({"97", "03", "22", "77"})
+_STATE_REFUSALS = STATE_REFUSALS
 #: the longest masked detail a bad-frame sample keeps (characters of JSON)
 MAX_DETAIL = 2048
 

@@ -12,6 +12,7 @@ from collections import Counter, defaultdict
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
+from possettle.iso8583.codes import ISSUER_UNAVAILABLE
 from possettle.monitor import ruleset as rs
 from possettle.monitor.readings import Readings, cause_label
 from possettle.monitor.ruleset import Rule
@@ -86,7 +87,7 @@ def reversals_stuck(r: Readings) -> list[Finding]:
 def issuer_unavailable(r: Readings) -> list[Finding]:
     rule = rs.BY_NAME["PossettleIssuerUnavailable"]
     auth = [c for c in r.requests_recent if c.kind in ("authorization", "advice")]
-    down = [c for c in auth if c.rc_class == "D"]
+    down = [c for c in auth if c.rc_cause == ISSUER_UNAVAILABLE]
     failures = sum(c.count for c in down)
     total = sum(c.count for c in auth)
     if failures < rs.MIN_ISSUER_FAILURES or failures / total <= rs.ISSUER_DOWN_RATIO:

@@ -81,14 +81,15 @@ def families(r: Readings, acquirer: str) -> list[Metric]:
     """The metric families of one reading (pure: tests and the collector share it)."""
     tx = CounterMetricFamily(
         "possettle_transactions",
-        "Requests answered by the host, by message kind and response-code class (A-E).",
-        labels=["acquirer", "region", "kind", "rc_class"],
+        "Requests answered by the host, by message kind, response-code class (A-E) and the"
+        " cause the code points at (iso8583/codes.py).",
+        labels=["acquirer", "region", "kind", "rc_class", "rc_cause"],
     )
-    tx_sum: Counter[tuple[str, str, str]] = Counter()
+    tx_sum: Counter[tuple[str, str, str, str]] = Counter()
     for c in r.requests_total:
-        tx_sum[(c.region, c.kind, c.rc_class)] += c.count
-    for (region, kind, cls), n in sorted(tx_sum.items()):
-        tx.add_metric([acquirer, region, kind, cls], n)
+        tx_sum[(c.region, c.kind, c.rc_class, c.rc_cause)] += c.count
+    for (region, kind, cls, cause), n in sorted(tx_sum.items()):
+        tx.add_metric([acquirer, region, kind, cls, cause], n)
 
     settled = _gauge(
         "possettle_settlement_batches",

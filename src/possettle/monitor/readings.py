@@ -31,6 +31,7 @@ from possettle.status_report import StatusReport
 
 UNKNOWN = "unknown"
 OTHER = "other"
+NO_CAUSE = "none"  # rc_cause of a code that points at no cause (approved, a card decline)
 
 # The message kinds a request's MTI names (labels: a closed set).
 MTI_KINDS: dict[str, str] = {
@@ -53,6 +54,12 @@ def kind_of(mti: str) -> str:
 def rc_class(code: str) -> str:
     """The response-code class A–E (codes.py); unknown codes count as D there too."""
     return describe(code).cls
+
+
+def rc_cause(code: str) -> str:
+    """The doctor's cause family of a code (codes.py), or ``none``: the alert rules count
+    "issuer down" by it, so they and the doctor read a code alike."""
+    return describe(code).cause or NO_CAUSE
 
 
 def cause_label(cause_id: str) -> str:
@@ -111,6 +118,7 @@ class RequestCount:
     region: str
     kind: str
     rc_class: str
+    rc_cause: str  # rc_cause(): a catalog cause id or NO_CAUSE
     count: int
 
 
@@ -233,11 +241,11 @@ def _requests(
     )
     if since is not None:
         stmt = stmt.where(r.created_at >= since)
-    merged: dict[tuple[str, str, str], int] = {}
+    merged: dict[tuple[str, str, str, str], int] = {}
     for tid, mti, code, n in conn.execute(stmt):
-        key = (tid, kind_of(mti), rc_class(code))
+        key = (tid, kind_of(mti), rc_class(code), rc_cause(code))
         merged[key] = merged.get(key, 0) + int(n)
     return tuple(
-        RequestCount(tid, regions.get(tid, UNKNOWN), kind, cls, n)
-        for (tid, kind, cls), n in sorted(merged.items())
+        RequestCount(tid, regions.get(tid, UNKNOWN), kind, cls, cause, n)
+        for (tid, kind, cls, cause), n in sorted(merged.items())
     )

@@ -16,6 +16,7 @@ from datetime import timedelta
 from enum import StrEnum
 from importlib import resources
 
+from possettle.iso8583.codes import ISSUER_UNAVAILABLE, issuer_down_codes
 from possettle.monitor.readings import Thresholds
 
 DEFAULTS = Thresholds()
@@ -27,7 +28,7 @@ BURN_RATIO = round((1 - SETTLE_OBJECTIVE) * BURN_FACTOR, 4)
 MIN_SETTLEMENTS = 5
 OUT_OF_BALANCE_RATIO = 0.2  # of batches settled in the settled window, per region
 MIN_SETTLED_BATCHES = 5
-ISSUER_DOWN_RATIO = 0.2  # of authorizations and advices answered with a class D code
+ISSUER_DOWN_RATIO = 0.2  # of authorizations and advices answered with an issuer-down code
 MIN_ISSUER_FAILURES = 3
 DARK_RATIO = 0.5  # of a region's active terminals silent at once
 DARK_MIN_TERMINALS = 3
@@ -61,7 +62,12 @@ _W = _prom(DEFAULTS.request_window)
 _SETTLE = 'possettle_transactions_total{kind="settlement"}'
 _SETTLE_BAD = 'possettle_transactions_total{kind="settlement",rc_class!="A"}'
 _AUTH = 'possettle_transactions_total{kind=~"authorization|advice"}'
-_AUTH_D = 'possettle_transactions_total{kind=~"authorization|advice",rc_class="D"}'
+# issuer down: the codes whose cause is issuer.unavailable in iso8583/codes.py (not class D:
+# 90, the host's day cut-over, is class D and no issuer fault)
+_AUTH_D = (
+    f'possettle_transactions_total{{kind=~"authorization|advice",rc_cause="{ISSUER_UNAVAILABLE}"}}'
+)
+_DOWN = "/".join(issuer_down_codes())
 _SETTLED = 'sum by (region) (possettle_settlement_batches{result!="open"})'
 _SILENT = "sum by (region) (possettle_terminals_not_reporting)"
 _DARK = (
@@ -105,8 +111,8 @@ RULES: tuple[Rule, ...] = (
         "PossettleIssuerUnavailable", "issuer.unavailable", Severity.CRITICAL,
         f"(sum(increase({_AUTH_D}[{_W}])) / sum(increase({_AUTH}[{_W}])) > {ISSUER_DOWN_RATIO})"
         f" and (sum(increase({_AUTH_D}[{_W}])) >= {MIN_ISSUER_FAILURES})",
-        "The issuer or card network is not answering (class D response codes)",
-        "发卡行或卡组织无应答（D 类应答码）",
+        f"The issuer or card network is not answering (response codes {_DOWN})",
+        f"发卡行或卡组织无应答（应答码 {_DOWN}）",
         "Check the upstream connector and the card network's status; settlements can wait; "
         "escalate if the cut-off is near.",
         "检查上游连接器与卡组织状态；结算可稍后进行；临近日切仍未恢复请升级处理。",

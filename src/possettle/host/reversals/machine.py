@@ -22,10 +22,11 @@ from datetime import datetime, timedelta
 from enum import StrEnum
 
 from possettle.host.ledger.kinds import ReversalState
+from possettle.iso8583.codes import UPSTREAM_RETRY
 from possettle.upstream.retry import RetryPolicy
 
 #: a 0410 with one of these asks for the reversal again later
-RETRY_CODES = frozenset({"91", "96"})
+RETRY_CODES = UPSTREAM_RETRY
 
 #: the transitions a row may take; an intent may also be deleted (its answer was booked)
 TRANSITIONS: dict[ReversalState, frozenset[ReversalState]] = {

@@ -16,16 +16,17 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from possettle.iso8583.codec import Fields
+from possettle.iso8583.codes import ENDS_REVERSAL, HOST_HAS_IT, SIGN_ON_AGAIN
 from possettle.terminal.journal.records import TxnKind, TxnState
 
 REVERSAL_NO_REPLY = "98"
 REVERSAL_BAD_MAC = "A0"
 # 0410 codes that end a reversal: done, or the host never saw the original (§5).
-REVERSAL_FINAL = ("00", "25")
+REVERSAL_FINAL = ENDS_REVERSAL
 # Codes a 0230 may carry that still mean "the host has it".
-ADVICE_ACCEPTED = ("00", "94")
+ADVICE_ACCEPTED = HOST_HAS_IT
 # "Sign on again" (§7): the host did not process the request; nothing was booked.
-RESIGN_CODES = ("A0", "22", "77")
+RESIGN_CODES = SIGN_ON_AGAIN
 
 
 @dataclass(frozen=True, slots=True)

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from possettle.iso8583.codes import HOST_HAS_IT, SIGN_ON_AGAIN
 from possettle.iso8583.errors import DecodeError
 from possettle.iso8583.fields import HalfTotals, SettlementTotals, SettleResult, UploadRecord
 from possettle.terminal.journal.records import (
@@ -27,7 +28,7 @@ from possettle.terminal.journal.records import (
 
 RECORDS_PER_UPLOAD = 8  # protocol §4: at most 8 records per 0320
 #: "sign on again" (§7): the host did not read the message (a 0500 or 0320 needs the MAC key)
-RESIGN = ("77", "22", "A0")
+RESIGN = SIGN_ON_AGAIN
 
 
 @dataclass(frozen=True, slots=True)
@@ -177,7 +178,7 @@ def confirms(host_totals: str) -> bool:
 
 
 def after_upload(code: str, *, resign: bool = False) -> Transition:
-    if code in ("00", "94"):  # 94: the host has these records already (§4)
+    if code in HOST_HAS_IT:  # 94: the host has these records already (§4)
         return Transition(SettleStep.BATCH_UPLOAD)
     return Transition(SettleStep.BATCH_UPLOAD, failure=code, resign=resign or code in RESIGN)
 
