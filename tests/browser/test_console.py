@@ -67,7 +67,7 @@ def test_logging_in_and_every_page_on_a_simulated_day(web: Browsing) -> None:
     expect(page.locator("#settlements")).to_contain_text("balanced")
     expect(page.locator("#settlements")).to_contain_text("network.unstable")
     page.wait_for_function(  # Chart.js is deferred: on a busy machine it may not be there yet
-        "typeof Chart !== 'undefined'"
+        "() => typeof Chart !== 'undefined'"
         " && ['chart-rate', 'chart-cause', 'chart-group'].every(id => Chart.getChart(id))"
     )
     drawn = page.evaluate(
