@@ -23,7 +23,14 @@ from possettle.iso8583.codes import describe
 from possettle.link.client import LinkError, LinkTimeout
 from possettle.terminal.config import TerminalConfig
 from possettle.terminal.crashpoints import POINTS
-from possettle.terminal.errors import HostRefused, JournalError, LinkDown, PrinterError, Refused
+from possettle.terminal.errors import (
+    HostRefused,
+    JournalError,
+    LinkDown,
+    PrinterError,
+    Refused,
+    SoftwareCrash,
+)
 from possettle.terminal.operators import Operator, Role
 from possettle.terminal.pos import Pos
 from possettle.terminal.printer.device import PrinterState
@@ -107,29 +114,16 @@ SOFTWARE_CRASH_EXIT = 70  # EX_SOFTWARE
 
 def _run(directory: Path, as_json: bool, work: Callable[[Pos], Awaitable[T]]) -> T:
     async def go() -> T:
-        pos = Pos.open(directory)
-        try:
-            result = await work(pos)
-        except PossettleError:
-            await pos.close()
-            raise
-        except Exception as exc:
-            # A software crash: journal what and where (never the message, which could hold
-            # anything), leave the open marker set as a crash would, and exit EX_SOFTWARE.
-            pos.journal.event(
-                "software_crash",
-                "",
-                {"type": type(exc).__name__, "point": getattr(exc, "point", "")},
-            )
-            pos.journal.abandon()
-            await pos.terminal.drop_link()
-            err().print(f"[bold red]software crash:[/] {type(exc).__name__} (journaled)")
-            raise typer.Exit(SOFTWARE_CRASH_EXIT) from exc
-        await pos.close()
-        return result
+        async with Pos.session(directory) as pos:
+            return await work(pos)
 
     with _boundary(as_json):
-        return asyncio.run(go())
+        try:
+            return asyncio.run(go())
+        except SoftwareCrash as exc:
+            # Journaled by the core; the process exits EX_SOFTWARE, the open marker still set.
+            err().print(f"[bold red]software crash:[/] {exc.kind} (journaled)")
+            raise typer.Exit(SOFTWARE_CRASH_EXIT) from exc
     raise AssertionError("unreachable")  # pragma: no cover
 
 

@@ -29,7 +29,7 @@ ENV = "POSSETTLE_CRASH_AT"
 # crash at *every* point an operation passes).
 TRACE_ENV = "POSSETTLE_CRASH_TRACE"
 # ``power`` (the default) dies with os._exit; ``exception`` raises InjectedCrash instead, a
-# software crash: the command's boundary journals it (``software_crash``) before exiting, so
+# software crash: the core's ``Pos.session`` journals it (``software_crash``) before it ends, so
 # the doctor can tell the two apart afterwards.
 MODE_ENV = "POSSETTLE_CRASH_MODE"
 # The exit status of a process killed by SIGKILL, so scripts see "power cut" either way.

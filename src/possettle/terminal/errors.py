@@ -11,9 +11,11 @@
     │   └── JournalCorrupt   the integrity check failed
     ├── HostRefused          the host answered with a response code other than 00
     ├── LinkDown             the host could not be reached or went silent
-    └── PrinterError         the printer could not print
-        ├── PaperOut
-        └── PrinterOffline
+    ├── PrinterError         the printer could not print
+    │   ├── PaperOut
+    │   └── PrinterOffline
+    └── SoftwareCrash        our bug: the work under :meth:`Pos.session` raised something
+                             that is not a possettle error; journaled as ``software_crash``
 
 Lower-layer errors (``sqlite3.Error``, ``OSError``, link errors, escpos errors) are translated
 once, where the terminal calls them, with ``raise ... from exc``.
@@ -78,3 +80,18 @@ class PaperOut(PrinterError):
 
 class PrinterOffline(PrinterError):
     """The printer is offline, its cover open, or it does not answer."""
+
+
+class SoftwareCrash(TerminalError):
+    """Work under :meth:`possettle.terminal.pos.Pos.session` raised an unexpected exception.
+
+    The core journaled it as ``software_crash`` (the exception's type and crash point, never
+    its message, which could hold anything) and left the journal's open marker set, so the
+    next start resumes what was interrupted and the doctor reads a software crash, not a
+    power cut. The original exception is the ``__cause__``.
+    """
+
+    def __init__(self, kind: str, point: str) -> None:
+        super().__init__(f"software crash: {kind}" + (f" at {point}" if point else ""))
+        self.kind = kind
+        self.point = point

@@ -1,8 +1,12 @@
 """The terminal as a library: rules and operators in front of the operations.
 
->>> # pos = Pos.open(Path("term1"))
->>> # result = await pos.sale("6222021234567890128", 1234, expiry="3012", pin="123456")
->>> # report = await pos.settle()
+>>> # async with Pos.session(Path("term1")) as pos:
+>>> #     result = await pos.sale("6222021234567890128", 1234, expiry="3012", pin="123456")
+>>> #     report = await pos.settle()
+
+:meth:`Pos.session` is how the CLI, an emulator or any library user runs a terminal: it closes
+the terminal cleanly, and journals an unexpected exception as a software crash (raised again as
+:class:`~possettle.terminal.errors.SoftwareCrash`) so that it never reads as a power cut.
 
 Every local refusal (operator, permission, limit, hours, input, order) is journaled with its
 code and both messages before it is raised, so the doctor can read it later. After a restart
@@ -12,16 +16,18 @@ unfinished settlement.
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
+import contextlib
+from collections.abc import AsyncIterator, Awaitable, Callable
 from datetime import datetime
 from pathlib import Path
 from typing import TypeVar
 
 from possettle.clock import Clock
+from possettle.errors import PossettleError
 from possettle.terminal import validation as v
 from possettle.terminal.config import TerminalConfig
 from possettle.terminal.crashpoints import CrashPoints
-from possettle.terminal.errors import LinkDown, Refused
+from possettle.terminal.errors import LinkDown, Refused, SoftwareCrash
 from possettle.terminal.journal import queries as q
 from possettle.terminal.journal.records import TxnKind, TxnState
 from possettle.terminal.operators import OPERATOR_SCHEMA, Operator, OperatorStore, Role
@@ -83,6 +89,37 @@ class Pos:
             terminal.journal.close()
             raise
         return cls(terminal, device, policy)
+
+    @classmethod
+    @contextlib.asynccontextmanager
+    async def session(
+        cls,
+        directory: Path,
+        *,
+        clock: Clock | None = None,
+        crash: CrashPoints | None = None,
+        printer: Printer | None = None,
+    ) -> AsyncIterator[Pos]:
+        """The terminal open for one piece of work, closed cleanly after it.
+
+        A possettle error closes it as usual and passes through. Anything else is our bug: it
+        is journaled as ``software_crash`` (type and crash point only), the journal's open
+        marker is left set as a crash would leave it — the next start resumes the interrupted
+        work — and :class:`SoftwareCrash` is raised from it.
+        """
+        pos = cls.open(directory, clock=clock, crash=crash, printer=printer)
+        try:
+            yield pos
+        except PossettleError:
+            await pos.close()
+            raise
+        except Exception as exc:
+            kind, point = type(exc).__name__, str(getattr(exc, "point", ""))
+            pos.journal.event("software_crash", "", {"type": kind, "point": point})
+            pos.journal.abandon()
+            await pos.terminal.drop_link()
+            raise SoftwareCrash(kind, point) from exc
+        await pos.close()
 
     @property
     def config(self) -> TerminalConfig:
