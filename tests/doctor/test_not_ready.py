@@ -45,3 +45,19 @@ async def test_a_terminal_that_never_signed_on_is_not_ready_while_the_host_answe
         assert after["ok"] is True, after
         keys = next(c for c in after["checks"] if c["area"] == "keys")
         assert keys["status"] == "ok", after["checks"]
+
+
+async def test_the_doctors_fix_for_a_terminal_that_never_signed_on_is_a_sign_on(
+    tmp_path: Path, sqlite_url: str
+) -> None:
+    key_file = tmp_path / "host.key"
+    await register(sqlite_url, key_file)
+    async with running_host(sqlite_url, key_file) as host:
+        term = make_terminal(tmp_path / "t", host.port)
+        fixed = await doctor(term, fix=True)
+        top = fixed.diagnoses[0]
+        assert top.recovery is not None and top.recovery["action"] == "sign_on", top.recovery
+        assert top.recovery["result"] == "ok", top.recovery
+        assert fixed.as_dict()["ok"] is True, fixed.as_dict()  # keys ✓ once signed on
+        after = (await doctor(term)).as_dict()
+    assert after["ok"] is True, after

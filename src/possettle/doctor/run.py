@@ -63,6 +63,15 @@ async def _gather(directory: Path, opts: Options, now: datetime) -> tuple[Inputs
     return inputs, _unresolved(journal)
 
 
+def _recovery(d: Diagnosis, *, never_signed_on: bool) -> str | None:
+    """The safe action for a diagnosis: its cause's, except that a terminal that never signed
+    on is put right by signing on (out of order: "sign on before trading"), not by resuming a
+    settlement it never started."""
+    if never_signed_on and d.cause.id == "operation.out_of_order":
+        return "sign_on"
+    return d.cause.recovery
+
+
 async def diagnose(directory: Path, opts: Options | None = None) -> Report:
     opts = opts or Options()
     clock = opts.clock or SystemClock()
@@ -80,7 +89,7 @@ async def diagnose(directory: Path, opts: Options | None = None) -> Report:
         pos = Pos.open(directory, clock=opts.clock)
         try:
             for d in diagnoses:
-                action = d.cause.recovery
+                action = _recovery(d, never_signed_on=j.never_signed_on)
                 if action is None:
                     continue
                 if action not in done:
