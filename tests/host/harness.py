@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 from collections.abc import AsyncIterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from possettle.crypto.keys import Key
@@ -15,12 +15,51 @@ from possettle.host.ledger.database import Database
 from possettle.host.server import HostServer, serve
 from possettle.link.client import Link
 from possettle.monitor.metrics import HostTelemetry
+from possettle.upstream.connector import (
+    AuthRequest,
+    AuthResult,
+    LateReplyHandler,
+    SentRequest,
+    UpstreamReversal,
+)
 from tests.vectors.load import load
 
 KEYS = load()["keys"]
 TID, MID, PAN = KEYS["tid"], KEYS["mid"], KEYS["pan"]
 TMK = Key.from_hex(KEYS["tmk"])
 FOREIGN_PAN = "4111111111111111"
+#: the zone PIN key the test issuers share with the host (tests/upstream uses the same)
+ZPK = Key.from_hex("0123456789ABCDEFFEDCBA9876543210")
+
+
+@dataclass
+class ApprovingIssuer:
+    """An issuer connector that approves everything with ``auth_code``, keeps every request
+    it is asked, and fails the test if the host ever reverses one."""
+
+    auth_code: str = "123456"
+    zpk: Key | None = ZPK
+    name: str = "approving-issuer"
+    asked: list[AuthRequest] = field(default_factory=list)
+
+    async def start(self) -> None:
+        pass
+
+    async def aclose(self) -> None:
+        pass
+
+    async def authorize(self, req: AuthRequest, timeout: float) -> AuthResult:  # noqa: ASYNC109
+        self.asked.append(req)
+        return AuthResult("00", self.auth_code)
+
+    def describe(self, req: AuthRequest) -> SentRequest:
+        return SentRequest(req.rrn, {"rrn": req.rrn})
+
+    async def send_reversal(self, reversal: UpstreamReversal, timeout: float) -> AuthResult:  # noqa: ASYNC109
+        raise AssertionError(f"no reversal expected, got one for {reversal.rrn}")
+
+    def set_late_reply_handler(self, handler: LateReplyHandler | None) -> None:
+        pass
 
 
 async def register(url: str, key_file: Path, terminals: dict[str, str] | None = None) -> None:

@@ -13,7 +13,6 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 from collections.abc import AsyncIterator
-from dataclasses import dataclass, field
 from pathlib import Path
 
 import pytest
@@ -26,54 +25,18 @@ from possettle.host.server import HostServer
 from possettle.iso8583.fields import HalfTotals, SettlementTotals
 from possettle.link import messages as m
 from possettle.link.client import Link
-from possettle.upstream.connector import (
-    AuthRequest,
-    AuthResult,
-    LateReplyHandler,
-    SentRequest,
-    UpstreamReversal,
-)
 from possettle.upstream.simulator import SimulatorConnector
-from tests.host.harness import MID, PAN, TID, TMK, register, running_host
+from tests.host.harness import MID, PAN, TID, TMK, ZPK, ApprovingIssuer, register, running_host
 from tests.upstream.fake_issuer import FakeIssuer
 
-ZPK = Key.from_hex("0123456789ABCDEFFEDCBA9876543210")
 PIN = "739182"  # digits that occur nowhere else in the request (not in the TID, MID or PAN)
 ANOTHER_KEY = Key.from_hex("1C2D3E4F5A6B7C8D8D7C6B5A4F3E2D1C")
 NO_TOTALS = SettlementTotals(HalfTotals(0, 0, 0, 0), HalfTotals(0, 0, 0, 0))
 
 
-@dataclass
-class RecordingIssuer:
-    """Approves everything and keeps every request it is asked."""
-
-    zpk: Key | None = ZPK
-    name: str = "recording-issuer"
-    asked: list[AuthRequest] = field(default_factory=list)
-
-    async def start(self) -> None:
-        pass
-
-    async def aclose(self) -> None:
-        pass
-
-    async def authorize(self, req: AuthRequest, timeout: float) -> AuthResult:  # noqa: ASYNC109
-        self.asked.append(req)
-        return AuthResult("00", "654321")
-
-    def describe(self, req: AuthRequest) -> SentRequest:
-        return SentRequest(req.rrn, {"rrn": req.rrn})
-
-    async def send_reversal(self, reversal: UpstreamReversal, timeout: float) -> AuthResult:  # noqa: ASYNC109
-        raise AssertionError(f"no reversal expected, got one for {reversal.rrn}")
-
-    def set_late_reply_handler(self, handler: LateReplyHandler | None) -> None:
-        pass
-
-
 @contextlib.asynccontextmanager
 async def host_with(
-    issuer: RecordingIssuer, url: str, key_file: Path
+    issuer: ApprovingIssuer, url: str, key_file: Path
 ) -> AsyncIterator[tuple[HostServer, Link]]:
     await register(url, key_file)
     db = Database.open(url, key_file=key_file)
@@ -108,7 +71,7 @@ def sale(link: Link, pin: str | None = PIN, pik: Key | None = None) -> dict[str,
 async def test_the_issuer_gets_the_pin_block_under_its_zpk_and_no_clear_pin(
     db_url: str, tmp_path: Path
 ) -> None:
-    issuer = RecordingIssuer()
+    issuer = ApprovingIssuer("654321")
     async with host_with(issuer, db_url, tmp_path / "host.key") as (_, link):
         request = sale(link)
         assert (await link.send(request)).code == "00"
@@ -127,7 +90,7 @@ async def test_the_issuer_gets_the_pin_block_under_its_zpk_and_no_clear_pin(
 
 
 async def test_a_connector_without_a_zpk_gets_no_pin_block(db_url: str, tmp_path: Path) -> None:
-    issuer = RecordingIssuer(zpk=None)
+    issuer = ApprovingIssuer(zpk=None)
     async with host_with(issuer, db_url, tmp_path / "host.key") as (_, link):
         assert (await link.send(sale(link))).code == "00"
     (auth,) = issuer.asked
@@ -135,7 +98,7 @@ async def test_a_connector_without_a_zpk_gets_no_pin_block(db_url: str, tmp_path
 
 
 async def test_a_sale_without_a_pin_carries_no_pin_block(db_url: str, tmp_path: Path) -> None:
-    issuer = RecordingIssuer()
+    issuer = ApprovingIssuer("654321")
     async with host_with(issuer, db_url, tmp_path / "host.key") as (_, link):
         assert (await link.send(sale(link, pin=None))).code == "00"
     (auth,) = issuer.asked
@@ -146,7 +109,7 @@ async def test_a_sale_without_a_pin_carries_no_pin_block(db_url: str, tmp_path: 
 async def test_a_pin_block_the_pik_cannot_open_is_answered_55_by_the_host_exactly_once(
     db_url: str, tmp_path: Path, zpk: Key | None
 ) -> None:
-    issuer = RecordingIssuer(zpk=zpk)
+    issuer = ApprovingIssuer(zpk=zpk)
     async with host_with(issuer, db_url, tmp_path / "host.key") as (_, link):
         request = sale(link, pik=ANOTHER_KEY)  # the PIN pad used a key the host never issued
         first = await link.send(request)

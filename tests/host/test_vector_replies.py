@@ -12,7 +12,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 from collections.abc import AsyncIterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -35,20 +35,12 @@ from possettle.iso8583 import codec
 from possettle.iso8583.framing import FrameReader
 from possettle.link import messages as m
 from possettle.link.client import Link
-from possettle.upstream.connector import (
-    AuthRequest,
-    AuthResult,
-    LateReplyHandler,
-    SentRequest,
-    UpstreamReversal,
-)
-from tests.host.harness import KEYS, MID, PAN, TID, TMK, register
+from tests.host.harness import KEYS, MID, PAN, TID, TMK, ZPK, ApprovingIssuer, register
 from tests.vectors.load import by_name
 
 VECTORS = by_name()
 PIK, MAK = Key.from_hex(KEYS["pik"]), Key.from_hex(KEYS["mak"])
 DAY = datetime(2026, 11, 26, tzinfo=UTC)
-ZPK = Key.from_hex("0123456789ABCDEFFEDCBA9876543210")  # the zone PIN key with the issuer
 
 
 def frame(name: str) -> bytes:
@@ -65,34 +57,6 @@ class ScriptedRrns:
         return self.upcoming.pop(0)
 
 
-@dataclass
-class VectorIssuer:
-    """Approves everything with the vector's authorization code ``123456``."""
-
-    name: str = "vector-issuer"
-    zpk: Key | None = ZPK
-    asked: list[AuthRequest] = field(default_factory=list)
-
-    async def start(self) -> None:
-        pass
-
-    async def aclose(self) -> None:
-        pass
-
-    async def authorize(self, req: AuthRequest, timeout: float) -> AuthResult:  # noqa: ASYNC109
-        self.asked.append(req)
-        return AuthResult("00", "123456")
-
-    def describe(self, req: AuthRequest) -> SentRequest:
-        return SentRequest(req.rrn, {"rrn": req.rrn})
-
-    async def send_reversal(self, reversal: UpstreamReversal, timeout: float) -> AuthResult:  # noqa: ASYNC109
-        raise AssertionError(f"no reversal expected, got one for {reversal.rrn}")
-
-    def set_late_reply_handler(self, handler: LateReplyHandler | None) -> None:
-        pass
-
-
 def vector_keys(tmk: Key) -> tuple[WorkingKeys, bytes]:
     keys = WorkingKeys(pik=PIK, mak=MAK)
     return keys, encode_field62(tmk, keys)
@@ -104,7 +68,7 @@ class VectorHost:
     db: Database
     clock: FixedClock
     rrns: ScriptedRrns
-    issuer: VectorIssuer
+    issuer: ApprovingIssuer
 
     async def exchange(self, request: bytes, *, at: str, rrn: str | None = None) -> bytes:
         """Send one frame at host time ``at`` (hhmmss on the vectors' day); the reply bytes."""
@@ -146,7 +110,7 @@ async def vector_host(url: str, key_file: Path) -> AsyncIterator[VectorHost]:
     await register(url, key_file)
     clock = FixedClock(DAY.replace(hour=8))
     rrns = ScriptedRrns()
-    issuer = VectorIssuer()
+    issuer = ApprovingIssuer()  # the vectors' field 38 is 123456
     db = Database.open(url, key_file=key_file, clock=clock)
     await db.start()
     config = HostConfig(db_url=url, port=0, key_file=key_file)
