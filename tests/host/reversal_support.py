@@ -7,11 +7,9 @@ budgets, JSON log lines in a file per start, and optionally ``POSSETTLE_HOST_CRA
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import json
 import os
 import signal
-import sys
 from collections import Counter
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
@@ -23,7 +21,7 @@ from possettle.host.ledger.db import create_engine_for
 from possettle.host.ledger.schema import ledger_entries
 from possettle.host.reversals.store import ReversalRow, list_reversals
 from possettle.link.client import Link
-from possettle.sim.host_process import free_port
+from possettle.sim.host_process import HostProcess, HostProcessError, free_port
 from tests.host.harness import MID, TID, TMK
 
 #: short budgets so that a crash chain runs in seconds (the lease covers a restart)
@@ -41,76 +39,44 @@ DIE_WITHIN = 30.0
 
 @dataclass
 class HostRun:
-    """One host's successive processes on one ledger and port."""
+    """One host's successive processes on one ledger and port, a log file per start."""
 
     url: str
     key_file: Path
     issuer: str
     logs: Path
     port: int = field(default_factory=free_port)
-    proc: asyncio.subprocess.Process | None = None
     starts: int = 0
+    process: HostProcess | None = None
 
     async def start(self, crash_at: str | None = None) -> None:
-        env = {**os.environ, "PYTHONUNBUFFERED": "1"}
+        env = dict(os.environ)
         env.pop("POSSETTLE_HOST_CRASH_AT", None)
         if crash_at is not None:
             env["POSSETTLE_HOST_CRASH_AT"] = crash_at
         self.starts += 1
         log = self.logs / f"host-{self.port}-{self.starts}.log"
-        cmd = [
-            sys.executable, "-m", "possettle.cli.main", "host", "serve", "--db", self.url,
-            "--key-file", str(self.key_file), "--port", str(self.port),
-            "--issuer", self.issuer, "--json-logs", *FAST,
-        ]  # fmt: skip
-        with log.open("wb") as out:
-            self.proc = await asyncio.create_subprocess_exec(
-                *cmd, stdout=out, stderr=out, stdin=asyncio.subprocess.DEVNULL, env=env
-            )
-        loop = asyncio.get_running_loop()
-        deadline = loop.time() + START_WITHIN
-        while loop.time() < deadline:
-            if self.proc.returncode is not None:
-                if crash_at is not None:
-                    return  # it passed its crash point before we saw it listen
-                raise AssertionError(f"host exited with {self.proc.returncode}; see {log}")
-            try:
-                _, writer = await asyncio.open_connection("127.0.0.1", self.port)
-            except OSError:
-                await asyncio.sleep(0.05)
-                continue
-            writer.close()
-            with contextlib.suppress(OSError):
-                await writer.wait_closed()
-            return
-        raise AssertionError(f"host did not listen within {START_WITHIN}s; see {log}")
+        self.process = HostProcess(
+            self.url, self.key_file, self.port, log, self.issuer,
+            args=FAST, start_timeout=START_WITHIN,
+        )  # fmt: skip
+        try:
+            await self.process.start(env=env, may_exit=crash_at is not None)
+        except HostProcessError as exc:
+            raise AssertionError(str(exc)) from exc
 
     async def died_by_sigkill(self) -> bool:
         """Wait for the process to end on its own (a crash point); True if SIGKILL ended it."""
-        assert self.proc is not None
-        try:
-            code = await asyncio.wait_for(self.proc.wait(), DIE_WITHIN)
-        except TimeoutError:
-            return False
-        return code == -signal.SIGKILL
+        assert self.process is not None
+        return await self.process.wait(DIE_WITHIN) == -signal.SIGKILL
 
     async def kill(self) -> None:
-        await self._end(signal.SIGKILL)
+        if self.process is not None:
+            await self.process.kill()
 
     async def stop(self) -> None:
-        await self._end(signal.SIGTERM)
-
-    async def _end(self, sig: signal.Signals) -> None:
-        proc, self.proc = self.proc, None
-        if proc is None or proc.returncode is not None:
-            return
-        with contextlib.suppress(ProcessLookupError):
-            proc.send_signal(sig)
-        try:
-            await asyncio.wait_for(proc.wait(), 30)
-        except TimeoutError:
-            proc.kill()
-            await proc.wait()
+        if self.process is not None:
+            await self.process.stop()
 
     def link(self) -> Link:
         return Link("127.0.0.1", self.port, TID, MID, TMK, timeout=10.0)

@@ -12,6 +12,7 @@ import os
 import signal
 import socket
 import sys
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 from possettle.errors import PossettleError
@@ -31,10 +32,21 @@ def free_port() -> int:
 
 class HostProcess:
     def __init__(
-        self, db_url: str, key_file: Path, port: int, log: Path, issuer: str = "sim"
+        self,
+        db_url: str,
+        key_file: Path,
+        port: int,
+        log: Path,
+        issuer: str = "sim",
+        *,
+        args: Sequence[str] = (),
+        start_timeout: float = START_TIMEOUT,
     ) -> None:
+        """``args`` go after ``host serve``'s own (budgets, say)."""
         self.db_url, self.key_file, self.port, self.log = db_url, key_file, port, log
         self.issuer = issuer
+        self.args = tuple(args)
+        self.start_timeout = start_timeout
         self._proc: asyncio.subprocess.Process | None = None
         self.starts = 0
 
@@ -48,22 +60,27 @@ class HostProcess:
         """None while the process runs (or was never started), else its exit status."""
         return self._proc.returncode if self._proc is not None else None
 
-    async def start(self) -> None:
+    async def start(self, *, env: Mapping[str, str] | None = None, may_exit: bool = False) -> None:
+        """Start the host and wait until it listens. ``env`` replaces the process
+        environment (default: ours); with ``may_exit`` a process that ends before it
+        listens (a crash point on the way up) is not an error."""
         cmd = [
             sys.executable, "-m", "possettle.cli.main", "host", "serve", "--db", self.db_url,
             "--key-file", str(self.key_file), "--port", str(self.port), "--issuer", self.issuer,
-            "--json-logs",
+            "--json-logs", *self.args,
         ]  # fmt: skip
         with self.log.open("ab") as log:
             self._proc = await asyncio.create_subprocess_exec(
                 *cmd, stdout=log, stderr=log, stdin=asyncio.subprocess.DEVNULL,
-                env={**os.environ, "PYTHONUNBUFFERED": "1"},
+                env={**(os.environ if env is None else env), "PYTHONUNBUFFERED": "1"},
             )  # fmt: skip
         self.starts += 1
         loop = asyncio.get_running_loop()
-        deadline = loop.time() + START_TIMEOUT
+        deadline = loop.time() + self.start_timeout
         while loop.time() < deadline:
             if self._proc.returncode is not None:
+                if may_exit:
+                    return
                 raise HostProcessError(f"host exited with {self._proc.returncode}; see {self.log}")
             try:
                 _, writer = await asyncio.open_connection("127.0.0.1", self.port)
@@ -74,7 +91,18 @@ class HostProcess:
             with contextlib.suppress(OSError):
                 await writer.wait_closed()
             return
-        raise HostProcessError(f"host did not listen on port {self.port} within {START_TIMEOUT}s")
+        raise HostProcessError(
+            f"host did not listen on port {self.port} within {self.start_timeout}s"
+        )
+
+    async def wait(self, within: float) -> int | None:
+        """The exit status once the process ends on its own within ``within`` s, else None."""
+        if self._proc is None:
+            return None
+        try:
+            return await asyncio.wait_for(self._proc.wait(), within)
+        except TimeoutError:
+            return None
 
     async def kill(self) -> None:
         """A crash: SIGKILL, no graceful shutdown."""
