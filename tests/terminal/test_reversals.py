@@ -31,9 +31,9 @@ SLOW_ISSUER = f"""
 kind = "sale"
 min_amount = {SLOW}
 max_amount = {SLOW}
-latency_ms = 800
+latency_ms = 3000
 """
-TIMEOUT = 0.3  # the terminal's read timeout: well under the issuer's 800 ms
+TIMEOUT = 1.5  # the terminal's read timeout: well under the issuer's 3 s, well over a normal reply
 
 
 async def test_a_sale_without_reply_is_reversed_first_and_the_late_approval_never_counts(
@@ -174,7 +174,7 @@ SLOW_VOID = f"""
 kind = "void"
 min_amount = {SLOW}
 max_amount = {SLOW}
-latency_ms = 800
+latency_ms = 3000
 """
 
 
@@ -227,7 +227,7 @@ SLOW_REFUND = f"""
 kind = "refund"
 min_amount = {SLOW}
 max_amount = {SLOW}
-latency_ms = 800
+latency_ms = 3000
 """
 
 
