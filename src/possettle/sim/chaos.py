@@ -1,23 +1,30 @@
 """The chaos suite: a fleet's business day with faults of every kind, then the money checked.
 
-From one seed: terminals trade (sales, voids, refunds) while connections are cut mid-sale and
-the host is killed and restarted (offline sales meanwhile); at settlement most terminals get
-one fault from :mod:`.faults` (one region loses the host altogether). Every settlement that
-fails or needs attention is diagnosed by the doctor, the fault is removed, and the terminal
-recovers. Then:
+From one seed (a :class:`~possettle.sim.scenarios.Scenario`): terminals trade (sales, voids,
+refunds) while connections are cut mid-sale and the host is killed and restarted (offline
+sales meanwhile); at settlement most terminals get a fault from :mod:`.faults`, some two that
+may coexist (``faults.PAIRS``), and one region loses the host altogether. Every terminal then
+settles, and every terminal — failed or not — is diagnosed by the doctor once per pass
+(:class:`~possettle.sim.scoring.Pass`: full evidence, terminal-only, the product's dark window)
+on the same state; the faults are removed, and the terminals recover. Then:
 
 * nothing lost, nothing doubled (every journal against the host ledger);
 * every reversal applied once;
 * money conserved: per batch, host totals (plus what it recorded as missing) equal the
   terminal's, and the ledger's deltas equal approvals − voids − reversals, refunds apart;
 * every batch closed, on both sides;
-* the doctor's top diagnosis is the injected cause — accuracy per cause.
+* the doctor wrote nothing: every terminal's journal and files are as they were before its
+  passes;
+* every injected fault scored, per pass: named, reported recovered, or missed
+  (:mod:`.scoring`), with false alarms on the terminals that had none.
 """
 
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import random
+import sqlite3
 import tempfile
 import time
 from collections.abc import Callable
@@ -28,23 +35,40 @@ from typing import Any
 
 import sqlalchemy as sa
 
+from possettle.doctor.hostview import DARK_AFTER as PRODUCT_DARK_AFTER
 from possettle.doctor.run import Options, diagnose
 from possettle.host.ledger.queries import batch_sums
 from possettle.host.ledger.schema import batches, ledger_entries, recon_exceptions
 from possettle.link.client import LinkError
 from possettle.sim.compare import compare
-from possettle.sim.faults import SPECS, Attempt, settle_in_process
+from possettle.sim.faults import (
+    REGION_OUTAGE,
+    SPECS,
+    Attempt,
+    attempt_for,
+    operator_for,
+    partners,
+    settle_in_process,
+)
 from possettle.sim.fleet import Fleet, Heartbeat, Member
 from possettle.sim.proxy import Direction, Faults
+from possettle.sim.scenarios import Scenario
+from possettle.sim.scoring import Case, Figures, Pass, Seen, figures
+from possettle.terminal.config import JOURNAL_FILE
 from possettle.terminal.errors import TerminalError
 from possettle.terminal.journal import queries as q
 from possettle.terminal.operations.settlement import totals
 
 CUP = ["6222021234567890128", "6212345678901234569", "6217000010000000003"]
 FOREIGN = ["4111111111111111", "5500000000000004"]
-DARK_AFTER = timedelta(seconds=3)
+#: How long a terminal may be silent before the full pass counts it dark: what a run of a
+#: few minutes can wait for (the default-window pass uses the product's, 30 min).
+SIM_DARK_AFTER = timedelta(seconds=3)
 DIAGNOSES_AT_ONCE = 16
 SETTLING_AT_ONCE = 24
+#: Of the terminals outside the dark region that are not given one of each cause, the share
+#: that get a fault at all.
+FAULTY_SHARE = 0.6
 
 Tick = Callable[[int], None]
 
@@ -60,17 +84,18 @@ class ChaosResult:
     unconserved: list[str] = field(default_factory=list)
     open_batches: list[str] = field(default_factory=list)
     unrecovered: list[str] = field(default_factory=list)
-    diagnoses: list[dict[str, Any]] = field(default_factory=list)
+    #: terminals whose journal or files changed while the doctor looked (it must not write)
+    doctor_wrote: list[str] = field(default_factory=list)
+    #: "TID cause" of every fault put in force, as the injectors reported it
+    injected_log: list[str] = field(default_factory=list)
+    #: faults an injector could not put in force (an out-of-balance batch with no sale)
+    not_injected: list[str] = field(default_factory=list)
+    cases: list[Case] = field(default_factory=list)
     seconds: float = 0.0
 
     @property
-    def accuracy(self) -> dict[str, dict[str, int]]:
-        out: dict[str, dict[str, int]] = {}
-        for d in self.diagnoses:
-            row = out.setdefault(d["injected"], {"right": 0, "total": 0})
-            row["total"] += 1
-            row["right"] += int(d["top"] == d["injected"])
-        return dict(sorted(out.items()))
+    def figures(self) -> Figures:
+        return figures(self.cases)
 
     @property
     def money_ok(self) -> bool:
@@ -78,34 +103,66 @@ class ChaosResult:
                     or self.open_batches or self.unrecovered)  # fmt: skip
 
     @property
-    def all_diagnosed(self) -> bool:
-        """Every injected cause named on top (failures nobody injected are counted apart)."""
-        return all(d["top"] == d["injected"] for d in self.diagnoses if d["injected"] != "none")
-
-    @property
-    def unexpected_failures(self) -> list[dict[str, Any]]:
-        """Settlements that failed with no fault injected (e.g. a host slowed by the load)."""
-        return [d for d in self.diagnoses if d["injected"] == "none"]
+    def injected(self) -> int:
+        return sum(len(c.faults) for c in self.cases)
 
     def as_dict(self) -> dict[str, Any]:
+        money = (
+            "lost",
+            "duplicated",
+            "reversal_repeats",
+            "unconserved",
+            "open_batches",
+            "unrecovered",
+            "doctor_wrote",
+            "not_injected",
+        )
         return {
-            "seed": self.seed, "terminals": self.terminals, "transactions": self.transactions,
-            "lost": self.lost, "duplicated": self.duplicated,
-            "reversal_repeats": self.reversal_repeats, "unconserved": self.unconserved,
-            "open_batches": self.open_batches, "unrecovered": self.unrecovered,
-            "diagnoses": self.diagnoses, "accuracy": self.accuracy,
-            "money_ok": self.money_ok, "all_diagnosed": self.all_diagnosed,
-            "unexpected_failures": len(self.unexpected_failures),
+            "seed": self.seed,
+            "terminals": self.terminals,
+            "transactions": self.transactions,
+            **{k: getattr(self, k) for k in money},
+            "money_ok": self.money_ok,
+            "figures": self.figures.as_dict(),
+            "cases": [c.as_dict() for c in self.cases],
             "seconds": round(self.seconds, 1),
-        }  # fmt: skip
+        }
+
+
+def pass_options(p: Pass, engine: sa.Engine | None) -> Options:
+    """What the doctor is given in each pass (never a status report: it would write)."""
+    if p is Pass.TERMINAL_ONLY:
+        return Options(host_engine=None, send_report=False)
+    dark = SIM_DARK_AFTER if p is Pass.FULL else PRODUCT_DARK_AFTER
+    return Options(host_engine=engine, send_report=False, dark_after=dark)
+
+
+def fingerprint(directory: Path) -> str:
+    """The terminal's state as the doctor could change it: the journal's rows (read-only) and
+    every other file's bytes (SQLite's WAL and shared-memory files are its own business)."""
+    h = hashlib.sha256()
+    for path in sorted(directory.iterdir()):
+        if path.name.startswith(JOURNAL_FILE) or not path.is_file():
+            continue
+        h.update(path.name.encode() + b"\0" + path.read_bytes() + b"\0")
+    conn = sqlite3.connect(f"file:{directory / JOURNAL_FILE}?mode=ro", uri=True)
+    try:
+        for line in conn.iterdump():
+            h.update(line.encode())
+    finally:
+        conn.close()
+    return h.hexdigest()
 
 
 class Chaos:
-    def __init__(self, fleet: Fleet, per_terminal: int, seed: int, tick: Tick | None) -> None:
-        self.fleet, self.per, self.seed = fleet, per_terminal, seed
-        self.rng = random.Random(seed)
+    def __init__(
+        self, fleet: Fleet, per_terminal: int, scenario: Scenario, tick: Tick | None
+    ) -> None:
+        self.fleet, self.per, self.scenario = fleet, per_terminal, scenario
+        self.seed = scenario.seed
+        self.rng = random.Random(scenario.seed)
         self.tick: Tick = tick or (lambda _n: None)
-        self.result = ChaosResult(seed, fleet.size)
+        self.result = ChaosResult(scenario.seed, fleet.size)
 
     # ------------------------------------------------------------------------ the day
 
@@ -161,21 +218,40 @@ class Chaos:
         members = self.fleet.members
         regions = sorted({m.region for m in members})
         dark = self.rng.choice(regions) if len(members) >= 3 * len(regions) else None
-        causes = sorted(c for c in SPECS if c != "region.outage")
+        singles = sorted(c for c in SPECS if c != REGION_OUTAGE)
+        causes = list(singles)
         self.rng.shuffle(causes)  # every cause at least once when the fleet is big enough
         for m in members:
             if m.region == dark:
-                m.injected = "region.outage"
+                first = REGION_OUTAGE
             elif causes:
-                m.injected = causes.pop()
-            elif self.rng.random() < 0.6:
-                m.injected = self.rng.choice(sorted(c for c in SPECS if c != "region.outage"))
+                first = causes.pop()
+            elif self.rng.random() < FAULTY_SHARE:
+                first = self.rng.choice(singles)
+            else:
+                continue
+            second = partners(first)
+            if second and self.rng.random() < self.scenario.two_fault_share:
+                m.faults = (first, self.rng.choice(second))
+            else:
+                m.faults = (first,)
+
+    def _rng(self, m: Member, what: str) -> random.Random:
+        """Each terminal's own randomness: the same faults whatever order tasks run in."""
+        return random.Random(f"{self.seed}:{what}:{m.tid}")
 
     async def settle(self) -> None:
         self._assign()
         for m in self.fleet.members:
-            if m.injected:
-                await SPECS[m.injected].inject(self.fleet, m, self.rng)
+            rng = self._rng(m, "inject")
+            kept = []
+            for cause in m.faults:
+                if await SPECS[cause].inject(self.fleet, m, rng):
+                    kept.append(cause)
+                    self.result.injected_log.append(f"{m.tid} {cause}")
+                else:
+                    self.result.not_injected.append(f"{m.tid}: {cause}")
+            m.faults = tuple(kept)
         # Heartbeats start once the faults are in: a cut-off terminal's echo cannot connect.
         heartbeat = Heartbeat(self.fleet)
         heartbeat.start()
@@ -185,47 +261,74 @@ class Chaos:
             await heartbeat.stop()
 
     async def _settle(self) -> None:
-        await asyncio.sleep(DARK_AFTER.total_seconds() * 1.5)  # the dark region goes quiet
-        attempts: dict[str, Attempt] = {}
-
+        await asyncio.sleep(SIM_DARK_AFTER.total_seconds() * 1.5)  # the dark region goes quiet
+        attempts: dict[str, tuple[int, Attempt]] = {}
         at_once = asyncio.Semaphore(SETTLING_AT_ONCE)
 
         async def attempt(m: Member) -> None:
-            spec = SPECS.get(m.injected or "")
+            batch = self.fleet.open(m).terminal.batch
+            go = attempt_for(m.faults)
             async with at_once:  # shops do not all press "settle" in the same second
-                attempts[m.tid] = await (spec.attempt(self.fleet, m, self.rng) if spec
-                                         else settle_in_process(self.fleet, m))  # fmt: skip
+                attempts[m.tid] = (batch, await go(self.fleet, m, self._rng(m, "attempt")))
 
         await self._all(attempt)
         gate = asyncio.Semaphore(DIAGNOSES_AT_ONCE)
 
-        async def diagnose_failed(m: Member) -> None:
-            if attempts[m.tid].failed:
-                async with gate:
-                    await self._diagnose(m, attempts[m.tid])
+        async def look(m: Member) -> None:
+            async with gate:
+                await self._diagnose(m, *attempts[m.tid])
 
-        await self._all(diagnose_failed)
+        await self._all(look)
+        self.result.cases.sort(key=lambda c: c.tid)
         for m in self.fleet.members:
-            if m.injected:
-                await SPECS[m.injected].remove(self.fleet, m, self.rng)
+            for cause in m.faults:
+                await SPECS[cause].remove(self.fleet, m, self._rng(m, "remove"))
         await self._all(self._recover)
 
-    async def _diagnose(self, m: Member, attempt: Attempt) -> None:
+    async def _diagnose(self, m: Member, batch: int, attempt: Attempt) -> None:
+        """Every pass of the doctor on the terminal as the attempt left it, faults in force."""
         await self.fleet.close_terminal(m)
-        opts = Options(host_engine=self.fleet.engine, send_report=False, dark_after=DARK_AFTER)
-        report = await diagnose(m.directory, opts)
-        top = report.diagnoses[0].cause.id if report.diagnoses else "none"
-        self.result.diagnoses.append({
-            "tid": m.tid, "injected": m.injected or "none", "top": top,
-            "score": round(report.diagnoses[0].score, 3) if report.diagnoses else 0.0,
-            "attempt": attempt.detail,
-        })  # fmt: skip
+        case = Case(m.tid, m.faults, attempt.detail, settled=self._settled(m, batch, attempt))
+        before = fingerprint(m.directory)
+        for p in Pass:
+            report = await diagnose(m.directory, pass_options(p, self.fleet.engine))
+            case.seen[p] = Seen(
+                tuple(d.cause.id for d in report.diagnoses),
+                tuple(d.score for d in report.diagnoses),
+                report.ok,
+            )
+        if fingerprint(m.directory) != before:
+            self.result.doctor_wrote.append(m.tid)
+        self.result.cases.append(case)
+
+    def _settled(self, m: Member, batch: int, attempt: Attempt) -> bool:
+        """The attempt settled cleanly, checked on both sides: the merchant saw it balanced
+        with its slip printed, the journal (read-only) has the batch done with nothing left to
+        print or reverse, and the host closed the batch."""
+        if attempt.failed:
+            return False
+        conn = sqlite3.connect(f"file:{m.directory / JOURNAL_FILE}?mode=ro", uri=True)
+        conn.row_factory = sqlite3.Row
+        try:
+            st = q.get_settlement(conn, batch)
+            waiting = conn.execute(
+                "SELECT count(*) FROM print_queue WHERE printed_at = ''"
+            ).fetchone()[0]
+            done = st is not None and st.step.value == "done" and not waiting
+            done = done and not q.pending_reversals(conn)
+        finally:
+            conn.close()
+        assert self.fleet.engine is not None
+        with self.fleet.engine.connect() as hc:
+            status = hc.execute(
+                sa.select(batches.c.status).where(batches.c.tid == m.tid, batches.c.batch == batch)
+            ).scalar_one_or_none()
+        return done and status == "closed"
 
     async def _recover(self, m: Member) -> None:
-        spec = SPECS.get(m.injected or "")
         for _ in range(3):
             await self.fleet.close_terminal(m)
-            done = await settle_in_process(self.fleet, m, spec.operator if spec else None)
+            done = await settle_in_process(self.fleet, m, operator_for(m.faults))
             pos = self.fleet.open(m)
             if q.unfinished_settlement(pos.journal.conn) is None and q.last_settlement(
                 pos.journal.conn
@@ -292,14 +395,17 @@ class Chaos:
 
 
 async def run_chaos(
-    terminals: int = 20, per_terminal: int = 50, seed: int = 1, workdir: Path | None = None,
-    regions: int = 4, tick: Tick | None = None,
-) -> ChaosResult:  # fmt: skip
+    scenario: Scenario,
+    terminals: int = 20,
+    per_terminal: int = 50,
+    workdir: Path | None = None,
+    tick: Tick | None = None,
+) -> ChaosResult:
     start = time.monotonic()
     work = workdir or Path(tempfile.mkdtemp(prefix="possettle-chaos-"))
     work.mkdir(parents=True, exist_ok=True)
-    fleet = Fleet(work, terminals, regions, seed)
-    chaos = Chaos(fleet, per_terminal, seed, tick)
+    fleet = Fleet(work, terminals, scenario.regions, scenario.seed)
+    chaos = Chaos(fleet, per_terminal, scenario, tick)
     try:
         await fleet.start()
         await chaos.day()

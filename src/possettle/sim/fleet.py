@@ -44,7 +44,7 @@ class Member:
     directory: Path
     proxy: AdversityProxy
     pos: Pos | None = None
-    injected: str | None = None
+    faults: tuple[str, ...] = ()  # the causes injected at settlement (sim/faults.py)
     events: list[str] = field(default_factory=list)
 
 
