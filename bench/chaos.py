@@ -1,7 +1,7 @@
 """The long chaos run: ≥ 200 terminals × ≥ 500 transactions through a faulty business day.
 
-    python3 scripts/dev.py bench chaos [--set tuning|holdout|both] [--runs N]
-                                       [--terminals 200] [--transactions 500] [--seed N] [--json]
+    python3 scripts/dev.py bench chaos [--set tuning|holdout|both] [--runs N] [--seed N]
+                                       [--terminals 200] [--transactions 500] [--json] [--out F]
 
 Everything ``tests/sim/test_chaos.py`` checks, at fleet scale (see possettle.sim.chaos), for
 the scenarios of the tuning set and of the hold-out set (possettle.sim.scenarios; ``--runs``
@@ -110,7 +110,8 @@ def main() -> int:
     parser.add_argument("--set", choices=["tuning", "holdout", "both"], default="both")
     parser.add_argument("--runs", type=int, default=1, help="scenarios of each set to run")
     parser.add_argument("--seed", type=int, help="one scenario of this seed instead of the sets")
-    parser.add_argument("--json", action="store_true")
+    parser.add_argument("--json", action="store_true", help="the figures as JSON on stdout")
+    parser.add_argument("--out", help="also write the JSON to this file")
     args = parser.parse_args()
     configure_logging(level=logging.WARNING)  # stdout is for the figures
     if args.seed is not None:
@@ -155,6 +156,9 @@ def main() -> int:
             print(render(f"{name} (seeds {seeds})", fig, cases), flush=True)
     if args.json:
         print(json.dumps(out, indent=1))
+    if args.out:
+        with open(args.out, "w", encoding="utf-8") as f:
+            json.dump(out, f, indent=1)
     return 0 if ok else 1
 
 
