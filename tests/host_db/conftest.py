@@ -12,10 +12,10 @@ from sqlalchemy.engine import Connection, Engine
 
 from possettle.clock import FixedClock
 from possettle.crypto.vault import Vault
-from possettle.host.ledger.db import create_engine_for
-from possettle.host.ledger.migrate import init_db
-from possettle.host.ledger.writer import LedgerWriter
 from possettle.host.registry import add_merchant, add_terminal
+from possettle.ledger.engine import create_engine_for
+from possettle.ledger.migrate import init_db
+from possettle.ledger.writer import LedgerWriter
 
 T0 = datetime(2026, 11, 26, 8, 30, 15, tzinfo=UTC)
 MID = "898310048990001"

@@ -8,10 +8,10 @@ import pytest
 
 from possettle.clock import FixedClock
 from possettle.host.errors import HostError
-from possettle.host.ledger.database import Database
-from possettle.host.ledger.migrate import current_revision
-from possettle.host.ledger.queries import get_policy, next_counter
 from possettle.host.registry import add_merchant, list_terminals
+from possettle.ledger.database import Database
+from possettle.ledger.migrate import current_revision
+from possettle.ledger.queries import get_policy, next_counter
 
 from .conftest import MID
 

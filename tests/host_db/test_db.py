@@ -9,7 +9,7 @@ import pytest
 import sqlalchemy as sa
 
 from possettle.errors import ConfigError
-from possettle.host.ledger.db import (
+from possettle.ledger.engine import (
     READ_ONLY,
     create_engine_for,
     key_file_for,

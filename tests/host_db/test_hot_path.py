@@ -15,27 +15,27 @@ from sqlalchemy.engine import Connection, Engine
 
 from possettle.crypto.keys import generate_key
 from possettle.crypto.vault import Vault
-from possettle.host.ledger.database import Database
-from possettle.host.ledger.db import create_engine_for
-from possettle.host.ledger.idempotency import (
+from possettle.host.registry import add_merchant, add_terminal, set_terminal_status
+from possettle.ledger.database import Database
+from possettle.ledger.engine import create_engine_for
+from possettle.ledger.idempotency import (
     RequestKey,
     find_request,
     find_requests,
     store_request,
 )
-from possettle.host.ledger.kinds import BatchStatus, EntryKind
-from possettle.host.ledger.migrate import init_db
-from possettle.host.ledger.postings import NewEntry, find_entry, post
-from possettle.host.ledger.queries import get_policy, set_policy
-from possettle.host.ledger.schema import batches, ledger_entries, requests, terminals
-from possettle.host.ledger.terminal_state import (
+from possettle.ledger.kinds import BatchStatus, EntryKind
+from possettle.ledger.migrate import init_db
+from possettle.ledger.postings import NewEntry, find_entry, post
+from possettle.ledger.queries import get_policy, set_policy
+from possettle.ledger.schema import batches, ledger_entries, requests, terminals
+from possettle.ledger.terminal_state import (
     TerminalState,
     load_terminal,
     mark_needs_signon,
     store_session_keys,
     touch_if_current,
 )
-from possettle.host.registry import add_merchant, add_terminal, set_terminal_status
 
 from .conftest import MID, T0, TID
 

@@ -11,16 +11,16 @@ from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
 
 from possettle.crypto.vault import Vault
-from possettle.host.ledger.db import create_engine_for
-from possettle.host.ledger.migrate import (
+from possettle.host.registry import add_merchant, add_terminal
+from possettle.ledger.engine import create_engine_for
+from possettle.ledger.migrate import (
     alembic_config,
     current_revision,
     head_revision,
     init_db,
     upgrade_engine,
 )
-from possettle.host.ledger.schema import bad_frame_counts, bad_frame_samples, host_events, metadata
-from possettle.host.registry import add_merchant, add_terminal
+from possettle.ledger.schema import bad_frame_counts, bad_frame_samples, host_events, metadata
 from tests.host_db.conftest import MID, T0, TID
 
 

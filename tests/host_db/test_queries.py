@@ -10,8 +10,8 @@ import pytest
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
 
-from possettle.host.ledger.kinds import EntryKind
-from possettle.host.ledger.queries import (
+from possettle.ledger.kinds import EntryKind
+from possettle.ledger.queries import (
     BatchSums,
     HalfSums,
     batch_sums,
@@ -19,14 +19,14 @@ from possettle.host.ledger.queries import (
     next_counter,
     set_policy,
 )
-from possettle.host.ledger.schema import (
+from possettle.ledger.schema import (
     batches,
     ledger_entries,
     recon_exceptions,
     requests,
     upload_items,
 )
-from possettle.host.ledger.writer import LedgerWriter
+from possettle.ledger.writer import LedgerWriter
 
 from .conftest import MID, T0, TID
 

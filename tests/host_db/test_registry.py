@@ -12,10 +12,6 @@ from possettle.crypto.errors import VaultError
 from possettle.crypto.keys import Key, check_value
 from possettle.crypto.vault import Vault
 from possettle.host.errors import RegistryError
-from possettle.host.ledger.db import create_engine_for, sqlite_path
-from possettle.host.ledger.kinds import TerminalStatus
-from possettle.host.ledger.migrate import init_db
-from possettle.host.ledger.schema import terminals
 from possettle.host.registry import (
     add_merchant,
     add_terminal,
@@ -25,6 +21,10 @@ from possettle.host.registry import (
     set_terminal_status,
     store_working_keys,
 )
+from possettle.ledger.engine import create_engine_for, sqlite_path
+from possettle.ledger.kinds import TerminalStatus
+from possettle.ledger.migrate import init_db
+from possettle.ledger.schema import terminals
 
 from .conftest import MID, T0, TID
 

@@ -16,10 +16,10 @@ import sqlalchemy as sa
 from sqlalchemy import event
 from sqlalchemy.engine import Connection, Engine
 
-from possettle.host.errors import DatabaseError, HostError, IntegrityViolation
-from possettle.host.ledger.db import READ_ONLY
-from possettle.host.ledger.schema import host_events
-from possettle.host.ledger.writer import LedgerWriter
+from possettle.ledger.engine import READ_ONLY
+from possettle.ledger.errors import DatabaseError, IntegrityViolation, LedgerClosed
+from possettle.ledger.schema import host_events
+from possettle.ledger.writer import LedgerWriter
 
 from .conftest import T0, Gate, wait_queued
 
@@ -181,13 +181,13 @@ async def test_close_drains_queued_writes_then_refuses(engine: Engine) -> None:
     await writer.aclose()
     await asyncio.gather(*tasks)
     assert event_details(engine) == {str(n) for n in range(50)}
-    with pytest.raises(HostError, match="ledger writer is closed: write refused"):
+    with pytest.raises(LedgerClosed, match="ledger writer is closed: write refused"):
         await writer.run(insert_event(99))
 
 
 async def test_a_writer_that_never_started_refuses_writes(engine: Engine) -> None:
     writer = LedgerWriter(engine)
-    with pytest.raises(HostError, match="ledger writer is new: write refused"):
+    with pytest.raises(LedgerClosed, match="ledger writer is new: write refused"):
         await writer.run(insert_event(1))
     await writer.aclose()
 
@@ -197,9 +197,9 @@ CHILD = textwrap.dedent(
     import asyncio, sys, time
     from datetime import UTC, datetime
     from sqlalchemy import event
-    from possettle.host.ledger.db import create_engine_for
-    from possettle.host.ledger.schema import host_events
-    from possettle.host.ledger.writer import LedgerWriter
+    from possettle.ledger.engine import create_engine_for
+    from possettle.ledger.schema import host_events
+    from possettle.ledger.writer import LedgerWriter
 
     AT = datetime(2026, 11, 26, tzinfo=UTC)
 

@@ -14,10 +14,11 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from possettle.host.ledger.bad_frames import count_since, sources_since
-from possettle.host.ledger.dayend import DayEnds, day_ends
-from possettle.host.ledger.queries import get_policy
-from possettle.host.ledger.schema import (
+from possettle.iso8583.codes import issuer_down_codes
+from possettle.ledger.bad_frames import count_since, sources_since
+from possettle.ledger.dayend import DayEnds, day_ends
+from possettle.ledger.queries import get_policy
+from possettle.ledger.schema import (
     batches,
     host_events,
     recon_exceptions,
@@ -25,7 +26,6 @@ from possettle.host.ledger.schema import (
     terminal_reports,
     terminals,
 )
-from possettle.iso8583.codes import issuer_down_codes
 from possettle.status_report import StatusReport
 
 ISSUER_DOWN = issuer_down_codes()
@@ -44,10 +44,10 @@ class HostFacts:
     min_version: str = "000000"
     needs_signon: bool = False
     last_seen_at: datetime | None = None
-    #: signed off, or settled with nothing since: silence is expected (host/ledger/dayend.py)
+    #: signed off, or settled with nothing since: silence is expected (ledger/dayend.py)
     closed_for_day: bool = False
     events: list[dict[str, Any]] = field(default_factory=list)
-    #: bad frames by kind (host/ledger/bad_frames.py): MAC errors since the last closed batch
+    #: bad frames by kind (ledger/bad_frames.py): MAC errors since the last closed batch
     #: and the last sign-on, format errors since the last closed batch
     bad_frames: dict[str, int] = field(default_factory=dict)
     codes: Counter[str] = field(default_factory=Counter)  # this terminal's recent replies

@@ -13,7 +13,7 @@ from datetime import datetime, timedelta
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
-from possettle.host.ledger.schema import batches, ledger_entries, terminals
+from possettle.ledger.schema import batches, ledger_entries, terminals
 
 #: a terminal last heard this soon after its batch closed ended its day with that settlement
 SETTLED_GRACE = timedelta(minutes=5)

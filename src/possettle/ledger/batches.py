@@ -10,10 +10,10 @@ from datetime import datetime
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
-from possettle.host.ledger.kinds import BatchStatus, ReconCategory, UploadStatus
-from possettle.host.ledger.postings import Entry, live_entries
-from possettle.host.ledger.queries import dialect_insert, insert_ignore
-from possettle.host.ledger.schema import batches, recon_exceptions, terminals, upload_items
+from possettle.ledger.kinds import BatchStatus, ReconCategory, UploadStatus
+from possettle.ledger.postings import Entry, live_entries
+from possettle.ledger.queries import dialect_insert, insert_ignore
+from possettle.ledger.schema import batches, recon_exceptions, terminals, upload_items
 
 
 @dataclass(frozen=True, slots=True)

@@ -16,7 +16,7 @@ import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection
 
-from possettle.host.ledger.schema import counters, host_policy, ledger_entries
+from possettle.ledger.schema import counters, host_policy, ledger_entries
 
 
 @dataclass(frozen=True)

@@ -21,9 +21,9 @@ from datetime import date, datetime
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Row
 
-from possettle.host.ledger.kinds import EntryKind
-from possettle.host.ledger.raw import RawStatement
-from possettle.host.ledger.schema import ledger_entries
+from possettle.ledger.kinds import EntryKind
+from possettle.ledger.raw import RawStatement
+from possettle.ledger.schema import ledger_entries
 
 _DELTAS: dict[EntryKind, tuple[int, int, int, int]] = {
     EntryKind.SALE: (1, 1, 0, 0),

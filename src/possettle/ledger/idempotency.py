@@ -15,8 +15,8 @@ from datetime import datetime
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
-from possettle.host.ledger.raw import RawStatement
-from possettle.host.ledger.schema import requests
+from possettle.ledger.raw import RawStatement
+from possettle.ledger.schema import requests
 
 
 @dataclass(frozen=True, slots=True)

@@ -15,9 +15,9 @@ from sqlalchemy.engine import Connection
 
 from possettle.crypto.keys import Key
 from possettle.crypto.vault import Vault
-from possettle.host.ledger.kinds import BatchStatus, MerchantStatus, TerminalStatus
-from possettle.host.ledger.raw import RawStatement
-from possettle.host.ledger.schema import batches, host_events, merchants, terminals
+from possettle.ledger.kinds import BatchStatus, MerchantStatus, TerminalStatus
+from possettle.ledger.raw import RawStatement
+from possettle.ledger.schema import batches, host_events, merchants, terminals
 
 
 @dataclass(frozen=True, slots=True)

@@ -24,10 +24,10 @@ from sqlalchemy.engine import Connection, Engine
 
 from possettle.clock import Clock, SystemClock
 from possettle.crypto.vault import Vault
-from possettle.host.errors import HostError
-from possettle.host.ledger.db import READ_ONLY, create_engine_for, key_file_for, translate
-from possettle.host.ledger.migrate import upgrade_engine
-from possettle.host.ledger.writer import LedgerWriter, Op
+from possettle.ledger.engine import READ_ONLY, create_engine_for, key_file_for, translate
+from possettle.ledger.errors import LedgerClosed
+from possettle.ledger.migrate import upgrade_engine
+from possettle.ledger.writer import LedgerWriter, Op
 
 T = TypeVar("T")
 #: how long a lookup on the event loop's thread may wait for a SQLite lock
@@ -69,7 +69,7 @@ class Database:
         """A database for the ledger at ``url`` (not started yet).
 
         The vault key comes from ``$POSSETTLE_HOST_KEY`` if set, else ``key_file`` (default
-        :func:`~possettle.host.ledger.db.key_file_for`), created on first use.
+        :func:`~possettle.ledger.engine.key_file_for`), created on first use.
         """
         vault = Vault.from_env_or_file(key_file or key_file_for(url))
         engine = create_engine_for(url)
@@ -83,7 +83,7 @@ class Database:
     async def start(self) -> None:
         """Create or upgrade the schema (unless ``migrate=False``) and start the writer."""
         if self._started:
-            raise HostError("database already started")
+            raise LedgerClosed("database already started")
         if self._migrate:
             await asyncio.to_thread(upgrade_engine, self.engine)
         await self.writer.start()
@@ -119,7 +119,7 @@ class Database:
     async def read(self, op: Op[T]) -> T:
         """Run a read-only ``op`` on a pooled connection in a worker thread."""
         if self._closed:
-            raise HostError("database is closed: read refused")
+            raise LedgerClosed("database is closed: read refused")
         return await asyncio.to_thread(self._read_sync, op)
 
     async def lookup(self, op: Op[T]) -> T:
@@ -131,7 +131,7 @@ class Database:
         if not self._inline:
             return await self.read(op)
         if self._closed:
-            raise HostError("database is closed: read refused")
+            raise LedgerClosed("database is closed: read refused")
         # Connecting runs the engine's PRAGMAs under its long busy timeout: not on the loop.
         if self._lookup_conn is None and not self._adopt(
             await asyncio.to_thread(self._open_lookup_conn)

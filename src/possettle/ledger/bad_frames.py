@@ -27,9 +27,9 @@ from datetime import datetime
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
-from possettle.host.ledger.kinds import BadFrameKind
-from possettle.host.ledger.queries import dialect_insert
-from possettle.host.ledger.schema import bad_frame_counts, bad_frame_samples, terminals
+from possettle.ledger.kinds import BadFrameKind
+from possettle.ledger.queries import dialect_insert
+from possettle.ledger.schema import bad_frame_counts, bad_frame_samples, terminals
 
 UNKNOWN = "unknown"  # no TID could be read from the frame
 UNREGISTERED = "unregistered"  # a TID the registry does not have

@@ -1,7 +1,7 @@
 """Create or upgrade a ledger to the newest schema with the migrations shipped in the package.
 
 No ``alembic.ini`` is involved: :func:`alembic_config` points Alembic at
-``possettle/host/ledger/migrations`` and the upgrade runs on a connection we own, inside one
+``possettle/ledger/migrations`` and the upgrade runs on a connection we own, inside one
 transaction. Several host processes may start against one PostgreSQL ledger at once, so the
 upgrade first takes a transaction-scoped advisory lock; on SQLite ``BEGIN IMMEDIATE`` already
 serialises it.
@@ -27,7 +27,7 @@ from alembic.script import ScriptDirectory
 from sqlalchemy import exc
 from sqlalchemy.engine import Connection, Engine
 
-from possettle.host.ledger.db import create_engine_for, redacted, translate
+from possettle.ledger.engine import create_engine_for, redacted, translate
 
 MIGRATIONS_DIR = Path(__file__).with_name("migrations")
 # An arbitrary constant: the key of the advisory lock that serialises concurrent upgrades.

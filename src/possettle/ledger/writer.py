@@ -5,7 +5,7 @@ One dedicated thread owns one connection. Whatever writes are queued when it wak
 rolls back only itself and gets its own exception; then ONE commit. Only after that commit
 succeeded are the ops' awaiters woken, so the host never acknowledges what it has not
 committed (design.md, "Durability"). If the commit fails, every op of the group gets a
-:class:`~possettle.host.errors.DatabaseError`.
+:class:`~possettle.ledger.errors.DatabaseError`.
 
 An op is a plain synchronous function of a :class:`~sqlalchemy.engine.Connection`; it must
 not commit or roll back itself (use ``conn.begin_nested()`` for an inner savepoint)::
@@ -34,8 +34,8 @@ from typing import Any, Generic, TypeVar
 from sqlalchemy import exc
 from sqlalchemy.engine import Connection, Engine
 
-from possettle.host.errors import DatabaseError, HostError
-from possettle.host.ledger.db import translate
+from possettle.ledger.engine import translate
+from possettle.ledger.errors import DatabaseError, LedgerClosed
 
 T = TypeVar("T")
 Op = Callable[[Connection], T]
@@ -137,7 +137,7 @@ class LedgerWriter:
     async def start(self) -> None:
         """Start the writer thread (its connection opens with the first group)."""
         if self._state is not _State.NEW:
-            raise HostError(f"ledger writer cannot start: it is {self._state.value}")
+            raise LedgerClosed(f"ledger writer cannot start: it is {self._state.value}")
         loop = asyncio.get_running_loop()
         self._stopped = loop.create_future()
         self._thread = threading.Thread(
@@ -149,7 +149,7 @@ class LedgerWriter:
     async def run(self, op: Op[T]) -> T:
         """Run ``op`` in the next group; returns its result once the group is committed."""
         if self._state is not _State.RUNNING:
-            raise HostError(f"ledger writer is {self._state.value}: write refused")
+            raise LedgerClosed(f"ledger writer is {self._state.value}: write refused")
         loop = asyncio.get_running_loop()
         future: asyncio.Future[T] = loop.create_future()
         if not self._submitted:
@@ -244,7 +244,7 @@ class LedgerWriter:
             _discard(conn)
             return None
         except BaseException:
-            stopped = HostError("ledger writer stopped by an internal error")
+            stopped = LedgerClosed("ledger writer stopped by an internal error")
             _post_all(group, [(False, stopped) for _ in group])
             raise
         self._record(len(group), committed=True)
@@ -262,7 +262,7 @@ class LedgerWriter:
                 self._stats = WriterStats(s.groups, s.ops, s.failed_groups + 1, s.largest_group)
 
     def _fail_leftovers(self) -> None:
-        closed = HostError("ledger writer closed before this write ran")
+        closed = LedgerClosed("ledger writer closed before this write ran")
         leftovers, self._carry = self._carry, []
         while True:
             try:

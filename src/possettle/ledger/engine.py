@@ -27,7 +27,7 @@ from sqlalchemy import event, exc
 from sqlalchemy.engine import Connection, Engine, make_url
 
 from possettle.errors import ConfigError
-from possettle.host.errors import DatabaseError, IntegrityViolation
+from possettle.ledger.errors import DatabaseError, IntegrityViolation
 
 KEY_FILE_ENV = "POSSETTLE_HOST_KEY_FILE"
 DEFAULT_KEY_FILE = "possettle-host.key"

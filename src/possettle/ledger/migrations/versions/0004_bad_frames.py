@@ -53,7 +53,7 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("id", name="pk_bad_frame_samples"),
     )
     op.create_index("ix_bad_frame_samples_source_at", "bad_frame_samples", ["source", "at"])
-    # a registered TID, else a pool that can never be a TID (host/ledger/bad_frames.py)
+    # a registered TID, else a pool that can never be a TID (ledger/bad_frames.py)
     op.execute(
         "INSERT INTO bad_frame_counts (source, kind, frames, first_at, last_at) "
         "SELECT s.source, s.kind, COUNT(*), MIN(s.at), MAX(s.at) FROM ("

@@ -11,14 +11,14 @@ from alembic import context
 from sqlalchemy.engine import Connection
 
 from possettle.errors import ConfigError
-from possettle.host.ledger.schema import metadata
+from possettle.ledger.schema import metadata
 
 
 def run_migrations_online() -> None:
     connection = context.config.attributes.get("connection")
     if not isinstance(connection, Connection):
         raise ConfigError(
-            "ledger migrations run through possettle.host.ledger.migrate (init_db), "
+            "ledger migrations run through possettle.ledger.migrate (init_db), "
             "which passes the connection in config.attributes['connection']"
         )
     context.configure(

@@ -15,7 +15,7 @@ from typing import Any
 
 from possettle.iso8583.codec import Fields
 from possettle.iso8583.fields import SettlementTotals
-from possettle.link import messages as m
+from possettle.link import requests as m
 from possettle.link.client import Exchange, LinkError, LinkUnreachable, ReplyMacError
 from possettle.terminal.errors import HostRefused, LinkDown
 from possettle.terminal.journal import queries as q

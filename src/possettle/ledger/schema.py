@@ -32,7 +32,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.engine import Dialect
 
-from possettle.host.ledger.kinds import (
+from possettle.ledger.kinds import (
     AlertStatus,
     BadFrameKind,
     BatchStatus,
