@@ -49,7 +49,7 @@ from possettle.upstream.errors import (
     UpstreamTimeout,
     UpstreamUnavailable,
 )
-from possettle.upstream.iso1987 import (
+from possettle.upstream.mapping import (
     Original,
     auth_message,
     auth_result,
