@@ -21,7 +21,7 @@ from possettle.ledger.migrate import (
     upgrade_engine,
 )
 from possettle.ledger.schema import bad_frame_counts, bad_frame_samples, host_events, metadata
-from tests.host_db.conftest import MID, T0, TID
+from tests.ledger.conftest import MID, T0, TID
 
 
 def test_init_creates_the_schema_and_a_second_call_is_a_no_op(db_url: str) -> None:

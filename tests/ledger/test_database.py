@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from possettle.clock import FixedClock
-from possettle.host.errors import HostError
+from possettle.ledger.errors import LedgerClosed
 from possettle.host.registry import add_merchant, list_terminals
 from possettle.ledger.database import Database
 from possettle.ledger.migrate import current_revision
@@ -29,9 +29,9 @@ async def test_open_migrates_writes_and_reads(
         assert db.writer.stats.ops == 2
     assert key_file.exists()
     assert current_revision(db_url) == "0004"
-    with pytest.raises(HostError, match="write refused"):
+    with pytest.raises(LedgerClosed, match="write refused"):
         await db.write(lambda c: next_counter(c, "rrn"))
-    with pytest.raises(HostError, match="read refused"):
+    with pytest.raises(LedgerClosed, match="read refused"):
         await db.read(list_terminals)
 
 
