@@ -44,8 +44,7 @@ def _callers() -> list[Path]:
     return sorted(
         p
         for p in SRC.rglob("*.py")
-        if "possettle.doctor.wording" in (text := p.read_text(encoding="utf-8"))
-        or p == DOCTOR / "wording.py"
+        if "possettle.doctor.wording" in p.read_text(encoding="utf-8") or p == DOCTOR / "wording.py"
     )
 
 

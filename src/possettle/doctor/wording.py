@@ -101,7 +101,7 @@ def say(key: str, /, **params: object) -> Text:
 
 
 def join(texts: Iterable[Text]) -> Text:
-    """Sentences or items run together with each language's list separator (", " / "，")."""
+    """Items run together with each language's list separator (``list.separator``)."""
     items = list(texts)
     sep = say("list.separator")
     en, zh = (sep.of(lang).join(t.of(lang) for t in items) for lang in LANGS)
