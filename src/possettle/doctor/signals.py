@@ -336,8 +336,8 @@ def _host(i: Inputs, s: Signals) -> None:
     version = i.journal.config.version if i.journal.config else h.software_version
     if version and version < h.min_version:
         text = say("evidence.below_min_version", version=version, min=h.min_version)
-        value = {"version": version, "min": h.min_version}
-        s.add("code.58.minver", _ev("host", "policy.min_version", value, text))
+        minimum = {"version": version, "min": h.min_version}
+        s.add("code.58.minver", _ev("host", "policy.min_version", minimum, text))
     else:
         s.ruled_out.append("software.outdated")
     # MAC errors since the host last issued working keys (a sign-on mends them).
@@ -394,8 +394,8 @@ def _host(i: Inputs, s: Signals) -> None:
     if h.version_terminals >= 3 and h.version_failing / h.version_terminals >= 0.5:
         version, failing, of = h.software_version, h.version_failing, h.version_terminals
         text = say("evidence.version_failing", version=version, failing=failing, of=of)
-        value = {"version": version, "failing": failing, "of": of}
-        s.add("fleet.version_failing", _ev("fleet", "version.failing", value, text))
+        counts = {"version": version, "failing": failing, "of": of}
+        s.add("fleet.version_failing", _ev("fleet", "version.failing", counts, text))
     if h.fleet_terminals >= 3 and h.fleet_issuer_failing >= max(3, h.fleet_terminals // 3):
         n = h.fleet_issuer_failing
         text = say("evidence.issuer_failing", terminals=n, codes="/".join(issuer_down_codes()))
