@@ -81,11 +81,17 @@ def read_host(
         if row is None:
             return HostFacts(registered=False)
         facts = HostFacts(
-            registered=True, tid=tid, status=str(row.status), region=str(row.region or ""),
-            current_batch=int(row.current_batch), software_version=str(row.software_version or ""),
-            needs_signon=bool(row.needs_signon), last_seen_at=_aware(row.last_seen_at),
-            min_version=get_policy(conn, "min_version", "000000"), dark_after=dark_after,
-        )  # fmt: skip
+            registered=True,
+            tid=tid,
+            status=str(row.status),
+            region=str(row.region or ""),
+            current_batch=int(row.current_batch),
+            software_version=str(row.software_version or ""),
+            needs_signon=bool(row.needs_signon),
+            last_seen_at=_aware(row.last_seen_at),
+            min_version=get_policy(conn, "min_version", "000000"),
+            dark_after=dark_after,
+        )
         ev = host_events.c
         # What the host saw since this terminal's last closed batch: errors from before a
         # settlement that went through are history.
@@ -100,10 +106,9 @@ def read_host(
             .limit(100)
         )
         facts.events = [
-            {"at": str(e.at), "kind": e.kind, "code": e.response_code or "",
-             "detail": e.detail}
+            {"at": str(e.at), "kind": e.kind, "code": e.response_code or "", "detail": e.detail}
             for e in conn.execute(recent)
-        ]  # fmt: skip
+        ]
         # Bad frames are counted, not events: MAC errors matter until a sign-on mends the keys.
         closed_at, signon = _aware(closed), _aware(row.last_signon_at)
         keys_since = max((t for t in (closed_at, signon) if t is not None), default=None)
@@ -120,15 +125,19 @@ def read_host(
         )
         rx = recon_exceptions.c
         facts.exceptions = [
-            {"batch": int(r.batch), "stan": str(r.stan), "category": str(r.category),
-             "amount": int(r.amount)}
+            {
+                "batch": int(r.batch),
+                "stan": str(r.stan),
+                "category": str(r.category),
+                "amount": int(r.amount),
+            }
             for r in conn.execute(
                 sa.select(rx.batch, rx.stan, rx.category, rx.amount)
                 .where(rx.tid == tid, rx.status == "open")
                 .order_by(rx.id.desc())
                 .limit(20)
             )
-        ]  # fmt: skip
+        ]
         facts.last_report = StatusReport.read(
             conn.execute(
                 sa.select(terminal_reports.c.report).where(terminal_reports.c.tid == tid)
