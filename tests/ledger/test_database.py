@@ -7,9 +7,9 @@ from pathlib import Path
 import pytest
 
 from possettle.clock import FixedClock
-from possettle.ledger.errors import LedgerClosed
 from possettle.host.registry import add_merchant, list_terminals
 from possettle.ledger.database import Database
+from possettle.ledger.errors import LedgerClosed
 from possettle.ledger.migrate import current_revision
 from possettle.ledger.queries import get_policy, next_counter
 
