@@ -37,8 +37,8 @@ import sqlalchemy as sa
 
 from possettle.doctor.hostview import DARK_AFTER as PRODUCT_DARK_AFTER
 from possettle.doctor.run import Options, diagnose
-from possettle.host.ledger.queries import batch_sums
-from possettle.host.ledger.schema import batches, ledger_entries, recon_exceptions
+from possettle.ledger.queries import batch_sums
+from possettle.ledger.schema import batches, ledger_entries, recon_exceptions
 from possettle.link.client import LinkError
 from possettle.sim.compare import compare
 from possettle.sim.faults import (

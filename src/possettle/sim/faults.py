@@ -32,7 +32,7 @@ from enum import StrEnum
 
 import sqlalchemy as sa
 
-from possettle.host.ledger.schema import ledger_entries
+from possettle.ledger.schema import ledger_entries
 from possettle.sim.fleet import OLD_VERSION, VERSION, Fleet, Member
 from possettle.sim.proxy import Direction, Faults
 from possettle.terminal.config import TerminalConfig
