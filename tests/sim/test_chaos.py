@@ -49,5 +49,8 @@ async def test_a_chaotic_day_keeps_the_money_and_scores_every_injected_fault(
     two = [c.faults for c in result.cases if len(c.faults) == 2]
     assert two, f"{replay}\n{report}"
     assert all(tuple(sorted(f)) in PAIRS for f in two)
+    # a region outage is one region's (the fleet puts terminal i in region i mod regions)
+    dark = {int(c.tid[2:]) % SCENARIO.regions for c in result.cases if "region.outage" in c.faults}
+    assert len(dark) == 1, f"{replay}\n{report}"
     # healthy terminals are there to be falsely alarmed about
     assert figures.passes[Pass.FULL].healthy_terminals >= 1

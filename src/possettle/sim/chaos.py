@@ -230,7 +230,9 @@ class Chaos:
                 first = self.rng.choice(singles)
             else:
                 continue
-            second = partners(first)
+            # a region outage is the dark region's alone: on one terminal elsewhere it would
+            # be a host that refuses that terminal
+            second = [c for c in partners(first) if c != REGION_OUTAGE]
             if second and self.rng.random() < self.scenario.two_fault_share:
                 m.faults = (first, self.rng.choice(second))
             else:
