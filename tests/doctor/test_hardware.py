@@ -27,14 +27,17 @@ from tests.terminal.scenario import point_at
 
 
 @pytest.mark.parametrize(
-    ("state", "cause", "printed_error"),
+    ("state", "cause", "code"),
     [
-        (PrinterState.PAPER_OUT, "printer.paper_out", "PaperOut"),
-        (PrinterState.OFFLINE, "printer.fault", "PrinterOffline"),
+        (PrinterState.PAPER_OUT, "printer.paper_out", "paper_out"),
+        (PrinterState.OFFLINE, "printer.fault", "offline"),
+        (PrinterState.COVER_OPEN, "printer.fault", "cover_open"),
+        (PrinterState.CUTTER_JAM, "printer.fault", "cutter_jam"),
+        (PrinterState.OVERHEAT, "printer.fault", "overheat"),
     ],
 )
 async def test_a_slip_that_cannot_print_is_the_printer_and_reprints_once_it_is_back(
-    tmp_path: Path, sqlite_url: str, state: PrinterState, cause: str, printed_error: str
+    tmp_path: Path, sqlite_url: str, state: PrinterState, cause: str, code: str
 ) -> None:
     key_file = tmp_path / "host.key"
     await register(sqlite_url, key_file)
@@ -48,8 +51,10 @@ async def test_a_slip_that_cannot_print_is_the_printer_and_reprints_once_it_is_b
         report = await doctor(term, sqlite_url)
         top = expect_top(report, cause, "hardware", "print")
         ev = evidence(top)
-        assert ev["printer.state"] == [state.value]
-        assert ev["print_failed"] == [printed_error]
+        # what the printer answers to its status query now, and the code the terminal's own
+        # print attempt failed with
+        assert ev["printer.state"] == [code]
+        assert ev["print_failed"] == [code]
         assert report.as_dict()["ok"] is False
 
         # Still no paper: the safe recovery (reprint) runs and says it did not work.
@@ -117,7 +122,11 @@ async def test_a_link_that_drops_every_packet_is_the_link_and_the_settlement_res
             top = expect_top(report, "link.down", "hardware", "settle")
             ev = evidence(top)
             assert ev["link.connect"] == ["timeout"]
-            assert ev["settle_failed"][0] == {"step": "settle", "code": ""}
+            assert ev["settle_failed"][0] == {
+                "step": "settle",
+                "code": "",
+                "link_failure": "timeout",
+            }
             assert "host.unreachable" not in [d.cause.id for d in report.diagnoses[:1]]
         point_at(term, host.port)  # plugged in again
         set_timeout(term)

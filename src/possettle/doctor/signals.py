@@ -4,14 +4,28 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
 
 from possettle.doctor.facts import JournalFacts
 from possettle.doctor.hostview import HostFacts
 from possettle.doctor.model import Evidence
-from possettle.doctor.probes import LinkProbe
+from possettle.doctor.probes import LinkProbe, PrinterProbe, ReaderProbe
 from possettle.iso8583.codes import describe, issuer_down_codes
+from possettle.link.failure import LinkFailure
+from possettle.terminal.journal.events import (
+    BatchMismatch,
+    Event,
+    EventKind,
+    KeyCheckFailed,
+    NoReply,
+    PrintFailed,
+    Refusal,
+    ReversalStuck,
+    SignOnRefused,
+    SoftwareCrashed,
+    UncleanShutdown,
+)
 from possettle.terminal.operations.settlement import confirms
+from possettle.terminal.printer.status import PrinterCode
 
 NEARLY_FULL = 0.9
 AT_LIMIT_PAGES = 2  # within this many pages of the limit, the next transaction cannot be written
@@ -39,11 +53,23 @@ def _ev(source: str, key: str, value: object, en: str, zh: str) -> Evidence:
     return Evidence(source, key, value, en, zh)
 
 
+#: what a printer code says, in the evidence's sentences (English, Chinese)
+PRINTER_SAYS: dict[PrinterCode, tuple[str, str]] = {
+    PrinterCode.PAPER_OUT: ("out of paper", "缺纸"),
+    PrinterCode.COVER_OPEN: ("cover open", "纸仓盖打开"),
+    PrinterCode.OFFLINE: ("offline, not answering", "离线，无响应"),
+    PrinterCode.CUTTER_JAM: ("cutter jammed", "切刀卡纸"),
+    PrinterCode.OVERHEAT: ("print head too hot", "打印头过热"),
+    PrinterCode.FAULT: ("an error it cannot recover from", "无法自行恢复的故障"),
+    PrinterCode.IO_ERROR: ("stopped answering mid-job", "打印中途通信中断"),
+}
+
+
 @dataclass(frozen=True)
 class Inputs:
     journal: JournalFacts
-    printer: str
-    reader: str
+    printer: PrinterProbe
+    reader: ReaderProbe
     link: LinkProbe
     host: HostFacts | None
     now: datetime
@@ -67,15 +93,13 @@ def collect(i: Inputs) -> Signals:
 
 def _device(i: Inputs, s: Signals) -> None:
     j = i.journal
-    if i.printer == "paper_out":
-        s.add("printer.paper_out", _ev("probe", "printer.state", "paper_out",
-              "The printer reports it is out of paper.", "打印机报告缺纸。"))  # fmt: skip
-    elif i.printer == "offline":
-        s.add("printer.offline", _ev("probe", "printer.state", "offline",
-              "The printer does not answer (offline).", "打印机无响应（离线）。"))  # fmt: skip
-    if i.reader == "fault":
-        s.add("reader.fault", _ev("probe", "reader.state", "fault",
-              "The card reader reports a fault.", "读卡器报告故障。"))  # fmt: skip
+    if isinstance(i.printer, PrinterCode):
+        code = i.printer
+        s.add(f"printer.{code.value}", _ev("probe", "printer.state", code.value,
+              f"The printer reports: {PRINTER_SAYS[code][0]}.", f"打印机报告：{PRINTER_SAYS[code][1]}。"))  # fmt: skip
+    if i.reader not in ("ok", "unknown"):
+        s.add("reader.fault", _ev("probe", "reader.state", i.reader,
+              f"The card reader reports: {i.reader}.", f"读卡器报告：{i.reader}。"))  # fmt: skip
     if j.integrity_ok is False or (not j.readable and j.error):
         s.add("storage.corrupt", _ev("probe", "journal.integrity", j.error or "failed",
               f"The journal fails its integrity check: {j.error or 'quick_check failed'}.",
@@ -130,22 +154,31 @@ def _failure(i: Inputs, s: Signals) -> None:
     f = i.journal.failure
     if f is None:
         return
-    d = f["detail"]
-    code, message = f.get("code", ""), str(d.get("message", ""))
-    where = f"step {d.get('step')}"
-    ev = _ev("journal", "settle_failed", {"step": d.get("step"), "code": code},
-             f"The settlement failed at {where}: {message}.", f"结算在 {d.get('step')} 步骤失败：{message}。")  # fmt: skip
-    if d.get("link"):
-        if "cannot connect" in message:
-            # The journal keeps the connect error's text only: a refusal (the host's side
-            # answered with a reset) is told apart from a connect that got no answer or had
-            # no route (the local link), which is what a cable or Wi-Fi outage looks like.
-            refused = "Errno 111" in message or "refused" in message.lower()
-            s.add("settle.link.refused" if refused else "settle.link.unreachable", ev)
-        elif "no reply" in message:
-            s.add("settle.link.timeout", ev)
-        else:
-            s.add("settle.link.lost", ev)
+    code, message, step = f.code, f.message, f.step
+    value: dict[str, object] = {"step": step, "code": code}
+    if f.link:
+        value["link_failure"] = f.link_failure.value if f.link_failure else None
+    ev = _ev("journal", "settle_failed", value,
+             f"The settlement failed at step {step}: {message}.", f"结算在 {step} 步骤失败：{message}。")  # fmt: skip
+    if f.link:
+        # How the link failed, as the link decided it where the socket error was caught
+        # (link/failure.py): a refusal (the host's side answered with a reset) apart from a
+        # connect that got no answer or had no route (the local link: a cable or Wi-Fi
+        # outage), a reply lost after the request left, a connection reset mid-exchange. A
+        # row from a version that did not record it is ``unknown``.
+        kind = f.link_failure
+        signal = (
+            "settle.link.unknown"
+            if kind is None
+            else {
+                LinkFailure.REFUSED: "settle.link.refused",
+                LinkFailure.TIMEOUT: "settle.link.timeout",
+                LinkFailure.NO_ROUTE: "settle.link.no_route",
+                LinkFailure.LOST_REPLY: "settle.link.lost_reply",
+                LinkFailure.RESET: "settle.link.reset",
+            }[kind]
+        )
+        s.add(signal, ev)
     elif code and describe(code).issuer_down:
         # 91/96/98... to a message of the settlement itself (sign-on, 0500, 0320, upload end):
         # no issuer is asked for those, so it is the host's own trouble, which nothing here
@@ -155,18 +188,21 @@ def _failure(i: Inputs, s: Signals) -> None:
         _code(s, code, ev, settle=True)
 
 
-def _code(s: Signals, code: str, ev: Evidence, *, settle: bool = False) -> None:
-    """The signal the code table (iso8583/codes.py) gives a host answer."""
+def _code(
+    s: Signals, code: str, ev: Evidence, *, settle: bool = False, minver: bool = False
+) -> None:
+    """The signal the code table (iso8583/codes.py) gives a host answer; ``minver``: the
+    answer named a minimum software version (field 63, read by the journal's schema)."""
     rc = describe(code)
     signal = rc.doctor_signal
     if signal is None or (rc.settle_only and not settle):
         return
-    if signal == MINVER_CODE_SIGNAL and ("MINVER=" in str(ev.value) or "MINVER=" in ev.en):
-        signal = f"{signal}.minver"  # the refusal names a minimum version (field 63)
+    if signal == MINVER_CODE_SIGNAL and minver:
+        signal = f"{signal}.minver"
     s.add(signal, ev)
 
 
-def _window(j: JournalFacts) -> list[dict[str, Any]]:
+def _window(j: JournalFacts) -> list[Event]:
     """The events that may bear on the current state: since the latest settlement began, or,
     once it is done, since it finished (what went wrong during a finished settlement is
     history). Events are also weighed against the state they describe (below)."""
@@ -174,13 +210,19 @@ def _window(j: JournalFacts) -> list[dict[str, Any]]:
     if st is None:
         return j.events[:100]
     since = st.finished_at if st.step.value == "done" and st.finished_at else st.started_at
-    return [e for e in j.events if e["at"] >= since]
+    return [e for e in j.events if e.at >= since]
 
 
-def _after_last(events: list[dict[str, Any]], kind: str) -> list[dict[str, Any]]:
+def _after_last(events: list[Event], kind: EventKind) -> list[Event]:
     """``events`` (newest first) newer than the latest event of ``kind``."""
-    last = next((e["id"] for e in events if e["kind"] == kind), None)
-    return events if last is None else [e for e in events if e["id"] > last]
+    last = next((e.id for e in events if e.kind is kind), None)
+    return events if last is None else [e for e in events if e.id > last]
+
+
+def _batch_of(e: Event, current: int | None) -> int | None:
+    """The batch an unclean stop happened in (the oldest journals did not record it)."""
+    d = e.detail
+    return d.batch if isinstance(d, UncleanShutdown) and d.batch is not None else current
 
 
 def _journal_events(i: Inputs, s: Signals) -> None:
@@ -196,76 +238,78 @@ def _journal_events(i: Inputs, s: Signals) -> None:
     batches = {j.batch, j.settlement.batch if j.settlement and settling else None}
     recent = [
         e for e in recent
-        if e["kind"] != "unclean_shutdown" or e["detail"].get("batch", j.batch) in batches
+        if e.kind is not EventKind.UNCLEAN_SHUTDOWN or _batch_of(e, j.batch) in batches
     ]  # fmt: skip
-    kinds = {e["kind"] for e in recent}
-    if "software_crash" in kinds and interrupted:
-        e = next(e for e in recent if e["kind"] == "software_crash")
-        s.add("software.crash_record", _ev("journal", "software_crash", e["detail"],
-              f"The application crashed ({e['detail'].get('type')}) at {e['detail'].get('point') or 'an unknown point'}.",
-              f"终端程序异常退出（{e['detail'].get('type')}）。"))  # fmt: skip
-    if j.open_marker or ("unclean_shutdown" in kinds and interrupted):
+    kinds = {e.kind for e in recent}
+    crash = next((e.detail for e in recent if isinstance(e.detail, SoftwareCrashed)), None)
+    if crash is not None and interrupted:
+        s.add("software.crash_record", _ev("journal", "software_crash", {"type": crash.type, "point": crash.point},
+              f"The application crashed ({crash.type}) at {crash.point or 'an unknown point'}.",
+              f"终端程序异常退出（{crash.type}）。"))  # fmt: skip
+    if j.open_marker or (EventKind.UNCLEAN_SHUTDOWN in kinds and interrupted):
         s.add("power.unclean", _ev("journal", "unclean_shutdown", True,
               "The journal was not closed cleanly: the terminal stopped mid-work.",
               "交易流水未正常关闭：终端在操作中途停止。"))  # fmt: skip
     else:
         s.ruled_out.append("power.interrupted")
     # A sign-on that failed matters until a sign-on succeeds.
-    unsigned = {e["id"] for e in _after_last(recent, "signed_on")}
+    unsigned = {e.id for e in _after_last(recent, EventKind.SIGNED_ON)}
     pending = {r.stan for r in j.reversals}
     for e in recent:
-        kind, code, detail = e["kind"], e["code"], e["detail"]
-        if kind == "print_failed" and j.print_queue:
+        kind, code, detail = e.kind, e.code, e.detail
+        if isinstance(detail, PrintFailed) and j.print_queue:
             # Only while something still waits to print: a slip reprinted since is history.
-            s.add(f"print.failed.{code}", _ev("journal", "print_failed", code,
-                  f"Printing failed: {code}.", f"打印失败：{code}。"))  # fmt: skip
-        elif kind == "key_check_failed" and e["id"] in unsigned:
-            s.add("keys.check_failed", _ev("journal", "key_check_failed", detail.get("error"),
+            printer = detail.code
+            s.add(f"print.failed.{printer.value}", _ev("journal", "print_failed", printer.value,
+                  f"Printing failed: {PRINTER_SAYS[printer][0]}.", f"打印失败：{PRINTER_SAYS[printer][1]}。"))  # fmt: skip
+        elif isinstance(detail, KeyCheckFailed) and e.id in unsigned:
+            s.add("keys.check_failed", _ev("journal", "key_check_failed", detail.error,
                   "The working keys from the host failed their check values.",
                   "主机下发的工作密钥校验值不符。"))  # fmt: skip
-        elif kind == "batch_mismatch" and detail.get("local") == j.batch:
+        elif isinstance(detail, BatchMismatch) and detail.local == j.batch:
             # Still holding the batch the host does not expect.
-            s.add("batch.mismatch_event", _ev("journal", "batch_mismatch", detail,
-                  f"The host expects batch {detail.get('host')}, the terminal holds {detail.get('local')}.",
-                  f"主机期望批次 {detail.get('host')}，终端为 {detail.get('local')}。"))  # fmt: skip
-        elif kind == "sign_on_refused" and e["id"] in unsigned:
-            f63 = str(detail.get("field63", ""))
+            local, host = detail.local, detail.host
+            s.add("batch.mismatch_event", _ev("journal", "batch_mismatch", {"local": local, "host": host},
+                  f"The host expects batch {host}, the terminal holds {local}.",
+                  f"主机期望批次 {host}，终端为 {local}。"))  # fmt: skip
+        elif isinstance(detail, SignOnRefused) and e.id in unsigned:
+            f63 = detail.field63
             _code(s, code, _ev("journal", "sign_on_refused", {"code": code, "field63": f63},
-                  f"Sign-on refused with {code} {f63}".strip() + ".", f"签到被拒绝：{code} {f63}".strip() + "。"))  # fmt: skip
-        elif kind == "refused":
-            family = str(code).split(".")[0]
+                  f"Sign-on refused with {code} {f63}".strip() + ".", f"签到被拒绝：{code} {f63}".strip() + "。"),
+                  minver=detail.min_version is not None)  # fmt: skip
+        elif isinstance(detail, Refusal):
+            family = code.split(".")[0]
             key = {"operator": "refused.operator", "hours": "refused.hours",
                    "permission": "refused.permission", "limit": "refused.permission",
                    "input": "refused.input", "order": "refused.order",
                    "reader": "refused.reader"}.get(family)  # fmt: skip
-            if family == "operator" and j.operator_failures.get(detail.get("operator_id")) == 0:
+            if family == "operator" and j.operator_failures.get(detail.operator_id or "") == 0:
                 key = None  # a typo since mended: the operator logged in with the right password
             if code == "order.settlement_unfinished" and not settling:
                 key = None  # the settlement it waited for has finished since
             st = j.settlement
             if (
-                detail.get("operation") == "settle"
+                detail.operation == "settle"
                 and st is not None
                 and st.step.value == "done"
-                and st.started_at >= e["at"]
+                and st.started_at >= e.at
             ):
                 key = None  # a settlement went through after this refusal (a tie included:
                 # a refused settlement never begins, so one that began then came after it)
-            if code == "input.original" and detail.get("stan") in j.voids_after_settlement:
+            if code == "input.original" and detail.stan in j.voids_after_settlement:
                 key = "refused.void_settled"  # a void after settlement: refund instead
             if key:
-                s.add(key, _ev("journal", "refused", code, str(detail.get("en", code)),
-                               str(detail.get("zh", code))))  # fmt: skip
-        elif kind == "reversal_stuck" and detail.get("stan") in pending:
-            s.add("reversal.stuck", _ev("journal", "reversal_stuck", detail,
-                  f"A reversal (STAN {detail.get('stan')}) could not be delivered after {detail.get('attempts')} attempts.",
-                  f"冲正（流水号 {detail.get('stan')}）尝试 {detail.get('attempts')} 次仍未送达。"))  # fmt: skip
-        elif kind == "no_reply" and interrupted:
-            s.add("link.no_reply", _ev("journal", "no_reply", detail.get("stan"),
-                  f"STAN {detail.get('stan')} got no reply: {detail.get('error')}.",
-                  f"流水号 {detail.get('stan')} 无应答。"))  # fmt: skip
-        elif kind == "storage_full":
-            s.add("storage.full", _ev("journal", "storage_full", detail,
+                s.add(key, _ev("journal", "refused", code, detail.en or code, detail.zh or code))
+        elif isinstance(detail, ReversalStuck) and detail.stan in pending:
+            s.add("reversal.stuck", _ev("journal", "reversal_stuck", {"batch": detail.batch, "stan": detail.stan, "attempts": detail.attempts},
+                  f"A reversal (STAN {detail.stan}) could not be delivered after {detail.attempts} attempts.",
+                  f"冲正（流水号 {detail.stan}）尝试 {detail.attempts} 次仍未送达。"))  # fmt: skip
+        elif isinstance(detail, NoReply) and interrupted:
+            s.add("link.no_reply", _ev("journal", "no_reply", detail.stan,
+                  f"STAN {detail.stan} got no reply ({detail.link_failure or 'unknown'}): {detail.error}.",
+                  f"流水号 {detail.stan} 无应答。"))  # fmt: skip
+        elif kind is EventKind.STORAGE_FULL:
+            s.add("storage.full", _ev("journal", "storage_full", True,
                   "A journal write failed: storage full.", "交易流水写入失败：存储已满。"))  # fmt: skip
     if (
         j.settlement is not None
@@ -301,10 +345,10 @@ def _link(i: Inputs, s: Signals) -> None:
     p = i.link
     if p.connect == "skipped":
         return
-    if p.connect == "refused":
+    if p.connect == LinkFailure.REFUSED:
         s.add("probe.refused", _ev("probe", "link.connect", "refused",
               f"Connecting to the host now is refused: {p.error}.", "现在连接主机被拒绝。"))  # fmt: skip
-    elif p.connect in ("timeout", "unreachable", "error"):
+    elif p.connect != "ok":  # no answer to the connect, or no route
         s.add("probe.timeout", _ev("probe", "link.connect", p.connect,
               f"Connecting to the host now fails ({p.connect}): {p.error}.", "现在无法连接主机。"))  # fmt: skip
     else:
@@ -365,8 +409,8 @@ def _host(i: Inputs, s: Signals) -> None:
     # A region outage is a reason only for a terminal that cannot reach the host itself; the
     # fleet view counts the other terminals of its region.
     cut_off = (
-        i.link.connect in ("refused", "timeout", "unreachable", "error")
-        or bool(i.journal.failure and i.journal.failure["detail"].get("link"))
+        i.link.connect not in ("ok", "skipped")
+        or bool(i.journal.failure and i.journal.failure.link)
         or (host_side and silent)
     )
     st = i.journal.settlement
