@@ -1,8 +1,10 @@
 """The doctor names hardware causes (硬件): printer, reader, link, storage.
 
-Each test injects the real fault (the simulated printer's and reader's state files, a link
-whose packets go nowhere, a journal at its size limit, a journal with broken pages), runs the
-settlement or the operation as a merchant would, then asks the doctor.
+Each test injects the real fault (the simulated printer's and reader's condition, which the
+doctor never reads: it asks the devices through the terminal's drivers, and reads the codes the
+terminal journaled when its own print or card read failed; a link whose packets go nowhere, a
+journal at its size limit, a journal with broken pages), runs the settlement or the operation
+as a merchant would, then asks the doctor.
 
 Not covered, because nothing here can detect it: ``device.overheat`` (the terminal has no
 temperature probe, so no signal reaches the doctor; it stays in the catalog for devices
@@ -77,28 +79,30 @@ async def test_a_slip_that_cannot_print_is_the_printer_and_reprints_once_it_is_b
     assert after.ok
 
 
+@pytest.mark.parametrize("state", [ReaderState.FAULT, ReaderState.OFFLINE])
 async def test_a_card_reader_fault_is_the_reader_and_has_no_automatic_recovery(
-    tmp_path: Path, sqlite_url: str
+    tmp_path: Path, sqlite_url: str, state: ReaderState
 ) -> None:
     key_file = tmp_path / "host.key"
     await register(sqlite_url, key_file)
     async with running_host(sqlite_url, key_file) as host:
         term = make_terminal(tmp_path / "t", host.port)
         await trade(term, sales=2)
-        set_reader(term, ReaderState.FAULT)
+        set_reader(term, state)
         pos = open_pos(term)
         try:
             with pytest.raises(Refused) as info:
                 await pos.sale(CUP_PAN, 500, expiry="3012")
-            assert info.value.code == "reader.fault"
+            assert info.value.code == f"reader.{state.value}"
         finally:
             await pos.close()
 
         report = await doctor(term, sqlite_url, fix=True)
     top = expect_top(report, "reader.fault", "hardware")
     ev = evidence(top)
-    assert ev["reader.state"] == ["fault"]
-    assert ev["refused"] == ["reader.fault"]
+    # what the reader answers when asked now, and the refusal the terminal journaled
+    assert ev["reader.state"] == [state.value]
+    assert ev["refused"] == [f"reader.{state.value}"]
     assert top.recovery is None  # it blocks payments, not the settlement: nothing to run
     checks = {c["area"]: c["status"] for c in report.as_dict()["checks"]}
     assert checks["reader"] == "fail"

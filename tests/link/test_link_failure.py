@@ -6,13 +6,8 @@ fail with the errno a kernel gives."""
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 import errno
 import socket
-import struct
-from collections.abc import AsyncIterator, Iterator
-from typing import Any
 
 import pytest
 
@@ -21,6 +16,13 @@ from possettle.iso8583.fields import NetworkCode
 from possettle.link import messages as m
 from possettle.link.client import Link, LinkError, LinkTimeout, LinkUnreachable
 from possettle.link.failure import LinkFailure
+from tests.link.endpoints import (
+    closed_port,
+    connect_fails,
+    full_accept_queue,
+    resolves_to,
+    server,
+)
 
 TID, MID = "10000001", "898310048160001"
 TIMEOUT = 0.5
@@ -32,60 +34,6 @@ def link_to(port: int, host: str = "127.0.0.1") -> Link:
 
 def echo(stan: int = 1) -> dict[str, str]:
     return m.management(TID, MID, stan, 1, NetworkCode.ECHO)
-
-
-def closed_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])  # nothing listens there once it is closed
-
-
-@contextlib.contextmanager
-def full_accept_queue() -> Iterator[int]:
-    """A listener that never accepts, its queue filled: later SYNs are dropped unanswered."""
-    server = socket.socket()
-    server.bind(("127.0.0.1", 0))
-    server.listen(0)
-    port = int(server.getsockname()[1])
-    fillers = []
-    try:
-        for _ in range(3):
-            c = socket.socket()
-            c.setblocking(False)
-            with contextlib.suppress(BlockingIOError):
-                c.connect(("127.0.0.1", port))
-            fillers.append(c)
-        yield port
-    finally:
-        for c in fillers:
-            c.close()
-        server.close()
-
-
-@contextlib.asynccontextmanager
-async def server(behaviour: str) -> AsyncIterator[int]:
-    """A server that takes the request, then ``reset`` (RST), ``close`` (FIN) or ``silent``."""
-    held: list[asyncio.StreamWriter] = []
-
-    async def serve(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        await reader.read(8192)  # the request arrived
-        if behaviour == "reset":
-            sock = writer.get_extra_info("socket")
-            sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
-            writer.transport.abort()
-        elif behaviour == "close":
-            writer.close()
-        else:
-            held.append(writer)  # keep it open and say nothing
-
-    srv = await asyncio.start_server(serve, "127.0.0.1", 0)
-    try:
-        yield int(srv.sockets[0].getsockname()[1])
-    finally:
-        for w in held:
-            w.close()
-        srv.close()
-        await srv.wait_closed()
 
 
 async def failure_of(link: Link) -> LinkError:
@@ -131,33 +79,11 @@ async def test_a_request_sent_and_never_answered_is_a_lost_reply() -> None:
     assert err.kind is LinkFailure.LOST_REPLY
 
 
-def _connect_fails(monkeypatch: pytest.MonkeyPatch, errors: dict[str, OSError]) -> None:
-    """Make the event loop's connect fail for the addresses in ``errors`` as a kernel would."""
-    loop = asyncio.get_running_loop()
-    real = loop.sock_connect
-
-    async def sock_connect(sock: socket.socket, address: Any) -> None:
-        if address[0] in errors:
-            raise errors[address[0]]
-        await real(sock, address)
-
-    monkeypatch.setattr(loop, "sock_connect", sock_connect)
-
-
-def _resolves_to(monkeypatch: pytest.MonkeyPatch, answer: list[Any] | OSError) -> None:
-    async def getaddrinfo(*args: object, **kw: object) -> list[Any]:
-        if isinstance(answer, OSError):
-            raise answer
-        return answer
-
-    monkeypatch.setattr(asyncio.get_running_loop(), "getaddrinfo", getaddrinfo)
-
-
 @pytest.mark.parametrize("code", [errno.EHOSTUNREACH, errno.ENETUNREACH, errno.ENETDOWN])
 async def test_a_connect_with_no_route_is_no_route(
     monkeypatch: pytest.MonkeyPatch, code: int
 ) -> None:
-    _connect_fails(monkeypatch, {"127.0.0.1": OSError(code, "as the kernel says")})
+    connect_fails(monkeypatch, {"127.0.0.1": OSError(code, "as the kernel says")})
     err = await failure_of(link_to(closed_port()))
     assert isinstance(err, LinkUnreachable)
     assert err.kind is LinkFailure.NO_ROUTE
@@ -166,7 +92,7 @@ async def test_a_connect_with_no_route_is_no_route(
 async def test_a_host_name_that_does_not_resolve_is_no_route(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    _resolves_to(monkeypatch, socket.gaierror(socket.EAI_NONAME, "Name or service not known"))
+    resolves_to(monkeypatch, socket.gaierror(socket.EAI_NONAME, "Name or service not known"))
     err = await failure_of(link_to(5000, host="acquirer.invalid"))
     assert isinstance(err, LinkUnreachable)
     assert err.kind is LinkFailure.NO_ROUTE
@@ -178,8 +104,8 @@ async def test_of_several_addresses_the_last_one_tried_says_how_the_link_failed(
     port = closed_port()
     v6 = (socket.AF_INET6, socket.SOCK_STREAM, 6, "", ("2001:db8::1", port, 0, 0))
     v4 = (socket.AF_INET, socket.SOCK_STREAM, 6, "", ("127.0.0.1", port))
-    _resolves_to(monkeypatch, [v6, v4])
-    _connect_fails(monkeypatch, {"2001:db8::1": OSError(errno.ENETUNREACH, "unreachable")})
+    resolves_to(monkeypatch, [v6, v4])
+    connect_fails(monkeypatch, {"2001:db8::1": OSError(errno.ENETUNREACH, "unreachable")})
     err = await failure_of(link_to(port, host="acquirer.example"))
     assert err.kind is LinkFailure.REFUSED  # IPv6 has no route here; IPv4 got an answer
 

@@ -5,8 +5,6 @@ sends it jobs as it does a network printer."""
 from __future__ import annotations
 
 import socket
-import threading
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -28,7 +26,10 @@ from possettle.terminal.printer.escpos_job import escpos_job
 from possettle.terminal.printer.layout import PaperWidth, render_text
 from possettle.terminal.printer.simulated import OUTPUT_FILE, STATE_FILE, TEXT_FILE, paper
 
+from .fake_net import FakeNetworkPrinter, net_printer_factory
 from .samples import receipt, slip
+
+__all__ = ["net_printer_factory"]  # the fixture
 
 FULL_CUT = b"\x1dV\x00"  # GS V 0
 
@@ -182,61 +183,6 @@ def test_a_file_printer_that_cannot_be_opened_is_offline(tmp_path: Path) -> None
     printer.print_document(slip())
     printer.close()
     assert (tmp_path / "no-such-dir" / "lp0").read_bytes() == escpos_job(slip())
-
-
-class FakeNetworkPrinter:
-    """A TCP printer on 127.0.0.1 that answers DLE EOT status queries and keeps the rest."""
-
-    ONLINE = b"\x12"  # bit 3 clear: online
-    OFFLINE = b"\x1a"  # bit 3 set: offline (cover open, error)
-    PAPER_OK = b"\x12"
-    PAPER_END = b"\x72"  # bits 5 and 6: paper end
-    NO_CAUSE = b"\x12"  # DLE EOT 2 / 3 with no cause bit set
-
-    def __init__(
-        self,
-        paper: bytes,
-        connections: int = 1,
-        online: bytes = ONLINE,
-        offline_cause: bytes = NO_CAUSE,
-        error_cause: bytes = NO_CAUSE,
-    ) -> None:
-        self.paper = paper
-        self.online = online
-        self.answers = {1: online, 2: offline_cause, 3: error_cause, 4: paper}
-        self.jobs: list[bytes] = []  # what each connection sent, status queries left out
-        self._connections = connections
-        self._server = socket.create_server(("127.0.0.1", 0))
-        self.port = self._server.getsockname()[1]
-        self._thread = threading.Thread(target=self._serve)
-        self._thread.start()
-
-    def _serve(self) -> None:
-        with self._server:
-            self._server.settimeout(10)
-            for _ in range(self._connections):
-                conn, _ = self._server.accept()
-                received = bytearray()
-                with conn:
-                    conn.settimeout(10)
-                    while data := conn.recv(65536):
-                        if len(data) == 3 and data[:2] == b"\x10\x04" and data[2] in self.answers:
-                            conn.sendall(self.answers[data[2]])
-                        else:
-                            received += data
-                self.jobs.append(bytes(received))
-
-    def join(self) -> None:
-        self._thread.join(timeout=10)
-        assert not self._thread.is_alive()
-
-
-@pytest.fixture
-def net_printer_factory() -> Iterator[list[FakeNetworkPrinter]]:
-    started: list[FakeNetworkPrinter] = []
-    yield started
-    for fake in started:
-        fake.join()
 
 
 def test_a_network_printer_with_paper_prints_each_job_on_its_own_connection(
