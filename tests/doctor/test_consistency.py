@@ -26,8 +26,8 @@ DOCS = ROOT / "docs" / "doctor.md"
 # codes (terminal/printer/status.py), from its status probe and from a print that failed
 PRINTER_CODES = {code.value for code in PrinterCode}
 TEMPLATES = {
-    "f'printer.{code.value}'": {f"printer.{c}" for c in PRINTER_CODES},
-    "f'print.failed.{printer.value}'": {f"print.failed.{c}" for c in PRINTER_CODES},
+    "f'printer.{code}'": {f"printer.{c}" for c in PRINTER_CODES},
+    "f'print.failed.{printer}'": {f"print.failed.{c}" for c in PRINTER_CODES},
 }
 
 

@@ -13,7 +13,7 @@ import pytest
 
 from possettle.crypto.keys import Key
 from possettle.iso8583.fields import NetworkCode
-from possettle.link import messages as m
+from possettle.link import requests as m
 from possettle.link.client import Link, LinkError, LinkTimeout, LinkUnreachable
 from possettle.link.failure import LinkFailure
 from tests.link.endpoints import (

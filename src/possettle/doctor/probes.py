@@ -22,7 +22,7 @@ from typing import Literal
 from possettle.crypto.keys import Key
 from possettle.errors import ConfigError
 from possettle.iso8583.fields import NetworkCode
-from possettle.link import messages as m
+from possettle.link import requests as m
 from possettle.link.client import Link, LinkError, LinkTimeout, LinkUnreachable
 from possettle.link.failure import LinkFailure
 from possettle.terminal.config import TerminalConfig
