@@ -424,7 +424,8 @@ def printer_command(
     state: Annotated[PrinterState, typer.Option("--state", help="The simulated printer's state.")],
     as_json: JsonOption = False,
 ) -> None:
-    """Set the simulated printer's state: ok, paper_out or offline."""
+    """Set the simulated printer's condition: ok, paper_out, cover_open, cutter_jam, overheat or
+    offline (it answers nothing)."""
     with _boundary(as_json):
         set_state(directory, state)
     if as_json:
@@ -439,7 +440,7 @@ def reader_command(
     state: Annotated[ReaderState, typer.Option("--state", help="The simulated reader's state.")],
     as_json: JsonOption = False,
 ) -> None:
-    """Set the simulated card reader's state: ok or fault."""
+    """Set the simulated card reader's condition: ok, fault or offline."""
     with _boundary(as_json):
         set_reader_state(directory, state)
     if as_json:

@@ -12,6 +12,7 @@ from collections.abc import Awaitable, Callable
 from possettle.errors import PossettleError
 from possettle.link.client import LinkError
 from possettle.terminal.journal import queries as q
+from possettle.terminal.journal.events import Recovery
 from possettle.terminal.pos import Pos
 
 RETRIES = 3
@@ -91,5 +92,6 @@ async def run(pos: Pos, action: str, *, retries: int = RETRIES) -> dict[str, str
             outcome = {"action": action, "result": "failed", "detail": str(exc)}
             if attempt < retries:
                 await asyncio.sleep(BACKOFF_S * 2 ** (attempt - 1))
-    pos.journal.event("recovery", outcome["result"], dict(outcome))
+    result = outcome["result"]
+    pos.journal.event(Recovery(code=result, action=action, result=result, detail=outcome["detail"]))
     return outcome

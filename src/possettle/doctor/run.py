@@ -78,7 +78,7 @@ async def diagnose(directory: Path, opts: Options | None = None) -> Report:
     inputs, failed = await _gather(directory, opts, now)
     signals = collect(inputs)
     failure = inputs.journal.failure
-    step = failure["detail"].get("step") if failure else None
+    step = failure.step if failure else None
     diagnoses = rank(signals, failed=failed, step=step)
     checks = area_checks(inputs, signals)
     j = inputs.journal

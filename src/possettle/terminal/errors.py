@@ -11,9 +11,10 @@
     │   └── JournalCorrupt   the integrity check failed
     ├── HostRefused          the host answered with a response code other than 00
     ├── LinkDown             the host could not be reached or went silent
-    ├── PrinterError         the printer could not print
-    │   ├── PaperOut
-    │   └── PrinterOffline
+    ├── PrinterError         the printer could not print; ``code`` is a stable
+    │   │                    :class:`~possettle.terminal.printer.status.PrinterCode`
+    │   ├── PaperOut         (paper_out)
+    │   └── PrinterOffline   (offline, cover_open, io_error)
     └── SoftwareCrash        our bug: the work under :meth:`Pos.session` raised something
                              that is not a possettle error; journaled as ``software_crash``
 
@@ -26,6 +27,8 @@ from __future__ import annotations
 from typing import Any
 
 from possettle.errors import PossettleError
+from possettle.link.failure import LinkFailure
+from possettle.terminal.printer.status import PrinterCode
 
 
 class TerminalError(PossettleError):
@@ -67,19 +70,38 @@ class HostRefused(TerminalError):
 
 
 class LinkDown(TerminalError):
-    """The host could not be reached, or did not answer in time."""
+    """The host could not be reached, or did not answer in time; ``kind`` says how the link
+    failed, when it did (:class:`~possettle.link.failure.LinkFailure`)."""
+
+    def __init__(self, message: str, kind: LinkFailure | None = None) -> None:
+        super().__init__(message)
+        self.kind = kind
 
 
 class PrinterError(TerminalError):
-    """The printer could not print; a slip stays queued for a reprint."""
+    """The printer could not print; a slip stays queued for a reprint.
+
+    ``code`` says why, as the journal and the doctor read it (never the class name).
+    """
+
+    code: PrinterCode = PrinterCode.FAULT
+
+    def __init__(self, message: str, code: PrinterCode | None = None) -> None:
+        super().__init__(message)
+        if code is not None:
+            self.code = code
 
 
 class PaperOut(PrinterError):
     """The printer is out of paper (缺纸)."""
 
+    code = PrinterCode.PAPER_OUT
+
 
 class PrinterOffline(PrinterError):
     """The printer is offline, its cover open, or it does not answer."""
+
+    code = PrinterCode.OFFLINE
 
 
 class SoftwareCrash(TerminalError):

@@ -17,8 +17,10 @@ from possettle.iso8583.codec import Fields
 from possettle.iso8583.fields import SettlementTotals
 from possettle.link import requests as m
 from possettle.link.client import Exchange, LinkError, LinkUnreachable, ReplyMacError
+from possettle.link.failure import LinkFailure
 from possettle.terminal.errors import HostRefused, LinkDown
 from possettle.terminal.journal import queries as q
+from possettle.terminal.journal.events import SettleFailed, SettleUnconfirmed
 from possettle.terminal.journal.records import SettlementRow, SettleStep, TxnRow
 from possettle.terminal.operations import settlement as plan
 from possettle.terminal.printing import Printing
@@ -113,7 +115,13 @@ class Settlement:
         except BatchAdopted:
             if self._adopted:  # the batch number moved twice in one settlement: stop
                 message = "the host's batch changed again"
-                report.failure = {"step": "settle", "code": "77", "message": message, "link": False}
+                report.failure = {
+                    "step": "settle",
+                    "code": "77",
+                    "message": message,
+                    "link": False,
+                    "link_failure": None,
+                }
                 return report
             self._adopted = True
             again = await self.run()
@@ -122,7 +130,7 @@ class Settlement:
         except SettlementFailed:
             pass
         except (LinkError, LinkDown) as exc:
-            self._fail(report, "", str(exc), link=True)
+            self._fail(report, "", str(exc), link=True, link_failure=exc.kind)
         except HostRefused as exc:
             self._fail(report, exc.code, str(exc))
         row = self._row(batch)
@@ -131,10 +139,32 @@ class Settlement:
         report.uploaded = row.uploaded
         return report
 
-    def _fail(self, report: SettleReport, code: str, message: str, *, link: bool = False) -> None:
+    def _fail(
+        self,
+        report: SettleReport,
+        code: str,
+        message: str,
+        *,
+        link: bool = False,
+        link_failure: LinkFailure | None = None,
+    ) -> None:
         step = self._row(report.batch).step
-        report.failure = {"step": step.value, "code": code, "message": message, "link": link}
-        self.t.journal.event("settle_failed", code, {"batch": report.batch, **report.failure})
+        report.failure = {
+            "step": step.value,
+            "code": code,
+            "message": message,
+            "link": link,
+            "link_failure": link_failure,
+        }
+        detail = SettleFailed(
+            batch=report.batch,
+            step=step.value,
+            code=code,
+            message=message,
+            link=link,
+            link_failure=link_failure,
+        )
+        self.t.journal.event(detail)
 
     def _stop(self, report: SettleReport, code: str, message: str) -> None:
         self._fail(report, code, message)
@@ -158,7 +188,7 @@ class Settlement:
                 try:
                     left = await self.pay.send_reversals()
                 except LinkUnreachable as exc:
-                    raise LinkDown(str(exc)) from exc
+                    raise LinkDown(str(exc), exc.kind) from exc
                 if left:
                     if self._resign_again():
                         continue
@@ -259,9 +289,10 @@ class Settlement:
                 if unconfirmed:
                     # closed on the host's word, which did not confirm our totals: a case for
                     # the acquirer (the doctor names it), not a reason to keep a dead batch
-                    detail = {"batch": batch, "terminal_totals": str(action.totals),
-                              "host_totals": host}  # fmt: skip
-                    t.journal.add_event(conn, "settle_unconfirmed", "94", detail)
+                    detail = SettleUnconfirmed(
+                        batch=batch, terminal_totals=str(action.totals), host_totals=host
+                    )
+                    t.journal.add_event(conn, detail)
             if unconfirmed:
                 report.notes.append(UNCONFIRMED_NOTE)
         elif isinstance(action, plan.SendUpload):

@@ -32,6 +32,14 @@ from possettle.terminal.config import JOURNAL_FILE, KEY_FILE, TerminalConfig
 from possettle.terminal.crashpoints import CrashPoints
 from possettle.terminal.errors import HostRefused
 from possettle.terminal.journal import queries as q
+from possettle.terminal.journal.events import (
+    BatchAdoption,
+    BatchMismatch,
+    KeyCheckFailed,
+    SignedOff,
+    SignedOn,
+    SignOnRefused,
+)
 from possettle.terminal.journal.records import SettleStep, TxnState
 from possettle.terminal.journal.store import Journal
 from possettle.terminal.operations.settlement import totals
@@ -182,8 +190,9 @@ class Terminal:
         fields = m.sign_on(self.config.tid, self.config.mid, stan, self.batch, operator)
         ex = await self.exchange("sign_on", fields)
         if ex.code != "00":
-            detail = {"stan": stan, "field63": ex.reply.get("63", "")}
-            self.journal.event("sign_on_refused", ex.code, detail)
+            self.journal.event(
+                SignOnRefused(code=ex.code, stan=stan, field63=ex.reply.get("63", ""))
+            )
             raise HostRefused(ex.code, f"sign-on refused with {ex.code} {ex.reply.get('63', '')}")
         tmk = self.key("tmk")
         assert tmk is not None  # link() checked
@@ -194,7 +203,7 @@ class Terminal:
             # we still hold are dead there too, so we stay signed off until a sign-on works.
             with self.journal.write("meta") as conn:
                 self.journal.set_meta(conn, "needs_signon", "1")
-                self.journal.add_event(conn, "key_check_failed", "", {"error": str(exc)})
+                self.journal.add_event(conn, KeyCheckFailed(error=str(exc)))
             raise HostRefused("keys", f"working keys failed their check: {exc}") from exc
         host_batch = Field60.parse(ex.reply["60"]).batch
         offset = self._offset_from(ex.reply)
@@ -209,17 +218,13 @@ class Terminal:
                 if self._may_adopt(conn, local, host_batch):
                     if q.abandon_settlement(conn, local):
                         # an empty batch the host never opened: nothing to settle under it
-                        self.journal.add_event(
-                            conn, "batch_adopted", "77", {"local": local, "host": host_batch}
-                        )
+                        self.journal.add_event(conn, BatchAdoption(local=local, host=host_batch))
                     q.set_batch(conn, host_batch)
                 else:
                     # Keep our open batch: it settles under its own number (the doctor
                     # reads this event as batch.sequence_mismatch).
-                    self.journal.add_event(
-                        conn, "batch_mismatch", "77", {"local": local, "host": host_batch}
-                    )
-            self.journal.add_event(conn, "signed_on", "00", {"batch": host_batch})
+                    self.journal.add_event(conn, BatchMismatch(local=local, host=host_batch))
+            self.journal.add_event(conn, SignedOn(batch=host_batch))
         return SignOn(
             "00",
             self.batch,
@@ -285,7 +290,7 @@ class Terminal:
                 q.drop_key(conn, "pik")
                 q.drop_key(conn, "mak")
                 self.journal.set_meta(conn, "needs_signon", "1")
-                self.journal.add_event(conn, "signed_off", "", {"stan": stan})
+                self.journal.add_event(conn, SignedOff(stan=stan))
             await self.drop_link()
         if ex.code != "00":
             raise HostRefused(ex.code, f"sign-off answered {ex.code}")

@@ -14,6 +14,7 @@ from possettle.link import requests as m
 from possettle.link.client import LinkError, LinkUnreachable, ReplyMacError
 from possettle.terminal.errors import HostRefused, LinkDown, Refused
 from possettle.terminal.journal import queries as q
+from possettle.terminal.journal.events import NoReply, ReversalStuck
 from possettle.terminal.journal.records import TxnKind, TxnRow, TxnState
 from possettle.terminal.operations import online
 from possettle.terminal.shell import Terminal
@@ -202,7 +203,7 @@ class Payments:
         except LinkUnreachable:
             return self._apply(row, online.on_not_sent(row.kind))
         except LinkError as exc:
-            self.t.journal.event("no_reply", "", {"stan": row.stan, "error": str(exc)})
+            self.t.journal.event(NoReply(stan=row.stan, error=str(exc), link_failure=exc.kind))
             return self._apply(row, online.on_no_reply(row.kind))
         return self._apply(row, online.on_reply(row.kind, ex.reply, resign=False))
 
@@ -350,12 +351,10 @@ class Payments:
                 else:
                     q.reversal_attempt(conn, rev.id, code)
                     if rev.attempts + 1 >= t.config.reversal_attempts:
-                        t.journal.add_event(
-                            conn,
-                            "reversal_stuck",
-                            code,
-                            {"batch": rev.batch, "stan": rev.stan, "attempts": rev.attempts + 1},
+                        stuck = ReversalStuck(
+                            code=code, batch=rev.batch, stan=rev.stan, attempts=rev.attempts + 1
                         )
+                        t.journal.add_event(conn, stuck)
             if not online.reversal_finished(code):
                 left += 1
                 if code == "":
