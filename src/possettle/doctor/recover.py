@@ -10,7 +10,6 @@ import asyncio
 from collections.abc import Awaitable, Callable
 
 from possettle.errors import PossettleError
-from possettle.link.client import LinkError
 from possettle.terminal.journal import queries as q
 from possettle.terminal.pos import Pos
 
@@ -87,7 +86,7 @@ async def run(pos: Pos, action: str, *, retries: int = RETRIES) -> dict[str, str
         try:
             outcome = {"action": action, "result": "ok", "detail": await fn(pos)}
             break
-        except (PossettleError, LinkError, RuntimeError) as exc:
+        except (PossettleError, RuntimeError) as exc:
             outcome = {"action": action, "result": "failed", "detail": str(exc)}
             if attempt < retries:
                 await asyncio.sleep(BACKOFF_S * 2 ** (attempt - 1))

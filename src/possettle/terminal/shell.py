@@ -3,7 +3,9 @@
 Everything that touches a socket lives here and in :mod:`.transactions` / :mod:`.settle`;
 the decisions are in :mod:`.operations`. Every message passes three crash points
 (``send.<kind>.before``, ``send.<kind>.after``, ``recv.<kind>.after``) and every journal write
-two (see :mod:`.journal.store`).
+two (see :mod:`.journal.store`). :meth:`Terminal.deliver` is the one place the terminal calls
+the link: the link's errors become the terminal's (:func:`link_failure`) there and nowhere
+else.
 
 Online work always starts with :meth:`Terminal.recover`: sign on if needed, send pending
 reversals (protocol §5: before any other online message), forward offline advices and
@@ -27,13 +29,20 @@ from possettle.iso8583.codec import Fields
 from possettle.iso8583.fields import Field60, NetworkCode
 from possettle.iso8583.framing import Tpdu
 from possettle.link import messages as m
-from possettle.link.client import Exchange, Link
+from possettle.link.client import Link, LinkError, LinkTimeout, LinkUnreachable, ReplyMacError
 from possettle.terminal.config import JOURNAL_FILE, KEY_FILE, TerminalConfig
 from possettle.terminal.crashpoints import CrashPoints
-from possettle.terminal.errors import HostRefused
+from possettle.terminal.errors import (
+    BadReplyMac,
+    HostRefused,
+    HostUnreachable,
+    NoReply,
+    ReplyTimeout,
+)
 from possettle.terminal.journal import queries as q
 from possettle.terminal.journal.records import SettleStep, TxnState
 from possettle.terminal.journal.store import Journal
+from possettle.terminal.operations.answer import Answer, BadMac, NotSent, Replied, Unanswered
 from possettle.terminal.operations.settlement import totals
 from possettle.terminal.policy import TerminalPolicy
 
@@ -160,19 +169,33 @@ class Terminal:
         if self._link is not None:
             await self._link.close()
 
-    async def exchange(self, kind: str, fields: Fields) -> Exchange:
+    async def deliver(self, kind: str, fields: Fields) -> Answer:
         """Send one request and read its reply, passing the message's crash points.
 
-        Link errors propagate unchanged: the caller knows what silence means for its message.
+        The one place the terminal calls the link: the reply, or the link's failure as the
+        terminal's own error in an :data:`~.operations.answer.Answer`, for the caller that
+        knows what silence means for its message (a 0200 is reversed, a 0500 stops).
         """
         link = self.link()
         self.crash.hit(f"send.{kind}.before")
-        exchange = await link.send(fields, on_sent=lambda: self.crash.hit(f"send.{kind}.after"))
+        try:
+            exchange = await link.send(fields, on_sent=lambda: self.crash.hit(f"send.{kind}.after"))
+        except LinkError as exc:
+            return link_failure(exc)
         self.crash.hit(f"recv.{kind}.after")
-        if exchange.header.requirement == 3:
+        resign = exchange.header.requirement == 3
+        if resign:
             with self.journal.write("meta") as conn:
                 self.journal.set_meta(conn, "needs_signon", "1")
-        return exchange
+        return Replied(exchange.reply, resign=resign)
+
+    async def exchange(self, kind: str, fields: Fields) -> Replied:
+        """:meth:`deliver` for a message whose only use is its reply (sign-on, echo, status
+        report): no reply is a fault, raised as :class:`~.errors.LinkDown`."""
+        answer = await self.deliver(kind, fields)
+        if isinstance(answer, Replied):
+            return answer
+        raise answer.error
 
     # -------------------------------------------------------------------- sign-on
 
@@ -322,6 +345,22 @@ class Terminal:
             if last is None
             else {"batch": last.batch, "step": last.step.value, "result": last.result},
         }
+
+
+def link_failure(exc: LinkError) -> NotSent | Unanswered | BadMac:
+    """The link's error as the terminal's, the link's kept as its ``__cause__``."""
+    message = str(exc)
+    answer: NotSent | Unanswered | BadMac
+    if isinstance(exc, LinkUnreachable):
+        answer = NotSent(HostUnreachable(message))
+    elif isinstance(exc, ReplyMacError):
+        answer = BadMac(BadReplyMac(message))
+    elif isinstance(exc, LinkTimeout):
+        answer = Unanswered(ReplyTimeout(message))
+    else:  # the connection dropped, or the host closed it, after the request left
+        answer = Unanswered(NoReply(message))
+    answer.error.__cause__ = exc
+    return answer
 
 
 def host_clock_offset(reply: Fields, device: datetime) -> float | None:
