@@ -12,7 +12,9 @@ from collections.abc import Callable
 
 import pytest
 
-from possettle.iso8583.fields import SettlementTotals
+from possettle.crypto.errors import KeyCheckError, KeyMaterialError
+from possettle.crypto.keys import Key, WorkingKeys, encode_field62
+from possettle.iso8583.fields import Field60, NetworkCode, SettlementTotals, TxnType
 from possettle.terminal.errors import BadReplyMac, HostUnreachable, NoReply, ReplyTimeout
 from possettle.terminal.journal.records import (
     SettlementRow,
@@ -22,7 +24,7 @@ from possettle.terminal.journal.records import (
     TxnRow,
     TxnState,
 )
-from possettle.terminal.operations import online
+from possettle.terminal.operations import online, signon
 from possettle.terminal.operations import settlement as plan
 from possettle.terminal.operations.answer import Answer, BadMac, NotSent, Replied, Unanswered
 from possettle.terminal.operations.online import Outcome
@@ -148,6 +150,77 @@ def test_an_approval_carries_the_hosts_reference_and_auth_code() -> None:
 def test_reversal(answer: Replied | Unanswered | BadMac, code: str, finished: bool) -> None:
     assert online.reversal_code(answer) == code
     assert online.reversal_finished(code) is finished
+
+
+# ------------------------------------------------------------------ sign-on
+
+TMK = Key.from_hex("0123456789ABCDEFFEDCBA9876543210")
+OTHER_TMK = Key.from_hex("FEDCBA98765432100123456789ABCDEF")
+WORKING = WorkingKeys(pik=Key.from_hex("11" * 8 + "22" * 8), mak=Key.from_hex("33" * 8))
+FIELD62 = encode_field62(TMK, WORKING).hex().upper()
+FIELD60 = str(Field60(TxnType.MANAGEMENT, 42, NetworkCode.SIGN_ON))
+
+
+def r0810(code: str, **fields: str) -> dict[str, str]:
+    return {"39": code, **{f.removeprefix("f"): v for f, v in fields.items()}}
+
+
+SIGN_ON = [
+    pytest.param(
+        r0810("00", f62=FIELD62, f60=FIELD60),
+        TMK,
+        signon.SignedOn(WORKING, 42),
+        id="an 0810 approved with keys under our TMK signs on in the host's batch",
+    ),
+    pytest.param(
+        r0810("58", f63="MINVER=010200"),
+        TMK,
+        signon.SignOnRefused("58", "MINVER=010200"),
+        id="an 0810 answered 58 is refused with field 63 as the host sent it",
+    ),
+    pytest.param(
+        r0810("03"),
+        TMK,
+        signon.SignOnRefused("03", ""),
+        id="an 0810 answered 03 without field 63 is refused",
+    ),
+    pytest.param(
+        r0810("00", f62=FIELD62, f60=FIELD60),
+        OTHER_TMK,
+        KeyCheckError,
+        id="keys under another TMK fail their check and are not loaded",
+    ),
+    pytest.param(
+        r0810("00", f62=FIELD62[:40], f60=FIELD60),
+        TMK,
+        KeyMaterialError,
+        id="a field 62 cut short is unreadable",
+    ),
+    pytest.param(
+        r0810("00", f60=FIELD60),
+        TMK,
+        KeyError,
+        id="an approval without field 62 carries no keys to load",
+    ),
+    pytest.param(
+        r0810("00", f62="XYZ", f60=FIELD60),
+        TMK,
+        ValueError,
+        id="a field 62 that is not hex is unreadable",
+    ),
+]
+
+
+@pytest.mark.parametrize(("reply", "tmk", "expected"), SIGN_ON)
+def test_sign_on(
+    reply: dict[str, str], tmk: Key, expected: signon.SignOnOutcome | type[Exception]
+) -> None:
+    outcome = signon.after_sign_on(reply, tmk)
+    if isinstance(expected, type):
+        assert isinstance(outcome, signon.KeysUnreadable)
+        assert type(outcome.error) is expected
+    else:
+        assert outcome == expected
 
 
 # ------------------------------------------------------------------ settlement: host replies

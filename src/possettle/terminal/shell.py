@@ -21,12 +21,11 @@ from pathlib import Path
 from typing import Any
 
 from possettle.clock import Clock, OffsetClock, SystemClock
-from possettle.crypto.errors import CryptoError
-from possettle.crypto.keys import Key, decode_field62
+from possettle.crypto.keys import Key
 from possettle.crypto.vault import Vault
 from possettle.errors import ConfigError
 from possettle.iso8583.codec import Fields
-from possettle.iso8583.fields import Field60, NetworkCode
+from possettle.iso8583.fields import NetworkCode
 from possettle.iso8583.framing import Tpdu
 from possettle.link import messages as m
 from possettle.link.client import Link, LinkError, LinkTimeout, LinkUnreachable, ReplyMacError
@@ -42,6 +41,7 @@ from possettle.terminal.errors import (
 from possettle.terminal.journal import queries as q
 from possettle.terminal.journal.records import SettleStep, TxnState
 from possettle.terminal.journal.store import Journal
+from possettle.terminal.operations import signon
 from possettle.terminal.operations.answer import Answer, BadMac, NotSent, Replied, Unanswered
 from possettle.terminal.operations.settlement import totals
 from possettle.terminal.policy import TerminalPolicy
@@ -204,22 +204,22 @@ class Terminal:
         stan = self.allocate_stan()
         fields = m.sign_on(self.config.tid, self.config.mid, stan, self.batch, operator)
         ex = await self.exchange("sign_on", fields)
-        if ex.code != "00":
-            detail = {"stan": stan, "field63": ex.reply.get("63", "")}
-            self.journal.event("sign_on_refused", ex.code, detail)
-            raise HostRefused(ex.code, f"sign-on refused with {ex.code} {ex.reply.get('63', '')}")
         tmk = self.key("tmk")
         assert tmk is not None  # link() checked
-        try:
-            keys = decode_field62(tmk, bytes.fromhex(ex.reply["62"]))
-        except (CryptoError, KeyError, ValueError) as exc:
+        outcome = signon.after_sign_on(ex.reply, tmk)
+        if isinstance(outcome, signon.SignOnRefused):
+            detail = {"stan": stan, "field63": outcome.text}
+            self.journal.event("sign_on_refused", outcome.code, detail)
+            raise HostRefused(outcome.code, f"sign-on refused with {outcome.code} {outcome.text}")
+        if isinstance(outcome, signon.KeysUnreadable):
             # The host has replaced our session with keys we cannot read (§6): whatever keys
             # we still hold are dead there too, so we stay signed off until a sign-on works.
             with self.journal.write("meta") as conn:
                 self.journal.set_meta(conn, "needs_signon", "1")
-                self.journal.add_event(conn, "key_check_failed", "", {"error": str(exc)})
-            raise HostRefused("keys", f"working keys failed their check: {exc}") from exc
-        host_batch = Field60.parse(ex.reply["60"]).batch
+                self.journal.add_event(conn, "key_check_failed", "", {"error": str(outcome.error)})
+            message = f"working keys failed their check: {outcome.error}"
+            raise HostRefused("keys", message) from outcome.error
+        keys, host_batch = outcome.keys, outcome.batch
         offset = self._offset_from(ex.reply)
         with self.journal.write("sign_on") as conn:
             q.store_key(conn, self.journal.vault, "pik", keys.pik)
