@@ -117,9 +117,8 @@ class Settlement:
         match ending:
             case Adopted():
                 if self._adopted:  # the batch number moved twice in one settlement: stop
-                    message = "the host's batch changed again"
-                    report.failure = {"step": "settle", "code": "77", "message": message,
-                                      "link": False}  # fmt: skip
+                    moved = plan.Stop("77", "the host's batch changed again")
+                    report.failure = _failure("settle", moved)
                     return report
                 self._adopted = True
                 again = await self.run()
@@ -134,9 +133,7 @@ class Settlement:
         return report
 
     def _fail(self, report: SettleReport, stop: plan.Stop) -> None:
-        step = self._row(report.batch).step
-        report.failure = {"step": step.value, "code": stop.code, "message": stop.message,
-                          "link": stop.link}  # fmt: skip
+        report.failure = _failure(self._row(report.batch).step.value, stop)
         self.t.journal.event("settle_failed", stop.code, {"batch": report.batch, **report.failure})
 
     async def _drive(self, batch: int, report: SettleReport) -> Ending:
@@ -292,6 +289,11 @@ class Settlement:
             if not report.printed:
                 report.notes.append("slip queued: printer not ready; run `terminal reprint`")
         return None
+
+
+def _failure(step: str, stop: plan.Stop) -> dict[str, Any]:
+    """A stop as the report and the ``settle_failed`` event carry it."""
+    return {"step": step, "code": stop.code, "message": stop.message, "link": stop.link}
 
 
 def host_totals(row: SettlementRow) -> SettlementTotals | None:
