@@ -23,7 +23,7 @@ from possettle.terminal.errors import (
     TerminalError,
 )
 from possettle.terminal.operations.answer import BadMac, NotSent, Unanswered
-from possettle.terminal.shell import link_failure
+from possettle.terminal.shell import answer_for
 from tests.terminal.harness import make_terminal, open_pos
 
 
@@ -65,7 +65,7 @@ from tests.terminal.harness import make_terminal, open_pos
 def test_a_link_error_becomes_the_terminals_own_with_the_link_error_as_its_cause(
     link_error: LinkError, answer: type, error: type[LinkDown]
 ) -> None:
-    got = link_failure(link_error)
+    got = answer_for(link_error)
     assert type(got) is answer
     assert type(got.error) is error
     assert str(got.error) == str(link_error)

@@ -4,7 +4,7 @@ Everything that touches a socket lives here and in :mod:`.transactions` / :mod:`
 the decisions are in :mod:`.operations`. Every message passes three crash points
 (``send.<kind>.before``, ``send.<kind>.after``, ``recv.<kind>.after``) and every journal write
 two (see :mod:`.journal.store`). :meth:`Terminal.deliver` is the one place the terminal calls
-the link: the link's errors become the terminal's (:func:`link_failure`) there and nowhere
+the link: the link's errors become the terminal's (:func:`answer_for`) there and nowhere
 else.
 
 Online work always starts with :meth:`Terminal.recover`: sign on if needed, send pending
@@ -181,7 +181,7 @@ class Terminal:
         try:
             exchange = await link.send(fields, on_sent=lambda: self.crash.hit(f"send.{kind}.after"))
         except LinkError as exc:
-            return link_failure(exc)
+            return answer_for(exc)
         self.crash.hit(f"recv.{kind}.after")
         resign = exchange.header.requirement == 3
         if resign:
@@ -347,7 +347,7 @@ class Terminal:
         }
 
 
-def link_failure(exc: LinkError) -> NotSent | Unanswered | BadMac:
+def answer_for(exc: LinkError) -> NotSent | Unanswered | BadMac:
     """The link's error as the terminal's, the link's kept as its ``__cause__``."""
     message = str(exc)
     answer: NotSent | Unanswered | BadMac
