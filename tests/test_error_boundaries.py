@@ -13,7 +13,7 @@ from pathlib import Path
 SRC = Path(__file__).resolve().parent.parent / "src"
 PACKAGE = SRC / "possettle"
 LINK_CLIENT = "possettle.link.client"
-SETTLEMENT_DRIVER = PACKAGE / "terminal" / "settle.py"
+SETTLEMENT_DRIVER = PACKAGE / "terminal" / "settlement_run.py"
 
 
 def _module(path: Path) -> str:

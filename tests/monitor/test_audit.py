@@ -11,7 +11,7 @@ import pytest
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
-from possettle.host.ledger.schema import audit_log
+from possettle.ledger.schema import audit_log
 from possettle.monitor.audit import GENESIS, entries, entry_hash, head, record, verify
 from possettle.monitor.errors import AuditError
 

@@ -1,12 +1,12 @@
 """Hypothesis state machines over the sans-IO layer (``terminal/operations/``).
 
 Each machine drives the pure decisions with plain values the way the shell does
-(``transactions.py``, ``settle.py``: intent recorded before a message leaves, outcome after),
-lets Hypothesis pick the host's answers, silences, bad MACs and power cuts, and checks what a
-merchant relies on after every step: a settlement is never done before every record it had to
-upload was acknowledged, nothing is uploaded or counted twice, a finished settlement stays
-finished, it never moves on an answer it did not get or cannot trust, and one run never signs
-on again more often than its budget;
+(``transactions.py``, ``settlement_run.py``: intent recorded before a message leaves, outcome
+after), lets Hypothesis pick the host's answers, silences, bad MACs and power cuts, and checks
+what a merchant relies on after every step: a settlement is never done before every record it
+had to upload was acknowledged, nothing is uploaded or counted twice, a finished settlement
+stays finished, it never moves on an answer it did not get or cannot trust, and one run never
+signs on again more often than its budget;
 a 0200 of unknown fate always keeps its reversal (same STAN), a final transaction never moves
 again, an offline sale is never declined, and totals never count a transaction that may still
 be reversed.
@@ -30,7 +30,7 @@ from hypothesis.stateful import (
 
 from possettle.iso8583.codec import Fields
 from possettle.iso8583.fields import SettlementTotals, SettleResult
-from possettle.link import messages as m
+from possettle.link import requests as m
 from possettle.terminal.errors import BadReplyMac, HostUnreachable, NoReply, ReplyTimeout
 from possettle.terminal.journal.records import (
     SettleResultKind,
@@ -109,7 +109,7 @@ class SettlementMachine(RuleBasedStateMachine):
         self.reached_done = False
         self.resigns = 0  # fresh sign-ons in the current run
 
-    # the shell's reads (settle.py `_rows`, queries.upload_candidates)
+    # the shell's reads (settlement_run.py `_rows`, queries.upload_candidates)
     def _decision_rows(self) -> list[TxnRow]:
         row = self.row
         if row.step is SettleStep.SETTLE and not row.terminal_totals:
@@ -136,8 +136,8 @@ class SettlementMachine(RuleBasedStateMachine):
         self.row = replace(self.row, **values)  # type: ignore[arg-type]
 
     def _moved(self, fare: str, move: plan.Transition) -> plan.Advance | None:
-        """settle.py `_drive`: the advance to carry out, or ``None`` after a sign-on or a stop
-        (a stop ends the run; the next run starts with its whole sign-on budget)."""
+        """settlement_run.py `_drive`: the advance to carry out, or ``None`` after a sign-on or
+        a stop (a stop ends the run; the next run starts with its whole sign-on budget)."""
         if fare != "reply":
             assert not isinstance(move, plan.Advance), "moved on without a reply to trust"
         if isinstance(move, plan.SignOnAgain):

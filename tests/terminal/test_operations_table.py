@@ -1,9 +1,10 @@
 """The sans-IO layer (``terminal/operations/``) one transition a line: state + event → next.
 
-Each case is named as the sentence it checks; the shell (``transactions.py``, ``settle.py``)
-only carries these decisions out, so a wrong line here is a wrong journal at a merchant. The
-events are the answers the shell hands over (:mod:`possettle.terminal.operations.answer`):
-a reply, silence, a dropped connection, a bad MAC, or a host that could not be reached.
+Each case is named as the sentence it checks; the shell (``transactions.py``,
+``settlement_run.py``) only carries these decisions out, so a wrong line here is a wrong journal
+at a merchant. The events are the answers the shell hands over
+(:mod:`possettle.terminal.operations.answer`): a reply, silence, a dropped connection, a bad
+MAC, or a host that could not be reached.
 """
 
 from __future__ import annotations

@@ -25,8 +25,8 @@ from sqlalchemy import exc
 from sqlalchemy.engine import Engine
 
 from possettle.console.errors import LoginRefused, UserExists, UserRejected
-from possettle.host.ledger.kinds import ConsoleRole
-from possettle.host.ledger.schema import console_sessions, console_users
+from possettle.ledger.kinds import ConsoleRole
+from possettle.ledger.schema import console_sessions, console_users
 from possettle.terminal.operators import hash_password, verify_password
 
 MAX_FAILURES = 5

@@ -16,7 +16,7 @@ from typing import Any
 from sqlalchemy.engine import Connection, Engine
 
 from possettle.console.errors import ActionRefused
-from possettle.host.ledger.kinds import AlertStatus
+from possettle.ledger.kinds import AlertStatus
 from possettle.monitor import alerts, audit
 from possettle.monitor.metrics import CONTENT_TYPE, render_metrics
 from possettle.monitor.store import Alert

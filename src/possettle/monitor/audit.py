@@ -29,7 +29,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
-from possettle.host.ledger.schema import audit_log
+from possettle.ledger.schema import audit_log
 from possettle.monitor.errors import AuditError
 from possettle.monitor.store import lock
 

@@ -16,8 +16,8 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Row
 
-from possettle.host.ledger.kinds import AlertStatus
-from possettle.host.ledger.schema import alerts
+from possettle.ledger.kinds import AlertStatus
+from possettle.ledger.schema import alerts
 from possettle.monitor.errors import AlertError
 
 # Serialises alert engines (and audit writers) on PostgreSQL; SQLite's BEGIN IMMEDIATE

@@ -17,11 +17,11 @@ import sqlalchemy as sa
 from possettle.clock import SystemClock
 from possettle.crypto.keys import Key, generate_key
 from possettle.host import registry
-from possettle.host.ledger.database import Database
-from possettle.host.ledger.db import create_engine_for
-from possettle.host.ledger.queries import set_policy
 from possettle.iso8583.fields import NetworkCode
-from possettle.link import messages
+from possettle.ledger.database import Database
+from possettle.ledger.engine import create_engine_for
+from possettle.ledger.queries import set_policy
+from possettle.link import requests
 from possettle.link.client import Link, LinkError
 from possettle.sim.host_process import HostProcess, free_port
 from possettle.sim.proxy import AdversityProxy, Faults
@@ -157,4 +157,4 @@ class Heartbeat:
 
 
 def m_echo(tid: str, mid: str, stan: int) -> dict[str, str]:
-    return messages.management(tid, mid, stan, 1, NetworkCode.ECHO)
+    return requests.management(tid, mid, stan, 1, NetworkCode.ECHO)

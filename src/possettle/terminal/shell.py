@@ -1,11 +1,11 @@
 """The terminal's asyncio shell: one journal, one link to the host, one printer.
 
-Everything that touches a socket lives here and in :mod:`.transactions` / :mod:`.settle`;
-the decisions are in :mod:`.operations`. Every message passes three crash points
-(``send.<kind>.before``, ``send.<kind>.after``, ``recv.<kind>.after``) and every journal write
-two (see :mod:`.journal.store`). :meth:`Terminal.deliver` is the one place the terminal calls
-the link: the link's errors become the terminal's (:func:`answer_for`) there and nowhere
-else.
+Everything that touches a socket lives here and in :mod:`.transactions` /
+:mod:`.settlement_run`; the decisions are in :mod:`.operations`. Every message passes three
+crash points (``send.<kind>.before``, ``send.<kind>.after``, ``recv.<kind>.after``) and every
+journal write two (see :mod:`.journal.store`). :meth:`Terminal.deliver` is the one place the
+terminal calls the link: the link's errors become the terminal's (:func:`answer_for`) there
+and nowhere else.
 
 Online work always starts with :meth:`Terminal.recover`: sign on if needed, send pending
 reversals (protocol §5: before any other online message), forward offline advices and
@@ -27,7 +27,7 @@ from possettle.errors import ConfigError
 from possettle.iso8583.codec import Fields
 from possettle.iso8583.fields import NetworkCode
 from possettle.iso8583.framing import Tpdu
-from possettle.link import messages as m
+from possettle.link import requests as m
 from possettle.link.client import Link, LinkError, LinkTimeout, LinkUnreachable, ReplyMacError
 from possettle.terminal.config import JOURNAL_FILE, KEY_FILE, TerminalConfig
 from possettle.terminal.crashpoints import CrashPoints
