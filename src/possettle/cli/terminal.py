@@ -20,7 +20,6 @@ from possettle.cli.common import JsonOption, cells, err, out, print_json
 from possettle.crypto.keys import Key
 from possettle.errors import ConfigError, PossettleError
 from possettle.iso8583.codes import describe
-from possettle.link.client import LinkError, LinkTimeout
 from possettle.terminal.config import TerminalConfig
 from possettle.terminal.crashpoints import POINTS
 from possettle.terminal.errors import (
@@ -29,6 +28,7 @@ from possettle.terminal.errors import (
     LinkDown,
     PrinterError,
     Refused,
+    ReplyTimeout,
     SoftwareCrash,
 )
 from possettle.terminal.operators import Operator, Role
@@ -95,12 +95,12 @@ def _bilingual(exc: PossettleError) -> tuple[str, str]:
     if isinstance(exc, HostRefused) and len(exc.code) == 2:
         code = describe(exc.code)
         return f"{exc} ({code.en})", f"主机应答 {exc.code}：{code.zh}"
-    if isinstance(exc, LinkTimeout):
+    if isinstance(exc, ReplyTimeout):
         return (
             f"{exc}: the host did not answer in time",
             "主机未及时应答（交易结果未知时已登记冲正）",
         )
-    if isinstance(exc, LinkError | LinkDown):
+    if isinstance(exc, LinkDown):
         return f"{exc}: the host cannot be reached", "无法连接收单主机，请检查网络后重试"
     if isinstance(exc, PrinterError):
         return f"{exc}: the printer is not ready", "打印机未就绪，单据已保存待重打"

@@ -27,7 +27,6 @@ from possettle.doctor.rank import rank
 from possettle.doctor.signals import Inputs, collect
 from possettle.doctor.wording import say
 from possettle.errors import PossettleError
-from possettle.link.client import LinkError
 from possettle.status_report import MAX_REPORT
 from possettle.terminal.pos import Pos
 
@@ -144,7 +143,7 @@ async def _send_report(directory: Path, report: Report, opts: Options) -> None:
         return
     try:
         await pos.terminal.status_report(summary(report))
-    except (PossettleError, LinkError):
+    except PossettleError:
         pass  # the report is a courtesy; the diagnosis stands without it
     finally:
         await pos.close()

@@ -27,7 +27,7 @@ from possettle.errors import PossettleError
 from possettle.terminal import validation as v
 from possettle.terminal.config import TerminalConfig
 from possettle.terminal.crashpoints import CrashPoints
-from possettle.terminal.errors import LinkDown, Refused, SoftwareCrash
+from possettle.terminal.errors import HostUnreachable, Refused, SoftwareCrash
 from possettle.terminal.journal import queries as q
 from possettle.terminal.journal.events import Refusal, SoftwareCrashed
 from possettle.terminal.journal.records import TxnKind, TxnState
@@ -258,7 +258,7 @@ class Pos:
                 ),
                 Operation.SALE,
             )
-        except LinkDown as exc:
+        except HostUnreachable as exc:
             if refusal is None:
                 raise
             raise self._refused(refusal, Operation.OFFLINE_SALE) from exc
