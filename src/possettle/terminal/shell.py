@@ -12,7 +12,10 @@ repeated refunds in order, then finish an interrupted settlement.
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import sqlite3
+from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -34,6 +37,7 @@ from possettle.terminal.errors import HostRefused
 from possettle.terminal.journal import queries as q
 from possettle.terminal.journal.records import SettleStep, TxnState
 from possettle.terminal.journal.store import Journal
+from possettle.terminal.keepalive import LINK_STATE, LinkState
 from possettle.terminal.operations.settlement import totals
 from possettle.terminal.policy import TerminalPolicy
 
@@ -45,6 +49,19 @@ class SignOn:
     pik_check: str
     mak_check: str
     clock_offset: float
+
+
+@dataclass
+class LinkActivity:
+    """The terminal's own traffic, as the keep-alive (:mod:`.informer`) needs to know it.
+
+    Times are the terminal's monotonic clock; ``busy`` counts transactions and settlements in
+    progress (:meth:`Terminal.working`).
+    """
+
+    last_exchange: float | None = None  # the last message ended, answered or not
+    last_answer: float | None = None  # the last message was answered
+    busy: int = 0
 
 
 class Terminal:
@@ -63,7 +80,11 @@ class Terminal:
         self.journal = journal
         self.base_clock = base_clock
         self.crash = crash
+        self.activity = LinkActivity()
         self._link: Link | None = None
+        # One message on the line at a time: an echo waits for a sale's reply, and a sale for
+        # an echo's (one connection, replies matched by STAN, no multiplexing).
+        self._wire = asyncio.Lock()
 
     # ------------------------------------------------------------------ lifecycle
 
@@ -160,14 +181,31 @@ class Terminal:
         if self._link is not None:
             await self._link.close()
 
+    @contextlib.contextmanager
+    def working(self) -> Iterator[None]:
+        """A transaction or settlement in progress: no echo or report comes between its
+        messages (the keep-alive waits until it ends)."""
+        self.activity.busy += 1
+        try:
+            yield
+        finally:
+            self.activity.busy -= 1
+
     async def exchange(self, kind: str, fields: Fields) -> Exchange:
         """Send one request and read its reply, passing the message's crash points.
 
         Link errors propagate unchanged: the caller knows what silence means for its message.
         """
-        link = self.link()
-        self.crash.hit(f"send.{kind}.before")
-        exchange = await link.send(fields, on_sent=lambda: self.crash.hit(f"send.{kind}.after"))
+        async with self._wire:
+            link = self.link()
+            self.crash.hit(f"send.{kind}.before")
+            try:
+                exchange = await link.send(
+                    fields, on_sent=lambda: self.crash.hit(f"send.{kind}.after")
+                )
+            finally:
+                self.activity.last_exchange = self.base_clock.monotonic()
+            self.activity.last_answer = self.activity.last_exchange
         self.crash.hit(f"recv.{kind}.after")
         if exchange.header.requirement == 3:
             with self.journal.write("meta") as conn:
@@ -256,21 +294,29 @@ class Terminal:
 
     async def status_report(self, report: bytes) -> None:
         """0820/362: hand the host this terminal's latest health report (compact JSON)."""
-        stan = self.allocate_stan()
-        fields = m.status_report(self.config.tid, self.config.mid, stan, self.batch, report)
-        ex = await self.exchange("status_report", fields)
+        ex = await self.send_status_report(report)
         if ex.code != "00":
             raise HostRefused(ex.code, f"status report answered {ex.code}")
 
+    async def send_status_report(self, report: bytes) -> Exchange:
+        """0820/362 and the host's answer, whatever its code; its STAN is the journal's next."""
+        stan = self.allocate_stan()
+        fields = m.status_report(self.config.tid, self.config.mid, stan, self.batch, report)
+        return await self.exchange("status_report", fields)
+
     async def echo(self) -> float:
         """0820 echo; returns the round trip in seconds."""
-        stan = self.allocate_stan()
-        fields = m.management(self.config.tid, self.config.mid, stan, self.batch, NetworkCode.ECHO)
         start = self.base_clock.monotonic()
-        ex = await self.exchange("echo", fields)
+        ex = await self.send_echo()
         if ex.code != "00":
             raise HostRefused(ex.code, f"echo answered {ex.code}")
         return self.base_clock.monotonic() - start
+
+    async def send_echo(self) -> Exchange:
+        """0820 echo (60.3 ``301``) and the host's answer, whatever its code."""
+        stan = self.allocate_stan()
+        fields = m.management(self.config.tid, self.config.mid, stan, self.batch, NetworkCode.ECHO)
+        return await self.exchange("echo", fields)
 
     async def sign_off(self) -> None:
         """0820 sign-off (60.3 ``002``): the working keys are dropped whatever the answer."""
@@ -318,6 +364,8 @@ class Terminal:
             ],
             "offline_pending": len(q.txns_in_state(conn, TxnState.OFFLINE_PENDING)),
             "unclean_shutdown": self.journal.unclean,
+            # as the keep-alive last found it (terminal/informer.py); "unknown" before then
+            "link": LinkState.read(self.journal.get_meta(LINK_STATE)).value,
             "last_settlement": None
             if last is None
             else {"batch": last.batch, "step": last.step.value, "result": last.result},

@@ -1,0 +1,170 @@
+"""The terminal keeps the host informed: idle echoes and status reports on its own schedule.
+
+The schedule and the link's state are :mod:`.keepalive` (no I/O); this is its asyncio shell. It
+sends through the terminal's own link and STAN sequence (the journal's counter, so an echo never
+takes a transaction's STAN), never while a transaction or settlement is in progress
+(:meth:`~possettle.terminal.shell.Terminal.working`), and one message at a time with the
+terminal's own work. A change of the link's state is kept in the journal — meta
+:data:`~possettle.terminal.keepalive.LINK_STATE` and one ``link_down`` / ``link_up`` event per
+change — for the doctor, ``possettle terminal status`` and the console.
+
+The CLI's ``possettle terminal run``, a library user and the simulator run it the same way::
+
+    async with Pos.session(directory) as pos, Informer(pos.terminal).running():
+        ...  # the shop's day: the host sees the terminal alive while nobody pays
+
+Tests drive :meth:`Informer.step` on a :class:`~possettle.clock.FixedClock`, or :meth:`run` with
+a ``sleep`` that moves that clock.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections import Counter
+from collections.abc import AsyncIterator, Awaitable, Callable
+from dataclasses import dataclass
+
+from possettle.link.client import LinkError, LinkTimeout, LinkUnreachable
+from possettle.terminal.keepalive import (
+    LINK_STATE,
+    Duty,
+    Keepalive,
+    LinkFailure,
+    LinkState,
+    Transition,
+)
+from possettle.terminal.scheduled_report import encode, scheduled_report
+from possettle.terminal.shell import Terminal
+
+Sleep = Callable[[float], Awaitable[None]]
+#: the longest the loop sleeps while the terminal is busy and something is overdue
+BUSY_POLL_S = 1.0
+
+
+@dataclass(frozen=True, slots=True)
+class Sent:
+    """One echo or status report: the host's answer, or why there was none."""
+
+    duty: Duty
+    code: str  # the response code; "" when unanswered
+    failure: LinkFailure | None
+    transition: Transition | None
+
+    @property
+    def answered(self) -> bool:
+        return self.failure is None
+
+
+def link_failure(exc: LinkError) -> LinkFailure:
+    """The one place a link error becomes the keep-alive's failure kind."""
+    if isinstance(exc, LinkUnreachable):
+        return LinkFailure.UNREACHABLE
+    if isinstance(exc, LinkTimeout):
+        return LinkFailure.TIMEOUT
+    return LinkFailure.LOST
+
+
+class Informer:
+    """Idle echoes and status reports for one open terminal, on its configured schedule."""
+
+    def __init__(self, terminal: Terminal, *, sleep: Sleep = asyncio.sleep) -> None:
+        self.terminal = terminal
+        self.clock = terminal.base_clock
+        self._sleep = sleep
+        cfg = terminal.config
+        self.keepalive = Keepalive(
+            echo_idle_s=cfg.echo_idle_s,
+            status_report_s=cfg.status_report_s,
+            state=LinkState.read(terminal.journal.get_meta(LINK_STATE)),
+            now=self.clock.monotonic(),
+        )
+        #: echoes and reports sent and answered since start (``possettle terminal run``)
+        self.counts: Counter[str] = Counter()
+        smallest = min((s for s in (cfg.echo_idle_s, cfg.status_report_s) if s), default=0.0)
+        self._poll = min(BUSY_POLL_S, smallest / 4) if smallest else BUSY_POLL_S
+
+    @property
+    def state(self) -> LinkState:
+        return self.keepalive.state
+
+    async def step(self) -> Sent | None:
+        """Send what is due now, if anything, and record what the link's state became."""
+        activity = self.terminal.activity
+        moved = self.keepalive.traffic(
+            exchanged=activity.last_exchange,
+            answered=activity.last_answer,
+            now=self.clock.monotonic(),
+        )
+        if moved is not None:
+            self._record(moved)
+        duty = self.keepalive.due(self.clock.monotonic(), busy=activity.busy > 0)
+        if duty is None:
+            return None
+        code, failure = await self._send(duty)
+        self.counts[f"{duty.value}_sent"] += 1
+        if failure is None:
+            self.counts[f"{duty.value}_answered"] += 1
+        moved = self.keepalive.done(duty, self.clock.monotonic(), failure)
+        if moved is not None:
+            self._record(moved)
+        return Sent(duty, code, failure, moved)
+
+    async def _send(self, duty: Duty) -> tuple[str, LinkFailure | None]:
+        failure = LinkFailure.LOST
+        # The host closes a connection that was idle as long as the terminal waits before its
+        # echo (60 s both by default): a connection lost so is tried once more, afresh.
+        for _ in range(2):
+            try:
+                if duty is Duty.ECHO:
+                    ex = await self.terminal.send_echo()
+                else:
+                    report = encode(scheduled_report(self.terminal.journal))
+                    ex = await self.terminal.send_status_report(report)
+            except LinkError as exc:
+                failure = link_failure(exc)
+                if failure is not LinkFailure.LOST:
+                    break
+                continue
+            return ex.code, None  # any answer, 00 or a refusal, shows the host is reachable
+        return "", failure
+
+    def _record(self, t: Transition) -> None:
+        journal = self.terminal.journal
+        with journal.write("event") as conn:
+            journal.set_meta(conn, LINK_STATE, t.after.value)
+            if t.journaled:
+                detail = {"via": t.via, "before": t.before.value}
+                if t.failure is not None:
+                    detail["failure"] = t.failure.value
+                journal.add_event(conn, f"link_{t.after.value}", "", detail)
+
+    async def run(self) -> None:
+        """Until cancelled: do what is due, then sleep until something may be (returns at once
+        when both echoes and reports are turned off)."""
+        while True:
+            await self.step()
+            wait = self.keepalive.wait(self.clock.monotonic())
+            if wait is None:
+                return
+            # nothing sent while the terminal is busy: look again shortly, not in a hot loop
+            await self._sleep(wait if wait > 0 else self._poll)
+
+    @contextlib.asynccontextmanager
+    async def running(self) -> AsyncIterator[Informer]:
+        """:meth:`run` in a task for the body's duration; its failure is raised on the way
+        out (unless the body itself failed), never lost."""
+        task = asyncio.create_task(self.run(), name=f"informer {self.terminal.config.tid}")
+        try:
+            yield self
+        except BaseException:
+            await _stop(task)
+            raise
+        await _stop(task)
+        if not task.cancelled() and (error := task.exception()) is not None:
+            raise error
+
+
+async def _stop(task: asyncio.Task[None]) -> None:
+    task.cancel()
+    await asyncio.wait([task])
