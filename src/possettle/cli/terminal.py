@@ -297,7 +297,8 @@ def idle_command(
         try:
             async with Informer(pos.terminal).running() as informer:
                 with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(stop.wait(), duration)
+                    async with asyncio.timeout(duration):
+                        await stop.wait()
         finally:
             for sig in (signal.SIGINT, signal.SIGTERM):
                 loop.remove_signal_handler(sig)

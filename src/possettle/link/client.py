@@ -89,9 +89,11 @@ class Link:
 
     async def connect(self) -> None:
         try:
-            self._reader, self._writer = await asyncio.wait_for(
-                asyncio.open_connection(self.host, self.port), self.timeout
-            )
+            # asyncio.timeout, not wait_for: on Python 3.11 wait_for returns (or raises) the
+            # connect's own outcome when a cancel arrives as the connect fails, and the cancel
+            # is lost — a keep-alive loop cancelled so would never stop.
+            async with asyncio.timeout(self.timeout):
+                self._reader, self._writer = await asyncio.open_connection(self.host, self.port)
         except (OSError, TimeoutError) as exc:
             raise LinkUnreachable(f"cannot connect to {self.host}:{self.port}: {exc}") from exc
         self._frames = FrameReader()

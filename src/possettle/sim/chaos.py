@@ -34,7 +34,7 @@ from possettle.host.ledger.schema import batches, ledger_entries, recon_exceptio
 from possettle.link.client import LinkError
 from possettle.sim.compare import compare
 from possettle.sim.faults import SPECS, Attempt, settle_in_process
-from possettle.sim.fleet import Fleet, Heartbeat, Member
+from possettle.sim.fleet import Fleet, Member
 from possettle.sim.proxy import Direction, Faults
 from possettle.terminal.errors import TerminalError
 from possettle.terminal.journal import queries as q
@@ -176,13 +176,11 @@ class Chaos:
         for m in self.fleet.members:
             if m.injected:
                 await SPECS[m.injected].inject(self.fleet, m, self.rng)
-        # Heartbeats start once the faults are in: a cut-off terminal's echo cannot connect.
-        heartbeat = Heartbeat(self.fleet)
-        heartbeat.start()
-        try:
-            await self._settle()
-        finally:
-            await heartbeat.stop()
+        # Every terminal open again once the faults are in, keeping the host informed itself:
+        # a cut-off terminal's echoes cannot connect, the others' keep "last seen" fresh.
+        for m in self.fleet.members:
+            self.fleet.open(m)
+        await self._settle()
 
     async def _settle(self) -> None:
         await asyncio.sleep(DARK_AFTER.total_seconds() * 1.5)  # the dark region goes quiet

@@ -144,6 +144,11 @@ class Informer:
         when both echoes and reports are turned off)."""
         while True:
             await self.step()
+            task = asyncio.current_task()
+            if task is not None and task.cancelling():
+                # A cancel a lower layer swallowed (it raced an error it then raised): stop
+                # all the same, or whoever cancelled waits for an endless loop.
+                raise asyncio.CancelledError
             wait = self.keepalive.wait(self.clock.monotonic())
             if wait is None:
                 return
