@@ -81,8 +81,8 @@ def stans(relay: Relay) -> list[int]:
 
 
 def link_events(pos: Pos) -> list[tuple[str, dict[str, object]]]:
-    return [(e["kind"], e["detail"]) for e in reversed(pos.journal.events()) if
-            e["kind"] in ("link_down", "link_up")]  # fmt: skip
+    events = reversed(pos.journal.events())
+    return [(e["kind"], e["detail"]) for e in events if e["kind"] in ("link_down", "link_up")]
 
 
 def terminal_at(tmp_path: Path, port: int, **config: object) -> tuple[Pos, FixedClock]:
@@ -214,8 +214,12 @@ async def test_a_doctors_verdict_rides_in_scheduled_reports_until_the_next_settl
         informer = Informer(pos.terminal)
         await pos.sign_on()
         await pos.sale(CUP_PAN, 1200, expiry="3012", pin="123456")
-        verdict = {"ok": False, "batch": 1, "causes": [["printer.paper_out", 0.9, "print"]],
-                   "checks": {"printer": "fail"}}  # fmt: skip
+        verdict = {
+            "ok": False,
+            "batch": 1,
+            "causes": [["printer.paper_out", 0.9, "print"]],
+            "checks": {"printer": "fail"},
+        }
         keep_verdict(pos.journal, json.dumps(verdict).encode())
         clock.advance(60)
         await informer.step()
@@ -297,8 +301,12 @@ async def test_run_sleeps_until_the_next_duty_on_the_terminals_clock(
             await informer.run()
         # echo at 60, 120; report at 150; echo at 210 (60 after the report)
         assert slept == [60.0, 60.0, 30.0, 60.0, 60.0]
-        assert informer.counts == {"echo_sent": 3, "echo_answered": 3,
-                                   "status_report_sent": 1, "status_report_answered": 1}  # fmt: skip
+        assert informer.counts == {
+            "echo_sent": 3,
+            "echo_answered": 3,
+            "status_report_sent": 1,
+            "status_report_answered": 1,
+        }
     finally:
         await pos.close()
 

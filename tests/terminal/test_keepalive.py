@@ -17,24 +17,23 @@ def machine(
     return Keepalive(echo_idle_s=echo, status_report_s=report, state=state, now=now)
 
 
+ECHO, REPORT = Duty.ECHO, Duty.STATUS_REPORT
+REPORTED = [("report", 900.0), ("traffic", 1790.0)]  # a report at 900 s, a sale at 1790 s
+
 # (what the terminal did, when we ask, busy?) -> what is due
 DUE = [
-    ("nothing yet, 1 s short of the idle time", [], 59.0, False, None),
-    ("idle for exactly the idle time", [], 60.0, False, Duty.ECHO),
-    ("overdue but a transaction is in progress", [], 600.0, True, None),
-    ("a sale 30 s in restarts the idle time", [("traffic", 30.0)], 60.0, False, None),
-    ("… and the echo is due 60 s after it", [("traffic", 30.0)], 90.0, False, Duty.ECHO),
-    ("an echo answered at 60 s: the next at 120 s", [("echo", 60.0)], 119.0, False, None),
-    ("an echo that failed at 60 s is tried again at 120 s", [("fail", 60.0)], 120.0, False,
-     Duty.ECHO),
-    ("the report is due every 900 s, before an echo", [("echo", 840.0)], 900.0, False,
-     Duty.STATUS_REPORT),
-    ("a report is never sent mid-transaction either", [], 900.0, True, None),
-    ("a report is not due again 899 s after the last", [("report", 900.0), ("traffic", 1790.0)],
-     1799.0, False, None),
-    ("… but 900 s after it", [("report", 900.0), ("traffic", 1790.0)], 1800.0, False,
-     Duty.STATUS_REPORT),
-]  # fmt: skip
+    ("1 s short of the idle time", [], 59.0, False, None),
+    ("idle for exactly the idle time", [], 60.0, False, ECHO),
+    ("overdue, but mid-transaction", [], 600.0, True, None),
+    ("a sale at 30 s restarts the idle time", [("traffic", 30.0)], 60.0, False, None),
+    ("… and the echo is due 60 s after it", [("traffic", 30.0)], 90.0, False, ECHO),
+    ("an echo answered at 60 s: not at 119 s", [("echo", 60.0)], 119.0, False, None),
+    ("an echo failed at 60 s: again at 120 s", [("fail", 60.0)], 120.0, False, ECHO),
+    ("the report at 900 s goes before an echo", [("echo", 840.0)], 900.0, False, REPORT),
+    ("a report is never sent mid-transaction", [], 900.0, True, None),
+    ("no report 899 s after the last", REPORTED, 1799.0, False, None),
+    ("… but 900 s after it", REPORTED, 1800.0, False, REPORT),
+]
 
 
 def _apply(k: Keepalive, what: str, at: float) -> Transition | None:
@@ -82,17 +81,29 @@ def test_wait_is_the_time_to_the_next_duty_and_zero_when_overdue() -> None:
 # (state before, outcomes in order) -> the transitions they give, and whether each is journaled
 UP, DOWN, UNKNOWN = LinkState.UP, LinkState.DOWN, LinkState.UNKNOWN
 TRANSITIONS = [
-    ("a first answer is no news", UNKNOWN, [None],
-     [(Transition(UNKNOWN, UP, "echo"), False)]),
-    ("a first failure is", UNKNOWN, [LinkFailure.TIMEOUT],
-     [(Transition(UNKNOWN, DOWN, "echo", LinkFailure.TIMEOUT), True)]),
-    ("up, then down for three echoes, then up: one change each way", UP,
-     [None, LinkFailure.UNREACHABLE, LinkFailure.UNREACHABLE, LinkFailure.TIMEOUT, None],
-     [(Transition(UP, DOWN, "echo", LinkFailure.UNREACHABLE), True),
-      (Transition(DOWN, UP, "echo"), True)]),
-    ("down when the terminal starts, still down: nothing new", DOWN,
-     [LinkFailure.LOST, LinkFailure.LOST], []),
-]  # fmt: skip
+    ("a first answer is no news", UNKNOWN, [None], [(Transition(UNKNOWN, UP, "echo"), False)]),
+    (
+        "a first failure is",
+        UNKNOWN,
+        [LinkFailure.TIMEOUT],
+        [(Transition(UNKNOWN, DOWN, "echo", LinkFailure.TIMEOUT), True)],
+    ),
+    (
+        "up, then down for three echoes, then up: one change each way",
+        UP,
+        [None, LinkFailure.UNREACHABLE, LinkFailure.UNREACHABLE, LinkFailure.TIMEOUT, None],
+        [
+            (Transition(UP, DOWN, "echo", LinkFailure.UNREACHABLE), True),
+            (Transition(DOWN, UP, "echo"), True),
+        ],
+    ),
+    (
+        "down when the terminal starts, still down: nothing new",
+        DOWN,
+        [LinkFailure.LOST, LinkFailure.LOST],
+        [],
+    ),
+]
 
 
 @pytest.mark.parametrize(
