@@ -65,13 +65,13 @@ from possettle.crypto.keys import Key, generate_key
 from possettle.crypto.mac import unionpay_ecb_mac, verify_mac
 from possettle.host import registry
 from possettle.host.config import HostConfig
-from possettle.host.ledger.database import Database
-from possettle.host.ledger.kinds import EntryKind
-from possettle.host.ledger.schema import ledger_entries
 from possettle.host.server import HostServer, serve
 from possettle.iso8583 import codec
 from possettle.iso8583.framing import Frame, FrameReader
-from possettle.link import messages
+from possettle.ledger.database import Database
+from possettle.ledger.kinds import EntryKind
+from possettle.ledger.schema import ledger_entries
+from possettle.link import requests as link_requests
 from possettle.link.client import Link, LinkError
 from possettle.logs import configure_logging
 
@@ -171,7 +171,7 @@ def codec_ceiling(seconds: float) -> dict[str, float]:
     link.mak = mak
     rng = random.Random(1)
     requests = [
-        messages.sale(
+        link_requests.sale(
             TIDS[0],
             MID,
             stan,
@@ -562,7 +562,7 @@ async def run_load(fleet: Fleet, host: Host, n: int, seconds: float, *, pin: boo
         rng = random.Random(seed)
         consecutive_errors = 0
         while (t0 := time.perf_counter()) < t_end:
-            fields = messages.sale(
+            fields = link_requests.sale(
                 link.tid,
                 MID,
                 link.next_stan(),

@@ -40,9 +40,9 @@ import sqlalchemy as sa
 from possettle.clock import SystemClock
 from possettle.crypto.keys import generate_key
 from possettle.host import registry
-from possettle.host.ledger.database import Database
-from possettle.host.ledger.db import create_engine_for
-from possettle.host.ledger.schema import ledger_entries, upload_items
+from possettle.ledger.database import Database
+from possettle.ledger.engine import create_engine_for
+from possettle.ledger.schema import ledger_entries, upload_items
 from possettle.sim.host_process import HostProcess, free_port
 from possettle.terminal.config import TerminalConfig
 from possettle.terminal.pos import Pos

@@ -41,9 +41,9 @@ from playwright.sync_api import (
 from possettle.clock import FixedClock
 from possettle.console.app import create_app
 from possettle.console.auth import add_user
-from possettle.host.ledger.db import create_engine_for
-from possettle.host.ledger.kinds import ConsoleRole
-from possettle.host.ledger.schema import terminals
+from possettle.ledger.engine import create_engine_for
+from possettle.ledger.kinds import ConsoleRole
+from possettle.ledger.schema import terminals
 from possettle.monitor.alerts import evaluate_alerts
 from possettle.sim.day import run_day
 from possettle.sim.proxy import Direction, Faults

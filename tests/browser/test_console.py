@@ -13,8 +13,8 @@ import pytest
 import sqlalchemy as sa
 from playwright.sync_api import expect
 
-from possettle.host.ledger.db import create_engine_for
-from possettle.host.ledger.schema import alerts, terminals
+from possettle.ledger.engine import create_engine_for
+from possettle.ledger.schema import alerts, terminals
 from tests.browser.conftest import FAILING, Browsing
 from tests.console.audit_check import audited
 

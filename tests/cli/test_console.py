@@ -8,8 +8,8 @@ import sqlalchemy as sa
 from typer.testing import CliRunner
 
 from possettle.cli.main import app
-from possettle.host.ledger.db import create_engine_for
-from possettle.host.ledger.schema import console_users
+from possettle.ledger.engine import create_engine_for
+from possettle.ledger.schema import console_users
 from possettle.terminal.operators import verify_password
 
 

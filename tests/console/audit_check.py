@@ -7,7 +7,7 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from possettle.host.ledger.schema import audit_log
+from possettle.ledger.schema import audit_log
 from possettle.monitor import audit
 
 

@@ -22,9 +22,9 @@ from fastapi import FastAPI
 from possettle.clock import FixedClock
 from possettle.console.app import create_app
 from possettle.console.auth import add_user
-from possettle.host.ledger.db import create_engine_for
-from possettle.host.ledger.kinds import ConsoleRole
-from possettle.host.ledger.schema import terminals
+from possettle.ledger.engine import create_engine_for
+from possettle.ledger.kinds import ConsoleRole
+from possettle.ledger.schema import terminals
 from possettle.sim.day import run_day
 
 PASSWORD = "correct horse 1"

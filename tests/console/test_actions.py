@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import sqlalchemy as sa
 
-from possettle.host.ledger.schema import terminals
+from possettle.ledger.schema import terminals
 from tests.console.audit_check import audited
 from tests.console.conftest import Console
 

@@ -7,7 +7,7 @@ from datetime import timedelta
 
 import sqlalchemy as sa
 
-from possettle.host.ledger.schema import alerts
+from possettle.ledger.schema import alerts
 from tests.console.audit_check import audited
 from tests.console.conftest import Console
 

@@ -7,7 +7,7 @@ import re
 import httpx
 import sqlalchemy as sa
 
-from possettle.host.ledger.schema import console_sessions
+from possettle.ledger.schema import console_sessions
 from tests.console.conftest import Console
 
 

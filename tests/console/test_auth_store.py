@@ -17,10 +17,10 @@ from possettle.console.auth import (
     open_session,
     token_hash,
 )
-from possettle.host.ledger.db import create_engine_for
-from possettle.host.ledger.kinds import ConsoleRole
-from possettle.host.ledger.migrate import init_db
-from possettle.host.ledger.schema import console_sessions
+from possettle.ledger.engine import create_engine_for
+from possettle.ledger.kinds import ConsoleRole
+from possettle.ledger.migrate import init_db
+from possettle.ledger.schema import console_sessions
 
 T0 = datetime(2026, 11, 26, 9, 0, tzinfo=UTC)
 

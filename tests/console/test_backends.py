@@ -13,10 +13,10 @@ import sqlalchemy as sa
 from possettle.clock import FixedClock
 from possettle.console.app import create_app
 from possettle.console.auth import add_user
-from possettle.host.ledger.db import create_engine_for
-from possettle.host.ledger.kinds import ConsoleRole
-from possettle.host.ledger.migrate import init_db
-from possettle.host.ledger.schema import merchants, terminals
+from possettle.ledger.engine import create_engine_for
+from possettle.ledger.kinds import ConsoleRole
+from possettle.ledger.migrate import init_db
+from possettle.ledger.schema import merchants, terminals
 
 T0 = datetime(2026, 11, 26, 9, 0, tzinfo=UTC)
 PATHS = [

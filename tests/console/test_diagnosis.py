@@ -7,7 +7,7 @@ import re
 
 import sqlalchemy as sa
 
-from possettle.host.ledger.schema import batches, terminal_reports
+from possettle.ledger.schema import batches, terminal_reports
 from tests.console.conftest import Console
 
 

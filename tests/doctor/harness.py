@@ -7,7 +7,7 @@ from pathlib import Path
 from possettle.clock import SystemClock
 from possettle.doctor.model import Report
 from possettle.doctor.run import Options, diagnose
-from possettle.host.ledger.db import create_engine_for
+from possettle.ledger.engine import create_engine_for
 from possettle.terminal.pos import Pos
 from tests.terminal.harness import CUP_PAN, CUP_PAN_2, VISA_PAN
 from tests.terminal.harness import make_terminal as _make

@@ -29,11 +29,11 @@ from possettle.crypto.keys import Key
 from possettle.doctor.model import Diagnosis, Report
 from possettle.host import registry
 from possettle.host.config import HostConfig
-from possettle.host.ledger.database import Database
-from possettle.host.ledger.db import create_engine_for
-from possettle.host.ledger.queries import set_policy
-from possettle.host.ledger.schema import terminals
 from possettle.host.server import HostServer, serve
+from possettle.ledger.database import Database
+from possettle.ledger.engine import create_engine_for
+from possettle.ledger.queries import set_policy
+from possettle.ledger.schema import terminals
 from possettle.sim.proxy import AdversityProxy, Faults
 from possettle.terminal.config import JOURNAL_FILE, TerminalConfig
 from tests.host.harness import KEYS, MID, RunningHost

@@ -17,8 +17,8 @@ from possettle.console.data.terminal import terminal
 from possettle.crypto.keys import generate_key
 from possettle.doctor.hostview import read_host
 from possettle.doctor.run import diagnose_from_host
-from possettle.host.ledger.db import create_engine_for
-from possettle.link import messages as m
+from possettle.ledger.engine import create_engine_for
+from possettle.link import requests as m
 from tests.doctor.harness import make_terminal, settle, trade
 from tests.doctor.scenes import evidence
 from tests.host.harness import MID, PAN, TID, RunningHost, register, running_host

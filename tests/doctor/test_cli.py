@@ -120,7 +120,7 @@ async def test_the_text_names_cause_evidence_and_remedy_in_each_language(
 
     assert zh.stdout.splitlines()[0] == f"终端 {TID} 诊断，批次 000001"
     assert "1. host.unreachable (软件) 步骤 settle" in zh.stdout
-    assert "现在连接主机被拒绝。" in zh.stdout
+    assert "现在连接主机被拒绝：" in zh.stdout  # then the error, as in English
     assert unreachable.remedy.zh in zh.stdout and printer.remedy.zh in zh.stdout
     assert "仍有未解决的问题" in zh.stdout
     assert unreachable.remedy.en not in zh.stdout

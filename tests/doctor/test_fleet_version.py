@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from possettle.host.ledger.db import create_engine_for
-from possettle.host.ledger.schema import terminals
+from possettle.ledger.engine import create_engine_for
+from possettle.ledger.schema import terminals
 from tests.doctor.harness import doctor, make_terminal, open_pos, settle, trade
 from tests.doctor.scenes import evidence, expect_top, host_policy
 from tests.host.harness import KEYS, register, running_host

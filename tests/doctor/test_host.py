@@ -16,7 +16,7 @@ import pytest
 
 from possettle.clock import FixedClock, SystemClock
 from possettle.doctor.run import diagnose_from_host
-from possettle.host.ledger.db import create_engine_for
+from possettle.ledger.engine import create_engine_for
 from possettle.sim.proxy import Direction, Faults
 from possettle.terminal.errors import HostRefused, Refused
 from possettle.terminal.operators import Role

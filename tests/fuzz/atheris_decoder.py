@@ -27,7 +27,7 @@ from pathlib import Path
 import atheris
 
 with atheris.instrument_imports(include=["possettle.iso8583", "iso8583"]):
-    from possettle.iso8583 import codec, fields, framing, mask, messages  # noqa: F401
+    from possettle.iso8583 import classify, codec, fields, framing, mask  # noqa: F401
 
 from possettle.sim.fuzz.corpus import Corpus
 from possettle.sim.fuzz.decoder import one_input, seed_inputs

@@ -11,8 +11,8 @@ from pathlib import Path
 from possettle.crypto.keys import Key
 from possettle.host import registry
 from possettle.host.config import HostConfig
-from possettle.host.ledger.database import Database
 from possettle.host.server import HostServer, serve
+from possettle.ledger.database import Database
 from possettle.link.client import Link
 from possettle.monitor.metrics import HostTelemetry
 from possettle.upstream.connector import (

@@ -17,9 +17,9 @@ from pathlib import Path
 
 import sqlalchemy as sa
 
-from possettle.host.ledger.db import create_engine_for
-from possettle.host.ledger.schema import ledger_entries
 from possettle.host.reversals.store import ReversalRow, list_reversals
+from possettle.ledger.engine import create_engine_for
+from possettle.ledger.schema import ledger_entries
 from possettle.link.client import Link
 from possettle.sim.host_process import HostProcess, HostProcessError, free_port
 from tests.host.harness import MID, TID, TMK

@@ -18,12 +18,12 @@ from pathlib import Path
 import sqlalchemy as sa
 
 from possettle.crypto.keys import generate_key
-from possettle.host.ledger.db import create_engine_for
-from possettle.host.ledger.migrate import init_db
-from possettle.host.ledger.schema import bad_frame_counts, bad_frame_samples, host_events
 from possettle.iso8583 import codec
 from possettle.iso8583.framing import FrameReader
-from possettle.link import messages as m
+from possettle.ledger.engine import create_engine_for
+from possettle.ledger.migrate import init_db
+from possettle.ledger.schema import bad_frame_counts, bad_frame_samples, host_events
+from possettle.link import requests as m
 from possettle.link.client import Link
 from tests.host.harness import KEYS, MID, PAN, TID, TMK, RunningHost, register, running_host
 from tests.host.test_bad_input import frame_of
@@ -189,8 +189,8 @@ async def test_a_second_flood_adds_to_the_counters_and_the_sample_stays_bounded(
 
 
 def test_retention_keeps_the_newest_samples_and_drops_what_is_old(db_url: str) -> None:
-    from possettle.host.ledger.bad_frames import Sample, Tally, prune, write_bad_frames
-    from possettle.host.ledger.kinds import BadFrameKind
+    from possettle.ledger.bad_frames import Sample, Tally, prune, write_bad_frames
+    from possettle.ledger.kinds import BadFrameKind
 
     fmt, mac = BadFrameKind.FORMAT_ERROR, BadFrameKind.MAC_ERROR
     t0, sec, day = datetime(2026, 1, 1, tzinfo=UTC), timedelta(seconds=1), timedelta(days=1)

@@ -10,7 +10,7 @@ import pytest
 
 from possettle.iso8583 import codec
 from possettle.iso8583.framing import Frame, FrameReader, Header, Tpdu
-from possettle.link import messages as m
+from possettle.link import requests as m
 from tests.host.harness import MID, TID, RunningHost, register, running_host
 from tests.vectors.load import by_name
 

@@ -11,7 +11,7 @@ from possettle.iso8583.fields import (
     SettleResult,
     UploadRecord,
 )
-from possettle.link import messages as m
+from possettle.link import requests as m
 from possettle.link.client import Link
 from tests.host.harness import FOREIGN_PAN, MID, PAN, TID, RunningHost
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from possettle.iso8583.fields import HalfTotals, SettlementTotals
-from possettle.link import messages as m
+from possettle.link import requests as m
 from tests.host.harness import MID, PAN, TID, register, running_host
 
 RULES = """

@@ -10,10 +10,10 @@ from pathlib import Path
 import pytest
 import sqlalchemy as sa
 
-from possettle.host.ledger.db import create_engine_for
-from possettle.host.ledger.schema import metadata
 from possettle.iso8583 import codec
 from possettle.iso8583.framing import Frame, FrameReader, Header, Tpdu
+from possettle.ledger.engine import create_engine_for
+from possettle.ledger.schema import metadata
 from possettle.logs import configure_logging
 from tests.cardscan import luhn_numbers
 from tests.host.harness import MID, register, running_host

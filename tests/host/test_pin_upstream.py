@@ -20,10 +20,10 @@ import pytest
 from possettle.crypto.keys import Key
 from possettle.crypto.pin import decrypt_pin, encrypt_pin_block
 from possettle.host.config import HostConfig
-from possettle.host.ledger.database import Database
 from possettle.host.server import HostServer
 from possettle.iso8583.fields import HalfTotals, SettlementTotals
-from possettle.link import messages as m
+from possettle.ledger.database import Database
+from possettle.link import requests as m
 from possettle.link.client import Link
 from possettle.upstream.simulator import SimulatorConnector
 from tests.host.harness import MID, PAN, TID, TMK, ZPK, ApprovingIssuer, register, running_host

@@ -15,7 +15,7 @@ from prometheus_client import CollectorRegistry
 
 from possettle.host.config import HostConfig
 from possettle.iso8583.fields import NetworkCode
-from possettle.link import messages as m
+from possettle.link import requests as m
 from possettle.link.client import Link
 from tests.host.harness import MID, PAN, TMK, RunningHost, register, running_host
 from tests.host.test_bad_input import ECHO, frame_of

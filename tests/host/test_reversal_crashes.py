@@ -22,8 +22,8 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from possettle.host.ledger.kinds import ReversalState
-from possettle.link import messages as m
+from possettle.ledger.kinds import ReversalState
+from possettle.link import requests as m
 from possettle.link.client import Link, LinkError
 from possettle.upstream.simulator import SimulatorBooks
 from tests.host.harness import KEYS, MID, PAN, TID, TMK, register

@@ -6,13 +6,13 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from possettle.host.ledger.kinds import ReversalState
 from possettle.host.reversals.machine import (
     Outcome,
     after_attempt,
     check_transition,
     classify,
 )
+from possettle.ledger.kinds import ReversalState
 from possettle.upstream.retry import RetryPolicy
 
 AT = datetime(2026, 12, 1, 9, 0, tzinfo=UTC)

@@ -18,13 +18,13 @@ import sqlalchemy as sa
 
 from possettle.clock import FixedClock
 from possettle.host.config import HostConfig
-from possettle.host.errors import DatabaseError
-from possettle.host.ledger.database import Database
-from possettle.host.ledger.kinds import ReversalState
-from possettle.host.ledger.schema import host_events, upstream_reversals
 from possettle.host.reversals import store
 from possettle.host.reversals.intent import AskedIssuer
 from possettle.host.reversals.sender import Reversals
+from possettle.ledger.database import Database
+from possettle.ledger.errors import DatabaseError
+from possettle.ledger.kinds import ReversalState
+from possettle.ledger.schema import host_events, upstream_reversals
 from possettle.money import Money
 from possettle.upstream.connector import (
     AuthKind,

@@ -19,12 +19,12 @@ import pytest
 
 from possettle.clock import FixedClock
 from possettle.crypto.keys import Key
-from possettle.host.ledger.database import Database
-from possettle.host.ledger.queries import set_policy
 from possettle.host.policy import SETTLEMENT_MAC, PolicyCache, SettlementMac
 from possettle.iso8583.codec import Fields
 from possettle.iso8583.fields import HalfTotals, NetworkCode, SettlementTotals, UploadRecord
-from possettle.link import messages as m
+from possettle.ledger.database import Database
+from possettle.ledger.queries import set_policy
+from possettle.link import requests as m
 from possettle.link.client import Link
 from tests.host.harness import MID, PAN, TID, RunningHost, register, running_host
 from tests.terminal.scenario import batch_row, live_totals

@@ -19,11 +19,11 @@ from pathlib import Path
 
 import sqlalchemy as sa
 
-from possettle.host.ledger.database import Database
-from possettle.host.ledger.schema import ledger_entries
 from possettle.iso8583.codec import Fields
 from possettle.iso8583.fields import NetworkCode
-from possettle.link import messages as m
+from possettle.ledger.database import Database
+from possettle.ledger.schema import ledger_entries
+from possettle.link import requests as m
 from possettle.link.client import Exchange, Link, LinkError
 from tests.host.harness import MID, PAN, TID, TMK, register
 

@@ -19,13 +19,13 @@ import sqlalchemy as sa
 from possettle.clock import FixedClock
 from possettle.crypto.keys import Key
 from possettle.host import registry
-from possettle.host.ledger.database import Database
-from possettle.host.ledger.kinds import BatchStatus
-from possettle.host.ledger.schema import ledger_entries
-from possettle.host.ledger.terminal_state import TerminalState
 from possettle.host.state_cache import TerminalStateCache
 from possettle.iso8583.fields import HalfTotals, SettlementTotals
-from possettle.link import messages as m
+from possettle.ledger.database import Database
+from possettle.ledger.kinds import BatchStatus
+from possettle.ledger.schema import ledger_entries
+from possettle.ledger.terminal_state import TerminalState
+from possettle.link import requests as m
 from possettle.link.client import Link
 from possettle.upstream.simulator import SimulatorConnector
 from tests.host.harness import MID, PAN, TID, RunningHost, register, running_host

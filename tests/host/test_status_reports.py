@@ -8,9 +8,9 @@ import json
 import pytest
 import sqlalchemy as sa
 
-from possettle.host.ledger.db import create_engine_for
-from possettle.host.ledger.schema import terminal_reports
-from possettle.link import messages as m
+from possettle.ledger.engine import create_engine_for
+from possettle.ledger.schema import terminal_reports
+from possettle.link import requests as m
 from tests.cardscan import luhn_numbers
 from tests.host.harness import MID, PAN, TID, RunningHost
 from tests.host.test_flows import signed_on
@@ -114,7 +114,7 @@ def test_a_row_stored_before_reports_were_checked_reads_as_none() -> None:
 
 
 async def test_a_refusal_is_recorded_naming_the_key_never_the_value(host: RunningHost) -> None:
-    from possettle.host.ledger.schema import host_events
+    from possettle.ledger.schema import host_events
 
     assert await send(host, json.dumps({"ok": True, "note": PAN, "batch": PAN}).encode()) == "30"
     engine = create_engine_for(host.config.db_url)

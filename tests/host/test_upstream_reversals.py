@@ -14,10 +14,10 @@ from pathlib import Path
 import pytest
 import sqlalchemy as sa
 
-from possettle.host.ledger.kinds import ReversalState
-from possettle.host.ledger.schema import host_events
 from possettle.host.reversals.store import ReversalRow, list_reversals
-from possettle.link import messages as m
+from possettle.ledger.kinds import ReversalState
+from possettle.ledger.schema import host_events
+from possettle.link import requests as m
 from possettle.link.client import Link
 from tests.host.harness import MID, PAN, TID, RunningHost, register, running_host
 from tests.upstream.fake_issuer import Drop, FakeIssuer, Reply

@@ -24,16 +24,16 @@ from possettle.crypto.mac import unionpay_ecb_mac, verify_mac
 from possettle.crypto.pin import decrypt_pin
 from possettle.host.config import HostConfig
 from possettle.host.context import HostContext
-from possettle.host.ledger.batches import get_batch
-from possettle.host.ledger.database import Database
-from possettle.host.ledger.kinds import BatchStatus
-from possettle.host.ledger.queries import set_policy
-from possettle.host.ledger.terminal_state import store_session_keys
 from possettle.host.policy import SETTLEMENT_MAC
 from possettle.host.server import HostServer
 from possettle.iso8583 import codec
 from possettle.iso8583.framing import FrameReader
-from possettle.link import messages as m
+from possettle.ledger.batches import get_batch
+from possettle.ledger.database import Database
+from possettle.ledger.kinds import BatchStatus
+from possettle.ledger.queries import set_policy
+from possettle.ledger.terminal_state import store_session_keys
+from possettle.link import requests as m
 from possettle.link.client import Link
 from tests.host.harness import KEYS, MID, PAN, TID, TMK, ZPK, ApprovingIssuer, register
 from tests.vectors.load import by_name

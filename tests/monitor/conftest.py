@@ -20,16 +20,16 @@ from sqlalchemy.engine import Engine
 
 from possettle.clock import FixedClock
 from possettle.crypto.vault import Vault
-from possettle.host.ledger.db import create_engine_for
-from possettle.host.ledger.migrate import init_db
-from possettle.host.ledger.schema import (
+from possettle.host.registry import add_merchant, add_terminal
+from possettle.ledger.engine import create_engine_for
+from possettle.ledger.migrate import init_db
+from possettle.ledger.schema import (
     batches,
     ledger_entries,
     requests,
     terminal_reports,
     terminals,
 )
-from possettle.host.registry import add_merchant, add_terminal
 from tests.tools import missing_tool
 
 T0 = datetime(2026, 11, 26, 9, 0, 0, tzinfo=UTC)

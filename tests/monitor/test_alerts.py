@@ -13,9 +13,9 @@ from sqlalchemy import func, select
 from sqlalchemy.engine import Engine
 
 from possettle.clock import FixedClock
-from possettle.host.ledger.db import create_engine_for
-from possettle.host.ledger.kinds import AlertStatus
-from possettle.host.ledger.schema import alerts
+from possettle.ledger.engine import create_engine_for
+from possettle.ledger.kinds import AlertStatus
+from possettle.ledger.schema import alerts
 from possettle.monitor.alerts import (
     AlertError,
     EngineConfig,

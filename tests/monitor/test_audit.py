@@ -11,7 +11,7 @@ import pytest
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
-from possettle.host.ledger.schema import audit_log
+from possettle.ledger.schema import audit_log
 from possettle.monitor.audit import GENESIS, AuditError, entries, entry_hash, head, record, verify
 
 T0 = datetime(2026, 11, 26, 9, 0, 0, 123456, tzinfo=UTC)

@@ -13,7 +13,7 @@ from typer.testing import CliRunner
 
 from possettle.cli.main import app
 from possettle.clock import FixedClock, SystemClock
-from possettle.host.ledger.schema import audit_log
+from possettle.ledger.schema import audit_log
 from tests.monitor.conftest import Fleet
 
 runner = CliRunner()

@@ -20,7 +20,7 @@ from prometheus_client.parser import text_string_to_metric_families
 from sqlalchemy.engine import Engine
 
 from possettle.clock import FixedClock
-from possettle.host.ledger.db import READ_ONLY
+from possettle.ledger.engine import READ_ONLY
 from possettle.monitor.evaluate import FLEET, evaluate
 from possettle.monitor.metrics import render_metrics
 from possettle.monitor.readings import read

@@ -11,7 +11,7 @@ import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
 from possettle.clock import FixedClock
-from possettle.host.ledger.db import create_engine_for
+from possettle.ledger.engine import create_engine_for
 from possettle.monitor.alerts import EngineConfig, evaluate_alerts
 from possettle.monitor.metrics import render_metrics
 from possettle.sim.day import CUP_PANS, FOREIGN_PANS, run_day

@@ -8,8 +8,8 @@ from pathlib import Path
 import pytest
 import sqlalchemy as sa
 
-from possettle.host.ledger.db import create_engine_for
-from possettle.host.ledger.schema import ledger_entries
+from possettle.ledger.engine import create_engine_for
+from possettle.ledger.schema import ledger_entries
 from possettle.sim.compare import compare
 from tests.host.harness import register, running_host
 from tests.terminal.harness import CUP_PAN, CUP_PAN_2, VISA_PAN, make_terminal, open_pos

@@ -9,8 +9,8 @@ import sqlalchemy as sa
 from typer.testing import CliRunner
 
 from possettle.cli.main import app
-from possettle.host.ledger.db import create_engine_for
-from possettle.host.ledger.schema import batches
+from possettle.ledger.engine import create_engine_for
+from possettle.ledger.schema import batches
 from possettle.sim.day import CUP_PANS, FOREIGN_PANS, run_day
 
 

@@ -19,12 +19,12 @@ from typer.testing import CliRunner
 
 from possettle.cli.main import app
 from possettle.errors import ConfigError
-from possettle.host.ledger.db import create_engine_for
-from possettle.host.ledger.schema import ledger_entries
 from possettle.iso8583 import codec
 from possettle.iso8583.fields import NetworkCode
 from possettle.iso8583.framing import FrameReader
-from possettle.link import messages as m
+from possettle.ledger.engine import create_engine_for
+from possettle.ledger.schema import ledger_entries
+from possettle.link import requests as m
 from possettle.link.client import Link, LinkError, LinkTimeout, LinkUnreachable
 from possettle.sim.proxy import Action, AdversityProxy, Direction, Faults, FrameSplitter, decide
 from tests.host.harness import MID, PAN, TID, TMK, RunningHost, register, running_host

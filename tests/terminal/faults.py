@@ -11,8 +11,8 @@ from pathlib import Path
 
 import sqlalchemy as sa
 
-from possettle.host.ledger.db import create_engine_for
-from possettle.host.ledger.schema import batches, ledger_entries, upload_items
+from possettle.ledger.engine import create_engine_for
+from possettle.ledger.schema import batches, ledger_entries, upload_items
 from possettle.sim.compare import Comparison, compare
 
 

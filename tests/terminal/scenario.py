@@ -22,9 +22,10 @@ from possettle.clock import OffsetClock
 from possettle.crypto.keys import Key
 from possettle.crypto.vault import Vault
 from possettle.host.config import HostConfig
-from possettle.host.ledger.db import create_engine_for
-from possettle.host.ledger.queries import batch_sums
-from possettle.host.ledger.schema import (
+from possettle.host.server import HostServer, serve
+from possettle.ledger.engine import create_engine_for
+from possettle.ledger.queries import batch_sums
+from possettle.ledger.schema import (
     batches,
     ledger_entries,
     recon_exceptions,
@@ -32,7 +33,6 @@ from possettle.host.ledger.schema import (
     terminals,
     upload_items,
 )
-from possettle.host.server import HostServer, serve
 from possettle.terminal.config import TerminalConfig
 from tests.host.harness import RunningHost
 from tests.terminal.harness import DAYTIME

@@ -17,8 +17,8 @@ import pytest
 import sqlalchemy as sa
 
 from possettle.clock import FixedClock
-from possettle.host.ledger.db import create_engine_for
-from possettle.host.ledger.schema import terminal_reports, terminals
+from possettle.ledger.engine import create_engine_for
+from possettle.ledger.schema import terminal_reports, terminals
 from possettle.sim.proxy import AdversityProxy, Faults
 from possettle.status_report import StatusReport
 from possettle.terminal.crashpoints import CrashPoints

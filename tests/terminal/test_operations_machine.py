@@ -1,8 +1,8 @@
 """Hypothesis state machines over the sans-IO layer (``terminal/operations/``).
 
 Each machine drives the pure decisions with plain values the way the shell does
-(``transactions.py``, ``settle.py``: intent recorded before a message leaves, outcome after),
-lets Hypothesis pick the host's answers, silences and power cuts, and checks what a merchant
+(``transactions.py``, ``settlement_run.py``: intent recorded before a message leaves, outcome
+after), lets Hypothesis pick the host's answers, silences and power cuts, and checks what a merchant
 relies on after every step: a settlement is never done before every record it had to upload
 was acknowledged, nothing is uploaded or counted twice, a finished settlement stays finished;
 a 0200 of unknown fate always keeps its reversal (same STAN), a final transaction never moves
@@ -27,7 +27,7 @@ from hypothesis.stateful import (
 )
 
 from possettle.iso8583.fields import SettlementTotals, SettleResult
-from possettle.link import messages as m
+from possettle.link import requests as m
 from possettle.terminal.journal.records import (
     SettleResultKind,
     SettleStep,
@@ -89,7 +89,7 @@ class SettlementMachine(RuleBasedStateMachine):
         self.last_chunk: tuple[int, ...] | None = None  # the 0320 that got no valid answer
         self.reached_done = False
 
-    # the shell's reads (settle.py `_rows`, queries.upload_candidates)
+    # the shell's reads (settlement_run.py `_rows`, queries.upload_candidates)
     def _decision_rows(self) -> list[TxnRow]:
         row = self.row
         if row.step is SettleStep.SETTLE and not row.terminal_totals:

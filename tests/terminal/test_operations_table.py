@@ -1,6 +1,6 @@
 """The sans-IO layer (``terminal/operations/``) one transition a line: state + event → next.
 
-Each case is named as the sentence it checks; the shell (``transactions.py``, ``settle.py``)
+Each case is named as the sentence it checks; the shell (``transactions.py``, ``settlement_run.py``)
 only carries these decisions out, so a wrong line here is a wrong journal at a merchant.
 """
 

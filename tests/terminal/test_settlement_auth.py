@@ -13,7 +13,7 @@ from pathlib import Path
 
 from possettle.crypto.keys import Key
 from possettle.iso8583.fields import HalfTotals, SettlementTotals
-from possettle.link import messages as m
+from possettle.link import requests as m
 from possettle.link.client import Link
 from tests.host.harness import MID, TID, TMK, register
 from tests.terminal.faults import forget_at_host, host_view

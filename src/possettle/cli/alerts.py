@@ -28,9 +28,9 @@ from possettle.cli.common import (
     user_errors,
 )
 from possettle.clock import SystemClock
-from possettle.host.ledger.db import create_engine_for, redacted, sqlite_path
-from possettle.host.ledger.kinds import AlertStatus
-from possettle.host.ledger.migrate import current_revision, head_revision
+from possettle.ledger.engine import create_engine_for, redacted, sqlite_path
+from possettle.ledger.kinds import AlertStatus
+from possettle.ledger.migrate import current_revision, head_revision
 from possettle.monitor import alerts as engine_mod
 from possettle.monitor import audit
 from possettle.monitor.readings import Thresholds

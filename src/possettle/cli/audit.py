@@ -22,7 +22,7 @@ from possettle.cli.common import (
     print_json,
     user_errors,
 )
-from possettle.host.ledger.db import READ_ONLY
+from possettle.ledger.engine import READ_ONLY
 from possettle.monitor import audit
 
 app = typer.Typer(

@@ -23,7 +23,7 @@ from rich.text import Text
 from sqlalchemy import exc
 
 from possettle.errors import PossettleError
-from possettle.host.ledger.db import translate
+from possettle.ledger.engine import translate
 
 DEFAULT_DB = "./possettle-host.db"
 

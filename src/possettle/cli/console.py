@@ -20,7 +20,7 @@ from possettle.cli.common import DEFAULT_DB, DbOption, fail
 from possettle.clock import SystemClock
 from possettle.console.app import create_app
 from possettle.console.auth import add_user
-from possettle.host.ledger.kinds import ConsoleRole
+from possettle.ledger.kinds import ConsoleRole
 from possettle.logs import configure_logging
 
 app = typer.Typer(

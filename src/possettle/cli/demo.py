@@ -89,8 +89,8 @@ def _serve_console(work: Path, port: int) -> None:
     from possettle.clock import SystemClock
     from possettle.console.app import create_app
     from possettle.console.auth import add_user
-    from possettle.host.ledger.db import create_engine_for
-    from possettle.host.ledger.kinds import ConsoleRole
+    from possettle.ledger.engine import create_engine_for
+    from possettle.ledger.kinds import ConsoleRole
 
     engine = create_engine_for(f"sqlite:///{work / 'host.db'}")
     password = secrets.token_urlsafe(12)

@@ -13,7 +13,7 @@ import typer
 from possettle.cli.common import JsonOption, fail, out, print_json, user_errors
 from possettle.doctor.render import render
 from possettle.doctor.run import Options, diagnose, diagnose_from_host
-from possettle.host.ledger.db import create_engine_for
+from possettle.ledger.engine import create_engine_for
 from possettle.logs import configure_logging
 
 

@@ -35,13 +35,13 @@ from possettle.crypto.vault import ENV_VAR as VAULT_KEY_ENV
 from possettle.crypto.vault import Vault
 from possettle.errors import ConfigError
 from possettle.host import registry
-from possettle.host.ledger import queries
-from possettle.host.ledger.db import create_engine_for, key_file_for, redacted, sqlite_path
-from possettle.host.ledger.kinds import TerminalStatus
-from possettle.host.ledger.migrate import current_revision, head_revision, init_db
-from possettle.host.ledger.schema import merchants, terminals
 from possettle.host.policy import DEFAULT_SETTLEMENT_MAC, SETTLEMENT_MAC, SettlementMac
 from possettle.iso8583.framing import version_digits
+from possettle.ledger import queries
+from possettle.ledger.engine import create_engine_for, key_file_for, redacted, sqlite_path
+from possettle.ledger.kinds import TerminalStatus
+from possettle.ledger.migrate import current_revision, head_revision, init_db
+from possettle.ledger.schema import merchants, terminals
 
 MIN_VERSION = "min_version"
 NO_MIN_VERSION = "000000"

@@ -21,9 +21,9 @@ from possettle.console import bridge
 from possettle.console.auth import User
 from possettle.doctor.run import diagnose_from_host
 from possettle.host.errors import RegistryError
-from possettle.host.ledger.kinds import TerminalStatus
-from possettle.host.ledger.terminal_state import mark_needs_signon
 from possettle.host.registry import get_terminal, set_terminal_status
+from possettle.ledger.kinds import TerminalStatus
+from possettle.ledger.terminal_state import mark_needs_signon
 
 
 class Action(StrEnum):

@@ -35,7 +35,7 @@ from possettle.console import bridge
 from possettle.console.auth import SESSION_TTL
 from possettle.console.pages import alerts, fleet, login, settlements, terminal, transactions, users
 from possettle.console.web import ConsoleState, LoginRequired, current_session, render
-from possettle.host.ledger.db import create_engine_for
+from possettle.ledger.engine import create_engine_for
 
 SECURITY_HEADERS = {
     "X-Content-Type-Options": "nosniff",

@@ -23,8 +23,8 @@ from datetime import datetime, timedelta
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
-from possettle.host.ledger.kinds import ConsoleRole
-from possettle.host.ledger.schema import console_sessions, console_users
+from possettle.ledger.kinds import ConsoleRole
+from possettle.ledger.schema import console_sessions, console_users
 from possettle.terminal.operators import hash_password, verify_password
 
 MAX_FAILURES = 5

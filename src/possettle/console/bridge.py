@@ -14,7 +14,7 @@ from typing import Any
 
 from sqlalchemy.engine import Connection, Engine
 
-from possettle.host.ledger.kinds import AlertStatus
+from possettle.ledger.kinds import AlertStatus
 from possettle.monitor import alerts, audit
 from possettle.monitor.metrics import CONTENT_TYPE, render_metrics
 from possettle.monitor.store import Alert

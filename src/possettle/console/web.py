@@ -24,7 +24,7 @@ from possettle.cards import luhn_ok, mask_pan
 from possettle.clock import Clock
 from possettle.console.auth import Session, csrf_ok, load_session
 from possettle.console.i18n import LANG_COOKIE, kind, pick_language, t
-from possettle.host.ledger.kinds import ConsoleRole
+from possettle.ledger.kinds import ConsoleRole
 
 SESSION_COOKIE = "possettle_session"
 CSRF_FIELD = "csrf_token"

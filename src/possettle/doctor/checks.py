@@ -5,37 +5,74 @@ from __future__ import annotations
 
 from possettle.doctor.model import AREAS, Check, Status
 from possettle.doctor.signals import Inputs, Signals
+from possettle.doctor.wording import say
 
 # Which signals make an area warn (!) or fail (✗).
 AREA_SIGNALS: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
     "power": (("power.unclean",), ("software.crash_record",)),
-    "printer": ((), ("printer.paper_out", "printer.offline", "print.failed.PaperOut", "print.failed.PrinterOffline", "print.failed.PrinterError")),
+    "printer": (
+        (),
+        (
+            "printer.paper_out",
+            "printer.offline",
+            "print.failed.PaperOut",
+            "print.failed.PrinterOffline",
+            "print.failed.PrinterError",
+        ),
+    ),
     "reader": ((), ("reader.fault", "refused.reader")),
     "storage": (("storage.nearly_full",), ("storage.full", "storage.at_limit", "storage.corrupt")),
-    "network": (("probe.loss", "settle.link.timeout", "settle.link.lost", "settle.link.unreachable", "link.no_reply"), ("probe.timeout",)),
-    "host": (("settle.link.refused", "fleet.issuer_failing", "code.issuer", "settle.system_error", "telemetry.stale", "code.90", "code.58", "code.permission", "refused.permission"), ("probe.refused", "code.97", "code.03", "code.restricted", "fleet.region_dark")),
-    "keys": (("code.22",), ("keys.never_signed_on", "code.A0", "keys.check_failed", "host.mac_errors")),
+    "network": (
+        (
+            "probe.loss",
+            "settle.link.timeout",
+            "settle.link.lost",
+            "settle.link.unreachable",
+            "link.no_reply",
+        ),
+        ("probe.timeout",),
+    ),
+    "host": (
+        (
+            "settle.link.refused",
+            "fleet.issuer_failing",
+            "code.issuer",
+            "settle.system_error",
+            "telemetry.stale",
+            "code.90",
+            "code.58",
+            "code.permission",
+            "refused.permission",
+        ),
+        ("probe.refused", "code.97", "code.03", "code.restricted", "fleet.region_dark"),
+    ),
+    "keys": (
+        ("code.22",),
+        ("keys.never_signed_on", "code.A0", "keys.check_failed", "host.mac_errors"),
+    ),
     "clock": (("clock.skew", "refused.hours"), ()),
     "software": (("fleet.version_failing",), ("code.58.minver", "code.30", "host.format_errors")),
-    "operators": (("refused.operator", "code.input", "refused.input", "code.order", "refused.order", "refused.void_settled"), ()),
-    "batch": (("settle.unbalanced", "reversal.pending", "code.77", "batch.mismatch_event"), ("reversal.stuck", "code.94.settle")),
-}  # fmt: skip
+    "operators": (
+        (
+            "refused.operator",
+            "code.input",
+            "refused.input",
+            "code.order",
+            "refused.order",
+            "refused.void_settled",
+        ),
+        (),
+    ),
+    "batch": (
+        ("settle.unbalanced", "reversal.pending", "code.77", "batch.mismatch_event"),
+        ("reversal.stuck", "code.94.settle"),
+    ),
+}
 # Signals that speak for an area's health rather than against it (the area line shows ✓).
 HEALTHY_SIGNALS: dict[str, str] = {"probe.ok": "network"}
 
-OK_TEXT = {
-    "power": ("clean shutdown, nothing interrupted", "正常关机，无中断"),
-    "printer": ("ready", "就绪"),
-    "reader": ("ready", "就绪"),
-    "storage": ("journal readable, space left", "流水可读，空间充足"),
-    "network": ("the host answers", "主机有应答"),
-    "host": ("terminal known and served", "终端已登记且服务正常"),
-    "keys": ("working keys in sync", "工作密钥一致"),
-    "clock": ("in step with the host", "与主机时间一致"),
-    "software": ("version accepted", "版本符合要求"),
-    "operators": ("no lock-outs", "无锁定"),
-    "batch": ("no pending reversals, batch in step", "无待冲正，批次一致"),
-}
+# An area's line with nothing against it reads ``check.ok.<area>`` (✓) or ``check.no_data``
+# (?) of the wording catalog.
 
 
 def area_checks(inputs: Inputs, signals: Signals) -> list[Check]:
@@ -55,11 +92,9 @@ def area_checks(inputs: Inputs, signals: Signals) -> list[Check]:
         if hits:
             ev = tuple(e for _, seen in hits for e in seen)
             out.append(Check(area, status, ev[0].en, ev[0].zh, ev))
-        elif status is Status.OK:
-            en, zh = OK_TEXT[area]
-            out.append(Check(area, status, en, zh))
         else:
-            out.append(Check(area, status, "no data to judge", "无数据可判断"))
+            text = say(f"check.ok.{area}") if status is Status.OK else say("check.no_data")
+            out.append(Check(area, status, text.en, text.zh))
     return out
 
 

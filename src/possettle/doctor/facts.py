@@ -108,17 +108,24 @@ def _read(conn: sqlite3.Connection, facts: JournalFacts, now: datetime) -> None:
     facts.settlement = q.last_settlement(conn)
     rows = conn.execute("SELECT id, at, kind, code, detail FROM events ORDER BY id DESC LIMIT 500")
     facts.events = [
-        {"id": r["id"], "at": r["at"], "kind": r["kind"], "code": r["code"],
-         "detail": json.loads(r["detail"])}
+        {
+            "id": r["id"],
+            "at": r["at"],
+            "kind": r["kind"],
+            "code": r["code"],
+            "detail": json.loads(r["detail"]),
+        }
         for r in rows
-    ]  # fmt: skip
+    ]
     if facts.settlement is not None:
         started = facts.settlement.started_at
         failures = [
-            e for e in facts.events
-            if e["kind"] == "settle_failed" and e["at"] >= started
+            e
+            for e in facts.events
+            if e["kind"] == "settle_failed"
+            and e["at"] >= started
             and e["detail"].get("batch") == facts.settlement.batch
-        ]  # fmt: skip
+        ]
         if failures and facts.settlement.step.value != "done":
             facts.failure = failures[0]
     facts.reversals = q.pending_reversals(conn)

@@ -14,10 +14,11 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from possettle.host.ledger.bad_frames import count_since, sources_since
-from possettle.host.ledger.dayend import DayEnds, day_ends
-from possettle.host.ledger.queries import get_policy
-from possettle.host.ledger.schema import (
+from possettle.iso8583.codes import issuer_down_codes
+from possettle.ledger.bad_frames import count_since, sources_since
+from possettle.ledger.dayend import DayEnds, day_ends
+from possettle.ledger.queries import get_policy
+from possettle.ledger.schema import (
     batches,
     host_events,
     recon_exceptions,
@@ -25,7 +26,6 @@ from possettle.host.ledger.schema import (
     terminal_reports,
     terminals,
 )
-from possettle.iso8583.codes import issuer_down_codes
 from possettle.status_report import StatusReport
 
 ISSUER_DOWN = issuer_down_codes()
@@ -44,10 +44,10 @@ class HostFacts:
     min_version: str = "000000"
     needs_signon: bool = False
     last_seen_at: datetime | None = None
-    #: signed off, or settled with nothing since: silence is expected (host/ledger/dayend.py)
+    #: signed off, or settled with nothing since: silence is expected (ledger/dayend.py)
     closed_for_day: bool = False
     events: list[dict[str, Any]] = field(default_factory=list)
-    #: bad frames by kind (host/ledger/bad_frames.py): MAC errors since the last closed batch
+    #: bad frames by kind (ledger/bad_frames.py): MAC errors since the last closed batch
     #: and the last sign-on, format errors since the last closed batch
     bad_frames: dict[str, int] = field(default_factory=dict)
     codes: Counter[str] = field(default_factory=Counter)  # this terminal's recent replies
@@ -81,11 +81,17 @@ def read_host(
         if row is None:
             return HostFacts(registered=False)
         facts = HostFacts(
-            registered=True, tid=tid, status=str(row.status), region=str(row.region or ""),
-            current_batch=int(row.current_batch), software_version=str(row.software_version or ""),
-            needs_signon=bool(row.needs_signon), last_seen_at=_aware(row.last_seen_at),
-            min_version=get_policy(conn, "min_version", "000000"), dark_after=dark_after,
-        )  # fmt: skip
+            registered=True,
+            tid=tid,
+            status=str(row.status),
+            region=str(row.region or ""),
+            current_batch=int(row.current_batch),
+            software_version=str(row.software_version or ""),
+            needs_signon=bool(row.needs_signon),
+            last_seen_at=_aware(row.last_seen_at),
+            min_version=get_policy(conn, "min_version", "000000"),
+            dark_after=dark_after,
+        )
         ev = host_events.c
         # What the host saw since this terminal's last closed batch: errors from before a
         # settlement that went through are history.
@@ -100,10 +106,9 @@ def read_host(
             .limit(100)
         )
         facts.events = [
-            {"at": str(e.at), "kind": e.kind, "code": e.response_code or "",
-             "detail": e.detail}
+            {"at": str(e.at), "kind": e.kind, "code": e.response_code or "", "detail": e.detail}
             for e in conn.execute(recent)
-        ]  # fmt: skip
+        ]
         # Bad frames are counted, not events: MAC errors matter until a sign-on mends the keys.
         closed_at, signon = _aware(closed), _aware(row.last_signon_at)
         keys_since = max((t for t in (closed_at, signon) if t is not None), default=None)
@@ -120,15 +125,19 @@ def read_host(
         )
         rx = recon_exceptions.c
         facts.exceptions = [
-            {"batch": int(r.batch), "stan": str(r.stan), "category": str(r.category),
-             "amount": int(r.amount)}
+            {
+                "batch": int(r.batch),
+                "stan": str(r.stan),
+                "category": str(r.category),
+                "amount": int(r.amount),
+            }
             for r in conn.execute(
                 sa.select(rx.batch, rx.stan, rx.category, rx.amount)
                 .where(rx.tid == tid, rx.status == "open")
                 .order_by(rx.id.desc())
                 .limit(20)
             )
-        ]  # fmt: skip
+        ]
         facts.last_report = StatusReport.read(
             conn.execute(
                 sa.select(terminal_reports.c.report).where(terminal_reports.c.tid == tid)

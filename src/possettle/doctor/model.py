@@ -7,6 +7,7 @@ from enum import StrEnum
 from typing import Any
 
 from possettle.doctor.catalog import Cause
+from possettle.doctor.wording import Text
 
 
 class Status(StrEnum):
@@ -20,20 +21,27 @@ class Status(StrEnum):
         return {"ok": "✓", "warn": "!", "fail": "✗", "unknown": "?"}[self.value]
 
 
+# The report's lines, in order; their names in each language are ``area.<name>`` of the
+# wording catalog (doctor/locale/*.toml).
 AREAS = (
-    "power", "printer", "reader", "storage", "network", "host", "keys", "clock", "software",
-    "operators", "batch",
-)  # fmt: skip
-AREA_ZH = {
-    "power": "电源", "printer": "打印机", "reader": "读卡器", "storage": "存储",
-    "network": "网络", "host": "主机", "keys": "密钥", "clock": "时钟", "software": "软件",
-    "operators": "操作员", "batch": "批次",
-}  # fmt: skip
+    "power",
+    "printer",
+    "reader",
+    "storage",
+    "network",
+    "host",
+    "keys",
+    "clock",
+    "software",
+    "operators",
+    "batch",
+)
 
 
 @dataclass(frozen=True, slots=True)
 class Evidence:
-    """One observed fact: where it came from, a stable key, its value, and a sentence."""
+    """One observed fact: where it came from, a stable key, its value, and a sentence (from
+    the wording catalog, :func:`possettle.doctor.wording.say`)."""
 
     source: str  # journal | probe | host | fleet
     key: str
@@ -41,9 +49,18 @@ class Evidence:
     en: str
     zh: str
 
+    @classmethod
+    def of(cls, source: str, key: str, value: Any, text: Text) -> Evidence:
+        return cls(source, key, value, text.en, text.zh)
+
     def as_dict(self) -> dict[str, Any]:
-        return {"source": self.source, "key": self.key, "value": self.value,
-                "en": self.en, "zh": self.zh}  # fmt: skip
+        return {
+            "source": self.source,
+            "key": self.key,
+            "value": self.value,
+            "en": self.en,
+            "zh": self.zh,
+        }
 
 
 @dataclass(frozen=True, slots=True)
@@ -56,9 +73,12 @@ class Check:
 
     def as_dict(self) -> dict[str, Any]:
         return {
-            "area": self.area, "status": self.status.value, "en": self.en, "zh": self.zh,
+            "area": self.area,
+            "status": self.status.value,
+            "en": self.en,
+            "zh": self.zh,
             "evidence": [e.as_dict() for e in self.evidence],
-        }  # fmt: skip
+        }
 
 
 @dataclass

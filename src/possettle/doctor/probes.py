@@ -17,7 +17,7 @@ from pathlib import Path
 from possettle.crypto.keys import Key
 from possettle.errors import ConfigError
 from possettle.iso8583.fields import NetworkCode
-from possettle.link import messages as m
+from possettle.link import requests as m
 from possettle.link.client import Link, LinkError, LinkTimeout, LinkUnreachable
 from possettle.terminal.config import TerminalConfig
 from possettle.terminal.printer.simulated import read_state as printer_state

@@ -12,6 +12,7 @@ from possettle.doctor.catalog import BY_ID, cause
 from possettle.doctor.likelihoods import FACTORS, THRESHOLD
 from possettle.doctor.model import Diagnosis, Evidence
 from possettle.doctor.signals import Signals
+from possettle.doctor.wording import say
 
 
 def rank(signals: Signals, *, failed: bool, step: str | None) -> list[Diagnosis]:
@@ -42,15 +43,16 @@ def rank(signals: Signals, *, failed: bool, step: str | None) -> list[Diagnosis]
     if failed and not diagnoses:
         # Everything seen goes with it (the acquirer will ask), and what was ruled out.
         seen = [e for evs in signals.seen.values() for e in evs]
+        unexplained = Evidence.of("journal", "unexplained", True, say("evidence.unexplained"))
         diagnoses.append(
             Diagnosis(
-                cause("external.undetected"), 0.5, step,
-                [Evidence("journal", "unexplained", True,
-                          "The settlement failed and no signal the terminal or host can see explains it.",
-                          "结算失败，但终端和主机可见的信号都无法解释。"), *seen],
+                cause("external.undetected"),
+                0.5,
+                step,
+                [unexplained, *seen],
                 sorted(ruled_out - {"external.undetected"}),
             )
-        )  # fmt: skip
+        )
     return diagnoses
 
 

@@ -1,74 +1,45 @@
 """The doctor's human output, in the style of ``flutter doctor``: one line per area, then the
 likely causes with their evidence, what was recovered, and what to do — in English, Chinese
-or both."""
+or both (each sentence from the wording catalog, doctor/locale/*.toml)."""
 
 from __future__ import annotations
 
-from possettle.doctor.model import AREA_ZH, Report
+from possettle.doctor.model import Report
+from possettle.doctor.wording import LANGS, Lang, Text, say
 
 
 def render(report: Report, lang: str = "both") -> str:
-    en, zh = lang in ("en", "both"), lang in ("zh", "both")
+    langs: tuple[Lang, ...] = LANGS if lang == "both" else tuple(x for x in LANGS if x == lang)
+
+    def both(text: Text, sep: str = " / ") -> str:
+        return sep.join(t for x in langs if (t := text.of(x)))
+
     out: list[str] = []
     batch = f"{report.batch:06d}" if report.batch is not None else "?"
-    title = []
-    if en:
-        title.append(f"Doctor summary for terminal {report.terminal}, batch {batch}")
-    if zh:
-        title.append(f"终端 {report.terminal} 诊断，批次 {batch}")
-    out.append(" / ".join(title))
+    out.append(both(say("report.title", tid=report.terminal, batch=batch)))
     for c in report.checks:
-        area = " ".join(x for x in (c.area if en else "", AREA_ZH[c.area] if zh else "") if x)
-        text = " / ".join(x for x in (c.en if en else "", c.zh if zh else "") if x)
-        out.append(f"[{c.status.mark}] {area}: {text}")
+        text = both(Text(c.en, c.zh))
+        out.append(f"[{c.status.mark}] {both(say(f'area.{c.area}'), ' ')}: {text}")
     if report.diagnoses:
         out.append("")
-        out.append(
-            " / ".join(x for x in ("Likely causes" if en else "", "可能原因" if zh else "") if x)
-        )
+        out.append(both(say("report.likely_causes")))
     for n, d in enumerate(report.diagnoses, 1):
-        group = " ".join(
-            x for x in (d.cause.group.value if en else "", d.cause.group.zh if zh else "") if x
-        )
-        step = f" at step {d.step}" if d.step and en else (f" 步骤 {d.step}" if d.step else "")
-        out.append(f"{n}. {d.cause.id} ({group}){step} — {d.score:.0%}")
-        if en:
-            out.append(f"   {d.cause.what.en}")
-        if zh:
-            out.append(f"   {d.cause.what.zh}")
+        # the step in the first language only: "at step print" or "步骤 print"
+        step = f" {say('report.at_step', step=d.step).of(langs[0])}" if d.step else ""
+        out.append(f"{n}. {d.cause.id} ({both(d.cause.group.text, ' ')}){step} — {d.score:.0%}")
+        out.extend(f"   {d.cause.what.of(x)}" for x in langs)
         for e in d.evidence[:5]:
-            out.append(
-                "   • " + " / ".join(x for x in (e.en if en else "", e.zh if zh else "") if x)
-            )
+            out.append(f"   • {both(Text(e.en, e.zh))}")
         if d.recovery:
             r = d.recovery
-            label = " / ".join(
-                x for x in ("recovered" if en else "", "自动恢复" if zh else "") if x
-            )
+            label = both(say("report.recovered"))
             out.append(
                 f"   ↻ {label}: {r['action']} → {r['result']} {r.get('detail', '')}".rstrip()
             )
-        todo = " / ".join(x for x in ("do" if en else "", "处理" if zh else "") if x)
-        texts = [x for x in (d.cause.remedy.en if en else "", d.cause.remedy.zh if zh else "") if x]
-        out.append(f"   → {todo}: " + " / ".join(texts))
+        out.append(f"   → {both(say('report.todo'))}: {both(d.cause.remedy)}")
         if d.cause.id == "external.undetected" and d.ruled_out:
-            ruled = " / ".join(x for x in ("ruled out" if en else "", "已排除" if zh else "") if x)
-            out.append(f"   {ruled}: {', '.join(d.ruled_out)}")
+            out.append(f"   {both(say('report.ruled_out'))}: {', '.join(d.ruled_out)}")
     out.append("")
-    if report.ok:
-        out.append(
-            " / ".join(
-                x
-                for x in ("• No issues left." if en else "", "• 没有未解决的问题。" if zh else "")
-                if x
-            )
-        )
-    else:
-        out.append(
-            " / ".join(
-                x
-                for x in ("• Issues remain." if en else "", "• 仍有未解决的问题。" if zh else "")
-                if x
-            )
-        )
+    verdict = say("report.no_issues") if report.ok else say("report.issues_remain")
+    out.append(" / ".join(f"• {verdict.of(x)}" for x in langs))
     return "\n".join(out)

@@ -27,6 +27,7 @@ from possettle.doctor.model import Diagnosis, Evidence, Report
 from possettle.doctor.probes import LinkProbe, maybe_probe_link, probe_printer, probe_reader
 from possettle.doctor.rank import rank
 from possettle.doctor.signals import Inputs, collect
+from possettle.doctor.wording import say
 from possettle.errors import PossettleError
 from possettle.link.client import LinkError
 from possettle.status_report import MAX_REPORT
@@ -59,10 +60,8 @@ async def _gather(directory: Path, opts: Options, now: datetime) -> tuple[Inputs
     host: HostFacts | None = None
     if opts.host_engine is not None and cfg is not None:
         host = read_host(opts.host_engine, cfg.tid, now, opts.dark_after)
-    inputs = Inputs(
-        journal, probe_printer(directory, cfg.printer if cfg else "sim"),
-        probe_reader(directory), link, host, now,
-    )  # fmt: skip
+    printer = probe_printer(directory, cfg.printer if cfg else "sim")
+    inputs = Inputs(journal, printer, probe_reader(directory), link, host, now)
     return inputs, _unresolved(journal)
 
 
@@ -103,8 +102,9 @@ async def diagnose(directory: Path, opts: Options | None = None) -> Report:
         after, failed = await _gather(directory, Options(probe=False), clock.now())
         j = after.journal
         # the areas as they are now: a printer that printed after the fix is no longer ✗
-        now_in = Inputs(after.journal, after.printer, after.reader, inputs.link, inputs.host,
-                        after.now)  # fmt: skip
+        now_in = Inputs(
+            after.journal, after.printer, after.reader, inputs.link, inputs.host, after.now
+        )
         checks = area_checks(now_in, collect(now_in))
     no_data = not inputs.journal.has_data and inputs.link.connect != "ok"
     counts = (len(j.reversals), len(j.offline)) if j.readable else (None, None)
@@ -120,9 +120,14 @@ def summary(report: Report) -> bytes:
     checks = {c.area: c.status.value for c in report.checks if c.status.value != "ok"}
 
     def encode() -> bytes:
-        data = {"ok": report.ok, "batch": report.batch, "causes": causes, "checks": checks,
-                "pending_reversals": report.pending_reversals,
-                "offline_items": report.offline_items}  # fmt: skip
+        data = {
+            "ok": report.ok,
+            "batch": report.batch,
+            "causes": causes,
+            "checks": checks,
+            "pending_reversals": report.pending_reversals,
+            "offline_items": report.offline_items,
+        }
         return json.dumps(data, separators=(",", ":"), ensure_ascii=False).encode()
 
     raw = encode()
@@ -171,9 +176,8 @@ def diagnose_from_host(
             continue
         if cause_id in named:
             continue
-        ev = Evidence("host", "terminal_report", [cause_id, score, step],
-                      f"The terminal's last report named {cause_id} ({score:.0%}).",
-                      f"终端最近一次上报的诊断为 {cause_id}（{score:.0%}）。")  # fmt: skip
+        text = say("evidence.terminal_report", cause=cause_id, score=score)
+        ev = Evidence.of("host", "terminal_report", [cause_id, score, step], text)
         diagnoses.append(Diagnosis(known, score, step, [ev]))
     diagnoses.sort(key=lambda d: (-d.score, d.cause.id))
     if failed and not diagnoses:

@@ -10,6 +10,7 @@ from possettle.doctor.facts import JournalFacts
 from possettle.doctor.hostview import HostFacts
 from possettle.doctor.model import Evidence
 from possettle.doctor.probes import LinkProbe
+from possettle.doctor.wording import Text, join, say
 from possettle.iso8583.codes import describe, issuer_down_codes
 from possettle.terminal.operations.settlement import confirms
 
@@ -35,8 +36,9 @@ class Signals:
         self.seen.setdefault(key, []).append(ev)
 
 
-def _ev(source: str, key: str, value: object, en: str, zh: str) -> Evidence:
-    return Evidence(source, key, value, en, zh)
+def _ev(source: str, key: str, value: object, text: Text) -> Evidence:
+    """Evidence with its sentence from the wording catalog (doctor/locale/*.toml)."""
+    return Evidence.of(source, key, value, text)
 
 
 @dataclass(frozen=True)
@@ -68,18 +70,16 @@ def collect(i: Inputs) -> Signals:
 def _device(i: Inputs, s: Signals) -> None:
     j = i.journal
     if i.printer == "paper_out":
-        s.add("printer.paper_out", _ev("probe", "printer.state", "paper_out",
-              "The printer reports it is out of paper.", "打印机报告缺纸。"))  # fmt: skip
+        text = say("evidence.printer_paper_out")
+        s.add("printer.paper_out", _ev("probe", "printer.state", "paper_out", text))
     elif i.printer == "offline":
-        s.add("printer.offline", _ev("probe", "printer.state", "offline",
-              "The printer does not answer (offline).", "打印机无响应（离线）。"))  # fmt: skip
+        text = say("evidence.printer_offline")
+        s.add("printer.offline", _ev("probe", "printer.state", "offline", text))
     if i.reader == "fault":
-        s.add("reader.fault", _ev("probe", "reader.state", "fault",
-              "The card reader reports a fault.", "读卡器报告故障。"))  # fmt: skip
+        s.add("reader.fault", _ev("probe", "reader.state", "fault", say("evidence.reader_fault")))
     if j.integrity_ok is False or (not j.readable and j.error):
-        s.add("storage.corrupt", _ev("probe", "journal.integrity", j.error or "failed",
-              f"The journal fails its integrity check: {j.error or 'quick_check failed'}.",
-              "交易流水未通过完整性校验。"))  # fmt: skip
+        text = say("evidence.journal_corrupt", error=j.error or "quick_check failed")
+        s.add("storage.corrupt", _ev("probe", "journal.integrity", j.error or "failed", text))
     if j.max_pages:
         # Pages in use against the limit: the file size alone says little (WAL, free pages).
         fill = j.used_pages / j.max_pages
@@ -89,21 +89,19 @@ def _device(i: Inputs, s: Signals) -> None:
             else ("storage.nearly_full" if fill >= NEARLY_FULL else "")
         )
         if key:
-            s.add(key, _ev("probe", "journal.fill", round(fill, 3),
-                  f"The journal is at {fill:.0%} of its size limit ({j.used_pages} of {j.max_pages} pages).",
-                  f"交易流水已用 {fill:.0%} 的容量上限（{j.max_pages} 页中的 {j.used_pages} 页）。"))  # fmt: skip
+            text = say("evidence.journal_fill", fill=fill, used=j.used_pages, limit=j.max_pages)
+            s.add(key, _ev("probe", "journal.fill", round(fill, 3), text))
     if j.readable and j.free_bytes < MIN_FREE_BYTES:
-        s.add("storage.at_limit", _ev("probe", "disk.free_bytes", j.free_bytes,
-              f"Only {j.free_bytes} bytes are free on the device.", f"设备仅剩 {j.free_bytes} 字节可用空间。"))  # fmt: skip
+        text = say("evidence.disk_free", free=j.free_bytes)
+        s.add("storage.at_limit", _ev("probe", "disk.free_bytes", j.free_bytes, text))
 
 
 def _readiness(i: Inputs, s: Signals) -> None:
     """A terminal that never signed on has no working keys and cannot trade, however well
     the host answers: not ready, never healthy."""
     if i.journal.readable and i.journal.never_signed_on:
-        s.add("keys.never_signed_on", _ev("journal", "signed_on_at", None,
-              "never signed on: the terminal has no working keys and cannot trade yet",
-              "未签到：终端尚无工作密钥，不能交易"))  # fmt: skip
+        text = say("evidence.never_signed_on")
+        s.add("keys.never_signed_on", _ev("journal", "signed_on_at", None, text))
 
 
 def _clean_device(i: Inputs, s: Signals) -> None:
@@ -132,9 +130,8 @@ def _failure(i: Inputs, s: Signals) -> None:
         return
     d = f["detail"]
     code, message = f.get("code", ""), str(d.get("message", ""))
-    where = f"step {d.get('step')}"
-    ev = _ev("journal", "settle_failed", {"step": d.get("step"), "code": code},
-             f"The settlement failed at {where}: {message}.", f"结算在 {d.get('step')} 步骤失败：{message}。")  # fmt: skip
+    text = say("evidence.settle_failed", step=d.get("step"), message=message)
+    ev = _ev("journal", "settle_failed", {"step": d.get("step"), "code": code}, text)
     if d.get("link"):
         if "cannot connect" in message:
             # The journal keeps the connect error's text only: a refusal (the host's side
@@ -195,19 +192,19 @@ def _journal_events(i: Inputs, s: Signals) -> None:
     # since (journal timestamps are whole seconds, so the window alone cannot tell).
     batches = {j.batch, j.settlement.batch if j.settlement and settling else None}
     recent = [
-        e for e in recent
+        e
+        for e in recent
         if e["kind"] != "unclean_shutdown" or e["detail"].get("batch", j.batch) in batches
-    ]  # fmt: skip
+    ]
     kinds = {e["kind"] for e in recent}
     if "software_crash" in kinds and interrupted:
-        e = next(e for e in recent if e["kind"] == "software_crash")
-        s.add("software.crash_record", _ev("journal", "software_crash", e["detail"],
-              f"The application crashed ({e['detail'].get('type')}) at {e['detail'].get('point') or 'an unknown point'}.",
-              f"终端程序异常退出（{e['detail'].get('type')}）。"))  # fmt: skip
+        crash = next(e for e in recent if e["kind"] == "software_crash")["detail"]
+        point = crash.get("point") or say("evidence.crash_point_unknown")
+        text = say("evidence.software_crash", type=crash.get("type"), point=point)
+        s.add("software.crash_record", _ev("journal", "software_crash", crash, text))
     if j.open_marker or ("unclean_shutdown" in kinds and interrupted):
-        s.add("power.unclean", _ev("journal", "unclean_shutdown", True,
-              "The journal was not closed cleanly: the terminal stopped mid-work.",
-              "交易流水未正常关闭：终端在操作中途停止。"))  # fmt: skip
+        text = say("evidence.unclean_shutdown")
+        s.add("power.unclean", _ev("journal", "unclean_shutdown", True, text))
     else:
         s.ruled_out.append("power.interrupted")
     # A sign-on that failed matters until a sign-on succeeds.
@@ -217,27 +214,34 @@ def _journal_events(i: Inputs, s: Signals) -> None:
         kind, code, detail = e["kind"], e["code"], e["detail"]
         if kind == "print_failed" and j.print_queue:
             # Only while something still waits to print: a slip reprinted since is history.
-            s.add(f"print.failed.{code}", _ev("journal", "print_failed", code,
-                  f"Printing failed: {code}.", f"打印失败：{code}。"))  # fmt: skip
+            text = say("evidence.print_failed", code=code)
+            s.add(f"print.failed.{code}", _ev("journal", "print_failed", code, text))
         elif kind == "key_check_failed" and e["id"] in unsigned:
-            s.add("keys.check_failed", _ev("journal", "key_check_failed", detail.get("error"),
-                  "The working keys from the host failed their check values.",
-                  "主机下发的工作密钥校验值不符。"))  # fmt: skip
+            text = say("evidence.key_check_failed")
+            s.add(
+                "keys.check_failed", _ev("journal", "key_check_failed", detail.get("error"), text)
+            )
         elif kind == "batch_mismatch" and detail.get("local") == j.batch:
             # Still holding the batch the host does not expect.
-            s.add("batch.mismatch_event", _ev("journal", "batch_mismatch", detail,
-                  f"The host expects batch {detail.get('host')}, the terminal holds {detail.get('local')}.",
-                  f"主机期望批次 {detail.get('host')}，终端为 {detail.get('local')}。"))  # fmt: skip
+            text = say(
+                "evidence.batch_mismatch", host=detail.get("host"), local=detail.get("local")
+            )
+            s.add("batch.mismatch_event", _ev("journal", "batch_mismatch", detail, text))
         elif kind == "sign_on_refused" and e["id"] in unsigned:
             f63 = str(detail.get("field63", ""))
-            _code(s, code, _ev("journal", "sign_on_refused", {"code": code, "field63": f63},
-                  f"Sign-on refused with {code} {f63}".strip() + ".", f"签到被拒绝：{code} {f63}".strip() + "。"))  # fmt: skip
+            text = say("evidence.sign_on_refused", answer=f"{code} {f63}".strip())
+            _code(s, code, _ev("journal", "sign_on_refused", {"code": code, "field63": f63}, text))
         elif kind == "refused":
             family = str(code).split(".")[0]
-            key = {"operator": "refused.operator", "hours": "refused.hours",
-                   "permission": "refused.permission", "limit": "refused.permission",
-                   "input": "refused.input", "order": "refused.order",
-                   "reader": "refused.reader"}.get(family)  # fmt: skip
+            key = {
+                "operator": "refused.operator",
+                "hours": "refused.hours",
+                "permission": "refused.permission",
+                "limit": "refused.permission",
+                "input": "refused.input",
+                "order": "refused.order",
+                "reader": "refused.reader",
+            }.get(family)
             if family == "operator" and j.operator_failures.get(detail.get("operator_id")) == 0:
                 key = None  # a typo since mended: the operator logged in with the right password
             if code == "order.settlement_unfinished" and not settling:
@@ -254,19 +258,20 @@ def _journal_events(i: Inputs, s: Signals) -> None:
             if code == "input.original" and detail.get("stan") in j.voids_after_settlement:
                 key = "refused.void_settled"  # a void after settlement: refund instead
             if key:
-                s.add(key, _ev("journal", "refused", code, str(detail.get("en", code)),
-                               str(detail.get("zh", code))))  # fmt: skip
+                # the terminal's own words for its refusal, as it journaled them
+                said = Text(str(detail.get("en", code)), str(detail.get("zh", code)))
+                s.add(key, _ev("journal", "refused", code, said))
         elif kind == "reversal_stuck" and detail.get("stan") in pending:
-            s.add("reversal.stuck", _ev("journal", "reversal_stuck", detail,
-                  f"A reversal (STAN {detail.get('stan')}) could not be delivered after {detail.get('attempts')} attempts.",
-                  f"冲正（流水号 {detail.get('stan')}）尝试 {detail.get('attempts')} 次仍未送达。"))  # fmt: skip
+            stan, attempts = detail.get("stan"), detail.get("attempts")
+            text = say("evidence.reversal_stuck", stan=stan, attempts=attempts)
+            s.add("reversal.stuck", _ev("journal", "reversal_stuck", detail, text))
         elif kind == "no_reply" and interrupted:
-            s.add("link.no_reply", _ev("journal", "no_reply", detail.get("stan"),
-                  f"STAN {detail.get('stan')} got no reply: {detail.get('error')}.",
-                  f"流水号 {detail.get('stan')} 无应答。"))  # fmt: skip
+            stan = detail.get("stan")
+            text = say("evidence.no_reply", stan=stan, error=detail.get("error"))
+            s.add("link.no_reply", _ev("journal", "no_reply", stan, text))
         elif kind == "storage_full":
-            s.add("storage.full", _ev("journal", "storage_full", detail,
-                  "A journal write failed: storage full.", "交易流水写入失败：存储已满。"))  # fmt: skip
+            text = say("evidence.storage_full")
+            s.add("storage.full", _ev("journal", "storage_full", detail, text))
     if (
         j.settlement is not None
         and j.settlement.result == "already_settled"
@@ -275,26 +280,23 @@ def _journal_events(i: Inputs, s: Signals) -> None:
         # A 0500 answered 94 and the host did not confirm it closed the batch on these totals
         # (causes.md): closed on the host's word, to be confirmed with the acquirer. A 94
         # that confirmed them is a settlement like any other.
-        s.add("code.94.settle", _ev("journal", "settlement.result", j.settlement.result,
-              f"The host had already closed batch {j.settlement.batch:06d} (94) and did not confirm the terminal's totals.",
-              f"主机已关闭批次 {j.settlement.batch:06d}（94），且未确认本机金额。"))  # fmt: skip
+        text = say("evidence.already_settled", batch=j.settlement.batch)
+        s.add("code.94.settle", _ev("journal", "settlement.result", j.settlement.result, text))
     if j.settlement is not None and j.settlement.result == "balanced_after_upload":
-        s.add("settle.unbalanced", _ev("journal", "settlement.result", j.settlement.result,
-              f"Batch {j.settlement.batch:06d} was out of balance and needed a batch upload.",
-              f"批次 {j.settlement.batch:06d} 对账不平，已批上送。"))  # fmt: skip
+        text = say("evidence.balanced_after_upload", batch=j.settlement.batch)
+        s.add("settle.unbalanced", _ev("journal", "settlement.result", j.settlement.result, text))
     for r in j.reversals:
         key = "reversal.stuck" if r.attempts >= REVERSAL_STUCK_ATTEMPTS else "reversal.pending"
-        s.add(key, _ev("journal", "pending_reversal", {"stan": r.stan, "attempts": r.attempts},
-              f"Reversal of STAN {r.stan:06d} pending after {r.attempts} attempts.",
-              f"流水号 {r.stan:06d} 的冲正尝试 {r.attempts} 次仍待发送。"))  # fmt: skip
+        text = say("evidence.reversal_pending", stan=r.stan, attempts=r.attempts)
+        value = {"stan": r.stan, "attempts": r.attempts}
+        s.add(key, _ev("journal", "pending_reversal", value, text))
     for code, n in j.recent_codes.items():
         if code not in ("00", ""):
-            _code(s, code, _ev("journal", "response_code", {"code": code, "count": n},
-                  f"The host answered {code} {n} time(s) recently.", f"主机近期 {n} 次应答 {code}。"))  # fmt: skip
+            text = say("evidence.response_code", code=code, count=n)
+            _code(s, code, _ev("journal", "response_code", {"code": code, "count": n}, text))
     if abs(j.clock_offset) > CLOCK_SKEW_S:
-        s.add("clock.skew", _ev("journal", "clock_offset", j.clock_offset,
-              f"The device clock was {j.clock_offset:+.0f} s off the host at the last sign-on.",
-              f"上次签到时设备时钟与主机相差 {j.clock_offset:+.0f} 秒。"))  # fmt: skip
+        text = say("evidence.clock_offset", offset=j.clock_offset)
+        s.add("clock.skew", _ev("journal", "clock_offset", j.clock_offset, text))
 
 
 def _link(i: Inputs, s: Signals) -> None:
@@ -302,20 +304,20 @@ def _link(i: Inputs, s: Signals) -> None:
     if p.connect == "skipped":
         return
     if p.connect == "refused":
-        s.add("probe.refused", _ev("probe", "link.connect", "refused",
-              f"Connecting to the host now is refused: {p.error}.", "现在连接主机被拒绝。"))  # fmt: skip
+        text = say("evidence.connect_refused", error=p.error)
+        s.add("probe.refused", _ev("probe", "link.connect", "refused", text))
     elif p.connect in ("timeout", "unreachable", "error"):
-        s.add("probe.timeout", _ev("probe", "link.connect", p.connect,
-              f"Connecting to the host now fails ({p.connect}): {p.error}.", "现在无法连接主机。"))  # fmt: skip
+        text = say("evidence.connect_failed", connect=p.connect, error=p.error)
+        s.add("probe.timeout", _ev("probe", "link.connect", p.connect, text))
     else:
         if p.loss > 0:
-            s.add("probe.loss", _ev("probe", "link.echo_loss", round(p.loss, 2),
-                  f"{p.echoes_sent - p.echoes_answered} of {p.echoes_sent} echo tests got no answer.",
-                  f"{p.echoes_sent} 次回响测试中 {p.echoes_sent - p.echoes_answered} 次无应答。"))  # fmt: skip
+            lost = p.echoes_sent - p.echoes_answered
+            text = say("evidence.echo_loss", lost=lost, sent=p.echoes_sent)
+            s.add("probe.loss", _ev("probe", "link.echo_loss", round(p.loss, 2), text))
         if p.echoes_answered:
-            s.add("probe.ok", _ev("probe", "link.echo_ms", round(min(p.rtt_ms), 1),
-                  f"The host answers echo tests now ({min(p.rtt_ms):.0f} ms).",
-                  f"主机现在应答回响测试（{min(p.rtt_ms):.0f} 毫秒）。"))  # fmt: skip
+            fastest = min(p.rtt_ms)
+            text = say("evidence.echo_ok", ms=fastest)
+            s.add("probe.ok", _ev("probe", "link.echo_ms", round(fastest, 1), text))
             s.ruled_out += ["link.down", "host.unreachable"]
             if not p.loss:
                 s.ruled_out.append("network.unstable")
@@ -325,29 +327,28 @@ def _host(i: Inputs, s: Signals) -> None:
     h = i.host
     assert h is not None
     if not h.registered:
-        s.add("code.97", _ev("host", "terminal.registered", False,
-              "The host has no such terminal.", "主机没有登记该终端。"))  # fmt: skip
+        text = say("evidence.host_unregistered")
+        s.add("code.97", _ev("host", "terminal.registered", False, text))
         return
     if h.status != "active":
-        s.add("code.restricted", _ev("host", "terminal.status", h.status,
-              f"The host has this terminal {h.status}.", f"主机已将该终端设为 {h.status}。"))  # fmt: skip
+        text = say("evidence.host_status", status=h.status)
+        s.add("code.restricted", _ev("host", "terminal.status", h.status, text))
     version = i.journal.config.version if i.journal.config else h.software_version
     if version and version < h.min_version:
-        s.add("code.58.minver", _ev("host", "policy.min_version", {"version": version, "min": h.min_version},
-              f"Software {version} is below the host's minimum {h.min_version}.",
-              f"软件版本 {version} 低于主机要求的 {h.min_version}。"))  # fmt: skip
+        text = say("evidence.below_min_version", version=version, min=h.min_version)
+        minimum = {"version": version, "min": h.min_version}
+        s.add("code.58.minver", _ev("host", "policy.min_version", minimum, text))
     else:
         s.ruled_out.append("software.outdated")
     # MAC errors since the host last issued working keys (a sign-on mends them).
     mac = h.bad_frames.get("mac_error", 0)
     if mac:
-        s.add("host.mac_errors", _ev("host", "bad_frames.mac_error", mac,
-              f"The host saw {mac} MAC error(s) from this terminal.", f"主机收到该终端 {mac} 次 MAC 错误。"))  # fmt: skip
+        text = say("evidence.mac_errors", count=mac)
+        s.add("host.mac_errors", _ev("host", "bad_frames.mac_error", mac, text))
     fmt = h.bad_frames.get("format_error", 0)
     if fmt:
-        s.add("host.format_errors", _ev("host", "bad_frames.format_error", fmt,
-              f"The host could not parse {fmt} message(s) from this terminal.",
-              f"主机有 {fmt} 条该终端报文无法解析。"))  # fmt: skip
+        text = say("evidence.format_errors", count=fmt)
+        s.add("host.format_errors", _ev("host", "bad_frames.format_error", fmt, text))
     # Seen from the host alone (no link probe: ``possettle doctor --host-db --tid``), a
     # terminal silent for longer than the dark-after window has stopped reporting.
     host_side = i.link.connect == "skipped"
@@ -358,10 +359,12 @@ def _host(i: Inputs, s: Signals) -> None:
     )
     if host_side and silent and h.status == "active":
         age = None if h.last_seen_at is None else int((i.now - h.last_seen_at).total_seconds())
-        s.add("telemetry.stale", _ev("host", "terminal.last_seen", age,
-              "The host has never heard from this terminal." if age is None else
-              f"The host last heard from this terminal {age // 60} min ago.",
-              "主机从未收到该终端的消息。" if age is None else f"主机 {age // 60} 分钟未收到该终端的消息。"))  # fmt: skip
+        text = (
+            say("evidence.never_heard")
+            if age is None
+            else say("evidence.last_heard", minutes=age // 60)
+        )
+        s.add("telemetry.stale", _ev("host", "terminal.last_seen", age, text))
     # A region outage is a reason only for a terminal that cannot reach the host itself; the
     # fleet view counts the other terminals of its region.
     cut_off = (
@@ -372,26 +375,31 @@ def _host(i: Inputs, s: Signals) -> None:
     st = i.journal.settlement
     breaks = [x for x in h.exceptions if st is not None and x["batch"] == st.batch]
     if st is not None and breaks and "settle.unbalanced" in s.seen:
-        s.add("settle.unbalanced", _ev("host", "recon_exceptions", breaks,
-              f"The host's reconciliation of batch {st.batch:06d}: " + ", ".join(f"STAN {x['stan']} {x['category']}" for x in breaks) + ".",
-              f"主机对批次 {st.batch:06d} 的对账差错：" + "，".join(f"流水号 {x['stan']} {x['category']}" for x in breaks) + "。"))  # fmt: skip
+        items = join(
+            say("evidence.recon_break", stan=x["stan"], category=x["category"]) for x in breaks
+        )
+        text = say("evidence.recon_breaks", batch=st.batch, breaks=items)
+        s.add("settle.unbalanced", _ev("host", "recon_exceptions", breaks, text))
     if (
         cut_off
         and h.region
         and h.region_terminals >= 2
         and h.region_dark / h.region_terminals >= REGION_DARK_SHARE
     ):
-        s.add("fleet.region_dark", _ev("fleet", "region.dark", {"region": h.region, "dark": h.region_dark, "of": h.region_terminals},
-              f"{h.region_dark} of {h.region_terminals} terminals in region {h.region} lost the host together.",
-              f"{h.region} 地区 {h.region_terminals} 台终端中有 {h.region_dark} 台同时与主机失联。"))  # fmt: skip
+        dark = {"region": h.region, "dark": h.region_dark, "of": h.region_terminals}
+        text = say(
+            "evidence.region_dark", region=h.region, dark=h.region_dark, of=h.region_terminals
+        )
+        s.add("fleet.region_dark", _ev("fleet", "region.dark", dark, text))
     if h.version_terminals >= 3 and h.version_failing / h.version_terminals >= 0.5:
-        s.add("fleet.version_failing", _ev("fleet", "version.failing", {"version": h.software_version, "failing": h.version_failing, "of": h.version_terminals},
-              f"{h.version_failing} of {h.version_terminals} terminals on software {h.software_version} were refused or sent what the host could not parse.",
-              f"软件版本 {h.software_version} 的 {h.version_terminals} 台终端中有 {h.version_failing} 台被拒绝或报文无法解析。"))  # fmt: skip
+        version, failing, of = h.software_version, h.version_failing, h.version_terminals
+        text = say("evidence.version_failing", version=version, failing=failing, of=of)
+        counts = {"version": version, "failing": failing, "of": of}
+        s.add("fleet.version_failing", _ev("fleet", "version.failing", counts, text))
     if h.fleet_terminals >= 3 and h.fleet_issuer_failing >= max(3, h.fleet_terminals // 3):
-        s.add("fleet.issuer_failing", _ev("fleet", "issuer.failing", {"terminals": h.fleet_issuer_failing},
-              f"{h.fleet_issuer_failing} terminals got issuer-down answers ({'/'.join(issuer_down_codes())}) in the last hour.",
-              f"近一小时有 {h.fleet_issuer_failing} 台终端收到发卡行不可用应答。"))  # fmt: skip
+        n = h.fleet_issuer_failing
+        text = say("evidence.issuer_failing", terminals=n, codes="/".join(issuer_down_codes()))
+        s.add("fleet.issuer_failing", _ev("fleet", "issuer.failing", {"terminals": n}, text))
     # What the host's view rules out by looking healthy.
     if h.status == "active":
         s.ruled_out.append("terminal.unregistered")

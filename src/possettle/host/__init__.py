@@ -1,1 +1,2 @@
-"""The acquirer host: PS-CUP/1 server, handlers, ledger and terminal registry."""
+"""The acquirer host: PS-CUP/1 server, handlers and terminal registry; it writes the ledger
+(:mod:`possettle.ledger`)."""

@@ -12,7 +12,7 @@ When it writes: the first bad frame after a quiet interval is written before it 
 (the doctor, run right after a ``30``, finds it); those that follow within the interval are
 written together when it ends; whatever is left at shutdown is written by
 :meth:`BadFrameRecorder.aclose`. A write that fails keeps its tallies for the next one.
-:mod:`possettle.host.ledger.bad_frames` says what the ledger keeps (registered TIDs only, a
+:mod:`possettle.ledger.bad_frames` says what the ledger keeps (registered TIDs only, a
 bounded sample, retention).
 
 Logging follows the same rule: the first :data:`LOG_BURST` bad frames of an interval are
@@ -30,11 +30,11 @@ from datetime import timedelta
 import structlog
 
 from possettle.host.config import HostConfig
-from possettle.host.errors import HostError
-from possettle.host.ledger.bad_frames import UNREGISTERED, Sample, Tally, write_bad_frames
-from possettle.host.ledger.database import Database
-from possettle.host.ledger.kinds import BadFrameKind
 from possettle.host.observer import HostObserver
+from possettle.ledger.bad_frames import UNREGISTERED, Sample, Tally, write_bad_frames
+from possettle.ledger.database import Database
+from possettle.ledger.errors import LedgerError
+from possettle.ledger.kinds import BadFrameKind
 
 log = structlog.get_logger("possettle.host")
 
@@ -113,7 +113,7 @@ class BadFrameRecorder:
                 await self._db.write(
                     lambda c: write_bad_frames(c, tallies, samples, keep=keep, oldest=oldest)
                 )
-            except HostError as exc:
+            except LedgerError as exc:
                 self._put_back(tallies, samples)
                 log.error("bad-frame counts not written, kept for the next write", error=str(exc))
                 if not self._timer_due:

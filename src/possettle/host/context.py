@@ -21,15 +21,15 @@ from possettle.crypto.keys import Key, WorkingKeys, issue_working_keys
 from possettle.host.bad_frames import BadFrameRecorder
 from possettle.host.config import HostConfig
 from possettle.host.crashpoints import HostCrashPoints
-from possettle.host.ledger.database import Database
-from possettle.host.ledger.queries import dialect_insert
-from possettle.host.ledger.schema import counters
 from possettle.host.log_budget import LogBudget
 from possettle.host.observer import HostObserver, NoObserver
 from possettle.host.policy import PolicyCache
 from possettle.host.reversals.sender import Reversals
 from possettle.host.state_cache import TerminalStateCache
 from possettle.iso8583.codec import Fields
+from possettle.ledger.database import Database
+from possettle.ledger.queries import dialect_insert
+from possettle.ledger.schema import counters
 from possettle.upstream.connector import IssuerConnector
 
 RRN_BLOCK = 1000

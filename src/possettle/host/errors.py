@@ -9,14 +9,11 @@
         ├── LedgerConflict         an idempotency key reused with different content
         ├── StaleTerminalState     a write found the terminal changed since the request was
         │                          decided (another request or host process): nothing booked
-        ├── ListenError            an address to serve terminals or /metrics on cannot be
-        │                          bound (in use, not permitted); names which and why
-        └── DatabaseError          the database failed (translated from SQLAlchemy / driver
-            │                      errors at one boundary, with ``raise ... from exc``)
-            └── IntegrityViolation a unique or foreign key constraint refused a write
+        └── ListenError            an address to serve terminals or /metrics on cannot be
+                                   bound (in use, not permitted); names which and why
 
-SQLAlchemy's and the drivers' exceptions are translated in exactly one place,
-:func:`possettle.host.ledger.db.translate`, so the cause chain stays intact for the doctor.
+The ledger the host writes has its own tree (:mod:`possettle.ledger.errors`): the host catches
+:class:`~possettle.ledger.errors.LedgerError` where it reads or writes the ledger.
 Messages never contain a clear PAN or key material.
 """
 
@@ -44,11 +41,3 @@ class StaleTerminalState(HostError):
 
 class ListenError(HostError):
     """The host could not listen where it was told to (the port is taken, say)."""
-
-
-class DatabaseError(HostError):
-    """The ledger database failed; ``__cause__`` holds the SQLAlchemy / driver error."""
-
-
-class IntegrityViolation(DatabaseError):
-    """A unique or foreign key constraint refused a write (e.g. a concurrent duplicate)."""

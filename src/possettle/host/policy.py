@@ -17,8 +17,8 @@ from enum import StrEnum
 
 import structlog
 
-from possettle.host.ledger.database import Database
-from possettle.host.ledger.queries import get_policy
+from possettle.ledger.database import Database
+from possettle.ledger.queries import get_policy
 
 log = structlog.get_logger("possettle.host")
 

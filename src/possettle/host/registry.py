@@ -21,8 +21,8 @@ from possettle.clock import SystemClock
 from possettle.crypto.keys import Key, check_value, generate_key
 from possettle.crypto.vault import Vault
 from possettle.host.errors import RegistryError
-from possettle.host.ledger.kinds import MerchantStatus, TerminalStatus
-from possettle.host.ledger.schema import merchants, terminals
+from possettle.ledger.kinds import MerchantStatus, TerminalStatus
+from possettle.ledger.schema import merchants, terminals
 
 TID_LENGTH = 8
 MID_LENGTH = 15

@@ -13,11 +13,11 @@ from datetime import datetime
 from possettle.crypto.keys import Key
 from possettle.crypto.mac import unionpay_ecb_mac, verify_mac
 from possettle.iso8583 import codec
+from possettle.iso8583.classify import MACED_MTIS, SETTLEMENT_MTIS, MessageKind, reply_mti
 from possettle.iso8583.codec import Fields
 from possettle.iso8583.errors import EncodeError
 from possettle.iso8583.fields import Field60
 from possettle.iso8583.framing import Frame, Header, Requirement
-from possettle.iso8583.messages import MACED_MTIS, SETTLEMENT_MTIS, MessageKind, reply_mti
 
 #: request fields a reply echoes (as the vectors do); 22/26/52/53/35 are never echoed
 ECHOED = ("2", "3", "4", "11", "14", "25", "41", "42", "49", "60")

@@ -33,11 +33,11 @@ from possettle.errors import ConfigError
 from possettle.host.config import HostConfig
 from possettle.host.context import HostContext
 from possettle.host.errors import ListenError
-from possettle.host.ledger.database import Database
 from possettle.host.observer import MetricsEndpoint, Telemetry
 from possettle.host.service import Answer, HostService
 from possettle.iso8583.errors import FramingError
 from possettle.iso8583.framing import MAX_FRAME, Frame, FrameReader
+from possettle.ledger.database import Database
 from possettle.logs import ensure_logging
 from possettle.upstream.connector import IssuerConnector
 from possettle.upstream.factory import connector_from_spec

@@ -22,21 +22,21 @@ import structlog
 from possettle.host.context import HostContext
 from possettle.host.errors import StaleTerminalState
 from possettle.host.handlers.dispatch import HANDLERS
-from possettle.host.ledger.kinds import BadFrameKind
-from possettle.host.ledger.terminal_state import (
-    TerminalState,
-    load_terminal,
-    mark_needs_signon,
-)
 from possettle.host.policy import SettlementMac
 from possettle.host.request import Reply, Request, encode_error_reply, encode_reply, mac_ok
 from possettle.iso8583 import codec
+from possettle.iso8583.classify import MessageKind, classify
 from possettle.iso8583.codes import STATE_REFUSALS
 from possettle.iso8583.errors import DecodeError
 from possettle.iso8583.fields import Field60
 from possettle.iso8583.framing import Frame
 from possettle.iso8583.mask import masked
-from possettle.iso8583.messages import MessageKind, classify
+from possettle.ledger.kinds import BadFrameKind
+from possettle.ledger.terminal_state import (
+    TerminalState,
+    load_terminal,
+    mark_needs_signon,
+)
 
 log = structlog.get_logger("possettle.host")
 

@@ -10,7 +10,7 @@ can be stale. It is made harmless rather than merely rare:
   and then drops the terminal's entry, so sign-on, sign-off, settlement, batch upload,
   reversal, refund and the rest decide on the ledger's state and the next sale reloads it.
 * **A sale's write re-checks what it was decided on.** The statement that records the visit
-  (:func:`~possettle.host.ledger.terminal_state.touch_if_current`) matches only if the
+  (:func:`~possettle.ledger.terminal_state.touch_if_current`) matches only if the
   terminal and merchant are active, the working keys are the same generation, the current
   batch is the same and open; otherwise the write books nothing, the issuer's approval is
   reversed, the entry dropped and the sale decided again on fresh state.
@@ -26,7 +26,7 @@ can be stale. It is made harmless rather than merely rare:
 from __future__ import annotations
 
 from possettle.clock import Clock
-from possettle.host.ledger.terminal_state import TerminalState
+from possettle.ledger.terminal_state import TerminalState
 
 #: at most this many terminals are cached; beyond it the oldest entries are dropped
 MAX_ENTRIES = 100_000
@@ -64,7 +64,7 @@ class TerminalStateCache:
 
     def refresh(self, state: TerminalState) -> None:
         """Restart the TTL of ``state`` if it is the entry cached: a write has just proved it
-        current (:func:`~possettle.host.ledger.terminal_state.touch_if_current`)."""
+        current (:func:`~possettle.ledger.terminal_state.touch_if_current`)."""
         hit = self._entries.get(state.tid)
         if hit is not None and hit[1] is state:
             self._entries[state.tid] = (self._clock.monotonic(), state)

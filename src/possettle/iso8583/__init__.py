@@ -1,7 +1,7 @@
 """PS-CUP/1: the terminal ↔ host ISO 8583 dialect (see docs/protocol.md).
 
 Public API: :func:`codec.encode`, :func:`codec.decode`, :mod:`framing` (frames, TPDU,
-header, a sans-IO frame reader), :mod:`fields` (typed sub-fields), :mod:`messages`
+header, a sans-IO frame reader), :mod:`fields` (typed sub-fields), :mod:`classify`
 (classification), :mod:`codes` (response codes as data), :mod:`mask` (safe printing).
 """
 

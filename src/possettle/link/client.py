@@ -1,7 +1,7 @@
 """One PS-CUP/1 connection from a terminal's side: STANs, working keys, MAC, framing.
 
 >>> # async with Link("127.0.0.1", port, tid, mid, tmk) as link:
->>> #     await link.sign_on(); reply = await link.send(messages.sale(...))
+>>> #     await link.sign_on(); reply = await link.send(requests.sale(...))
 """
 
 from __future__ import annotations
@@ -16,12 +16,12 @@ from possettle.crypto.keys import Key, decode_field62
 from possettle.crypto.mac import unionpay_ecb_mac, verify_mac
 from possettle.errors import PossettleError
 from possettle.iso8583 import codec
+from possettle.iso8583.classify import MACED_MTIS, reply_mti
 from possettle.iso8583.codec import Fields
 from possettle.iso8583.errors import CodecError
 from possettle.iso8583.fields import Field60
 from possettle.iso8583.framing import Frame, FrameReader, Header, Tpdu
-from possettle.iso8583.messages import MACED_MTIS, reply_mti
-from possettle.link import messages
+from possettle.link import requests
 
 
 class LinkError(PossettleError):
@@ -192,7 +192,7 @@ class Link:
 
     async def sign_on(self, operator: str = "01") -> Exchange:
         ex = await self.send(
-            messages.sign_on(self.tid, self.mid, self.next_stan(), self.batch, operator)
+            requests.sign_on(self.tid, self.mid, self.next_stan(), self.batch, operator)
         )
         if ex.code == "00":
             keys = decode_field62(self.tmk, bytes.fromhex(ex.reply["62"]))

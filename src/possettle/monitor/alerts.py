@@ -29,8 +29,8 @@ from sqlalchemy.engine import Connection, Engine
 
 from possettle.clock import Clock
 from possettle.errors import PossettleError
-from possettle.host.ledger.kinds import AlertStatus
-from possettle.host.ledger.schema import alerts
+from possettle.ledger.kinds import AlertStatus
+from possettle.ledger.schema import alerts
 from possettle.monitor.evaluate import Finding, evaluate
 from possettle.monitor.readings import Thresholds, read
 from possettle.monitor.store import (

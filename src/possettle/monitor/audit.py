@@ -30,7 +30,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
 from possettle.errors import PossettleError
-from possettle.host.ledger.schema import audit_log
+from possettle.ledger.schema import audit_log
 from possettle.monitor.store import lock
 
 GENESIS = "0" * 64

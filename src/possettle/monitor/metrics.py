@@ -31,8 +31,8 @@ from prometheus_client.registry import Collector
 from sqlalchemy.engine import Engine
 
 from possettle.clock import Clock, SystemClock
-from possettle.host.ledger.db import READ_ONLY
-from possettle.iso8583.messages import MessageKind
+from possettle.iso8583.classify import MessageKind
+from possettle.ledger.engine import READ_ONLY
 from possettle.monitor.readings import (
     OTHER,
     Readings,

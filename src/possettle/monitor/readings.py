@@ -17,16 +17,16 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
 from possettle.doctor.catalog import BY_ID, Step
-from possettle.host.ledger.dayend import day_ends
-from possettle.host.ledger.kinds import BatchStatus, TerminalStatus
-from possettle.host.ledger.schema import (
+from possettle.iso8583.codes import describe
+from possettle.ledger.dayend import day_ends
+from possettle.ledger.kinds import BatchStatus, TerminalStatus
+from possettle.ledger.schema import (
     batches,
     ledger_entries,
     requests,
     terminal_reports,
     terminals,
 )
-from possettle.iso8583.codes import describe
 from possettle.status_report import StatusReport
 
 UNKNOWN = "unknown"
@@ -85,7 +85,7 @@ class TerminalReading:
     active: bool
     last_seen_at: datetime | None
     stale: bool  # active, silent for longer than the threshold, and not closed for the day
-    closed: bool = False  # ended its day on purpose (host/ledger/dayend.py)
+    closed: bool = False  # ended its day on purpose (ledger/dayend.py)
 
 
 @dataclass(frozen=True, slots=True)

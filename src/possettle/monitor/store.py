@@ -17,8 +17,8 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Row
 
 from possettle.errors import PossettleError
-from possettle.host.ledger.kinds import AlertStatus
-from possettle.host.ledger.schema import alerts
+from possettle.ledger.kinds import AlertStatus
+from possettle.ledger.schema import alerts
 
 # Serialises alert engines (and audit writers) on PostgreSQL; SQLite's BEGIN IMMEDIATE
 # already does. An arbitrary constant: "PSAL".

@@ -29,8 +29,8 @@ from typing import Any
 import sqlalchemy as sa
 
 from possettle.doctor.run import Options, diagnose
-from possettle.host.ledger.queries import batch_sums
-from possettle.host.ledger.schema import batches, ledger_entries, recon_exceptions
+from possettle.ledger.queries import batch_sums
+from possettle.ledger.schema import batches, ledger_entries, recon_exceptions
 from possettle.link.client import LinkError
 from possettle.sim.compare import compare
 from possettle.sim.faults import SPECS, Attempt, settle_in_process

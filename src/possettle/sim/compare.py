@@ -25,7 +25,7 @@ from pathlib import Path
 
 import sqlalchemy as sa
 
-from possettle.host.ledger.schema import ledger_entries, recon_exceptions, upload_items
+from possettle.ledger.schema import ledger_entries, recon_exceptions, upload_items
 from possettle.terminal.config import JOURNAL_FILE, TerminalConfig
 from possettle.terminal.journal import queries as q
 from possettle.terminal.journal.records import TxnKind, TxnState

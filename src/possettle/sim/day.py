@@ -32,9 +32,9 @@ import sqlalchemy as sa
 
 from possettle.crypto.keys import Key, generate_key
 from possettle.host import registry
-from possettle.host.ledger.database import Database
-from possettle.host.ledger.db import create_engine_for
-from possettle.host.ledger.schema import ledger_entries
+from possettle.ledger.database import Database
+from possettle.ledger.engine import create_engine_for
+from possettle.ledger.schema import ledger_entries
 from possettle.link.client import LinkError
 from possettle.sim.compare import compare
 from possettle.sim.host_process import HostProcess, free_port

@@ -16,7 +16,7 @@ from datetime import UTC, datetime, timedelta
 
 import sqlalchemy as sa
 
-from possettle.host.ledger.schema import ledger_entries
+from possettle.ledger.schema import ledger_entries
 from possettle.sim.fleet import OLD_VERSION, VERSION, Fleet, Member
 from possettle.sim.proxy import Direction, Faults
 from possettle.terminal.config import TerminalConfig

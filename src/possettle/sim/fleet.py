@@ -20,9 +20,9 @@ import sqlalchemy as sa
 from possettle.clock import SystemClock
 from possettle.crypto.keys import Key, generate_key
 from possettle.host import registry
-from possettle.host.ledger.database import Database
-from possettle.host.ledger.db import create_engine_for
-from possettle.host.ledger.queries import set_policy
+from possettle.ledger.database import Database
+from possettle.ledger.engine import create_engine_for
+from possettle.ledger.queries import set_policy
 from possettle.sim.host_process import HostProcess, free_port
 from possettle.sim.proxy import AdversityProxy, Faults
 from possettle.terminal.config import TerminalConfig

@@ -44,7 +44,7 @@ from possettle.terminal.printer.device import Printer, open_printer
 from possettle.terminal.printing import Printing
 from possettle.terminal.reader import ReaderState
 from possettle.terminal.reader import read_state as reader_state
-from possettle.terminal.settle import Settlement, SettleReport
+from possettle.terminal.settlement_run import Settlement, SettleReport
 from possettle.terminal.shell import SignOn, Terminal
 from possettle.terminal.transactions import Payments, TxnResult
 

@@ -29,7 +29,7 @@ from possettle.errors import ConfigError
 from possettle.iso8583.codec import Fields
 from possettle.iso8583.fields import Field60, NetworkCode
 from possettle.iso8583.framing import Tpdu
-from possettle.link import messages as m
+from possettle.link import requests as m
 from possettle.link.client import Exchange, Link
 from possettle.terminal.config import JOURNAL_FILE, KEY_FILE, TerminalConfig
 from possettle.terminal.crashpoints import CrashPoints

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 
 from possettle.cards import card_org, mask_pan
 from possettle.iso8583.codec import Fields
-from possettle.link import messages as m
+from possettle.link import requests as m
 from possettle.link.client import LinkError, LinkUnreachable, ReplyMacError
 from possettle.terminal.errors import HostRefused, LinkDown, Refused
 from possettle.terminal.journal import queries as q

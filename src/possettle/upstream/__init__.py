@@ -9,7 +9,7 @@
 * :mod:`~possettle.upstream.simulator` and :mod:`~possettle.upstream.rules` — the built-in
   issuer and its rules file;
 * :mod:`~possettle.upstream.iso8583` — a remote issuer over ISO 8583:1987 (with
-  :mod:`~possettle.upstream.wire`, :mod:`~possettle.upstream.messages` and
+  :mod:`~possettle.upstream.wire`, :mod:`~possettle.upstream.mapping` and
   :mod:`~possettle.upstream.retry`; PIN blocks come from :mod:`possettle.crypto.pin`);
 * :mod:`~possettle.upstream.errors` — the error tree.
 """

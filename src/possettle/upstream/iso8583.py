@@ -49,7 +49,7 @@ from possettle.upstream.errors import (
     UpstreamTimeout,
     UpstreamUnavailable,
 )
-from possettle.upstream.messages import (
+from possettle.upstream.mapping import (
     Original,
     auth_message,
     auth_result,

@@ -14,7 +14,7 @@ from sqlalchemy.engine import Engine
 
 from possettle.console import bridge
 from possettle.doctor.catalog import BY_ID
-from possettle.host.ledger.kinds import AlertStatus
+from possettle.ledger.kinds import AlertStatus
 from possettle.monitor.store import Alert
 
 LIVE_LIMIT = 500

@@ -3,7 +3,7 @@
 Liveness comes from ``last_seen_at`` (the host touches it on every message), not from the
 ``signed_on`` flag, because a terminal that lost its link still looks signed on: *online* if it
 spoke within :data:`ONLINE_WITHIN`; *closed* when it ended its day on purpose (signed off, or
-settled with nothing booked since: ``host/ledger/dayend.py``, so no alert either);
+settled with nothing booked since: ``ledger/dayend.py``, so no alert either);
 else *offline* within :data:`REPORTING_WITHIN`, then *not reporting* (the
 ``telemetry.missing`` view of the fleet). Pending work (reversals, offline
 items) is only known to the terminal, so it comes from its last doctor report.
@@ -18,8 +18,8 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
 
 from possettle.console.data.settlements import classify
-from possettle.host.ledger.dayend import DayEnds, day_ends
-from possettle.host.ledger.schema import (
+from possettle.ledger.dayend import DayEnds, day_ends
+from possettle.ledger.schema import (
     batches,
     merchants,
     terminal_reports,
@@ -32,7 +32,7 @@ REPORTING_WITHIN = timedelta(hours=24)
 
 
 def liveness(status: str, last_seen: datetime | None, now: datetime, closed: bool = False) -> str:
-    """online / closed (for the day: host/ledger/dayend.py) / offline / not reporting."""
+    """online / closed (for the day: ledger/dayend.py) / offline / not reporting."""
     if status == "disabled":
         return "disabled"
     if last_seen is None:

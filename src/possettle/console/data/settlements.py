@@ -5,7 +5,7 @@ needed a batch upload (0510 result not ``1``), its events show faults (MAC and f
 refusals) while the batch was open, and the terminal's last doctor report names the cause and
 the step. A batch that closed after a fault or a failed report is *recovered*; one that did
 not close after a failed report, or is stuck settling, is *failed*. Format and MAC errors are
-counted and sampled rather than kept as events (host/ledger/bad_frames.py): their sampled
+counted and sampled rather than kept as events (ledger/bad_frames.py): their sampled
 moments and each counter's first and last frame are the faults' times.
 """
 
@@ -19,8 +19,8 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
 from possettle.doctor.catalog import BY_ID
-from possettle.host.ledger.bad_frames import marks
-from possettle.host.ledger.schema import batches, host_events, terminal_reports
+from possettle.ledger.bad_frames import marks
+from possettle.ledger.schema import batches, host_events, terminal_reports
 from possettle.status_report import StatusReport
 
 # host events that mean something went wrong (the others are sign-on/off bookkeeping)

@@ -20,8 +20,9 @@ from sqlalchemy.engine import Engine
 from possettle.clock import Clock
 from possettle.console.data.fleet import read_report, terminal_liveness
 from possettle.doctor.run import diagnose_from_host
-from possettle.host.ledger.bad_frames import samples_of
-from possettle.host.ledger.schema import (
+from possettle.iso8583.codes import describe
+from possettle.ledger.bad_frames import samples_of
+from possettle.ledger.schema import (
     audit_log,
     batches,
     host_events,
@@ -31,7 +32,6 @@ from possettle.host.ledger.schema import (
     terminal_reports,
     terminals,
 )
-from possettle.iso8583.codes import describe
 
 TIMELINE_LIMIT = 500
 

@@ -15,7 +15,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
-from possettle.host.ledger.schema import batches, ledger_entries, recon_exceptions, upload_items
+from possettle.ledger.schema import batches, ledger_entries, recon_exceptions, upload_items
 
 SEARCH_LIMIT = 200
 

@@ -26,7 +26,7 @@ def settlements_page(
 ) -> Response:
     data = _data(request, day, tid, result)
     zh = language(request) == "zh"
-    groups = {g.value: g.zh if zh else g.value for g in Group}
+    groups = {g.value: g.text.zh if zh else g.text.en for g in Group}
     return render(
         request, "settlements.html", session, {"data": data, "causes": BY_ID, "groups": groups}
     )

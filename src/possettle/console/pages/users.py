@@ -16,7 +16,7 @@ from starlette.responses import Response
 from possettle.console import bridge
 from possettle.console.auth import add_user, list_users
 from possettle.console.web import Admin, AdminViewer, render, state
-from possettle.host.ledger.kinds import ConsoleRole
+from possettle.ledger.kinds import ConsoleRole
 
 router = APIRouter()
 

@@ -9,17 +9,17 @@ from sqlalchemy.engine import Connection
 
 from possettle.host.context import HostContext
 from possettle.host.handlers.common import base_reply_fields
-from possettle.host.ledger.queries import get_policy
-from possettle.host.ledger.schema import terminal_reports
-from possettle.host.ledger.terminal_state import (
+from possettle.host.request import Reply, Request, host_time_fields
+from possettle.iso8583.fields import Field60, NetworkCode, TxnType
+from possettle.ledger.queries import get_policy
+from possettle.ledger.schema import terminal_reports
+from possettle.ledger.terminal_state import (
     TerminalState,
     record_event,
     sign_off,
     store_session_keys,
     touch,
 )
-from possettle.host.request import Reply, Request, host_time_fields
-from possettle.iso8583.fields import Field60, NetworkCode, TxnType
 from possettle.status_report import StatusReport, problems
 
 

@@ -19,12 +19,12 @@ from possettle.host.handlers.common import (
     rescue_reversal,
 )
 from possettle.host.handlers.purchase import amount_of, batch_open, new_entry
-from possettle.host.ledger.batches import ensure_batch
-from possettle.host.ledger.idempotency import StoredRequest, find_request
-from possettle.host.ledger.kinds import EntryKind
-from possettle.host.ledger.postings import Entry, find_by_rrn, post
-from possettle.host.ledger.terminal_state import TerminalState, record_event, touch
 from possettle.host.request import Reply, Request
+from possettle.ledger.batches import ensure_batch
+from possettle.ledger.idempotency import StoredRequest, find_request
+from possettle.ledger.kinds import EntryKind
+from possettle.ledger.postings import Entry, find_by_rrn, post
+from possettle.ledger.terminal_state import TerminalState, record_event, touch
 from possettle.money import Money
 from possettle.upstream.connector import AuthKind
 

@@ -17,11 +17,11 @@ from sqlalchemy.engine import Connection
 
 from possettle.cards import CardOrg, card_org, expiry_from_track2, pan_from_track2
 from possettle.host.context import HostContext
-from possettle.host.ledger.idempotency import RequestKey, StoredRequest, find_request, store_request
-from possettle.host.ledger.terminal_state import TerminalState
 from possettle.host.request import Reply, Request, host_time_fields
 from possettle.host.reversals.intent import AskedIssuer
 from possettle.iso8583.fields import Field44
+from possettle.ledger.idempotency import RequestKey, StoredRequest, find_request, store_request
+from possettle.ledger.terminal_state import TerminalState
 from possettle.money import Money
 from possettle.upstream.connector import AuthKind, AuthRequest, AuthResult
 from possettle.upstream.errors import UpstreamError, UpstreamTimeout, UpstreamUnavailable

@@ -6,9 +6,9 @@ from collections.abc import Awaitable, Callable
 
 from possettle.host.context import HostContext
 from possettle.host.handlers import admin, advice, purchase, reversal, settlement
-from possettle.host.ledger.terminal_state import TerminalState
 from possettle.host.request import Reply, Request
-from possettle.iso8583.messages import MessageKind
+from possettle.iso8583.classify import MessageKind
+from possettle.ledger.terminal_state import TerminalState
 
 Handler = Callable[[HostContext, Request, TerminalState], Awaitable[Reply]]
 

@@ -13,8 +13,8 @@ from __future__ import annotations
 from possettle.crypto.errors import PinBlockError
 from possettle.crypto.keys import Key
 from possettle.crypto.pin import check_pin_block, translate_pin_block
-from possettle.host.ledger.terminal_state import TerminalState
 from possettle.host.request import Request
+from possettle.ledger.terminal_state import TerminalState
 
 
 def upstream_pin_block(

@@ -24,18 +24,18 @@ from possettle.host.handlers.common import (
     rescue_reversal,
 )
 from possettle.host.handlers.pinblock import upstream_pin_block
-from possettle.host.ledger.batches import ensure_batch
-from possettle.host.ledger.idempotency import (
+from possettle.host.request import Reply, Request
+from possettle.iso8583.errors import DecodeError
+from possettle.iso8583.fields import Field61
+from possettle.ledger.batches import ensure_batch
+from possettle.ledger.idempotency import (
     StoredRequest,
     find_requests,
     store_request,
 )
-from possettle.host.ledger.kinds import BatchStatus, EntryKind
-from possettle.host.ledger.postings import Entry, NewEntry, find_entry, post
-from possettle.host.ledger.terminal_state import TerminalState, touch_if_current
-from possettle.host.request import Reply, Request
-from possettle.iso8583.errors import DecodeError
-from possettle.iso8583.fields import Field61
+from possettle.ledger.kinds import BatchStatus, EntryKind
+from possettle.ledger.postings import Entry, NewEntry, find_entry, post
+from possettle.ledger.terminal_state import TerminalState, touch_if_current
 from possettle.money import Money
 from possettle.upstream.connector import AuthKind, AuthResult
 

@@ -16,12 +16,12 @@ from possettle.host.handlers.common import (
     earlier_reply,
     finish_once,
 )
-from possettle.host.ledger.kinds import EntryKind
-from possettle.host.ledger.postings import Entry, NewEntry, find_entry, post_reversal
-from possettle.host.ledger.terminal_state import TerminalState, touch
 from possettle.host.request import Reply, Request
 from possettle.host.reversals.store import NewReversal, ensure_pending
 from possettle.iso8583.fields import TxnType
+from possettle.ledger.kinds import EntryKind
+from possettle.ledger.postings import Entry, NewEntry, find_entry, post_reversal
+from possettle.ledger.terminal_state import TerminalState, touch
 from possettle.money import Money
 from possettle.upstream.connector import AuthKind, AuthRequest
 

@@ -11,18 +11,6 @@ from possettle.host.handlers.common import (
     earlier_reply,
     finish_once,
 )
-from possettle.host.ledger.batches import (
-    UploadedItem,
-    begin_settlement,
-    close_batch,
-    ensure_batch,
-    get_batch,
-    record_uploads,
-)
-from possettle.host.ledger.kinds import BatchStatus, EntryKind
-from possettle.host.ledger.postings import find_entries
-from possettle.host.ledger.queries import HalfSums, batch_sums
-from possettle.host.ledger.terminal_state import TerminalState, touch
 from possettle.host.request import Reply, Request
 from possettle.iso8583.errors import DecodeError
 from possettle.iso8583.fields import (
@@ -34,6 +22,18 @@ from possettle.iso8583.fields import (
     parse_upload_count,
     parse_upload_records,
 )
+from possettle.ledger.batches import (
+    UploadedItem,
+    begin_settlement,
+    close_batch,
+    ensure_batch,
+    get_batch,
+    record_uploads,
+)
+from possettle.ledger.kinds import BatchStatus, EntryKind
+from possettle.ledger.postings import find_entries
+from possettle.ledger.queries import HalfSums, batch_sums
+from possettle.ledger.terminal_state import TerminalState, touch
 
 _UPLOADABLE = (EntryKind.SALE, EntryKind.OFFLINE, EntryKind.REFUND)
 

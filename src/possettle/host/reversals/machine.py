@@ -21,8 +21,8 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from enum import StrEnum
 
-from possettle.host.ledger.kinds import ReversalState
 from possettle.iso8583.codes import UPSTREAM_RETRY
+from possettle.ledger.kinds import ReversalState
 from possettle.upstream.retry import RetryPolicy
 
 #: a 0410 with one of these asks for the reversal again later

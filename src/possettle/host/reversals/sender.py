@@ -33,12 +33,12 @@ from possettle.crypto.errors import CryptoError
 from possettle.errors import ConfigError
 from possettle.host.config import HostConfig
 from possettle.host.crashpoints import HostCrashPoints
-from possettle.host.errors import HostError
-from possettle.host.ledger.database import Database
-from possettle.host.ledger.kinds import ReversalState
 from possettle.host.reversals import store
 from possettle.host.reversals.intent import AskedIssuer
 from possettle.host.reversals.machine import Outcome, after_attempt, classify
+from possettle.ledger.database import Database
+from possettle.ledger.errors import LedgerError
+from possettle.ledger.kinds import ReversalState
 from possettle.upstream.connector import (
     AuthKind,
     AuthRequest,
@@ -154,7 +154,7 @@ class Reversals:
             return
         try:
             await self._db.write(lambda c: asked.reverse(c, reason))
-        except HostError as exc:
+        except LedgerError as exc:
             log.error(
                 "upstream reversal NOT stored: the ledger refused it; kept in memory and retried",
                 rrn=asked.new.rrn,
@@ -216,7 +216,7 @@ class Reversals:
                 if await self.step():
                     continue
                 due = await self._read(store.next_due)
-            except HostError as exc:
+            except LedgerError as exc:
                 log.error("upstream reversal sender cannot use the ledger", error=str(exc))
                 due = None
             wait = poll
@@ -254,7 +254,7 @@ class Reversals:
         owner = self.owner
         try:
             kept = await self._db.write(lambda c: store.record_attempt(c, rev, owner, step, now))
-        except HostError as exc:
+        except LedgerError as exc:
             # The lease runs out and the reversal is sent again: the issuer takes it twice
             # rather than never.
             log.error("upstream reversal attempt not recorded", rrn=rev.rrn, error=str(exc))
@@ -286,7 +286,7 @@ class Reversals:
         for item in waiting:
             try:
                 await self._db.write(item.store)
-            except HostError as exc:
+            except LedgerError as exc:
                 log.error(
                     "upstream reversal still NOT stored; kept in memory",
                     rrn=item.asked.new.rrn if item.asked.new else "?",
@@ -300,7 +300,7 @@ class Reversals:
             note = _LateNote(late, self.owner, self._db.clock.now())
             try:
                 state = await self._db.write(note.record)
-            except HostError as exc:
+            except LedgerError as exc:
                 log.error("upstream late reply not recorded", rrn=late.rrn, error=str(exc))
                 continue
             log.warning(

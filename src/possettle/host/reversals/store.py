@@ -21,11 +21,6 @@ from sqlalchemy.engine import Connection
 
 from possettle.cards import mask_pan
 from possettle.crypto.vault import Vault
-from possettle.host.ledger.kinds import ReversalState
-from possettle.host.ledger.queries import dialect_insert
-from possettle.host.ledger.raw import RawStatement
-from possettle.host.ledger.schema import upstream_reversals
-from possettle.host.ledger.terminal_state import record_event
 from possettle.host.reversals.machine import (
     NO_ANSWER_REASON,
     ORPHAN_REASON,
@@ -33,6 +28,11 @@ from possettle.host.reversals.machine import (
     Step,
     check_transition,
 )
+from possettle.ledger.kinds import ReversalState
+from possettle.ledger.queries import dialect_insert
+from possettle.ledger.raw import RawStatement
+from possettle.ledger.schema import upstream_reversals
+from possettle.ledger.terminal_state import record_event
 from possettle.upstream.connector import AuthRequest, SentRequest
 
 ur = upstream_reversals.c

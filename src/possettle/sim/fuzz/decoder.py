@@ -15,11 +15,11 @@ input; any other exception escapes and is a crash.
 from __future__ import annotations
 
 from possettle.iso8583 import codec
+from possettle.iso8583.classify import classify
 from possettle.iso8583.errors import CodecError, DecodeError
 from possettle.iso8583.fields import Field60
 from possettle.iso8583.framing import FrameReader
 from possettle.iso8583.mask import pretty
-from possettle.iso8583.messages import classify
 from possettle.sim.fuzz.corpus import Corpus
 
 

@@ -16,10 +16,10 @@ from pathlib import Path
 import sqlalchemy as sa
 
 from possettle.crypto.keys import Key
-from possettle.host.ledger.db import create_engine_for
-from possettle.host.ledger.schema import metadata
 from possettle.iso8583.fields import HalfTotals, SettlementTotals
-from possettle.link import messages
+from possettle.ledger.engine import create_engine_for
+from possettle.ledger.schema import metadata
+from possettle.link import requests
 from possettle.link.client import Link
 from possettle.sim.host_process import HostProcess, free_port
 
@@ -175,7 +175,7 @@ async def correct_day(port: int, terminal: Terminal, pan: str, pin: str) -> DayC
         if signed.code != "00":
             return DayCheck(signed.code, "", "", balanced=False)
         sale = await link.send(
-            messages.sale(
+            requests.sale(
                 terminal.tid,
                 terminal.mid,
                 link.next_stan(),
@@ -189,7 +189,7 @@ async def correct_day(port: int, terminal: Terminal, pan: str, pin: str) -> DayC
         )
         totals = SettlementTotals(HalfTotals(100, 1, 0, 0), HalfTotals())
         settle = await link.send(
-            messages.settlement(terminal.tid, terminal.mid, link.next_stan(), link.batch, totals)
+            requests.settlement(terminal.tid, terminal.mid, link.next_stan(), link.batch, totals)
         )
         back = settle.reply.get("48", "")
         balanced = len(back) == 62 and SettlementTotals.parse(back).balanced
