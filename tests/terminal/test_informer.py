@@ -27,6 +27,7 @@ from possettle.terminal.keepalive import Duty, LinkFailure, LinkState, Transitio
 from possettle.terminal.pos import Pos
 from possettle.terminal.scheduled_report import keep_verdict
 from tests.host.harness import TID, RunningHost, register
+from tests.terminal.faults import cli
 from tests.terminal.harness import CUP_PAN, DAYTIME, make_terminal
 from tests.terminal.relay import Relay, mac_relay
 from tests.terminal.scenario import host_on_day
@@ -338,3 +339,21 @@ async def test_a_failure_inside_the_informer_surfaces_when_it_stops(
                 await asyncio.sleep(0)
     finally:
         await pos.close()
+
+
+async def test_possettle_terminal_idle_keeps_the_host_informed_for_its_duration(
+    tmp_path: Path, host: RunningHost
+) -> None:
+    directory = make_terminal(tmp_path / "t", host.port, echo_idle_s=0.05, status_report_s=0.2)
+    seen_long_ago(host.config.db_url)
+    run = await cli(directory, "idle", "--duration", "2")
+    assert run.code == 0, run.stderr
+    data = run.json()
+    assert data["ok"] is True and data["link"] == "up"
+    assert data["echo_answered"] == data["echo_sent"] >= 1
+    assert data["status_report_answered"] == data["status_report_sent"] >= 1
+    seen = last_seen(host.config.db_url)
+    assert seen is not None and seen > LONG_AGO
+    assert stored_report(host.config.db_url) == StatusReport(
+        ok=True, batch=1, pending_reversals=0, offline_items=0
+    )

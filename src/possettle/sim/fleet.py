@@ -10,7 +10,6 @@ work locally, from one that is cut off.
 
 from __future__ import annotations
 
-import asyncio
 import random
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -50,7 +49,7 @@ class Member:
     directory: Path
     proxy: AdversityProxy
     pos: Pos | None = None
-    informer: asyncio.Task[None] | None = None  # while ``pos`` is open
+    informer: Informer | None = None  # while ``pos`` is open
     injected: str | None = None
     events: list[str] = field(default_factory=list)
 
@@ -104,19 +103,15 @@ class Fleet:
         """The member's terminal, opened if it is not; from then on it keeps the host informed."""
         if m.pos is None:
             m.pos = Pos.open(m.directory, clock=SystemClock())
-            m.informer = asyncio.create_task(
-                Informer(m.pos.terminal).run(), name=f"{m.tid} informer"
-            )
+            m.informer = Informer(m.pos.terminal)
+            m.informer.start()
         return m.pos
 
     async def close_terminal(self, m: Member) -> None:
-        task, m.informer = m.informer, None
+        informer, m.informer = m.informer, None
         try:
-            if task is not None:
-                task.cancel()
-                await asyncio.wait([task])
-                if not task.cancelled() and (error := task.exception()) is not None:
-                    raise error  # the keep-alive is the core's: its failure is a bug to see
+            if informer is not None:
+                await informer.stop()
         finally:
             if m.pos is not None:
                 await m.pos.close()

@@ -83,6 +83,7 @@ class Informer:
         self.counts: Counter[str] = Counter()
         smallest = min((s for s in (cfg.echo_idle_s, cfg.status_report_s) if s), default=0.0)
         self._poll = min(BUSY_POLL_S, smallest / 4) if smallest else BUSY_POLL_S
+        self._task: asyncio.Task[None] | None = None
 
     @property
     def state(self) -> LinkState:
@@ -155,21 +156,31 @@ class Informer:
             # nothing sent while the terminal is busy: look again shortly, not in a hot loop
             await self._sleep(wait if wait > 0 else self._poll)
 
-    @contextlib.asynccontextmanager
-    async def running(self) -> AsyncIterator[Informer]:
-        """:meth:`run` in a task for the body's duration; its failure is raised on the way
-        out (unless the body itself failed), never lost."""
-        task = asyncio.create_task(self.run(), name=f"informer {self.terminal.config.tid}")
-        try:
-            yield self
-        except BaseException:
-            await _stop(task)
-            raise
-        await _stop(task)
+    def start(self) -> None:
+        """:meth:`run` in a task of its own, kept (never fire-and-forget) until :meth:`stop`."""
+        if self._task is None:
+            name = f"informer {self.terminal.config.tid}"
+            self._task = asyncio.create_task(self.run(), name=name)
+
+    async def stop(self) -> None:
+        """End the task; a failure inside it is raised here, never lost."""
+        task, self._task = self._task, None
+        if task is None:
+            return
+        task.cancel()
+        await asyncio.wait([task])
         if not task.cancelled() and (error := task.exception()) is not None:
             raise error
 
-
-async def _stop(task: asyncio.Task[None]) -> None:
-    task.cancel()
-    await asyncio.wait([task])
+    @contextlib.asynccontextmanager
+    async def running(self) -> AsyncIterator[Informer]:
+        """:meth:`start` for the body's duration, then :meth:`stop` (whose failure gives way to
+        the body's own)."""
+        self.start()
+        try:
+            yield self
+        except BaseException:
+            with contextlib.suppress(Exception):
+                await self.stop()
+            raise
+        await self.stop()
