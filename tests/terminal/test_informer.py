@@ -9,6 +9,9 @@ from __future__ import annotations
 import asyncio
 import json
 import random
+import signal
+import sqlite3
+import sys
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 from pathlib import Path
@@ -21,6 +24,7 @@ from possettle.ledger.engine import create_engine_for
 from possettle.ledger.schema import terminal_reports, terminals
 from possettle.sim.proxy import AdversityProxy, Faults
 from possettle.status_report import StatusReport
+from possettle.terminal.config import JOURNAL_FILE
 from possettle.terminal.crashpoints import CrashPoints
 from possettle.terminal.informer import Informer, Sent
 from possettle.terminal.keepalive import Duty, LinkFailure, LinkState, Transition
@@ -357,3 +361,49 @@ async def test_possettle_terminal_idle_keeps_the_host_informed_for_its_duration(
     assert stored_report(host.config.db_url) == StatusReport(
         ok=True, batch=1, pending_reversals=0, offline_items=0
     )
+
+
+async def test_possettle_terminal_idle_stops_cleanly_on_sigterm(
+    tmp_path: Path, host: RunningHost
+) -> None:
+    directory = make_terminal(tmp_path / "t", host.port, echo_idle_s=0.05)
+    seen_long_ago(host.config.db_url)
+    proc = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "possettle.cli.main", "terminal", "idle", "--dir", str(directory),
+        "--json", stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
+    )  # fmt: skip
+    try:
+        async with asyncio.timeout(60):  # until the host has heard its first echo
+            while (seen := last_seen(host.config.db_url)) is None or seen <= LONG_AGO:  # noqa: ASYNC110 - another process's effect, seen in the ledger: no event to await
+                await asyncio.sleep(0.05)
+        proc.send_signal(signal.SIGTERM)
+        out, err = await asyncio.wait_for(proc.communicate(), 60)
+    finally:
+        if proc.returncode is None:
+            proc.kill()
+            await proc.wait()
+    assert proc.returncode == 0, err.decode()
+    data = json.loads(out)
+    assert data["ok"] is True and data["echo_answered"] >= 1
+    journal = sqlite3.connect(f"file:{directory / JOURNAL_FILE}?mode=ro", uri=True)
+    try:
+        [(open_marker,)] = journal.execute("SELECT value FROM meta WHERE key = 'open'")
+    finally:
+        journal.close()
+    assert open_marker == "0"  # closed cleanly: the next start is no crash recovery
+
+
+async def test_possettle_terminal_idle_with_both_duties_off_returns_at_once(
+    tmp_path: Path, host: RunningHost
+) -> None:
+    off = {"echo_idle_s": 0.0, "status_report_s": 0.0}
+    run = await cli(make_terminal(tmp_path / "t", host.port, **off), "idle")
+    assert run.code == 0, run.stderr
+    assert run.json() == {
+        "ok": True,
+        "link": "unknown",
+        "echo_sent": 0,
+        "echo_answered": 0,
+        "status_report_sent": 0,
+        "status_report_answered": 0,
+    }

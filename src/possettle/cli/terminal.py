@@ -290,15 +290,29 @@ def idle_command(
         err().print(f"{_schedule(cfg)} (Ctrl-C stops)", soft_wrap=True, markup=False)
 
     async def work(pos: Pos) -> dict[str, Any]:
-        stop = asyncio.Event()
+        # The terminal does nothing else meanwhile: the informer runs in this task, so a
+        # failure in it ends the command at once, and with both duties off it returns at once.
+        informer = Informer(pos.terminal)
+        task = asyncio.current_task()
+        assert task is not None
+        interrupted: list[int] = []
+
+        def interrupt(sig: int) -> None:
+            interrupted.append(sig)
+            task.cancel()
+
         loop = asyncio.get_running_loop()
         for sig in (signal.SIGINT, signal.SIGTERM):
-            loop.add_signal_handler(sig, stop.set)
+            loop.add_signal_handler(sig, interrupt, sig)
         try:
-            async with Informer(pos.terminal).running() as informer:
-                with contextlib.suppress(TimeoutError):
-                    async with asyncio.timeout(duration):
-                        await stop.wait()
+            async with asyncio.timeout(duration):
+                await informer.run()
+        except TimeoutError:
+            pass  # --duration is up
+        except asyncio.CancelledError:
+            if not interrupted:
+                raise
+            task.uncancel()  # Ctrl-C or SIGTERM: a clean stop
         finally:
             for sig in (signal.SIGINT, signal.SIGTERM):
                 loop.remove_signal_handler(sig)
