@@ -73,6 +73,7 @@ from possettle.ledger.kinds import EntryKind
 from possettle.ledger.schema import ledger_entries
 from possettle.link import requests as link_requests
 from possettle.link.client import Link, LinkError
+from possettle.link.failure import LinkFailure
 from possettle.logs import configure_logging
 
 MID = "898100012340001"
@@ -482,7 +483,7 @@ class LeanLink(asyncio.Protocol):
     def connection_lost(self, exc: Exception | None) -> None:
         self.transport = None
         if self.waiter is not None and not self.waiter.done():
-            self.waiter.set_exception(LinkError(f"connection lost: {exc}"))
+            self.waiter.set_exception(LinkError(f"connection lost: {exc}", LinkFailure.RESET))
 
     async def send(self, fields: dict[str, str]) -> str:
         """Send one request; the reply's response code (MAC verified when approved)."""
@@ -508,7 +509,7 @@ class LeanLink(asyncio.Protocol):
 
 def _expire(waiter: asyncio.Future[Frame]) -> None:
     if not waiter.done():
-        waiter.set_exception(LinkError("no reply in time"))
+        waiter.set_exception(LinkError("no reply in time", LinkFailure.LOST_REPLY))
 
 
 class Fleet:

@@ -1,6 +1,7 @@
 """The root of possettle's error trees.
 
-Every package has one error tree whose root derives from :class:`PossettleError`::
+Every package has one error tree whose root derives from :class:`PossettleError`, drawn in
+that package's ``errors`` module::
 
     PossettleError
     ├── iso8583.errors.CodecError       a frame or field broke PS-CUP/1 (peer's fault)
@@ -8,13 +9,25 @@ Every package has one error tree whose root derives from :class:`PossettleError`
     │   ├── DecodeError                 a field, with its number and byte offset
     │   └── EncodeError                 our message could not be encoded (caller misuse)
     ├── crypto.errors.CryptoError       bad key material, MAC mismatch, PIN block errors
+    ├── link.client.LinkError           the host unreachable, silent, or a reply's MAC wrong
+    ├── terminal.errors.TerminalError   refusals, journal, host answers, LinkDown, printer
     ├── upstream.errors.UpstreamError   issuer timeouts, connection loss, refusals
     ├── host.errors.HostError           registry misuse, ledger conflicts, configuration
+    ├── monitor.errors.MonitorError     alerts and audit entries refused
+    ├── console.errors.ConsoleError     logins, actions and users refused
+    ├── sim.errors.SimError             the simulator's host process or fuzzer target lost
+    ├── money.MoneyError                an amount that cannot be represented
     └── ConfigError                     a bad option or file given by the user
 
-Lower-layer errors (``OSError``, ``asyncio.TimeoutError``, pyiso8583's errors, SQLAlchemy's)
-are translated at exactly one boundary per package with ``raise ... from exc`` so the cause
-chain is kept for the doctor.
+Lower-layer errors (``OSError``, ``asyncio.TimeoutError``, pyiso8583's errors, SQLAlchemy's,
+and another package's tree) are translated at exactly one boundary per package with
+``raise ... from exc`` so the cause chain is kept for the doctor: a caller catches the tree of
+the package it calls, never two. The terminal's callers, for instance, catch
+``TerminalError`` (``LinkDown`` and its kinds), never the link's ``LinkError``.
+
+An exception is a fault: what the caller asked for could not be done. An outcome the caller
+goes on from (a reply's meaning, a settlement that stops at a step, a recovery that has not
+worked yet) is a returned value.
 """
 
 from __future__ import annotations

@@ -9,7 +9,6 @@ import pytest
 import sqlalchemy as sa
 
 from possettle.console.auth import (
-    LoginRefused,
     add_user,
     authenticate,
     close_session,
@@ -17,6 +16,7 @@ from possettle.console.auth import (
     open_session,
     token_hash,
 )
+from possettle.console.errors import LoginRefused, UserExists, UserRejected
 from possettle.ledger.engine import create_engine_for
 from possettle.ledger.kinds import ConsoleRole
 from possettle.ledger.migrate import init_db
@@ -32,6 +32,24 @@ def engine(db_url: str) -> Iterator[sa.Engine]:
     add_user(engine, "ana", "pass-word-1", ConsoleRole.OPERATOR, T0)
     yield engine
     engine.dispose()
+
+
+@pytest.mark.parametrize(
+    ("username", "password", "error", "message"),
+    [
+        ("ana", "pass-word-2", UserExists, "console user 'ana' already exists"),
+        ("", "pass-word-2", UserRejected, "username must be 1 to 40 characters"),
+        ("x" * 41, "pass-word-2", UserRejected, "username must be 1 to 40 characters"),
+        ("bob", "short", UserRejected, "password must be at least 8 characters"),
+    ],
+    ids=["a taken name", "an empty name", "a name too long", "a password too short"],
+)
+def test_a_user_that_cannot_be_added_is_refused_in_the_consoles_own_terms(
+    engine: sa.Engine, username: str, password: str, error: type[UserRejected], message: str
+) -> None:
+    with pytest.raises(UserRejected) as refused:
+        add_user(engine, username, password, ConsoleRole.OPERATOR, T0)
+    assert (type(refused.value), str(refused.value)) == (error, message)
 
 
 def test_the_right_password_logs_in_and_resets_the_failure_count(engine: sa.Engine) -> None:

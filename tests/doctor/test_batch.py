@@ -14,6 +14,7 @@ from pathlib import Path
 import pytest
 
 from possettle.sim.proxy import Direction, Faults
+from possettle.terminal.journal.events import BatchAdoption, EventKind
 from tests.doctor.harness import doctor, make_terminal, open_pos, settle, trade
 from tests.doctor.scenes import (
     FAST,
@@ -108,8 +109,8 @@ async def test_a_terminal_batch_number_that_jumped_is_mended_by_its_next_settlem
         pos = open_pos(term)
         try:
             assert pos.status()["batch"] == 2
-            [adopted] = pos.journal.events("batch_adopted")
-            assert adopted["detail"] == {"local": 3, "host": 1}
+            [adopted] = pos.journal.events(EventKind.BATCH_ADOPTED)
+            assert adopted.detail == BatchAdoption(local=3, host=1)
         finally:
             await pos.close()
         assert host_current_batch(sqlite_url, TID) == 2

@@ -17,22 +17,18 @@ from possettle.doctor.catalog import BY_ID
 from possettle.doctor.checks import AREA_SIGNALS, HEALTHY_SIGNALS
 from possettle.doctor.likelihoods import FACTORS
 from possettle.iso8583.codes import doctor_signals
-from possettle.terminal import errors as terminal_errors
+from possettle.terminal.printer.status import PrinterCode
 
 ROOT = Path(__file__).resolve().parents[2]
 DOCS = ROOT / "docs" / "doctor.md"
 
-
-def _printer_errors() -> set[str]:
-    """What a print_failed event carries (terminal/printing.py): a PrinterError's name."""
-    base = terminal_errors.PrinterError
-    names = {base.__name__}
-    names |= {
-        c.__name__
-        for c in vars(terminal_errors).values()
-        if isinstance(c, type) and issubclass(c, base)
-    }
-    return names
+# f-strings signals.py builds a signal from, and the values they take: a printer's stable
+# codes (terminal/printer/status.py), from its status probe and from a print that failed
+PRINTER_CODES = {code.value for code in PrinterCode}
+TEMPLATES = {
+    "f'printer.{code}'": {f"printer.{c}" for c in PRINTER_CODES},
+    "f'print.failed.{printer}'": {f"print.failed.{c}" for c in PRINTER_CODES},
+}
 
 
 def _strings(node: ast.AST, assigned: dict[str, list[ast.AST]]) -> set[str]:
@@ -50,15 +46,19 @@ def _strings(node: ast.AST, assigned: dict[str, list[ast.AST]]) -> set[str]:
         and isinstance(node.func.value, ast.Dict)
         and node.func.attr == "get"
     ):
-        return {v for x in node.func.value.values if x for v in _strings(x, assigned)}
+        found = {v for x in node.func.value.values if x for v in _strings(x, assigned)}
+        default = node.args[1:]  # {...}.get(key, default)
+        return found | {v for x in default for v in _strings(x, assigned)}
+    if isinstance(node, ast.Subscript) and isinstance(node.value, ast.Dict):
+        return {v for x in node.value.values if x for v in _strings(x, assigned)}
     if isinstance(node, ast.Attribute) and node.attr == "doctor_signal":
         return set(doctor_signals())  # the response-code table's column
     if isinstance(node, ast.Name) and node.id in assigned:
         return {v for x in assigned[node.id] for v in _strings(x, assigned)}
     if isinstance(node, ast.JoinedStr):
         text = ast.unparse(node)
-        if text == "f'print.failed.{code}'":
-            return {f"print.failed.{name}" for name in _printer_errors()}
+        if text in TEMPLATES:
+            return TEMPLATES[text]
         if text == "f'{signal}.minver'":
             return {
                 f"{s}.minver" for s in doctor_signals() if s == signals_module.MINVER_CODE_SIGNAL
@@ -93,8 +93,9 @@ def emitted() -> set[str]:
 def test_the_scan_sees_the_signals_it_should() -> None:
     found = emitted()
     assert {"printer.paper_out", "probe.ok", "code.issuer", "code.58.minver"} <= found
-    assert {"refused.operator", "refused.void_settled", "settle.link.unreachable"} <= found
-    assert "print.failed.PaperOut" in found
+    assert {"refused.operator", "refused.void_settled", "settle.link.no_route"} <= found
+    assert {"settle.link.lost_reply", "settle.link.unknown"} <= found
+    assert {"print.failed.paper_out", "printer.cover_open"} <= found
 
 
 def test_every_emitted_signal_has_a_likelihood_entry() -> None:

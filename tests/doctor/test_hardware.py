@@ -1,8 +1,10 @@
 """The doctor names hardware causes (硬件): printer, reader, link, storage.
 
-Each test injects the real fault (the simulated printer's and reader's state files, a link
-whose packets go nowhere, a journal at its size limit, a journal with broken pages), runs the
-settlement or the operation as a merchant would, then asks the doctor.
+Each test injects the real fault (the simulated printer's and reader's condition, which the
+doctor never reads: it asks the devices through the terminal's drivers, and reads the codes the
+terminal journaled when its own print or card read failed; a link whose packets go nowhere, a
+journal at its size limit, a journal with broken pages), runs the settlement or the operation
+as a merchant would, then asks the doctor.
 
 Not covered, because nothing here can detect it: ``device.overheat`` (the terminal has no
 temperature probe, so no signal reaches the doctor; it stays in the catalog for devices
@@ -27,14 +29,17 @@ from tests.terminal.scenario import point_at
 
 
 @pytest.mark.parametrize(
-    ("state", "cause", "printed_error"),
+    ("state", "cause", "code"),
     [
-        (PrinterState.PAPER_OUT, "printer.paper_out", "PaperOut"),
-        (PrinterState.OFFLINE, "printer.fault", "PrinterOffline"),
+        (PrinterState.PAPER_OUT, "printer.paper_out", "paper_out"),
+        (PrinterState.OFFLINE, "printer.fault", "offline"),
+        (PrinterState.COVER_OPEN, "printer.fault", "cover_open"),
+        (PrinterState.CUTTER_JAM, "printer.fault", "cutter_jam"),
+        (PrinterState.OVERHEAT, "printer.fault", "overheat"),
     ],
 )
 async def test_a_slip_that_cannot_print_is_the_printer_and_reprints_once_it_is_back(
-    tmp_path: Path, sqlite_url: str, state: PrinterState, cause: str, printed_error: str
+    tmp_path: Path, sqlite_url: str, state: PrinterState, cause: str, code: str
 ) -> None:
     key_file = tmp_path / "host.key"
     await register(sqlite_url, key_file)
@@ -48,8 +53,10 @@ async def test_a_slip_that_cannot_print_is_the_printer_and_reprints_once_it_is_b
         report = await doctor(term, sqlite_url)
         top = expect_top(report, cause, "hardware", "print")
         ev = evidence(top)
-        assert ev["printer.state"] == [state.value]
-        assert ev["print_failed"] == [printed_error]
+        # what the printer answers to its status query now, and the code the terminal's own
+        # print attempt failed with
+        assert ev["printer.state"] == [code]
+        assert ev["print_failed"] == [code]
         assert report.as_dict()["ok"] is False
 
         # Still no paper: the safe recovery (reprint) runs and says it did not work.
@@ -72,28 +79,30 @@ async def test_a_slip_that_cannot_print_is_the_printer_and_reprints_once_it_is_b
     assert after.ok
 
 
+@pytest.mark.parametrize("state", [ReaderState.FAULT, ReaderState.OFFLINE])
 async def test_a_card_reader_fault_is_the_reader_and_has_no_automatic_recovery(
-    tmp_path: Path, sqlite_url: str
+    tmp_path: Path, sqlite_url: str, state: ReaderState
 ) -> None:
     key_file = tmp_path / "host.key"
     await register(sqlite_url, key_file)
     async with running_host(sqlite_url, key_file) as host:
         term = make_terminal(tmp_path / "t", host.port)
         await trade(term, sales=2)
-        set_reader(term, ReaderState.FAULT)
+        set_reader(term, state)
         pos = open_pos(term)
         try:
             with pytest.raises(Refused) as info:
                 await pos.sale(CUP_PAN, 500, expiry="3012")
-            assert info.value.code == "reader.fault"
+            assert info.value.code == f"reader.{state.value}"
         finally:
             await pos.close()
 
         report = await doctor(term, sqlite_url, fix=True)
     top = expect_top(report, "reader.fault", "hardware")
     ev = evidence(top)
-    assert ev["reader.state"] == ["fault"]
-    assert ev["refused"] == ["reader.fault"]
+    # what the reader answers when asked now, and the refusal the terminal journaled
+    assert ev["reader.state"] == [state.value]
+    assert ev["refused"] == [f"reader.{state.value}"]
     assert top.recovery is None  # it blocks payments, not the settlement: nothing to run
     checks = {c["area"]: c["status"] for c in report.as_dict()["checks"]}
     assert checks["reader"] == "fail"
@@ -117,7 +126,11 @@ async def test_a_link_that_drops_every_packet_is_the_link_and_the_settlement_res
             top = expect_top(report, "link.down", "hardware", "settle")
             ev = evidence(top)
             assert ev["link.connect"] == ["timeout"]
-            assert ev["settle_failed"][0] == {"step": "settle", "code": ""}
+            assert ev["settle_failed"][0] == {
+                "step": "settle",
+                "code": "",
+                "link_failure": "timeout",
+            }
             assert "host.unreachable" not in [d.cause.id for d in report.diagnoses[:1]]
         point_at(term, host.port)  # plugged in again
         set_timeout(term)

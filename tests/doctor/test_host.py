@@ -55,7 +55,8 @@ async def test_a_line_that_loses_the_hosts_replies_is_unstable_and_the_settlemen
         top = expect_top(report, "network.unstable", "software", "settle")
         ev = evidence(top)
         assert ev["link.echo_loss"] == [1.0]  # every echo test went unanswered
-        assert ev["settle_failed"] == [{"step": "settle", "code": ""}]
+        # the 0500 left and its reply was lost on the way back
+        assert ev["settle_failed"] == [{"step": "settle", "code": "", "link_failure": "lost_reply"}]
 
         proxy.faults = Faults()
         set_timeout(term)
@@ -85,7 +86,7 @@ async def test_a_host_that_is_down_is_unreachable_and_the_settlement_resumes_whe
     top = expect_top(report, "host.unreachable", "software", "settle")
     ev = evidence(top)
     assert ev["link.connect"] == ["refused"]
-    assert ev["settle_failed"] == [{"step": "settle", "code": ""}]
+    assert ev["settle_failed"] == [{"step": "settle", "code": "", "link_failure": "refused"}]
     assert "link.down" not in [d.cause.id for d in report.diagnoses]  # the RST came back
 
     report = await doctor(term, sqlite_url, fix=True)

@@ -21,6 +21,8 @@ from possettle.doctor import wording
 from possettle.doctor.catalog import BY_ID, CAUSES, Group
 from possettle.doctor.model import AREAS
 from possettle.doctor.wording import LANGS, Text, WordingError, join, placeholders, say
+from possettle.terminal.printer.status import PrinterCode
+from possettle.terminal.reader import ReaderCode
 
 ROOT = Path(__file__).resolve().parents[2]
 SRC = ROOT / "src" / "possettle"
@@ -33,6 +35,8 @@ FAMILIES: dict[str, Iterable[str]] = {
     "group.{}": [g.value for g in Group],
     "area.{}": AREAS,
     "check.ok.{}": AREAS,
+    "printer.{}": [c.value for c in PrinterCode],
+    "reader.{}": [c.value for c in ReaderCode],
 }
 
 # Chinese (and full-width) characters: the doctor's code must not spell them.

@@ -21,7 +21,8 @@ from possettle.host.reversals.store import ReversalRow, list_reversals
 from possettle.ledger.engine import create_engine_for
 from possettle.ledger.schema import ledger_entries
 from possettle.link.client import Link
-from possettle.sim.host_process import HostProcess, HostProcessError, free_port
+from possettle.sim.errors import HostProcessError
+from possettle.sim.host_process import HostProcess, free_port
 from tests.host.harness import MID, TID, TMK
 
 #: short budgets so that a crash chain runs in seconds (the lease covers a restart)

@@ -12,7 +12,8 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
 from possettle.ledger.schema import audit_log
-from possettle.monitor.audit import GENESIS, AuditError, entries, entry_hash, head, record, verify
+from possettle.monitor.audit import GENESIS, entries, entry_hash, head, record, verify
+from possettle.monitor.errors import AuditError
 
 T0 = datetime(2026, 11, 26, 9, 0, 0, 123456, tzinfo=UTC)
 

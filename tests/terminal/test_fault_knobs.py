@@ -9,6 +9,7 @@ from typer.testing import CliRunner
 
 from possettle.cli.main import app
 from possettle.terminal.config import TerminalConfig
+from possettle.terminal.journal.events import EventKind, FaultInjected
 from tests.host.harness import register, running_host
 from tests.terminal.faults import host_view
 from tests.terminal.harness import CUP_PAN, make_terminal, open_pos
@@ -45,8 +46,8 @@ async def test_stale_keys_get_a0_then_a_fresh_sign_on_heals(
             again = await pos.sale(CUP_PAN, 1300, expiry="3012")  # signs on again first
             assert again.approved
             assert (await pos.settle()).ok
-            assert [e["detail"] for e in pos.journal.events("fault_injected")] == [
-                {"fault": "stale-keys"}
+            assert [e.detail for e in pos.journal.events(EventKind.FAULT_INJECTED)] == [
+                FaultInjected(fault="stale-keys")
             ]
         finally:
             await pos.close()
@@ -65,7 +66,13 @@ async def test_a_batch_number_that_jumped_is_taken_back_from_the_host(
         pos = open_pos(term)
         try:
             assert pos.status()["batch"] == 42
-            assert pos.journal.events("fault_injected")  # deliberate, and journaled as such
+            [injected] = pos.journal.events(EventKind.FAULT_INJECTED)  # deliberate, journaled
+            assert injected.detail.model_dump() == {
+                "code": "",
+                "fault": "batch",
+                "from": 1,
+                "to": 42,
+            }
             report = await pos.settle()
             # the host answers 77; batch 42 is empty and was never opened there, so the
             # sign-on takes the host's batch 1 back and the settlement goes on with it

@@ -6,6 +6,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from possettle.clock import SystemClock
+from possettle.terminal.journal.events import EventKind
 from possettle.terminal.pos import Pos
 from tests.host.harness import register, running_host
 from tests.terminal.harness import CUP_PAN, VISA_PAN, make_terminal, open_pos
@@ -59,8 +60,8 @@ async def test_sign_off_drops_the_keys_and_the_next_sale_signs_on_again(
             sale = await pos.sale(CUP_PAN, 1500, expiry="3012")
             assert sale.approved
             assert pos.status()["signed_on"] is True
-            kinds = [e["kind"] for e in pos.journal.events()]
-            assert kinds.index("signed_off") > kinds.index("signed_on")
+            kinds = [e.kind for e in pos.journal.events()]  # newest first
+            assert kinds.index(EventKind.SIGNED_ON) < kinds.index(EventKind.SIGNED_OFF)
         finally:
             await pos.close()
 

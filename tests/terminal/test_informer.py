@@ -22,12 +22,14 @@ import sqlalchemy as sa
 from possettle.clock import FixedClock
 from possettle.ledger.engine import create_engine_for
 from possettle.ledger.schema import terminal_reports, terminals
-from possettle.sim.proxy import AdversityProxy, Faults
+from possettle.link.failure import LinkFailure
+from possettle.sim.proxy import AdversityProxy, Direction, Faults
 from possettle.status_report import StatusReport
 from possettle.terminal.config import JOURNAL_FILE
 from possettle.terminal.crashpoints import CrashPoints
 from possettle.terminal.informer import Informer, Sent
-from possettle.terminal.keepalive import Duty, LinkFailure, LinkState, Transition
+from possettle.terminal.journal.events import LinkCameUp, LinkWentDown
+from possettle.terminal.keepalive import LINK_SINCE, Duty, LinkState, Transition, Via
 from possettle.terminal.pos import Pos
 from possettle.terminal.scheduled_report import keep_verdict
 from tests.host.harness import TID, RunningHost, register
@@ -85,9 +87,11 @@ def stans(relay: Relay) -> list[int]:
     return [int(s.stan) for s in relay.seen if s.up]
 
 
-def link_events(pos: Pos) -> list[tuple[str, dict[str, object]]]:
-    events = reversed(pos.journal.events())
-    return [(e["kind"], e["detail"]) for e in events if e["kind"] in ("link_down", "link_up")]
+def link_events(pos: Pos) -> list[LinkWentDown | LinkCameUp]:
+    """The keep-alive's events, oldest first, read back through the journal's schema (a row
+    that did not fit its kind would read as legacy and be missing here)."""
+    details = [e.detail for e in reversed(pos.journal.events())]
+    return [d for d in details if isinstance(d, LinkWentDown | LinkCameUp)]
 
 
 def terminal_at(tmp_path: Path, port: int, **config: object) -> tuple[Pos, FixedClock]:
@@ -112,7 +116,7 @@ async def test_an_idle_terminal_echoes_only_after_the_idle_interval_and_the_host
             clock.advance(0.1)
             echo = await informer.step()
             assert echo == Sent(
-                Duty.ECHO, "00", None, Transition(LinkState.UNKNOWN, LinkState.UP, "echo")
+                Duty.ECHO, "00", None, Transition(LinkState.UNKNOWN, LinkState.UP, Via.ECHO)
             )
             assert sent(relay) == [ECHO]
             seen = last_seen(host.config.db_url)
@@ -261,11 +265,14 @@ async def test_a_down_link_is_journaled_once_each_way_and_kept_across_a_restart(
             for _ in range(5):
                 clock.advance(60)
                 result = await informer.step()
-                assert result is not None and result.failure is LinkFailure.UNREACHABLE
+                assert result is not None and result.failure is LinkFailure.REFUSED
+            # how the link failed is the link's own kind, carried on the terminal's answer
             assert link_events(pos) == [
-                ("link_down", {"via": "echo", "before": "up", "failure": "unreachable"})
+                LinkWentDown(via=Via.ECHO, before=LinkState.UP, link_failure=LinkFailure.REFUSED)
             ]
             assert pos.status()["link"] == "down"
+            down_at = pos.journal.get_meta(LINK_SINCE)
+            assert down_at is not None
         finally:
             await pos.close()
         # The terminal restarts while the line is still down: nothing new to journal.
@@ -280,8 +287,33 @@ async def test_a_down_link_is_journaled_once_each_way_and_kept_across_a_restart(
             clock.advance(60)
             back = await informer.step()
             assert back is not None and back.failure is None
-            assert link_events(pos)[1:] == [("link_up", {"via": "echo", "before": "down"})]
+            assert link_events(pos)[1:] == [LinkCameUp(via=Via.ECHO, down_since=down_at)]
             assert pos.status()["link"] == "up"
+        finally:
+            await pos.close()
+    finally:
+        await proxy.close()
+
+
+async def test_an_echo_whose_connection_is_reset_is_tried_once_more_on_a_fresh_one(
+    tmp_path: Path, host: RunningHost
+) -> None:
+    """The host drops a connection that sat idle as long as the terminal waits to echo: one
+    more try, afresh; a second reset is the link's failure, as the link named it."""
+    faults = Faults(reset=1.0, direction=Direction.UP)
+    proxy = AdversityProxy("127.0.0.1", 0, "127.0.0.1", host.port, faults, random.Random(1))
+    await proxy.start()
+    try:
+        pos, clock = terminal_at(tmp_path, proxy.port)
+        try:
+            informer = Informer(pos.terminal)
+            clock.advance(60)
+            result = await informer.step()
+            assert result is not None and result.failure is LinkFailure.RESET
+            assert proxy.counters["connections"] == 2
+            assert link_events(pos) == [
+                LinkWentDown(via=Via.ECHO, before=LinkState.UNKNOWN, link_failure=LinkFailure.RESET)
+            ]
         finally:
             await pos.close()
     finally:

@@ -10,7 +10,8 @@ import pytest
 from possettle.clock import FixedClock
 from possettle.crypto.vault import Vault
 from possettle.terminal.errors import JournalCorrupt, JournalError, StorageFull
-from possettle.terminal.journal.schema import SCHEMA_V1
+from possettle.terminal.journal.events import EventKind, FaultInjected
+from possettle.terminal.journal.schema import SCHEMA_V1, VERSION
 from possettle.terminal.journal.store import Journal
 from tests.terminal.harness import DAYTIME
 
@@ -33,7 +34,7 @@ def test_a_version_1_journal_is_upgraded_in_place(tmp_path: Path) -> None:
         assert journal.get_meta("batch") == "7"
         names = {r[0] for r in journal.conn.execute("SELECT name FROM sqlite_master")}
         assert "txns_to_upload" in names
-        assert journal.conn.execute("PRAGMA user_version").fetchone()[0] == 2
+        assert journal.conn.execute("PRAGMA user_version").fetchone()[0] == VERSION
     finally:
         journal.close()
 
@@ -54,10 +55,11 @@ def test_a_full_journal_fails_cleanly_and_keeps_what_was_committed(tmp_path: Pat
         written = 0
         with pytest.raises(StorageFull, match="full"):
             for i in range(10_000):
-                journal.event("filler", detail={"i": i, "pad": "x" * 400})
+                filler = {"fault": "filler", "i": i, "pad": "x" * 400}
+                journal.event(FaultInjected.model_validate(filler))
                 written += 1
         assert written > 0
-        count = journal.conn.execute("SELECT count(*) FROM events WHERE kind='filler'")
+        count = journal.conn.execute("SELECT count(*) FROM events WHERE kind='fault_injected'")
         assert count.fetchone()[0] == written  # the failed write left nothing half-done
     finally:
         journal.close()
@@ -77,7 +79,7 @@ def test_a_process_that_died_leaves_a_mark_the_next_open_journals(tmp_path: Path
     second = _open(path)
     try:
         assert second.unclean
-        assert second.events("unclean_shutdown")
+        assert second.events(EventKind.UNCLEAN_SHUTDOWN)
     finally:
         second.close()
     third = _open(path)

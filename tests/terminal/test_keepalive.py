@@ -8,7 +8,8 @@ from __future__ import annotations
 
 import pytest
 
-from possettle.terminal.keepalive import Duty, Keepalive, LinkFailure, LinkState, Transition
+from possettle.link.failure import LinkFailure
+from possettle.terminal.keepalive import Duty, Keepalive, LinkState, Transition, Via
 
 
 def machine(
@@ -43,7 +44,7 @@ def _apply(k: Keepalive, what: str, at: float) -> Transition | None:
         return k.done(Duty.ECHO, at)
     if what == "report":
         return k.done(Duty.STATUS_REPORT, at)
-    return k.done(Duty.ECHO, at, LinkFailure.UNREACHABLE)
+    return k.done(Duty.ECHO, at, LinkFailure.REFUSED)
 
 
 @pytest.mark.parametrize(
@@ -80,27 +81,26 @@ def test_wait_is_the_time_to_the_next_duty_and_zero_when_overdue() -> None:
 
 # (state before, outcomes in order) -> the transitions they give, and whether each is journaled
 UP, DOWN, UNKNOWN = LinkState.UP, LinkState.DOWN, LinkState.UNKNOWN
+REFUSED, LOST_REPLY, NO_ROUTE = LinkFailure.REFUSED, LinkFailure.LOST_REPLY, LinkFailure.NO_ROUTE
+ECHOED = Via.ECHO
 TRANSITIONS = [
-    ("a first answer is no news", UNKNOWN, [None], [(Transition(UNKNOWN, UP, "echo"), False)]),
+    ("a first answer is no news", UNKNOWN, [None], [(Transition(UNKNOWN, UP, ECHOED), False)]),
     (
         "a first failure is",
         UNKNOWN,
-        [LinkFailure.TIMEOUT],
-        [(Transition(UNKNOWN, DOWN, "echo", LinkFailure.TIMEOUT), True)],
+        [LOST_REPLY],
+        [(Transition(UNKNOWN, DOWN, ECHOED, LOST_REPLY), True)],
     ),
     (
-        "up, then down for three echoes, then up: one change each way",
+        "up, then down for three echoes, then up: one change each way, the first failure's kind",
         UP,
-        [None, LinkFailure.UNREACHABLE, LinkFailure.UNREACHABLE, LinkFailure.TIMEOUT, None],
-        [
-            (Transition(UP, DOWN, "echo", LinkFailure.UNREACHABLE), True),
-            (Transition(DOWN, UP, "echo"), True),
-        ],
+        [None, REFUSED, REFUSED, NO_ROUTE, None],
+        [(Transition(UP, DOWN, ECHOED, REFUSED), True), (Transition(DOWN, UP, ECHOED), True)],
     ),
     (
         "down when the terminal starts, still down: nothing new",
         DOWN,
-        [LinkFailure.LOST, LinkFailure.LOST],
+        [LinkFailure.RESET, LinkFailure.RESET],
         [],
     ),
 ]
@@ -123,13 +123,13 @@ def test_the_link_state_changes_only_on_a_change(
 
 def test_the_terminals_own_answered_message_brings_the_link_back_and_the_report_forward() -> None:
     k = machine()
-    down = k.done(Duty.STATUS_REPORT, 900.0, LinkFailure.UNREACHABLE)
+    down = k.done(Duty.STATUS_REPORT, 900.0, LinkFailure.TIMEOUT)
     assert down is not None and down.journaled and k.state is LinkState.DOWN
     assert k.due(1000.0, busy=False) is Duty.ECHO  # the report waits for its next turn
     # a message that went unanswered proves nothing
     assert k.traffic(exchanged=1001.0, answered=None, now=1001.0) is None
     up = k.traffic(exchanged=1002.0, answered=1002.0, now=1002.0)
-    assert up == Transition(LinkState.DOWN, LinkState.UP, "traffic")
+    assert up == Transition(LinkState.DOWN, LinkState.UP, Via.TRAFFIC)
     assert up.journaled
     # what the host missed while the line was down goes as soon as the link is back
     assert k.due(1002.0, busy=False) is Duty.STATUS_REPORT
@@ -138,6 +138,6 @@ def test_the_terminals_own_answered_message_brings_the_link_back_and_the_report_
 def test_an_answer_from_before_the_link_went_down_does_not_bring_it_back() -> None:
     k = machine()
     k.traffic(exchanged=10.0, answered=10.0, now=10.0)
-    k.done(Duty.ECHO, 70.0, LinkFailure.TIMEOUT)
+    k.done(Duty.ECHO, 70.0, LinkFailure.LOST_REPLY)
     assert k.traffic(exchanged=10.0, answered=10.0, now=80.0) is None
-    assert k.state is LinkState.DOWN and k.failure is LinkFailure.TIMEOUT
+    assert k.state is LinkState.DOWN and k.failure is LinkFailure.LOST_REPLY

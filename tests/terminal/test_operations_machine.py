@@ -2,9 +2,11 @@
 
 Each machine drives the pure decisions with plain values the way the shell does
 (``transactions.py``, ``settlement_run.py``: intent recorded before a message leaves, outcome
-after), lets Hypothesis pick the host's answers, silences and power cuts, and checks what a merchant
-relies on after every step: a settlement is never done before every record it had to upload
-was acknowledged, nothing is uploaded or counted twice, a finished settlement stays finished;
+after), lets Hypothesis pick the host's answers, silences, bad MACs and power cuts, and checks
+what a merchant relies on after every step: a settlement is never done before every record it
+had to upload was acknowledged, nothing is uploaded or counted twice, a finished settlement
+stays finished, it never moves on an answer it did not get or cannot trust, and one run never
+signs on again more often than its budget;
 a 0200 of unknown fate always keeps its reversal (same STAN), a final transaction never moves
 again, an offline sale is never declined, and totals never count a transaction that may still
 be reversed.
@@ -26,8 +28,10 @@ from hypothesis.stateful import (
     rule,
 )
 
+from possettle.iso8583.codec import Fields
 from possettle.iso8583.fields import SettlementTotals, SettleResult
 from possettle.link import requests as m
+from possettle.terminal.errors import BadReplyMac, HostUnreachable, NoReply, ReplyTimeout
 from possettle.terminal.journal.records import (
     SettleResultKind,
     SettleStep,
@@ -37,6 +41,7 @@ from possettle.terminal.journal.records import (
 )
 from possettle.terminal.operations import online
 from possettle.terminal.operations import settlement as plan
+from possettle.terminal.operations.answer import Answer, BadMac, NotSent, Replied, Unanswered
 from tests.terminal.rows import host_totals, settlement, txn
 
 BUDGET = settings(
@@ -49,6 +54,20 @@ BUDGET = settings(
 
 RESULTS = st.sampled_from([SettleResult.BALANCED, SettleResult.UNBALANCED])
 FINAL = (TxnState.APPROVED, TxnState.DECLINED, TxnState.REVERSED, TxnState.FAILED)
+# How a request fares, mostly answered: what the shell's `deliver` hands the decisions.
+FARES = st.sampled_from(["reply", "reply", "reply", "silence", "dropped", "bad_mac", "not_sent"])
+
+
+def answer(fare: str, fields: Fields) -> Answer:
+    if fare == "silence":
+        return Unanswered(ReplyTimeout("no reply within 10.0s"))
+    if fare == "dropped":
+        return Unanswered(NoReply("connection lost"))
+    if fare == "bad_mac":
+        return BadMac(BadReplyMac("reply has a bad MAC"))
+    if fare == "not_sent":
+        return NotSent(HostUnreachable("cannot connect"))
+    return Replied(fields)
 
 
 # ------------------------------------------------------------------ settlement
@@ -88,6 +107,7 @@ class SettlementMachine(RuleBasedStateMachine):
         self.sent_totals: SettlementTotals | None = None
         self.last_chunk: tuple[int, ...] | None = None  # the 0320 that got no valid answer
         self.reached_done = False
+        self.resigns = 0  # fresh sign-ons in the current run
 
     # the shell's reads (settlement_run.py `_rows`, queries.upload_candidates)
     def _decision_rows(self) -> list[TxnRow]:
@@ -115,14 +135,32 @@ class SettlementMachine(RuleBasedStateMachine):
     def _set(self, **values: object) -> None:
         self.row = replace(self.row, **values)  # type: ignore[arg-type]
 
+    def _moved(self, fare: str, move: plan.Transition) -> plan.Advance | None:
+        """settlement_run.py `_drive`: the advance to carry out, or ``None`` after a sign-on or
+        a stop (a stop ends the run; the next run starts with its whole sign-on budget)."""
+        if fare != "reply":
+            assert not isinstance(move, plan.Advance), "moved on without a reply to trust"
+        if isinstance(move, plan.SignOnAgain):
+            assert self.resigns < plan.MAX_RESIGNS, "signed on again past the budget"
+            self.resigns += 1
+            if move.fresh_stan:
+                self._set(stan=None)
+            return None
+        if isinstance(move, plan.Stop):
+            assert move.link is (fare in ("silence", "dropped", "not_sent"))
+            self.resigns = 0
+            return None
+        return move
+
     @rule(
+        fare=FARES,
         code=st.sampled_from(["00", "00", "94", "96", "77"]),
         dom=RESULTS,
         foreign=RESULTS,
         garbled=st.sampled_from(["", "", "", "12", "9" * 62]),
     )
     def answer_the_0500(
-        self, code: str, dom: SettleResult, foreign: SettleResult, garbled: str
+        self, fare: str, code: str, dom: SettleResult, foreign: SettleResult, garbled: str
     ) -> None:
         """The host's 0510; ``garbled`` (when set) replaces its field 48."""
         field48 = garbled or host_totals(dom, foreign)
@@ -134,14 +172,14 @@ class SettlementMachine(RuleBasedStateMachine):
             self.sent_totals = action.totals
         # a repeated 0500 carries the totals first recorded, whatever happened since
         assert action.totals == self.sent_totals
-        move = plan.after_settle(code, field48, resign=False)
-        if move.failure is not None:
-            assert move.step is SettleStep.SETTLE
+        reply = answer(fare, {"39": code, "48": field48})
+        move = self._moved(fare, plan.after_settle(reply, resigns=self.resigns))
+        if move is None:
             return
         self._set(step=move.step, result=move.result, host_totals=move.host_totals)
 
-    @rule(code=st.sampled_from(["00", "00", "00", "94", "96", "A0"]))
-    def answer_a_0320(self, code: str) -> None:
+    @rule(fare=FARES, code=st.sampled_from(["00", "00", "00", "94", "96", "A0"]))
+    def answer_a_0320(self, fare: str, code: str) -> None:
         action = self._next()
         if not isinstance(action, plan.SendUpload):
             return
@@ -152,10 +190,13 @@ class SettlementMachine(RuleBasedStateMachine):
             assert ids == self.last_chunk, "a chunk in flight is repeated exactly"
         if self.row.upload_stan is None:
             self._set(upload_stan=100 + len(self.acknowledged), upload_ids=json.dumps(list(ids)))
-        move = plan.after_upload(code)
-        if move.failure is not None:
+        move = self._moved(
+            fare, plan.after_upload(answer(fare, {"39": code}), resigns=self.resigns)
+        )
+        if move is None:
             self.last_chunk = ids
             return
+        assert move.step is SettleStep.BATCH_UPLOAD
         self.last_chunk = None
         self.acknowledged.extend(ids)
         for i in ids:
@@ -168,8 +209,8 @@ class SettlementMachine(RuleBasedStateMachine):
         else:
             self._set(upload_stan=None, upload_ids="")
 
-    @rule(code=st.sampled_from(["00", "00", "96", "22"]))
-    def answer_the_upload_end(self, code: str) -> None:
+    @rule(fare=FARES, code=st.sampled_from(["00", "00", "96", "22"]))
+    def answer_the_upload_end(self, fare: str, code: str) -> None:
         action = self._next()
         if not isinstance(action, plan.SendUploadEnd):
             return
@@ -178,9 +219,9 @@ class SettlementMachine(RuleBasedStateMachine):
         assert action.balanced is (self.row.result == SettleResultKind.BALANCED)
         if self.row.end_stan is None:
             self._set(end_stan=300, step=SettleStep.UPLOAD_END)
-        move = plan.after_upload_end(code)
-        if move.failure is not None:
-            assert move.step is SettleStep.UPLOAD_END
+        reply = answer(fare, {"39": code})
+        move = self._moved(fare, plan.after_upload_end(reply, resigns=self.resigns))
+        if move is None:
             return
         self._set(step=move.step)
 
@@ -192,6 +233,7 @@ class SettlementMachine(RuleBasedStateMachine):
         elif isinstance(action, plan.CloseBatch):
             self._set(step=SettleStep.DONE)
             self.reached_done = True
+            self.resigns = 0
 
     @invariant()
     def nothing_is_uploaded_twice(self) -> None:
@@ -242,7 +284,6 @@ class Txn:
 
 
 REPLY_CODES = st.sampled_from(["00", "00", "51", "94", "A0", "22", "77", "96"])
-EVENTS = st.sampled_from(["reply", "no_reply", "bad_mac", "not_sent"])
 
 
 class OnlineMachine(RuleBasedStateMachine):
@@ -275,44 +316,43 @@ class OnlineMachine(RuleBasedStateMachine):
             self.journal[t.orig].voided = True
         self.history[t.id].append(outcome.state)
 
-    def _event(self, t: Txn, event: str, code: str) -> online.Outcome:
-        if event == "reply":
-            return online.on_reply(t.kind, {"39": code}, resign=False)
-        if event == "no_reply":
-            return online.on_no_reply(t.kind)
-        if event == "bad_mac":
-            return online.on_bad_mac(t.kind)
-        return online.on_not_sent(t.kind)
+    def _event(self, t: Txn, fare: str, code: str) -> online.Outcome:
+        """transactions.py `_send`: the answer as `deliver` hands it over."""
+        return online.outcome(t.kind, answer(fare, {"39": code}))
 
     @rule(target=txns, kind=st.sampled_from([TxnKind.SALE, TxnKind.REFUND]),
-          event=EVENTS, code=REPLY_CODES)  # fmt: skip
-    def a_sale_or_refund_goes_out(self, kind: TxnKind, event: str, code: str) -> Txn:
+          fare=FARES, code=REPLY_CODES)  # fmt: skip
+    def a_sale_or_refund_goes_out(self, kind: TxnKind, fare: str, code: str) -> Txn:
         t = self._intent(kind, TxnState.PENDING)
-        self._apply(t, self._event(t, event, code))
+        self._apply(t, self._event(t, fare, code))
         return t
 
     @rule(target=txns)
     def an_offline_sale_is_taken(self) -> Txn:
         return self._intent(TxnKind.OFFLINE_SALE, TxnState.OFFLINE_PENDING)
 
-    @rule(target=txns, sale=txns, event=EVENTS, code=REPLY_CODES)
-    def a_sale_is_voided(self, sale: Txn, event: str, code: str) -> Txn:
+    @rule(target=txns, sale=txns, fare=FARES, code=REPLY_CODES)
+    def a_sale_is_voided(self, sale: Txn, fare: str, code: str) -> Txn:
         if sale.kind is not TxnKind.SALE or sale.state is not TxnState.APPROVED or sale.voided:
             return sale  # refused locally (transactions.py `void`): nothing is sent
         t = self._intent(TxnKind.VOID, TxnState.PENDING, orig=sale.id)
-        self._apply(t, self._event(t, event, code))
+        self._apply(t, self._event(t, fare, code))
         return t
 
-    @rule(t=txns, event=EVENTS, code=REPLY_CODES)
-    def an_advice_or_refund_is_repeated(self, t: Txn, event: str, code: str) -> None:
+    @rule(t=txns, fare=FARES, code=REPLY_CODES)
+    def an_advice_or_refund_is_repeated(self, t: Txn, fare: str, code: str) -> None:
         """transactions.py `forward_advices`: only 0220s still waiting are sent again."""
         if t.kind.reversible or t.state not in (TxnState.PENDING, TxnState.OFFLINE_PENDING):
             return
-        self._apply(t, self._event(t, event, code))
+        self._apply(t, self._event(t, fare, code))
 
     @precondition(lambda self: any(t.reversal for t in self.journal.values()))
-    @rule(data=st.data(), code=st.sampled_from(["00", "25", "", "A0", "96"]))
-    def a_reversal_is_sent(self, data: st.DataObject, code: str) -> None:
+    @rule(
+        data=st.data(),
+        fare=st.sampled_from(["reply", "reply", "silence", "dropped", "bad_mac"]),
+        code=st.sampled_from(["00", "25", "A0", "96"]),
+    )
+    def a_reversal_is_sent(self, data: st.DataObject, fare: str, code: str) -> None:
         """transactions.py `send_reversals`: the 0400 is the original request, same STAN."""
         t = data.draw(st.sampled_from([t for t in self.journal.values() if t.reversal]))
         assert t.reversal is not None
@@ -320,7 +360,10 @@ class OnlineMachine(RuleBasedStateMachine):
                           amount=1000)  # fmt: skip
         fields = m.reversal(original, t.reversal)
         assert (fields["t"], fields["11"], fields["39"]) == ("0400", f"{t.stan:06d}", t.reversal)
-        if online.reversal_finished(code):
+        reply = answer(fare, {"39": code})
+        assert not isinstance(reply, NotSent)  # unreachable: send_reversals raises, sends none
+        if online.reversal_finished(online.reversal_code(reply)):
+            assert fare == "reply", "a reversal ended without a reply to trust"
             t.state, t.reversal = TxnState.REVERSED, None
             self.history[t.id].append(TxnState.REVERSED)
 

@@ -1,7 +1,10 @@
 """The sans-IO layer (``terminal/operations/``) one transition a line: state + event → next.
 
-Each case is named as the sentence it checks; the shell (``transactions.py``, ``settlement_run.py``)
-only carries these decisions out, so a wrong line here is a wrong journal at a merchant.
+Each case is named as the sentence it checks; the shell (``transactions.py``,
+``settlement_run.py``) only carries these decisions out, so a wrong line here is a wrong journal
+at a merchant. The events are the answers the shell hands over
+(:mod:`possettle.terminal.operations.answer`): a reply, silence, a dropped connection, a bad
+MAC, or a host that could not be reached.
 """
 
 from __future__ import annotations
@@ -10,7 +13,10 @@ from collections.abc import Callable
 
 import pytest
 
-from possettle.iso8583.fields import SettlementTotals
+from possettle.crypto.errors import KeyCheckError, KeyMaterialError
+from possettle.crypto.keys import Key, WorkingKeys, encode_field62
+from possettle.iso8583.fields import Field60, NetworkCode, SettlementTotals, TxnType
+from possettle.terminal.errors import BadReplyMac, HostUnreachable, NoReply, ReplyTimeout
 from possettle.terminal.journal.records import (
     SettlementRow,
     SettleResultKind,
@@ -19,8 +25,9 @@ from possettle.terminal.journal.records import (
     TxnRow,
     TxnState,
 )
-from possettle.terminal.operations import online
+from possettle.terminal.operations import online, signon
 from possettle.terminal.operations import settlement as plan
+from possettle.terminal.operations.answer import Answer, BadMac, NotSent, Replied, Unanswered
 from possettle.terminal.operations.online import Outcome
 from tests.terminal.rows import BALANCED, DOMESTIC_OFF, FOREIGN_OFF, settlement, txn
 
@@ -29,9 +36,19 @@ PENDING, APPROVED, DECLINED = TxnState.PENDING, TxnState.APPROVED, TxnState.DECL
 FAILED, OFFLINE_PENDING = TxnState.FAILED, TxnState.OFFLINE_PENDING
 
 
+SILENCE = Unanswered(ReplyTimeout("no reply within 10.0s"))
+DROPPED = Unanswered(NoReply("connection lost: [Errno 104] Connection reset by peer"))
+BAD_MAC = BadMac(BadReplyMac("reply to STAN 000001 has a bad MAC"))
+NOT_SENT = NotSent(HostUnreachable("cannot connect to 127.0.0.1:1: [Errno 111] refused"))
+
+
 def reply(code: str, *, resign: bool = False) -> Callable[[TxnKind], Outcome]:
     fields = {"39": code, "37": "123456789012", "38": "654321"} if code == "00" else {"39": code}
-    return lambda kind: online.on_reply(kind, fields, resign=resign)
+    return lambda kind: online.outcome(kind, Replied(fields, resign=resign))
+
+
+def on(answer: Answer) -> Callable[[TxnKind], Outcome]:
+    return lambda kind: online.outcome(kind, answer)
 
 
 # (kind, event, state, code, reversal, resign)
@@ -46,17 +63,19 @@ ONLINE = [
                  id="a sale answered A0 was not processed and marks sign on again"),
     pytest.param(SALE, reply("77"), DECLINED, "77", None, True,
                  id="a sale answered 77 marks sign on again"),
-    pytest.param(SALE, online.on_no_reply, PENDING, "", "98", False,
+    pytest.param(SALE, on(SILENCE), PENDING, "", "98", False,
                  id="a sale without a reply stays pending with a reversal for reason 98"),
-    pytest.param(SALE, online.on_bad_mac, PENDING, "A0", "A0", True,
+    pytest.param(SALE, on(DROPPED), PENDING, "", "98", False,
+                 id="a sale whose connection dropped after it left is reversed for reason 98"),
+    pytest.param(SALE, on(BAD_MAC), PENDING, "A0", "A0", True,
                  id="a sale approved under a bad MAC is reversed for reason A0 and signs on again"),
-    pytest.param(SALE, online.on_not_sent, FAILED, "", None, False,
+    pytest.param(SALE, on(NOT_SENT), FAILED, "", None, False,
                  id="a sale that never left fails and needs no reversal"),
     pytest.param(VOID, reply("00"), APPROVED, "00", None, False,
                  id="a void answered 00 is approved"),
-    pytest.param(VOID, online.on_no_reply, PENDING, "", "98", False,
+    pytest.param(VOID, on(SILENCE), PENDING, "", "98", False,
                  id="a void without a reply is reversed like a sale"),
-    pytest.param(VOID, online.on_bad_mac, PENDING, "A0", "A0", True,
+    pytest.param(VOID, on(BAD_MAC), PENDING, "A0", "A0", True,
                  id="a void approved under a bad MAC is reversed for reason A0"),
     pytest.param(REFUND, reply("00"), APPROVED, "00", None, False,
                  id="a refund answered 00 is approved"),
@@ -64,11 +83,13 @@ ONLINE = [
                  id="a refund answered 51 is declined"),
     pytest.param(REFUND, reply("22"), PENDING, "22", None, True,
                  id="a refund answered 22 stays pending for a repeat after sign-on"),
-    pytest.param(REFUND, online.on_no_reply, PENDING, "", None, False,
+    pytest.param(REFUND, on(SILENCE), PENDING, "", None, False,
                  id="a refund without a reply is repeated never reversed"),
-    pytest.param(REFUND, online.on_bad_mac, PENDING, "A0", None, True,
+    pytest.param(REFUND, on(DROPPED), PENDING, "", None, False,
+                 id="a refund whose connection dropped is repeated never reversed"),
+    pytest.param(REFUND, on(BAD_MAC), PENDING, "A0", None, True,
                  id="a refund approved under a bad MAC is repeated after sign-on never reversed"),
-    pytest.param(REFUND, online.on_not_sent, PENDING, "", None, False,
+    pytest.param(REFUND, on(NOT_SENT), PENDING, "", None, False,
                  id="a refund that never left waits to be sent"),
     pytest.param(OFFLINE, reply("00"), APPROVED, "00", None, False,
                  id="an offline advice answered 00 is approved"),
@@ -78,11 +99,11 @@ ONLINE = [
                  id="an offline advice answered 51 is repeated never declined"),
     pytest.param(OFFLINE, reply("A0"), OFFLINE_PENDING, "A0", None, True,
                  id="an offline advice answered A0 waits for a sign-on"),
-    pytest.param(OFFLINE, online.on_no_reply, OFFLINE_PENDING, "", None, False,
+    pytest.param(OFFLINE, on(SILENCE), OFFLINE_PENDING, "", None, False,
                  id="an offline advice without a reply stays waiting"),
-    pytest.param(OFFLINE, online.on_bad_mac, OFFLINE_PENDING, "A0", None, True,
+    pytest.param(OFFLINE, on(BAD_MAC), OFFLINE_PENDING, "A0", None, True,
                  id="an offline advice under a bad MAC stays waiting and signs on again"),
-    pytest.param(OFFLINE, online.on_not_sent, OFFLINE_PENDING, "", None, False,
+    pytest.param(OFFLINE, on(NOT_SENT), OFFLINE_PENDING, "", None, False,
                  id="an offline advice that never left stays waiting"),
 ]  # fmt: skip
 
@@ -111,70 +132,207 @@ def test_an_approval_carries_the_hosts_reference_and_auth_code() -> None:
 
 
 @pytest.mark.parametrize(
-    ("code", "finished"),
+    ("answer", "code", "finished"),
     [
-        pytest.param("00", True, id="a reversal answered 00 is finished"),
-        pytest.param("25", True, id="a reversal answered 25 is finished: the host never saw it"),
-        pytest.param("", False, id="a reversal without a reply stays pending"),
-        pytest.param("A0", False, id="a reversal answered A0 stays pending"),
-        pytest.param("96", False, id="a reversal answered 96 stays pending"),
+        pytest.param(Replied({"39": "00"}), "00", True, id="a reversal answered 00 is finished"),
+        pytest.param(
+            Replied({"39": "25"}),
+            "25",
+            True,
+            id="a reversal answered 25 is finished: the host never saw it",
+        ),
+        pytest.param(SILENCE, "", False, id="a reversal without a reply stays pending"),
+        pytest.param(DROPPED, "", False, id="a reversal whose connection dropped stays pending"),
+        pytest.param(BAD_MAC, "A0", False, id="a reversal answered under a bad MAC stays pending"),
+        pytest.param(Replied({"39": "A0"}), "A0", False, id="a reversal answered A0 stays pending"),
+        pytest.param(Replied({"39": "96"}), "96", False, id="a reversal answered 96 stays pending"),
     ],
 )
-def test_reversal(code: str, finished: bool) -> None:
+def test_reversal(answer: Replied | Unanswered | BadMac, code: str, finished: bool) -> None:
+    assert online.reversal_code(answer) == code
     assert online.reversal_finished(code) is finished
+
+
+# ------------------------------------------------------------------ sign-on
+
+TMK = Key.from_hex("0123456789ABCDEFFEDCBA9876543210")
+OTHER_TMK = Key.from_hex("FEDCBA98765432100123456789ABCDEF")
+WORKING = WorkingKeys(pik=Key.from_hex("11" * 8 + "22" * 8), mak=Key.from_hex("33" * 8))
+FIELD62 = encode_field62(TMK, WORKING).hex().upper()
+FIELD60 = str(Field60(TxnType.MANAGEMENT, 42, NetworkCode.SIGN_ON))
+
+
+def r0810(code: str, **fields: str) -> dict[str, str]:
+    return {"39": code, **{f.removeprefix("f"): v for f, v in fields.items()}}
+
+
+SIGN_ON = [
+    pytest.param(
+        r0810("00", f62=FIELD62, f60=FIELD60),
+        TMK,
+        signon.SignedOn(WORKING, 42),
+        id="an 0810 approved with keys under our TMK signs on in the host's batch",
+    ),
+    pytest.param(
+        r0810("58", f63="MINVER=010200"),
+        TMK,
+        signon.SignOnRefused("58", "MINVER=010200"),
+        id="an 0810 answered 58 is refused with field 63 as the host sent it",
+    ),
+    pytest.param(
+        r0810("03"),
+        TMK,
+        signon.SignOnRefused("03", ""),
+        id="an 0810 answered 03 without field 63 is refused",
+    ),
+    pytest.param(
+        r0810("00", f62=FIELD62, f60=FIELD60),
+        OTHER_TMK,
+        KeyCheckError,
+        id="keys under another TMK fail their check and are not loaded",
+    ),
+    pytest.param(
+        r0810("00", f62=FIELD62[:40], f60=FIELD60),
+        TMK,
+        KeyMaterialError,
+        id="a field 62 cut short is unreadable",
+    ),
+    pytest.param(
+        r0810("00", f60=FIELD60),
+        TMK,
+        KeyError,
+        id="an approval without field 62 carries no keys to load",
+    ),
+    pytest.param(
+        r0810("00", f62="XYZ", f60=FIELD60),
+        TMK,
+        ValueError,
+        id="a field 62 that is not hex is unreadable",
+    ),
+]
+
+
+@pytest.mark.parametrize(("reply", "tmk", "expected"), SIGN_ON)
+def test_sign_on(
+    reply: dict[str, str], tmk: Key, expected: signon.SignOnOutcome | type[Exception]
+) -> None:
+    outcome = signon.after_sign_on(reply, tmk)
+    if isinstance(expected, type):
+        assert isinstance(outcome, signon.KeysUnreadable)
+        assert type(outcome.error) is expected
+    else:
+        assert outcome == expected
 
 
 # ------------------------------------------------------------------ settlement: host replies
 
-T = plan.Transition
+A, S, STOP = plan.Advance, plan.SignOnAgain, plan.Stop
 BATCH_UPLOAD, UPLOAD_END, PRINT = SettleStep.BATCH_UPLOAD, SettleStep.UPLOAD_END, SettleStep.PRINT
 SETTLE = SettleStep.SETTLE
+SPENT = plan.MAX_RESIGNS  # fresh sign-ons this run: none left
+
+
+def r0510(code: str, field48: str = "", *, resign: bool = False) -> Replied:
+    return Replied({"39": code, "48": field48} if field48 else {"39": code}, resign=resign)
+
+
+def r(code: str, *, resign: bool = False) -> Replied:
+    return Replied({"39": code}, resign=resign)
+
 
 REPLIES = [
-    pytest.param(lambda: plan.after_settle("00", BALANCED, resign=False),
-                 T(UPLOAD_END, SettleResultKind.BALANCED, host_totals=BALANCED),
+    pytest.param(lambda: plan.after_settle(r0510("00", BALANCED)),
+                 A(UPLOAD_END, SettleResultKind.BALANCED, host_totals=BALANCED),
                  id="a 0500 answered 00 with both halves balanced goes to the upload end"),
-    pytest.param(lambda: plan.after_settle("00", DOMESTIC_OFF, resign=False),
-                 T(BATCH_UPLOAD, SettleResultKind.BALANCED_AFTER_UPLOAD, host_totals=DOMESTIC_OFF),
+    pytest.param(lambda: plan.after_settle(r0510("00", DOMESTIC_OFF)),
+                 A(BATCH_UPLOAD, SettleResultKind.BALANCED_AFTER_UPLOAD, host_totals=DOMESTIC_OFF),
                  id="a 0500 answered 00 with the domestic half off goes to the batch upload"),
-    pytest.param(lambda: plan.after_settle("00", FOREIGN_OFF, resign=False),
-                 T(BATCH_UPLOAD, SettleResultKind.BALANCED_AFTER_UPLOAD, host_totals=FOREIGN_OFF),
+    pytest.param(lambda: plan.after_settle(r0510("00", FOREIGN_OFF)),
+                 A(BATCH_UPLOAD, SettleResultKind.BALANCED_AFTER_UPLOAD, host_totals=FOREIGN_OFF),
                  id="a 0500 answered 00 with the foreign half off goes to the batch upload"),
-    pytest.param(lambda: plan.after_settle("00", "", resign=False),
-                 T(BATCH_UPLOAD, SettleResultKind.BALANCED_AFTER_UPLOAD),
+    pytest.param(lambda: plan.after_settle(r0510("00")),
+                 A(BATCH_UPLOAD, SettleResultKind.BALANCED_AFTER_UPLOAD),
                  id="a 0500 answered 00 without totals uploads every record for the host to match"),
-    pytest.param(lambda: plan.after_settle("00", "9" * 62, resign=False),
-                 T(BATCH_UPLOAD, SettleResultKind.BALANCED_AFTER_UPLOAD),
+    pytest.param(lambda: plan.after_settle(r0510("00", "9" * 62)),
+                 A(BATCH_UPLOAD, SettleResultKind.BALANCED_AFTER_UPLOAD),
                  id="a 0500 answered 00 with unreadable totals uploads every record keeping none"),
-    pytest.param(lambda: plan.after_settle("94", "12", resign=False),
-                 T(PRINT, SettleResultKind.ALREADY_SETTLED),
-                 id="a 0500 answered 94 with unreadable totals is settled and keeps none"),
-    pytest.param(lambda: plan.after_settle("94", "", resign=False),
-                 T(PRINT, SettleResultKind.ALREADY_SETTLED),
-                 id="a 0500 answered 94 is already settled and goes to print"),
-    pytest.param(lambda: plan.after_settle("96", "", resign=False),
-                 T(SETTLE, failure="96"),
-                 id="a 0500 answered 96 stays at settle and names 96"),
-    pytest.param(lambda: plan.after_settle("77", "", resign=False),
-                 T(SETTLE, failure="77", resign=True),
-                 id="a 0500 answered 77 stays at settle and asks for a sign-on"),
-    pytest.param(lambda: plan.after_settle("96", "", resign=True),
-                 T(SETTLE, failure="96", resign=True),
-                 id="a 0500 refused under a sign-on header asks for a sign-on"),
-    pytest.param(lambda: plan.after_upload("00"), T(BATCH_UPLOAD),
+    pytest.param(lambda: plan.after_settle(r0510("94", BALANCED)),
+                 A(PRINT, SettleResultKind.ALREADY_SETTLED, host_totals=BALANCED),
+                 id="a 0500 answered 94 with our totals balanced is settled and confirmed"),
+    pytest.param(lambda: plan.after_settle(r0510("94", DOMESTIC_OFF)),
+                 A(PRINT, SettleResultKind.ALREADY_SETTLED, host_totals=DOMESTIC_OFF,
+                   unconfirmed=True),
+                 id="a 0500 answered 94 with a half off is settled but unconfirmed"),
+    pytest.param(lambda: plan.after_settle(r0510("94", "12")),
+                 A(PRINT, SettleResultKind.ALREADY_SETTLED, unconfirmed=True),
+                 id="a 0500 answered 94 with garbled totals is settled unconfirmed and keeps none"),
+    pytest.param(lambda: plan.after_settle(r0510("94")),
+                 A(PRINT, SettleResultKind.ALREADY_SETTLED, unconfirmed=True),
+                 id="a 0500 answered 94 without totals is settled but unconfirmed"),
+    pytest.param(lambda: plan.after_settle(r0510("96")), STOP("96", "0500 answered 96"),
+                 id="a 0500 answered 96 stops at settle and names 96"),
+    pytest.param(lambda: plan.after_settle(r0510("77")), S("77", fresh_stan=True),
+                 id="a 0500 answered 77 signs on again and sends a fresh 0500"),
+    pytest.param(lambda: plan.after_settle(r0510("77"), resigns=SPENT),
+                 STOP("77", "0500 answered 77"),
+                 id="a second 0500 answered 77 in one run stops and names 77"),
+    pytest.param(lambda: plan.after_settle(r0510("96", resign=True)), S("96", fresh_stan=True),
+                 id="a 0500 refused under a sign-on header signs on again"),
+    pytest.param(lambda: plan.after_settle(BAD_MAC), S("A0"),
+                 id="a 0510 under a bad MAC signs on again and repeats the same 0500"),
+    pytest.param(lambda: plan.after_settle(BAD_MAC, resigns=SPENT),
+                 STOP("A0", "reply to STAN 000001 has a bad MAC"),
+                 id="a second 0510 under a bad MAC in one run stops with A0"),
+    pytest.param(lambda: plan.after_settle(SILENCE), STOP("", "no reply within 10.0s", link=True),
+                 id="a 0500 without a reply stops at settle as a link failure"),
+    pytest.param(lambda: plan.after_settle(NOT_SENT),
+                 STOP("", str(NOT_SENT.error), link=True),
+                 id="a 0500 that could not be sent stops at settle as a link failure"),
+    pytest.param(lambda: plan.after_upload(r("00")), A(BATCH_UPLOAD),
                  id="a 0320 answered 00 goes on with the next chunk"),
-    pytest.param(lambda: plan.after_upload("94"), T(BATCH_UPLOAD),
+    pytest.param(lambda: plan.after_upload(r("94")), A(BATCH_UPLOAD),
                  id="a 0320 answered 94 is already at the host and goes on"),
-    pytest.param(lambda: plan.after_upload("96"), T(BATCH_UPLOAD, failure="96"),
+    pytest.param(lambda: plan.after_upload(r("96")), STOP("96", "0320 upload answered 96"),
                  id="a 0320 answered 96 stops the upload and names 96"),
-    pytest.param(lambda: plan.after_upload("A0"), T(BATCH_UPLOAD, failure="A0", resign=True),
-                 id="a 0320 answered A0 asks for a sign-on"),
-    pytest.param(lambda: plan.after_upload_end("00"), T(PRINT),
+    pytest.param(lambda: plan.after_upload(r("A0")), S("A0"),
+                 id="a 0320 answered A0 signs on again and repeats the same chunk"),
+    pytest.param(lambda: plan.after_upload(r("A0"), resigns=SPENT),
+                 STOP("A0", "0320 upload answered A0"),
+                 id="a second 0320 answered A0 in one run stops and names A0"),
+    pytest.param(lambda: plan.after_upload(BAD_MAC), S("A0"),
+                 id="a 0330 under a bad MAC signs on again and repeats the same chunk"),
+    pytest.param(lambda: plan.after_upload(DROPPED), STOP("", str(DROPPED.error), link=True),
+                 id="a 0320 whose connection dropped stops the upload as a link failure"),
+    pytest.param(lambda: plan.after_upload_end(r("00")), A(PRINT),
                  id="an upload end answered 00 goes to print"),
-    pytest.param(lambda: plan.after_upload_end("94"), T(UPLOAD_END, failure="94"),
-                 id="an upload end answered 94 stays at the upload end"),
-    pytest.param(lambda: plan.after_upload_end("22"), T(UPLOAD_END, failure="22", resign=True),
-                 id="an upload end answered 22 asks for a sign-on"),
+    pytest.param(lambda: plan.after_upload_end(r("94")), STOP("94", "upload end answered 94"),
+                 id="an upload end answered 94 stops at the upload end"),
+    pytest.param(lambda: plan.after_upload_end(r("22")), S("22"),
+                 id="an upload end answered 22 signs on again and repeats it"),
+    pytest.param(lambda: plan.after_upload_end(r("00", resign=True)), A(PRINT),
+                 id="an upload end answered 00 under a sign-on header is taken"),
+    pytest.param(lambda: plan.after_upload_end(BAD_MAC, resigns=SPENT),
+                 STOP("A0", str(BAD_MAC.error)),
+                 id="a second upload end under a bad MAC in one run stops with A0"),
+    pytest.param(lambda: plan.after_upload_end(SILENCE), STOP("", str(SILENCE.error), link=True),
+                 id="an upload end without a reply stops as a link failure"),
+    pytest.param(lambda: plan.after_reversals(0, signed_on=True), A(SettleStep.OFFLINE_UPLOAD),
+                 id="no reversal left goes on to the offline upload"),
+    pytest.param(lambda: plan.after_reversals(2, signed_on=False), S(""),
+                 id="reversals left after a reply asked for a sign-on sign on and go again"),
+    pytest.param(lambda: plan.after_reversals(2, signed_on=True),
+                 STOP("", "2 reversal(s) could not be delivered"),
+                 id="reversals left while signed on stop before the 0500"),
+    pytest.param(lambda: plan.after_reversals(1, signed_on=False, resigns=SPENT),
+                 STOP("", "1 reversal(s) could not be delivered"),
+                 id="reversals left after the one fresh sign-on stop before the 0500"),
+    pytest.param(lambda: plan.after_advices(0, signed_on=True), A(SETTLE),
+                 id="no advice left goes on to the 0500"),
+    pytest.param(lambda: plan.after_advices(1, signed_on=False), S(""),
+                 id="an advice left after a reply asked for a sign-on signs on and goes again"),
+    pytest.param(lambda: plan.after_advices(1, signed_on=True),
+                 STOP("", "offline advices were not acknowledged"),
+                 id="an advice left while signed on stops before the 0500"),
 ]  # fmt: skip
 
 

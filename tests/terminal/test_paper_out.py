@@ -15,7 +15,9 @@ import pytest
 
 from possettle.clock import FixedClock
 from possettle.terminal.errors import Refused
+from possettle.terminal.journal.events import EventKind
 from possettle.terminal.printer.simulated import OUTPUT_FILE, TEXT_FILE, PrinterState, set_state
+from possettle.terminal.printer.status import PrinterCode
 from tests.host.harness import TID, register
 from tests.terminal.faults import host_view
 from tests.terminal.harness import CUP_PAN, CUP_PAN_2, VISA_PAN, make_terminal, open_pos
@@ -67,7 +69,8 @@ async def test_paper_out_during_settlement_closes_the_batch_and_queues_the_slip(
                 "step": "done",
                 "result": "balanced",
             }
-            assert {e["code"] for e in pos.journal.events("print_failed")} == {"PaperOut"}
+            printed = pos.journal.events(EventKind.PRINT_FAILED)
+            assert {e.code for e in printed} == {PrinterCode.PAPER_OUT}
             assert pos.reprint() == 2  # still no paper: nothing lost, nothing printed
             assert "SETTLEMENT" not in (term / TEXT_FILE).read_text(encoding="utf-8")
 

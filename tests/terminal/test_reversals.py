@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from possettle.link.failure import LinkFailure
 from possettle.terminal.journal import queries as q
 from tests.host.harness import TID, register
 from tests.terminal.faults import host_view
@@ -146,6 +147,7 @@ async def test_a_reversal_the_host_cannot_take_yet_stays_first_and_blocks_settle
         assert not stuck.ok
         assert stuck.step.value == "reversal"
         assert stuck.failure is not None and stuck.failure["link"] is True
+        assert stuck.failure["link_failure"] is LinkFailure.REFUSED  # nothing listens there
         assert len(pos.status()["pending_reversals"]) == 1
     finally:
         await pos.close()

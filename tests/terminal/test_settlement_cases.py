@@ -10,6 +10,7 @@ import sqlite3
 from pathlib import Path
 
 from possettle.terminal.config import JOURNAL_FILE
+from possettle.terminal.journal.events import EventKind
 from tests.host.harness import TID, register
 from tests.terminal.faults import forget_at_host, host_view
 from tests.terminal.harness import CUP_PAN, CUP_PAN_2, VISA_PAN, make_terminal, open_pos
@@ -142,8 +143,8 @@ async def test_a_settlement_the_host_already_closed_ends_as_already_settled_with
             # the 94 says the host closed batch 1 on exactly these totals (both halves 1)
             assert again.host_totals[30] == again.host_totals[61] == "1", again.host_totals
             assert again.host_totals[:30] == again.terminal_totals[:30]
-            assert pos.journal.events("settle_unconfirmed") == []
-            events = pos.journal.events("settle_failed")
+            assert pos.journal.events(EventKind.SETTLE_UNCONFIRMED) == []
+            events = pos.journal.events(EventKind.SETTLE_FAILED)
         finally:
             await pos.close()
 

@@ -17,6 +17,7 @@ import pytest
 from possettle.crypto.keys import generate_key
 from possettle.terminal.config import TerminalConfig
 from possettle.terminal.errors import HostRefused
+from possettle.terminal.journal.events import EventKind, KeyCheckFailed, SignOnRefused
 from tests.host.harness import TID, register
 from tests.terminal.faults import host_view
 from tests.terminal.harness import CUP_PAN, make_terminal, open_pos
@@ -40,14 +41,15 @@ async def test_a_terminal_whose_tmk_is_not_the_hosts_stays_signed_off(
             assert status["signed_on"] is False
             assert status["key_check_values"]["pik"] is None
             assert status["key_check_values"]["mak"] is None
-            [event] = pos.journal.events("key_check_failed")
-            assert "check" in event["detail"]["error"]
+            [event] = pos.journal.events(EventKind.KEY_CHECK_FAILED)
+            assert isinstance(event.detail, KeyCheckFailed)
+            assert "check" in event.detail.error
 
             # A sale signs on first, fails the same way, and sends nothing.
             with pytest.raises(HostRefused):
                 await pos.sale(CUP_PAN, 100, expiry="3012")
             assert pos.status()["transactions"] == 0
-            assert len(pos.journal.events("key_check_failed")) == 2
+            assert len(pos.journal.events(EventKind.KEY_CHECK_FAILED)) == 2
         finally:
             await pos.close()
     assert ledger(sqlite_url, TID) == []
@@ -111,9 +113,11 @@ async def test_a_terminal_below_the_hosts_minimum_version_is_refused_58_and_jour
             assert info.value.code == "58"
             assert "MINVER=010200" in str(info.value)
             assert pos.status()["signed_on"] is False
-            [event] = pos.journal.events("sign_on_refused")
-            assert event["code"] == "58"
-            assert event["detail"]["field63"] == "MINVER=010200"
+            [event] = pos.journal.events(EventKind.SIGN_ON_REFUSED)
+            assert event.code == "58"
+            assert isinstance(event.detail, SignOnRefused)
+            assert event.detail.field63 == "MINVER=010200"
+            assert event.detail.min_version == "010200"
         finally:
             await pos.close()
 

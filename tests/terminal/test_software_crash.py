@@ -9,6 +9,7 @@ import pytest
 from possettle.clock import FixedClock
 from possettle.terminal.crashpoints import EXIT_STATUS, MODE_ENV
 from possettle.terminal.errors import SoftwareCrash
+from possettle.terminal.journal.events import EventKind, SoftwareCrashed
 from possettle.terminal.pos import Pos
 from tests.host.harness import register, running_host
 from tests.terminal.faults import cli, host_view
@@ -41,10 +42,11 @@ async def test_power_cut_and_software_crash_are_told_apart(
         pos = open_pos(term)
         try:
             assert pos.journal.unclean
-            crashes = pos.journal.events("software_crash")
+            crashes = pos.journal.events(EventKind.SOFTWARE_CRASH)
             assert bool(crashes) is crash_event
             if crash_event:
-                assert crashes[0]["detail"] == {"type": "InjectedCrash", "point": "send.sale.after"}
+                expected = SoftwareCrashed(type="InjectedCrash", point="send.sale.after")
+                assert crashes[0].detail == expected
             assert (await pos.settle()).ok
         finally:
             await pos.close()
@@ -70,8 +72,8 @@ async def test_a_library_users_crash_is_journaled_as_software_not_left_as_a_powe
         pos = open_pos(term)
         try:
             assert pos.journal.unclean  # the next start resumes as after any crash
-            crashes = pos.journal.events("software_crash")
-            assert [c["detail"] for c in crashes] == [{"type": "ValueError", "point": ""}]
+            crashes = pos.journal.events(EventKind.SOFTWARE_CRASH)
+            assert [c.detail for c in crashes] == [SoftwareCrashed(type="ValueError", point="")]
             assert (await pos.sale(CUP_PAN, 300, expiry="3012")).approved
         finally:
             await pos.close()
@@ -80,6 +82,6 @@ async def test_a_library_users_crash_is_journaled_as_software_not_left_as_a_powe
             assert not pos.journal.unclean
         pos = open_pos(term)
         try:
-            assert len(pos.journal.events("software_crash")) == 1
+            assert len(pos.journal.events(EventKind.SOFTWARE_CRASH)) == 1
         finally:
             await pos.close()

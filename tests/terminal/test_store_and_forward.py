@@ -15,6 +15,7 @@ import pytest
 
 from possettle.terminal.errors import Refused
 from possettle.terminal.journal import queries as q
+from possettle.terminal.journal.events import EventKind, Refusal
 from possettle.terminal.operators import Operator, Role
 from possettle.terminal.transactions import TxnResult
 from tests.host.harness import TID, register
@@ -111,10 +112,10 @@ async def test_a_sale_beyond_the_offline_limits_is_refused_with_the_reason(
         assert "host cannot be reached" in refused.en
         assert CJK.search(refused.zh) and "主机" in refused.zh
         assert refused.details["host"] == "unreachable"
-        events = pos.journal.events("refused")
-        assert [(e["code"], e["detail"]["operation"]) for e in events] == [(code, "offline_sale")]
-        assert events[0]["detail"]["en"] == refused.en
-        assert events[0]["detail"]["zh"] == refused.zh
+        [event] = pos.journal.events(EventKind.REFUSED)
+        assert isinstance(event.detail, Refusal)
+        assert (event.code, event.detail.operation) == (code, "offline_sale")
+        assert (event.detail.en, event.detail.zh) == (refused.en, refused.zh)
         status = pos.status()
         # The refused sale left nothing behind to settle or to reverse.
         assert status["offline_pending"] == 1

@@ -13,6 +13,7 @@ from pathlib import Path
 import pytest
 
 from possettle.terminal.errors import Refused
+from possettle.terminal.journal.events import EventKind, Refusal
 from possettle.terminal.operators import Operator, Role
 from tests.host.harness import TID, register
 from tests.terminal.faults import host_view
@@ -55,11 +56,12 @@ async def test_void_refuses_an_unknown_or_voided_sale_and_takes_back_one_once(
                 await pos.void(void.stan)  # a void is not a sale
             refusal(info, "input.original")
 
-            events = pos.journal.events("refused")
-            assert [(e["code"], e["detail"]["operation"]) for e in events] == [
+            events = [e.detail for e in pos.journal.events(EventKind.REFUSED)]
+            assert all(isinstance(d, Refusal) for d in events)
+            assert [(d.code, d.operation) for d in events if isinstance(d, Refusal)] == [
                 ("input.original", "void")
             ] * 3
-            assert all(e["detail"]["en"] and e["detail"]["zh"] for e in events)
+            assert all(d.en and d.zh for d in events if isinstance(d, Refusal))
             mine = terminal_totals(pos.status())
             assert mine == (900, 1, 0, 0)
             report = await pos.settle()
@@ -133,7 +135,7 @@ async def test_a_refund_of_a_sale_this_terminal_never_saw_needs_its_card_rrn_and
             await pos.refund(100, orig_batch=7, orig_stan=42)
         err = refusal(info, "input.original")
         assert err.details == {"batch": 7, "stan": 42}
-        assert [e["code"] for e in pos.journal.events("refused")] == ["input.original"]
+        assert [e.code for e in pos.journal.events(EventKind.REFUSED)] == ["input.original"]
     finally:
         await pos.close()
 

@@ -13,13 +13,13 @@ import logging
 from typing import Annotated
 
 import typer
-from sqlalchemy import exc
 
 from possettle.cli.alerts import ledger
 from possettle.cli.common import DEFAULT_DB, DbOption, fail
 from possettle.clock import SystemClock
 from possettle.console.app import create_app
 from possettle.console.auth import add_user
+from possettle.console.errors import UserRejected
 from possettle.ledger.kinds import ConsoleRole
 from possettle.logs import configure_logging
 
@@ -79,8 +79,6 @@ def user_add(
     with ledger(db) as engine:
         try:
             add_user(engine, username, password, role, SystemClock().now())
-        except ValueError as e:
+        except UserRejected as e:
             fail(str(e))
-        except exc.IntegrityError:
-            fail(f"console user {username!r} already exists")
     typer.echo(f"console user {username} added ({role.value})")

@@ -17,6 +17,7 @@ from possettle.clock import SystemClock
 from possettle.crypto.keys import generate_key
 from possettle.terminal.config import TerminalConfig
 from possettle.terminal.journal import queries as q
+from possettle.terminal.journal.events import FaultInjected
 from possettle.terminal.shell import Terminal
 
 DirOption = Annotated[
@@ -52,7 +53,7 @@ def stale_keys_command(directory: DirOption, as_json: JsonOption = False) -> Non
             with t.journal.write("meta") as conn:
                 q.store_key(conn, t.journal.vault, "pik", generate_key(16))
                 q.store_key(conn, t.journal.vault, "mak", generate_key(8))
-                t.journal.add_event(conn, "fault_injected", "", {"fault": "stale-keys"})
+                t.journal.add_event(conn, FaultInjected(fault="stale-keys"))
         finally:
             t.journal.close()
     _done(as_json, "stale-keys")
@@ -72,9 +73,8 @@ def batch_command(
             with t.journal.write("meta") as conn:
                 before = q.current_batch(conn)
                 q.set_batch(conn, batch)
-                t.journal.add_event(
-                    conn, "fault_injected", "", {"fault": "batch", "from": before, "to": batch}
-                )
+                injected = {"fault": "batch", "from": before, "to": batch}
+                t.journal.add_event(conn, FaultInjected.model_validate(injected))
         finally:
             t.journal.close()
     _done(as_json, "batch", batch=batch)

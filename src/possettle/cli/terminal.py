@@ -21,7 +21,6 @@ from possettle.cli.common import JsonOption, cells, err, out, print_json
 from possettle.crypto.keys import Key
 from possettle.errors import ConfigError, PossettleError
 from possettle.iso8583.codes import describe
-from possettle.link.client import LinkError, LinkTimeout
 from possettle.terminal.config import TerminalConfig
 from possettle.terminal.crashpoints import POINTS
 from possettle.terminal.errors import (
@@ -30,6 +29,7 @@ from possettle.terminal.errors import (
     LinkDown,
     PrinterError,
     Refused,
+    ReplyTimeout,
     SoftwareCrash,
 )
 from possettle.terminal.informer import Informer
@@ -98,12 +98,12 @@ def _bilingual(exc: PossettleError) -> tuple[str, str]:
     if isinstance(exc, HostRefused) and len(exc.code) == 2:
         code = describe(exc.code)
         return f"{exc} ({code.en})", f"主机应答 {exc.code}：{code.zh}"
-    if isinstance(exc, LinkTimeout):
+    if isinstance(exc, ReplyTimeout):
         return (
             f"{exc}: the host did not answer in time",
             "主机未及时应答（交易结果未知时已登记冲正）",
         )
-    if isinstance(exc, LinkError | LinkDown):
+    if isinstance(exc, LinkDown):
         return f"{exc}: the host cannot be reached", "无法连接收单主机，请检查网络后重试"
     if isinstance(exc, PrinterError):
         return f"{exc}: the printer is not ready", "打印机未就绪，单据已保存待重打"
@@ -513,7 +513,8 @@ def printer_command(
     state: Annotated[PrinterState, typer.Option("--state", help="The simulated printer's state.")],
     as_json: JsonOption = False,
 ) -> None:
-    """Set the simulated printer's state: ok, paper_out or offline."""
+    """Set the simulated printer's condition: ok, paper_out, cover_open, cutter_jam, overheat or
+    offline (it answers nothing)."""
     with _boundary(as_json):
         set_state(directory, state)
     if as_json:
@@ -528,7 +529,7 @@ def reader_command(
     state: Annotated[ReaderState, typer.Option("--state", help="The simulated reader's state.")],
     as_json: JsonOption = False,
 ) -> None:
-    """Set the simulated card reader's state: ok or fault."""
+    """Set the simulated card reader's condition: ok, fault or offline."""
     with _boundary(as_json):
         set_reader_state(directory, state)
     if as_json:

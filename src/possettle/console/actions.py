@@ -19,6 +19,7 @@ from sqlalchemy.engine import Engine
 from possettle.clock import Clock
 from possettle.console import bridge
 from possettle.console.auth import User
+from possettle.console.errors import ActionRefused
 from possettle.doctor.run import diagnose_from_host
 from possettle.host.errors import RegistryError
 from possettle.host.registry import get_terminal, set_terminal_status
@@ -31,10 +32,6 @@ class Action(StrEnum):
     SIGNON = "signon"
     DISABLE = "disable"
     ENABLE = "enable"
-
-
-class ActionRefused(Exception):
-    """The action cannot apply (unknown terminal or alert, alert already closed)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -80,10 +77,7 @@ def acknowledge(engine: Engine, clock: Clock, user: User, alert_id: int, note: s
     now = clock.now()
     note = note.strip()[:500]
     with engine.begin() as conn:
-        try:
-            bridge.acknowledge_alert(conn, alert_id, user.username, note, now)
-        except bridge.AlertRefused as e:
-            raise ActionRefused(str(e)) from e
+        bridge.acknowledge_alert(conn, alert_id, user.username, note, now)
         target = f"alert:{alert_id}"
         bridge.record(conn, user.username, "alert.acknowledge", target, {"note": note}, now)
     return Outcome("acknowledge", f"alert:{alert_id}", now, {})
@@ -93,9 +87,6 @@ def resolve(engine: Engine, clock: Clock, user: User, alert_id: int) -> Outcome:
     """Resolve an alert by hand and audit it."""
     now = clock.now()
     with engine.begin() as conn:
-        try:
-            bridge.resolve_alert(conn, alert_id, now)
-        except bridge.AlertRefused as e:
-            raise ActionRefused(str(e)) from e
+        bridge.resolve_alert(conn, alert_id, now)
         bridge.record(conn, user.username, "alert.resolve", f"alert:{alert_id}", {}, now)
     return Outcome("resolve", f"alert:{alert_id}", now, {})

@@ -33,8 +33,9 @@ from starlette.responses import Response
 from possettle.clock import Clock, SystemClock
 from possettle.console import bridge
 from possettle.console.auth import SESSION_TTL
+from possettle.console.errors import LoginRequired
 from possettle.console.pages import alerts, fleet, login, settlements, terminal, transactions, users
-from possettle.console.web import ConsoleState, LoginRequired, current_session, render
+from possettle.console.web import ConsoleState, current_session, render
 from possettle.ledger.engine import create_engine_for
 
 SECURITY_HEADERS = {

@@ -21,8 +21,10 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 import sqlalchemy as sa
+from sqlalchemy import exc
 from sqlalchemy.engine import Engine
 
+from possettle.console.errors import LoginRefused, UserExists, UserRejected
 from possettle.ledger.kinds import ConsoleRole
 from possettle.ledger.schema import console_sessions, console_users
 from possettle.terminal.operators import hash_password, verify_password
@@ -52,14 +54,6 @@ class Session:
     expires_at: datetime
 
 
-class LoginRefused(Exception):
-    """A login that did not succeed; ``locked_until`` is set when the account is locked."""
-
-    def __init__(self, locked_until: datetime | None = None) -> None:
-        super().__init__("login refused")
-        self.locked_until = locked_until
-
-
 def token_hash(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 
@@ -67,18 +61,22 @@ def token_hash(token: str) -> str:
 def add_user(
     engine: Engine, username: str, password: str, role: ConsoleRole, now: datetime
 ) -> None:
-    """Create a console user (``possettle console user add``); a duplicate name is refused."""
+    """Create a console user (``possettle console user add``); a duplicate name is refused
+    (:class:`UserExists`), as is a name or password outside the rules (:class:`UserRejected`)."""
     if not username or len(username) > 40:
-        raise ValueError("username must be 1 to 40 characters")
+        raise UserRejected("username must be 1 to 40 characters")
     if len(password) < 8:
-        raise ValueError("password must be at least 8 characters")
-    with engine.begin() as conn:
-        conn.execute(
-            sa.insert(console_users).values(
-                username=username, password_hash=hash_password(password),
-                role=ConsoleRole(role).value, created_at=now,
-            )
-        )  # fmt: skip
+        raise UserRejected("password must be at least 8 characters")
+    try:
+        with engine.begin() as conn:
+            conn.execute(
+                sa.insert(console_users).values(
+                    username=username, password_hash=hash_password(password),
+                    role=ConsoleRole(role).value, created_at=now,
+                )
+            )  # fmt: skip
+    except exc.IntegrityError as e:
+        raise UserExists(f"console user {username!r} already exists") from e
 
 
 def list_users(engine: Engine) -> list[dict[str, object]]:

@@ -3,7 +3,8 @@
 The monitor package owns the hash-chained audit log, the alert life cycle and the Prometheus
 exposition; the console must not grow second versions of them. These adapters are the one
 place that knows their names and signatures, so the pages stay the same whichever way the
-monitor evolves, and its errors become the console's :class:`AlertRefused`.
+monitor evolves, and its errors become the console's
+:class:`~possettle.console.errors.ActionRefused` here, once.
 """
 
 from __future__ import annotations
@@ -14,14 +15,11 @@ from typing import Any
 
 from sqlalchemy.engine import Connection, Engine
 
+from possettle.console.errors import ActionRefused
 from possettle.ledger.kinds import AlertStatus
 from possettle.monitor import alerts, audit
 from possettle.monitor.metrics import CONTENT_TYPE, render_metrics
 from possettle.monitor.store import Alert
-
-
-class AlertRefused(Exception):
-    """The monitor refused an alert change (unknown alert, already resolved); says why."""
 
 
 def record(
@@ -41,7 +39,7 @@ def acknowledge_alert(conn: Connection, alert_id: int, actor: str, note: str, at
     try:
         alerts.acknowledge(conn, alert_id, by=actor, note=note, at=at)
     except alerts.AlertError as e:
-        raise AlertRefused(str(e)) from e
+        raise ActionRefused(str(e)) from e
 
 
 def resolve_alert(conn: Connection, alert_id: int, at: datetime) -> None:
@@ -49,7 +47,7 @@ def resolve_alert(conn: Connection, alert_id: int, at: datetime) -> None:
     try:
         alerts.resolve(conn, alert_id, at=at)
     except alerts.AlertError as e:
-        raise AlertRefused(str(e)) from e
+        raise ActionRefused(str(e)) from e
 
 
 def metrics(engine: Engine) -> tuple[bytes, str]:

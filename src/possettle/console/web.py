@@ -23,6 +23,7 @@ from starlette.responses import Response
 from possettle.cards import luhn_ok, mask_pan
 from possettle.clock import Clock
 from possettle.console.auth import Session, csrf_ok, load_session
+from possettle.console.errors import LoginRequired
 from possettle.console.i18n import LANG_COOKIE, kind, pick_language, t
 from possettle.ledger.kinds import ConsoleRole
 
@@ -40,10 +41,6 @@ class ConsoleState:
     secure_cookies: bool
     templates: Jinja2Templates
     session_ttl: timedelta
-
-
-class LoginRequired(Exception):
-    """No live session: pages redirect to the login form, the API answers 401."""
 
 
 def state(request: Request) -> ConsoleState:

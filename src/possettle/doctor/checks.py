@@ -6,28 +6,26 @@ from __future__ import annotations
 from possettle.doctor.model import AREAS, Check, Status
 from possettle.doctor.signals import Inputs, Signals
 from possettle.doctor.wording import say
+from possettle.terminal.printer.status import PrinterCode
+
+_PRINTER = tuple(
+    f"{family}.{code.value}" for family in ("printer", "print.failed") for code in PrinterCode
+)
 
 # Which signals make an area warn (!) or fail (✗).
 AREA_SIGNALS: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
     "power": (("power.unclean",), ("software.crash_record",)),
-    "printer": (
-        (),
-        (
-            "printer.paper_out",
-            "printer.offline",
-            "print.failed.PaperOut",
-            "print.failed.PrinterOffline",
-            "print.failed.PrinterError",
-        ),
-    ),
+    "printer": ((), _PRINTER),
     "reader": ((), ("reader.fault", "refused.reader")),
     "storage": (("storage.nearly_full",), ("storage.full", "storage.at_limit", "storage.corrupt")),
     "network": (
         (
             "probe.loss",
             "settle.link.timeout",
-            "settle.link.lost",
-            "settle.link.unreachable",
+            "settle.link.no_route",
+            "settle.link.lost_reply",
+            "settle.link.reset",
+            "settle.link.unknown",
             "link.no_reply",
         ),
         ("probe.timeout",),

@@ -6,18 +6,17 @@ check, is itself the finding (``storage.corrupt``).
 
 from __future__ import annotations
 
-import json
 import shutil
 import sqlite3
 from collections import Counter
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
-from typing import Any
 
 from possettle.errors import ConfigError
 from possettle.terminal.config import JOURNAL_FILE, TerminalConfig
 from possettle.terminal.journal import queries as q
+from possettle.terminal.journal.events import Event, EventKind, Refusal, SettleFailed
 from possettle.terminal.journal.records import ReversalRow, SettlementRow, TxnRow, TxnState
 from possettle.terminal.journal.store import PAGE_SIZE
 
@@ -34,8 +33,8 @@ class JournalFacts:
     max_pages: int | None = None  # the configured size limit, in pages (store.py's rule)
     batch: int | None = None
     settlement: SettlementRow | None = None  # the latest
-    failure: dict[str, Any] | None = None  # the latest settle_failed after it began
-    events: list[dict[str, Any]] = field(default_factory=list)  # newest first
+    failure: SettleFailed | None = None  # the latest settle_failed after it began
+    events: list[Event] = field(default_factory=list)  # newest first (journal/events.py)
     reversals: list[ReversalRow] = field(default_factory=list)
     offline: list[TxnRow] = field(default_factory=list)
     recent_codes: Counter[str] = field(default_factory=Counter)
@@ -53,8 +52,8 @@ class JournalFacts:
     # failed password attempts in a row per operator (a good password resets the count)
     operator_failures: dict[str, int] = field(default_factory=dict)
 
-    def events_of(self, kind: str) -> list[dict[str, Any]]:
-        return [e for e in self.events if e["kind"] == kind]
+    def events_of(self, kind: EventKind) -> list[Event]:
+        return [e for e in self.events if e.kind is kind]
 
     @property
     def has_data(self) -> bool:
@@ -106,25 +105,13 @@ def _read(conn: sqlite3.Connection, facts: JournalFacts, now: datetime) -> None:
         facts.max_pages = max(16, limit // PAGE_SIZE)
     facts.batch = q.current_batch(conn)
     facts.settlement = q.last_settlement(conn)
-    rows = conn.execute("SELECT id, at, kind, code, detail FROM events ORDER BY id DESC LIMIT 500")
-    facts.events = [
-        {
-            "id": r["id"],
-            "at": r["at"],
-            "kind": r["kind"],
-            "code": r["code"],
-            "detail": json.loads(r["detail"]),
-        }
-        for r in rows
-    ]
+    facts.events = q.events(conn, limit=500)
     if facts.settlement is not None:
-        started = facts.settlement.started_at
+        started, batch = facts.settlement.started_at, facts.settlement.batch
         failures = [
-            e
+            e.detail
             for e in facts.events
-            if e["kind"] == "settle_failed"
-            and e["at"] >= started
-            and e["detail"].get("batch") == facts.settlement.batch
+            if isinstance(e.detail, SettleFailed) and e.at >= started and e.detail.batch == batch
         ]
         if failures and facts.settlement.step.value != "done":
             facts.failure = failures[0]
@@ -151,17 +138,18 @@ def _read(conn: sqlite3.Connection, facts: JournalFacts, now: datetime) -> None:
             str(r[0]): int(r[1]) for r in conn.execute("SELECT id, failed_attempts FROM operators")
         }
     for e in facts.events:
-        d = e["detail"]
+        d = e.detail
         if (
-            e["kind"] == "refused"
-            and e["code"] == "input.original"
-            and d.get("operation") == "void"
+            isinstance(d, Refusal)
+            and d.code == "input.original"
+            and d.operation == "void"
+            and d.stan is not None
         ):
             settled = conn.execute(
                 "SELECT 1 FROM txns t JOIN settlements s ON s.batch = t.batch"
                 " WHERE t.stan = ? AND t.kind = 'sale' AND t.batch != ? AND s.step = 'done'",
-                (d.get("stan"), facts.batch),
+                (d.stan, facts.batch),
             ).fetchone()
             if settled is not None:
-                facts.voids_after_settlement.append(int(d["stan"]))
+                facts.voids_after_settlement.append(d.stan)
     del now

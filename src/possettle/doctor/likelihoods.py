@@ -9,14 +9,29 @@ argues against a cause (the rest of the region is dark too: not this terminal's 
 
 from __future__ import annotations
 
+from possettle.terminal.printer.status import PrinterCode
+
+
+def _printer(code: PrinterCode, factor: float) -> dict[str, float]:
+    """A printer code points at paper or at the printer (offline, cover open, overheated)."""
+    cause = "printer.paper_out" if code is PrinterCode.PAPER_OUT else "printer.fault"
+    return {cause: factor}
+
+
+_UNANSWERED_CONNECT = {
+    "link.down": 25.0,
+    "network.unstable": 2.0,
+    "region.outage": 3.0,
+    "host.unreachable": 1.5,
+}
+_BROKEN_CONNECTION = {"network.unstable": 10.0, "host.unreachable": 4.0}
+
 FACTORS: dict[str, dict[str, float]] = {
-    # printer, reader, storage, power
-    "printer.paper_out": {"printer.paper_out": 400.0},
-    "printer.offline": {"printer.fault": 400.0},
-    "print.failed.PaperOut": {"printer.paper_out": 200.0},
-    "print.failed.PrinterOffline": {"printer.fault": 200.0},
-    # a device printer's failure other than paper (terminal/printer/device.py)
-    "print.failed.PrinterError": {"printer.fault": 200.0},
+    # printer: what its status query says now (printer.<code>), and the code a print the
+    # terminal attempted failed with (print.failed.<code>; terminal/printer/status.py)
+    **{f"printer.{code.value}": _printer(code, 400.0) for code in PrinterCode},
+    **{f"print.failed.{code.value}": _printer(code, 200.0) for code in PrinterCode},
+    # reader, storage, power
     "reader.fault": {"reader.fault": 300.0},
     "storage.full": {"storage.full": 500.0},
     "storage.at_limit": {"storage.full": 500.0},
@@ -24,19 +39,23 @@ FACTORS: dict[str, dict[str, float]] = {
     "storage.corrupt": {"storage.corrupt": 1000.0},
     "power.unclean": {"power.interrupted": 60.0, "software.crash": 3.0},
     "software.crash_record": {"software.crash": 400.0, "power.interrupted": 0.05},
-    # link and host
+    # link and host: how the settlement's link failed (link/failure.py)
     # A refused connect got a reset back: the path works, the host's side said no.
     "settle.link.refused": {"host.unreachable": 30.0, "link.down": 1.5, "region.outage": 2.0},
     # No answer to the connect at all, or no route: the local link first.
-    "settle.link.unreachable": {
-        "link.down": 25.0,
-        "network.unstable": 2.0,
-        "region.outage": 3.0,
-        "host.unreachable": 1.5,
+    "settle.link.timeout": _UNANSWERED_CONNECT,
+    "settle.link.no_route": _UNANSWERED_CONNECT,
+    # The request left and its reply did not come back.
+    "settle.link.lost_reply": {
+        "network.unstable": 25.0,
+        "host.unreachable": 2.0,
+        "link.down": 2.0,
     },
+    # An open connection reset or closed mid-exchange; and a link failure journaled by a
+    # version that did not record how (read alike).
+    "settle.link.reset": _BROKEN_CONNECTION,
+    "settle.link.unknown": _BROKEN_CONNECTION,
     "link.no_reply": {"network.unstable": 5.0},
-    "settle.link.timeout": {"network.unstable": 25.0, "host.unreachable": 2.0, "link.down": 2.0},
-    "settle.link.lost": {"network.unstable": 10.0, "host.unreachable": 4.0},
     "probe.refused": {"host.unreachable": 20.0, "link.down": 0.5},
     "probe.timeout": {"link.down": 15.0, "network.unstable": 4.0, "region.outage": 2.0},
     "probe.loss": {"network.unstable": 15.0},

@@ -1,28 +1,39 @@
 """Probes: look at the device and the link now (printer, reader, storage, host, clock).
 
-Probes never write to the journal. The link probe opens its own connection and sends echo
-tests (0820/301) with trace numbers outside the terminal's sequence, so the terminal's STANs
-and the host's exactly-once keys are untouched.
+Probes never write to the journal. The printer and the reader are asked through the
+terminal's own drivers (:func:`~possettle.terminal.printer.device.open_printer`,
+:func:`~possettle.terminal.reader.open_reader`), the way the terminal asks them before a job
+or a card: a printer answers ESC/POS status queries, and one that cannot be asked (a file or
+dummy printer) is ``unknown``. The link probe opens its own connection and sends echo tests
+(0820/301) with trace numbers outside the terminal's sequence, so the terminal's STANs and the
+host's exactly-once keys are untouched; a connect that fails is reported with the link's own
+failure kind (:class:`~possettle.link.failure.LinkFailure`).
 """
 
 from __future__ import annotations
 
 import asyncio
-import errno
 import time
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
+from typing import Literal
 
 from possettle.crypto.keys import Key
 from possettle.errors import ConfigError
 from possettle.iso8583.fields import NetworkCode
 from possettle.link import requests as m
 from possettle.link.client import Link, LinkError, LinkTimeout, LinkUnreachable
+from possettle.link.failure import LinkFailure
 from possettle.terminal.config import TerminalConfig
-from possettle.terminal.printer.simulated import read_state as printer_state
-from possettle.terminal.reader import read_state as reader_state
+from possettle.terminal.printer.device import open_printer
+from possettle.terminal.printer.status import PrinterCode
+from possettle.terminal.reader import ReaderCode, open_reader
 from possettle.terminal.shell import host_clock_offset
+
+#: a device probe's answer: ready, cannot tell, or the device's own code
+PrinterProbe = PrinterCode | Literal["ok", "unknown"]
+ReaderProbe = ReaderCode | Literal["ok", "unknown"]
 
 ECHOES = 3
 PROBE_STAN_BASE = 990000  # echo STANs far from the terminal's own sequence
@@ -30,7 +41,7 @@ PROBE_STAN_BASE = 990000  # echo STANs far from the terminal's own sequence
 
 @dataclass
 class LinkProbe:
-    connect: str  # ok | refused | timeout | unreachable | error | skipped
+    connect: LinkFailure | Literal["ok", "skipped"]
     error: str = ""
     echoes_sent: int = 0
     echoes_answered: int = 0
@@ -42,37 +53,25 @@ class LinkProbe:
         return 1.0 - self.echoes_answered / self.echoes_sent if self.echoes_sent else 0.0
 
 
-def probe_printer(directory: Path, spec: str) -> str:
-    if spec not in ("sim", ""):
-        return "unknown"  # a real printer is asked when it prints; nothing to read here
+def probe_printer(directory: Path, spec: str) -> PrinterProbe:
+    """Ask the terminal's printer what keeps it from printing, through its driver."""
     try:
-        return printer_state(directory).value
+        printer = open_printer(spec, directory)
     except ConfigError:
         return "unknown"
-
-
-def probe_reader(directory: Path) -> str:
     try:
-        return reader_state(directory).value
-    except ConfigError:
-        return "unknown"
+        if not printer.reports_status:
+            return "unknown"  # opening a file printer would truncate it, and it cannot say
+        code = printer.status()
+    finally:
+        printer.close()
+    return "ok" if code is None else code
 
 
-# A connect that got no answer at all, or whose route is gone: the local link (cable, Wi-Fi,
-# router), as opposed to a host that answers the SYN with a reset (refused).
-_NO_ROUTE = (errno.ENETUNREACH, errno.EHOSTUNREACH, errno.ENETDOWN)
-
-
-def connect_failure(cause: BaseException | None) -> str:
-    """How a connect failed: ``refused`` (the host's side said no), ``timeout`` (no answer),
-    ``unreachable`` (no route: the interface or the router is down) or ``error``."""
-    if isinstance(cause, TimeoutError):
-        return "timeout"
-    if isinstance(cause, ConnectionRefusedError):
-        return "refused"
-    if isinstance(cause, OSError) and cause.errno in _NO_ROUTE:
-        return "unreachable"
-    return "error"
+def probe_reader(directory: Path) -> ReaderProbe:
+    """Ask the terminal's card reader whether it can read a card."""
+    code = open_reader(directory).status()
+    return "ok" if code is None else code
 
 
 async def probe_link(config: TerminalConfig, device_now: datetime) -> LinkProbe:
@@ -91,7 +90,7 @@ async def probe_link(config: TerminalConfig, device_now: datetime) -> LinkProbe:
     try:
         await link.connect()
     except LinkUnreachable as exc:
-        probe.connect = connect_failure(exc.__cause__)
+        probe.connect = exc.kind or LinkFailure.NO_ROUTE
         probe.error = str(exc)
         return probe
     try:
@@ -123,4 +122,4 @@ async def maybe_probe_link(config: TerminalConfig | None, device_now: datetime) 
     try:
         return await asyncio.wait_for(probe_link(config, device_now), 15)
     except TimeoutError:
-        return LinkProbe(connect="timeout", error="probe timed out")
+        return LinkProbe(connect=LinkFailure.TIMEOUT, error="probe timed out")

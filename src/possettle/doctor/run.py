@@ -29,7 +29,6 @@ from possettle.doctor.rank import rank
 from possettle.doctor.signals import Inputs, collect
 from possettle.doctor.wording import say
 from possettle.errors import PossettleError
-from possettle.link.client import LinkError
 from possettle.status_report import MAX_REPORT
 from possettle.terminal.pos import Pos
 from possettle.terminal.scheduled_report import keep_verdict
@@ -81,7 +80,7 @@ async def diagnose(directory: Path, opts: Options | None = None) -> Report:
     inputs, failed = await _gather(directory, opts, now)
     signals = collect(inputs)
     failure = inputs.journal.failure
-    step = failure["detail"].get("step") if failure else None
+    step = failure.step if failure else None
     diagnoses = rank(signals, failed=failed, step=step)
     checks = area_checks(inputs, signals)
     j = inputs.journal
@@ -150,7 +149,7 @@ async def _send_report(directory: Path, report: Report, opts: Options) -> None:
         # the verdict stands in the terminal's own scheduled reports until it settles again
         keep_verdict(pos.journal, raw)
         await pos.terminal.status_report(raw)
-    except (PossettleError, LinkError):
+    except PossettleError:
         pass  # the report is a courtesy; the diagnosis stands without it
     finally:
         await pos.close()

@@ -4,15 +4,30 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
 
 from possettle.doctor.facts import JournalFacts
 from possettle.doctor.hostview import HostFacts
 from possettle.doctor.model import Evidence
-from possettle.doctor.probes import LinkProbe
+from possettle.doctor.probes import LinkProbe, PrinterProbe, ReaderProbe
 from possettle.doctor.wording import Text, join, say
 from possettle.iso8583.codes import describe, issuer_down_codes
+from possettle.link.failure import LinkFailure
+from possettle.terminal.journal.events import (
+    BatchMismatch,
+    Event,
+    EventKind,
+    KeyCheckFailed,
+    NoReply,
+    PrintFailed,
+    Refusal,
+    ReversalStuck,
+    SignOnRefused,
+    SoftwareCrashed,
+    UncleanShutdown,
+)
 from possettle.terminal.operations.settlement import confirms
+from possettle.terminal.printer.status import PrinterCode
+from possettle.terminal.reader import ReaderCode
 
 NEARLY_FULL = 0.9
 AT_LIMIT_PAGES = 2  # within this many pages of the limit, the next transaction cannot be written
@@ -44,8 +59,8 @@ def _ev(source: str, key: str, value: object, text: Text) -> Evidence:
 @dataclass(frozen=True)
 class Inputs:
     journal: JournalFacts
-    printer: str
-    reader: str
+    printer: PrinterProbe
+    reader: ReaderProbe
     link: LinkProbe
     host: HostFacts | None
     now: datetime
@@ -69,14 +84,14 @@ def collect(i: Inputs) -> Signals:
 
 def _device(i: Inputs, s: Signals) -> None:
     j = i.journal
-    if i.printer == "paper_out":
-        text = say("evidence.printer_paper_out")
-        s.add("printer.paper_out", _ev("probe", "printer.state", "paper_out", text))
-    elif i.printer == "offline":
-        text = say("evidence.printer_offline")
-        s.add("printer.offline", _ev("probe", "printer.state", "offline", text))
-    if i.reader == "fault":
-        s.add("reader.fault", _ev("probe", "reader.state", "fault", say("evidence.reader_fault")))
+    if isinstance(i.printer, PrinterCode):
+        code = i.printer.value
+        text = say("evidence.printer_state", what=say(f"printer.{code}"))
+        s.add(f"printer.{code}", _ev("probe", "printer.state", code, text))
+    if isinstance(i.reader, ReaderCode):
+        reader = i.reader.value
+        text = say("evidence.reader_state", what=say(f"reader.{reader}"))
+        s.add("reader.fault", _ev("probe", "reader.state", reader, text))
     if j.integrity_ok is False or (not j.readable and j.error):
         text = say("evidence.journal_corrupt", error=j.error or "quick_check failed")
         s.add("storage.corrupt", _ev("probe", "journal.integrity", j.error or "failed", text))
@@ -128,21 +143,31 @@ def _failure(i: Inputs, s: Signals) -> None:
     f = i.journal.failure
     if f is None:
         return
-    d = f["detail"]
-    code, message = f.get("code", ""), str(d.get("message", ""))
-    text = say("evidence.settle_failed", step=d.get("step"), message=message)
-    ev = _ev("journal", "settle_failed", {"step": d.get("step"), "code": code}, text)
-    if d.get("link"):
-        if "cannot connect" in message:
-            # The journal keeps the connect error's text only: a refusal (the host's side
-            # answered with a reset) is told apart from a connect that got no answer or had
-            # no route (the local link), which is what a cable or Wi-Fi outage looks like.
-            refused = "Errno 111" in message or "refused" in message.lower()
-            s.add("settle.link.refused" if refused else "settle.link.unreachable", ev)
-        elif "no reply" in message:
-            s.add("settle.link.timeout", ev)
-        else:
-            s.add("settle.link.lost", ev)
+    code, message, step = f.code, f.message, f.step
+    value: dict[str, object] = {"step": step, "code": code}
+    if f.link:
+        value["link_failure"] = f.link_failure.value if f.link_failure else None
+    text = say("evidence.settle_failed", step=step, message=message)
+    ev = _ev("journal", "settle_failed", value, text)
+    if f.link:
+        # How the link failed, as the link decided it where the socket error was caught
+        # (link/failure.py): a refusal (the host's side answered with a reset) apart from a
+        # connect that got no answer or had no route (the local link: a cable or Wi-Fi
+        # outage), a reply lost after the request left, a connection reset mid-exchange. A
+        # row from a version that did not record it is ``unknown``.
+        kind = f.link_failure
+        signal = (
+            "settle.link.unknown"
+            if kind is None
+            else {
+                LinkFailure.REFUSED: "settle.link.refused",
+                LinkFailure.TIMEOUT: "settle.link.timeout",
+                LinkFailure.NO_ROUTE: "settle.link.no_route",
+                LinkFailure.LOST_REPLY: "settle.link.lost_reply",
+                LinkFailure.RESET: "settle.link.reset",
+            }[kind]
+        )
+        s.add(signal, ev)
     elif code and describe(code).issuer_down:
         # 91/96/98... to a message of the settlement itself (sign-on, 0500, 0320, upload end):
         # no issuer is asked for those, so it is the host's own trouble, which nothing here
@@ -152,18 +177,21 @@ def _failure(i: Inputs, s: Signals) -> None:
         _code(s, code, ev, settle=True)
 
 
-def _code(s: Signals, code: str, ev: Evidence, *, settle: bool = False) -> None:
-    """The signal the code table (iso8583/codes.py) gives a host answer."""
+def _code(
+    s: Signals, code: str, ev: Evidence, *, settle: bool = False, minver: bool = False
+) -> None:
+    """The signal the code table (iso8583/codes.py) gives a host answer; ``minver``: the
+    answer named a minimum software version (field 63, read by the journal's schema)."""
     rc = describe(code)
     signal = rc.doctor_signal
     if signal is None or (rc.settle_only and not settle):
         return
-    if signal == MINVER_CODE_SIGNAL and ("MINVER=" in str(ev.value) or "MINVER=" in ev.en):
-        signal = f"{signal}.minver"  # the refusal names a minimum version (field 63)
+    if signal == MINVER_CODE_SIGNAL and minver:
+        signal = f"{signal}.minver"
     s.add(signal, ev)
 
 
-def _window(j: JournalFacts) -> list[dict[str, Any]]:
+def _window(j: JournalFacts) -> list[Event]:
     """The events that may bear on the current state: since the latest settlement began, or,
     once it is done, since it finished (what went wrong during a finished settlement is
     history). Events are also weighed against the state they describe (below)."""
@@ -171,13 +199,19 @@ def _window(j: JournalFacts) -> list[dict[str, Any]]:
     if st is None:
         return j.events[:100]
     since = st.finished_at if st.step.value == "done" and st.finished_at else st.started_at
-    return [e for e in j.events if e["at"] >= since]
+    return [e for e in j.events if e.at >= since]
 
 
-def _after_last(events: list[dict[str, Any]], kind: str) -> list[dict[str, Any]]:
+def _after_last(events: list[Event], kind: EventKind) -> list[Event]:
     """``events`` (newest first) newer than the latest event of ``kind``."""
-    last = next((e["id"] for e in events if e["kind"] == kind), None)
-    return events if last is None else [e for e in events if e["id"] > last]
+    last = next((e.id for e in events if e.kind is kind), None)
+    return events if last is None else [e for e in events if e.id > last]
+
+
+def _batch_of(e: Event, current: int | None) -> int | None:
+    """The batch an unclean stop happened in (the oldest journals did not record it)."""
+    d = e.detail
+    return d.batch if isinstance(d, UncleanShutdown) and d.batch is not None else current
 
 
 def _journal_events(i: Inputs, s: Signals) -> None:
@@ -194,45 +228,46 @@ def _journal_events(i: Inputs, s: Signals) -> None:
     recent = [
         e
         for e in recent
-        if e["kind"] != "unclean_shutdown" or e["detail"].get("batch", j.batch) in batches
+        if e.kind is not EventKind.UNCLEAN_SHUTDOWN or _batch_of(e, j.batch) in batches
     ]
-    kinds = {e["kind"] for e in recent}
-    if "software_crash" in kinds and interrupted:
-        crash = next(e for e in recent if e["kind"] == "software_crash")["detail"]
-        point = crash.get("point") or say("evidence.crash_point_unknown")
-        text = say("evidence.software_crash", type=crash.get("type"), point=point)
-        s.add("software.crash_record", _ev("journal", "software_crash", crash, text))
-    if j.open_marker or ("unclean_shutdown" in kinds and interrupted):
+    kinds = {e.kind for e in recent}
+    crash = next((e.detail for e in recent if isinstance(e.detail, SoftwareCrashed)), None)
+    if crash is not None and interrupted:
+        point = crash.point or say("evidence.crash_point_unknown")
+        text = say("evidence.software_crash", type=crash.type, point=point)
+        where = {"type": crash.type, "point": crash.point}
+        s.add("software.crash_record", _ev("journal", "software_crash", where, text))
+    if j.open_marker or (EventKind.UNCLEAN_SHUTDOWN in kinds and interrupted):
         text = say("evidence.unclean_shutdown")
         s.add("power.unclean", _ev("journal", "unclean_shutdown", True, text))
     else:
         s.ruled_out.append("power.interrupted")
     # A sign-on that failed matters until a sign-on succeeds.
-    unsigned = {e["id"] for e in _after_last(recent, "signed_on")}
+    unsigned = {e.id for e in _after_last(recent, EventKind.SIGNED_ON)}
     pending = {r.stan for r in j.reversals}
     for e in recent:
-        kind, code, detail = e["kind"], e["code"], e["detail"]
-        if kind == "print_failed" and j.print_queue:
+        kind, code, detail = e.kind, e.code, e.detail
+        if isinstance(detail, PrintFailed) and j.print_queue:
             # Only while something still waits to print: a slip reprinted since is history.
-            text = say("evidence.print_failed", code=code)
-            s.add(f"print.failed.{code}", _ev("journal", "print_failed", code, text))
-        elif kind == "key_check_failed" and e["id"] in unsigned:
+            printer = detail.code.value
+            text = say("evidence.print_failed", code=printer, what=say(f"printer.{printer}"))
+            s.add(f"print.failed.{printer}", _ev("journal", "print_failed", printer, text))
+        elif isinstance(detail, KeyCheckFailed) and e.id in unsigned:
             text = say("evidence.key_check_failed")
-            s.add(
-                "keys.check_failed", _ev("journal", "key_check_failed", detail.get("error"), text)
-            )
-        elif kind == "batch_mismatch" and detail.get("local") == j.batch:
+            s.add("keys.check_failed", _ev("journal", "key_check_failed", detail.error, text))
+        elif isinstance(detail, BatchMismatch) and detail.local == j.batch:
             # Still holding the batch the host does not expect.
-            text = say(
-                "evidence.batch_mismatch", host=detail.get("host"), local=detail.get("local")
-            )
-            s.add("batch.mismatch_event", _ev("journal", "batch_mismatch", detail, text))
-        elif kind == "sign_on_refused" and e["id"] in unsigned:
-            f63 = str(detail.get("field63", ""))
+            local, host = detail.local, detail.host
+            text = say("evidence.batch_mismatch", host=host, local=local)
+            batches_seen = {"local": local, "host": host}
+            s.add("batch.mismatch_event", _ev("journal", "batch_mismatch", batches_seen, text))
+        elif isinstance(detail, SignOnRefused) and e.id in unsigned:
+            f63 = detail.field63
             text = say("evidence.sign_on_refused", answer=f"{code} {f63}".strip())
-            _code(s, code, _ev("journal", "sign_on_refused", {"code": code, "field63": f63}, text))
-        elif kind == "refused":
-            family = str(code).split(".")[0]
+            ev = _ev("journal", "sign_on_refused", {"code": code, "field63": f63}, text)
+            _code(s, code, ev, minver=detail.min_version is not None)
+        elif isinstance(detail, Refusal):
+            family = code.split(".")[0]
             key = {
                 "operator": "refused.operator",
                 "hours": "refused.hours",
@@ -242,36 +277,37 @@ def _journal_events(i: Inputs, s: Signals) -> None:
                 "order": "refused.order",
                 "reader": "refused.reader",
             }.get(family)
-            if family == "operator" and j.operator_failures.get(detail.get("operator_id")) == 0:
+            if family == "operator" and j.operator_failures.get(detail.operator_id or "") == 0:
                 key = None  # a typo since mended: the operator logged in with the right password
             if code == "order.settlement_unfinished" and not settling:
                 key = None  # the settlement it waited for has finished since
             st = j.settlement
             if (
-                detail.get("operation") == "settle"
+                detail.operation == "settle"
                 and st is not None
                 and st.step.value == "done"
-                and st.started_at >= e["at"]
+                and st.started_at >= e.at
             ):
                 key = None  # a settlement went through after this refusal (a tie included:
                 # a refused settlement never begins, so one that began then came after it)
-            if code == "input.original" and detail.get("stan") in j.voids_after_settlement:
+            if code == "input.original" and detail.stan in j.voids_after_settlement:
                 key = "refused.void_settled"  # a void after settlement: refund instead
             if key:
                 # the terminal's own words for its refusal, as it journaled them
-                said = Text(str(detail.get("en", code)), str(detail.get("zh", code)))
+                said = Text(detail.en or code, detail.zh or code)
                 s.add(key, _ev("journal", "refused", code, said))
-        elif kind == "reversal_stuck" and detail.get("stan") in pending:
-            stan, attempts = detail.get("stan"), detail.get("attempts")
+        elif isinstance(detail, ReversalStuck) and detail.stan in pending:
+            stan, attempts = detail.stan, detail.attempts
             text = say("evidence.reversal_stuck", stan=stan, attempts=attempts)
-            s.add("reversal.stuck", _ev("journal", "reversal_stuck", detail, text))
-        elif kind == "no_reply" and interrupted:
-            stan = detail.get("stan")
-            text = say("evidence.no_reply", stan=stan, error=detail.get("error"))
-            s.add("link.no_reply", _ev("journal", "no_reply", stan, text))
-        elif kind == "storage_full":
+            stuck = {"batch": detail.batch, "stan": stan, "attempts": attempts}
+            s.add("reversal.stuck", _ev("journal", "reversal_stuck", stuck, text))
+        elif isinstance(detail, NoReply) and interrupted:
+            link = detail.link_failure.value if detail.link_failure else "unknown"
+            text = say("evidence.no_reply", stan=detail.stan, link=link, error=detail.error)
+            s.add("link.no_reply", _ev("journal", "no_reply", detail.stan, text))
+        elif kind is EventKind.STORAGE_FULL:
             text = say("evidence.storage_full")
-            s.add("storage.full", _ev("journal", "storage_full", detail, text))
+            s.add("storage.full", _ev("journal", "storage_full", True, text))
     if (
         j.settlement is not None
         and j.settlement.result == "already_settled"
@@ -303,10 +339,10 @@ def _link(i: Inputs, s: Signals) -> None:
     p = i.link
     if p.connect == "skipped":
         return
-    if p.connect == "refused":
+    if p.connect == LinkFailure.REFUSED:
         text = say("evidence.connect_refused", error=p.error)
         s.add("probe.refused", _ev("probe", "link.connect", "refused", text))
-    elif p.connect in ("timeout", "unreachable", "error"):
+    elif p.connect != "ok":  # no answer to the connect, or no route
         text = say("evidence.connect_failed", connect=p.connect, error=p.error)
         s.add("probe.timeout", _ev("probe", "link.connect", p.connect, text))
     else:
@@ -368,8 +404,8 @@ def _host(i: Inputs, s: Signals) -> None:
     # A region outage is a reason only for a terminal that cannot reach the host itself; the
     # fleet view counts the other terminals of its region.
     cut_off = (
-        i.link.connect in ("refused", "timeout", "unreachable", "error")
-        or bool(i.journal.failure and i.journal.failure["detail"].get("link"))
+        i.link.connect not in ("ok", "skipped")
+        or bool(i.journal.failure and i.journal.failure.link)
         or (host_side and silent)
     )
     st = i.journal.settlement

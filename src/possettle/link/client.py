@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import collections
 import contextlib
+import socket
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -22,18 +23,34 @@ from possettle.iso8583.errors import CodecError
 from possettle.iso8583.fields import Field60
 from possettle.iso8583.framing import Frame, FrameReader, Header, Tpdu
 from possettle.link import requests
+from possettle.link.failure import LinkFailure, connect_failure, exchange_failure
 
 
 class LinkError(PossettleError):
-    """The host could not be reached, went silent, or sent something unreadable."""
+    """The host could not be reached, went silent, or sent something unreadable.
+
+    ``kind`` says how the link failed (:class:`~possettle.link.failure.LinkFailure`), decided
+    where the socket error or the timeout was caught; ``None`` when the link worked and what
+    came back was wrong (a reply MAC that does not verify).
+    """
+
+    def __init__(self, message: str, kind: LinkFailure | None = None) -> None:
+        super().__init__(message)
+        self.kind = kind
 
 
 class LinkUnreachable(LinkError):
-    """The connection could not be opened: nothing was sent, so nothing needs reversing."""
+    """The connection could not be opened: nothing was sent, so nothing needs reversing.
+
+    ``kind`` is ``refused``, ``timeout`` or ``no_route``.
+    """
 
 
 class LinkTimeout(LinkError):
     """No reply within the read timeout: the request's fate is unknown (reverse it)."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message, LinkFailure.LOST_REPLY)
 
 
 class ReplyMacError(LinkError):
@@ -88,15 +105,49 @@ class Link:
         await self.close()
 
     async def connect(self) -> None:
+        """Open the connection, each address of the host in turn, within one timeout.
+
+        A name with several addresses is tried one address at a time (not by asyncio's
+        ``open_connection``, which folds several failures into one ``OSError`` without an
+        errno): the failure of the last address tried is the one that says how the link
+        failed (an IPv6 address with no route, then an IPv4 address that refused: refused).
+        """
+        failures: list[tuple[LinkFailure, BaseException]] = []
         try:
-            # asyncio.timeout, not wait_for: on Python 3.11 wait_for returns (or raises) the
-            # connect's own outcome when a cancel arrives as the connect fails, and the cancel
-            # is lost — a keep-alive loop cancelled so would never stop.
             async with asyncio.timeout(self.timeout):
-                self._reader, self._writer = await asyncio.open_connection(self.host, self.port)
-        except (OSError, TimeoutError) as exc:
-            raise LinkUnreachable(f"cannot connect to {self.host}:{self.port}: {exc}") from exc
+                opened = await self._open(failures)
+        except TimeoutError as exc:
+            failures.append((LinkFailure.TIMEOUT, exc))
+            opened = None
+        except OSError as exc:  # the name did not resolve (socket.gaierror)
+            failures.append((connect_failure(exc), exc))
+            opened = None
+        if opened is None:
+            kind, cause = failures[-1]
+            raise LinkUnreachable(
+                f"cannot connect to {self.host}:{self.port}: {cause or kind.value}", kind
+            ) from cause
+        self._reader, self._writer = opened
         self._frames = FrameReader()
+
+    async def _open(
+        self, failures: list[tuple[LinkFailure, BaseException]]
+    ) -> tuple[asyncio.StreamReader, asyncio.StreamWriter] | None:
+        loop = asyncio.get_running_loop()
+        addresses = await loop.getaddrinfo(self.host, self.port, type=socket.SOCK_STREAM)
+        for family, kind, proto, _, address in addresses:
+            sock = socket.socket(family, kind, proto)
+            try:
+                sock.setblocking(False)
+                await loop.sock_connect(sock, address)
+                return await asyncio.open_connection(sock=sock)
+            except OSError as exc:
+                sock.close()
+                failures.append((connect_failure(exc), exc))
+            except BaseException:  # the timeout's cancellation: do not leak the socket
+                sock.close()
+                raise
+        return None
 
     async def close(self) -> None:
         if self._writer is not None:
@@ -158,14 +209,14 @@ class Link:
                     data = await self._reader.read(8192)
                     if not data:
                         await self.close()
-                        raise LinkError("host closed the connection")
+                        raise LinkError("host closed the connection", LinkFailure.RESET)
                     self._pending.extend(self._frames.feed(data))
         except TimeoutError as exc:
             await self.close()
             raise LinkTimeout(f"no reply within {self.timeout}s") from exc
         except OSError as exc:
             await self.close()
-            raise LinkError(f"connection lost: {exc}") from exc
+            raise LinkError(f"connection lost: {exc}", exchange_failure(exc)) from exc
 
     async def send(self, fields: Fields, on_sent: Callable[[], None] | None = None) -> Exchange:
         want_mti, want_stan = reply_mti(fields["t"]), fields.get("11")

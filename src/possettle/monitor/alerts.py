@@ -31,11 +31,11 @@ from possettle.clock import Clock
 from possettle.errors import PossettleError
 from possettle.ledger.kinds import AlertStatus
 from possettle.ledger.schema import alerts
+from possettle.monitor.errors import AlertError
 from possettle.monitor.evaluate import Finding, evaluate
 from possettle.monitor.readings import Thresholds, read
 from possettle.monitor.store import (
     Alert,
-    AlertError,
     acknowledge,
     get_alert,
     list_alerts,

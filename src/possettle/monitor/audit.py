@@ -29,18 +29,14 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
-from possettle.errors import PossettleError
 from possettle.ledger.schema import audit_log
+from possettle.monitor.errors import AuditError
 from possettle.monitor.store import lock
 
 GENESIS = "0" * 64
 # The audit writer's own lock key ("PSAU"), apart from the alert engine's.
 _PG_LOCK_KEY = 0x5053_4155
 _LIMITS = {"actor": 40, "action": 40, "target": 60}
-
-
-class AuditError(PossettleError):
-    """An audit entry that cannot be written as given (empty or too long fields)."""
 
 
 @dataclass(frozen=True, slots=True)

@@ -16,18 +16,14 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Row
 
-from possettle.errors import PossettleError
 from possettle.ledger.kinds import AlertStatus
 from possettle.ledger.schema import alerts
+from possettle.monitor.errors import AlertError
 
 # Serialises alert engines (and audit writers) on PostgreSQL; SQLite's BEGIN IMMEDIATE
 # already does. An arbitrary constant: "PSAL".
 _PG_LOCK_KEY = 0x5053_414C
 USER_MAX = 40  # alerts.ack_by, audit_log.actor and console_users.username are String(40)
-
-
-class AlertError(PossettleError):
-    """An alert that does not exist, or an action its state does not allow."""
 
 
 @dataclass(frozen=True, slots=True)

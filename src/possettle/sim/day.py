@@ -37,7 +37,6 @@ from possettle.host import registry
 from possettle.ledger.database import Database
 from possettle.ledger.engine import create_engine_for
 from possettle.ledger.schema import ledger_entries
-from possettle.link.client import LinkError
 from possettle.sim.compare import compare
 from possettle.sim.fleet import ECHO_IDLE_S, STATUS_REPORT_S
 from possettle.sim.host_process import HostProcess, free_port
@@ -217,7 +216,7 @@ class Day:
                 d.events.append(f"connection dropped mid-sale {r.stan:06d} -> reversed")
             if r.offline:
                 d.events.append(f"host down: sale {r.stan:06d} approved offline")
-        except (TerminalError, LinkError) as exc:
+        except TerminalError as exc:
             d.events.append(f"{type(exc).__name__}: {exc}")
         self.tick(d.tid, 1)
 

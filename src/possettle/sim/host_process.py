@@ -15,13 +15,9 @@ import sys
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 
-from possettle.errors import PossettleError
+from possettle.sim.errors import HostProcessError
 
 START_TIMEOUT = 20.0  # seconds for a fresh process to import, migrate and listen
-
-
-class HostProcessError(PossettleError):
-    """The host process did not start or answer."""
 
 
 def free_port() -> int:

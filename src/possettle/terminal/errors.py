@@ -10,15 +10,27 @@
     │   ├── StorageFull      the configured size limit or the disk is full
     │   └── JournalCorrupt   the integrity check failed
     ├── HostRefused          the host answered with a response code other than 00
-    ├── LinkDown             the host could not be reached or went silent
-    ├── PrinterError         the printer could not print
-    │   ├── PaperOut
-    │   └── PrinterOffline
+    ├── LinkDown             an exchange with the host brought back no reply to act on;
+    │   │                    ``kind`` says how the link failed (LinkFailure)
+    │   ├── HostUnreachable  the connection could not be opened: nothing was sent
+    │   ├── NoReply          sent, then the connection dropped or closed: the fate is unknown
+    │   │   └── ReplyTimeout sent, then silence past the read timeout
+    │   └── BadReplyMac      a reply whose MAC does not verify (protocol §5: reversal A0)
+    ├── PrinterError         the printer could not print; ``code`` is a stable
+    │   │                    :class:`~possettle.terminal.printer.status.PrinterCode`
+    │   ├── PaperOut         (paper_out)
+    │   └── PrinterOffline   (offline, cover_open, io_error)
     └── SoftwareCrash        our bug: the work under :meth:`Pos.session` raised something
                              that is not a possettle error; journaled as ``software_crash``
 
 Lower-layer errors (``sqlite3.Error``, ``OSError``, link errors, escpos errors) are translated
-once, where the terminal calls them, with ``raise ... from exc``.
+once, where the terminal calls them, with ``raise ... from exc``: the link's errors in
+:meth:`possettle.terminal.shell.Terminal.deliver`, the only module that names them, so callers
+of the terminal catch this tree alone.
+
+An exception here is a fault: what the caller asked for could not be done. What a message's
+answer (or silence) means for the journal — a reversal kept, a settlement stopped at a step —
+is a value returned by :mod:`possettle.terminal.operations`, never an exception.
 """
 
 from __future__ import annotations
@@ -26,6 +38,8 @@ from __future__ import annotations
 from typing import Any
 
 from possettle.errors import PossettleError
+from possettle.link.failure import LinkFailure
+from possettle.terminal.printer.status import PrinterCode
 
 
 class TerminalError(PossettleError):
@@ -67,19 +81,59 @@ class HostRefused(TerminalError):
 
 
 class LinkDown(TerminalError):
-    """The host could not be reached, or did not answer in time."""
+    """An exchange with the host brought back no reply the terminal may act on; ``kind`` says
+    how the link failed, when it did (:class:`~possettle.link.failure.LinkFailure`).
+
+    The link's own error is the ``__cause__``.
+    """
+
+    def __init__(self, message: str, kind: LinkFailure | None = None) -> None:
+        super().__init__(message)
+        self.kind = kind
+
+
+class HostUnreachable(LinkDown):
+    """The connection could not be opened: nothing was sent, so nothing needs reversing."""
+
+
+class NoReply(LinkDown):
+    """The request was sent, then the connection dropped or the host closed it: its fate is
+    unknown (a 0200 is reversed, a 0220 repeated)."""
+
+
+class ReplyTimeout(NoReply):
+    """The request was sent and no reply came within the read timeout."""
+
+
+class BadReplyMac(LinkDown):
+    """A reply whose MAC does not verify: not to be acted on (protocol §5: reversal reason
+    ``A0``, then a fresh sign-on)."""
 
 
 class PrinterError(TerminalError):
-    """The printer could not print; a slip stays queued for a reprint."""
+    """The printer could not print; a slip stays queued for a reprint.
+
+    ``code`` says why, as the journal and the doctor read it (never the class name).
+    """
+
+    code: PrinterCode = PrinterCode.FAULT
+
+    def __init__(self, message: str, code: PrinterCode | None = None) -> None:
+        super().__init__(message)
+        if code is not None:
+            self.code = code
 
 
 class PaperOut(PrinterError):
     """The printer is out of paper (缺纸)."""
 
+    code = PrinterCode.PAPER_OUT
+
 
 class PrinterOffline(PrinterError):
     """The printer is offline, its cover open, or it does not answer."""
+
+    code = PrinterCode.OFFLINE
 
 
 class SoftwareCrash(TerminalError):

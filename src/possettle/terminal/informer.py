@@ -4,9 +4,13 @@ The schedule and the link's state are :mod:`.keepalive` (no I/O); this is its as
 sends through the terminal's own link and STAN sequence (the journal's counter, so an echo never
 takes a transaction's STAN), never while a transaction or settlement is in progress
 (:meth:`~possettle.terminal.shell.Terminal.working`), and one message at a time with the
-terminal's own work. A change of the link's state is kept in the journal — meta
-:data:`~possettle.terminal.keepalive.LINK_STATE` and one ``link_down`` / ``link_up`` event per
-change — for the doctor, ``possettle terminal status`` and the console.
+terminal's own work. It sends through the terminal's boundary
+(:meth:`~possettle.terminal.shell.Terminal.deliver`) and reads its answers, never the link's
+errors: how the link failed is the ``kind`` the terminal's error carries. A change of the link's
+state is kept in the journal — meta :data:`~possettle.terminal.keepalive.LINK_STATE` and
+:data:`~possettle.terminal.keepalive.LINK_SINCE`, and one ``link_down`` / ``link_up`` event per
+change (:mod:`possettle.terminal.journal.events`) — for the doctor, ``possettle terminal
+status`` and the console.
 
 The CLI's ``possettle terminal run``, a library user and the simulator run it the same way::
 
@@ -25,15 +29,17 @@ from collections import Counter
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
 
-from possettle.link.client import LinkError, LinkTimeout, LinkUnreachable
+from possettle.link.failure import LinkFailure
+from possettle.terminal.journal.events import LinkCameUp, LinkWentDown
 from possettle.terminal.keepalive import (
+    LINK_SINCE,
     LINK_STATE,
     Duty,
     Keepalive,
-    LinkFailure,
     LinkState,
     Transition,
 )
+from possettle.terminal.operations.answer import Replied
 from possettle.terminal.scheduled_report import encode, scheduled_report
 from possettle.terminal.shell import Terminal
 
@@ -47,22 +53,13 @@ class Sent:
     """One echo or status report: the host's answer, or why there was none."""
 
     duty: Duty
-    code: str  # the response code; "" when unanswered
-    failure: LinkFailure | None
+    code: str  # the response code; "" when there was none to read
+    failure: LinkFailure | None  # how the link failed; None when the host answered
     transition: Transition | None
 
     @property
     def answered(self) -> bool:
         return self.failure is None
-
-
-def link_failure(exc: LinkError) -> LinkFailure:
-    """The one place a link error becomes the keep-alive's failure kind."""
-    if isinstance(exc, LinkUnreachable):
-        return LinkFailure.UNREACHABLE
-    if isinstance(exc, LinkTimeout):
-        return LinkFailure.TIMEOUT
-    return LinkFailure.LOST
 
 
 class Informer:
@@ -112,33 +109,38 @@ class Informer:
         return Sent(duty, code, failure, moved)
 
     async def _send(self, duty: Duty) -> tuple[str, LinkFailure | None]:
-        failure = LinkFailure.LOST
+        """The response code and how the link failed (None: the host answered)."""
+        failure: LinkFailure | None = None
         # The host closes a connection that was idle as long as the terminal waits before its
-        # echo (60 s both by default): a connection lost so is tried once more, afresh.
+        # echo (60 s both by default): a connection reset so is tried once more, afresh.
         for _ in range(2):
-            try:
-                if duty is Duty.ECHO:
-                    ex = await self.terminal.send_echo()
-                else:
-                    report = encode(scheduled_report(self.terminal.journal))
-                    ex = await self.terminal.send_status_report(report)
-            except LinkError as exc:
-                failure = link_failure(exc)
-                if failure is not LinkFailure.LOST:
-                    break
-                continue
-            return ex.code, None  # any answer, 00 or a refusal, shows the host is reachable
+            if duty is Duty.ECHO:
+                answer = await self.terminal.send_echo()
+            else:
+                report = encode(scheduled_report(self.terminal.journal))
+                answer = await self.terminal.send_status_report(report)
+            if isinstance(answer, Replied):
+                return answer.code, None  # any code, 00 or a refusal: the host is reachable
+            # No reply to act on; the terminal's error says how the link failed. None is a
+            # reply that came back wrong (a bad MAC, which an 0830 does not carry): the line
+            # works all the same.
+            failure = answer.error.kind
+            if failure is not LinkFailure.RESET:
+                break
         return "", failure
 
     def _record(self, t: Transition) -> None:
         journal = self.terminal.journal
+        since = journal.get_meta(LINK_SINCE)
         with journal.write("event") as conn:
             journal.set_meta(conn, LINK_STATE, t.after.value)
-            if t.journaled:
-                detail = {"via": t.via, "before": t.before.value}
-                if t.failure is not None:
-                    detail["failure"] = t.failure.value
-                journal.add_event(conn, f"link_{t.after.value}", "", detail)
+            journal.set_meta(conn, LINK_SINCE, journal.now())
+            if t.journaled and t.after is LinkState.DOWN:
+                journal.add_event(
+                    conn, LinkWentDown(via=t.via, before=t.before, link_failure=t.failure)
+                )
+            elif t.journaled:
+                journal.add_event(conn, LinkCameUp(via=t.via, down_since=since))
 
     async def run(self) -> None:
         """Until cancelled: do what is due, then sleep until something may be (returns at once

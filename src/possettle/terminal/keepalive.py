@@ -17,12 +17,15 @@ The link's state::
        └─────────────────echo or report failed─────────────▲
 
 Only a change is worth a journal line (:attr:`Transition.journaled`): a terminal whose line is
-down for an hour writes one ``link_down``, not one a minute.
+down for an hour writes one ``link_down``, not one a minute. How the link failed is the link's
+own :class:`~possettle.link.failure.LinkFailure`, decided where its error was caught and
+carried here on the terminal's answer (``refused``, ``timeout`` or ``no_route`` when no
+connection opened; ``lost_reply`` or ``reset`` when the message left and nothing came back).
 
 >>> k = Keepalive(echo_idle_s=60, status_report_s=900, state=LinkState.UP, now=0.0)
 >>> k.due(59.0, busy=False) is None, k.due(60.0, busy=False), k.due(60.0, busy=True)
 (True, <Duty.ECHO: 'echo'>, None)
->>> k.done(Duty.ECHO, 60.5, LinkFailure.TIMEOUT)
+>>> k.done(Duty.ECHO, 60.5, LinkFailure.LOST_REPLY)
 Transition(before=<LinkState.UP: 'up'>, after=<LinkState.DOWN: 'down'>, ...)
 """
 
@@ -31,8 +34,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 from enum import StrEnum
 
+from possettle.link.failure import LinkFailure
+
 #: journal meta: the link's state as the keep-alive last found it (``up`` / ``down``)
 LINK_STATE = "link_state"
+#: journal meta: when (journal time) the keep-alive last found the state changed
+LINK_SINCE = "link_state_since"
 
 
 class LinkState(StrEnum):
@@ -46,26 +53,25 @@ class LinkState(StrEnum):
         return next((s for s in cls if s.value == stored), cls.UNKNOWN)
 
 
-class LinkFailure(StrEnum):
-    """Why an echo or report got no answer, decided where the link's error is caught."""
-
-    UNREACHABLE = "unreachable"  # no connection could be opened: nothing was sent
-    TIMEOUT = "timeout"  # sent, no reply within the terminal's timeout
-    LOST = "lost"  # the connection broke, or the reply could not be read
-
-
 class Duty(StrEnum):
     ECHO = "echo"
     STATUS_REPORT = "status_report"
+
+
+class Via(StrEnum):
+    """What showed the link's state: an echo, a status report, or the terminal's own work."""
+
+    ECHO = "echo"
+    STATUS_REPORT = "status_report"
+    TRAFFIC = "traffic"
 
 
 @dataclass(frozen=True, slots=True)
 class Transition:
     before: LinkState
     after: LinkState
-    #: what showed the change: an echo, a status report, or the terminal's other traffic
-    via: str
-    failure: LinkFailure | None = None
+    via: Via
+    failure: LinkFailure | None = None  # how the link failed, on a change to down
 
     @property
     def journaled(self) -> bool:
@@ -114,23 +120,25 @@ class Keepalive:
         if exchanged is not None and exchanged > self.last_exchange:
             self.last_exchange = exchanged
         if answered is not None and self._down_at is not None and answered > self._down_at:
-            return self._up("traffic", now)
+            return self._up(Via.TRAFFIC, now)
         return None
 
     def done(self, duty: Duty, now: float, failure: LinkFailure | None = None) -> Transition | None:
-        """The outcome of a duty: answered (any response code) or ``failure``."""
+        """The outcome of a duty: answered (any response code) when ``failure`` is None, else
+        how the link failed."""
         self.last_exchange = now
         if duty is Duty.STATUS_REPORT and self._report_at is not None:
             self._report_at = now + self.status_report_s
+        via = Via(duty.value)
         if failure is None:
-            return self._up(duty.value, now) if self.state is not LinkState.UP else None
+            return self._up(via, now) if self.state is not LinkState.UP else None
         self.failure = failure
         if self.state is LinkState.DOWN:
             return None
         before, self.state, self._down_at = self.state, LinkState.DOWN, now
-        return Transition(before, LinkState.DOWN, duty.value, failure)
+        return Transition(before, LinkState.DOWN, via, failure)
 
-    def _up(self, via: str, now: float) -> Transition:
+    def _up(self, via: Via, now: float) -> Transition:
         before, self.state, self._down_at, self.failure = self.state, LinkState.UP, None, None
         if before is LinkState.DOWN and self._report_at is not None:
             self._report_at = now  # what the host missed while the line was down

@@ -27,8 +27,9 @@ from possettle.errors import PossettleError
 from possettle.terminal import validation as v
 from possettle.terminal.config import TerminalConfig
 from possettle.terminal.crashpoints import CrashPoints
-from possettle.terminal.errors import LinkDown, Refused, SoftwareCrash
+from possettle.terminal.errors import HostUnreachable, Refused, SoftwareCrash
 from possettle.terminal.journal import queries as q
+from possettle.terminal.journal.events import Refusal, SoftwareCrashed
 from possettle.terminal.journal.records import TxnKind, TxnState
 from possettle.terminal.operators import OPERATOR_SCHEMA, Operator, OperatorStore, Role
 from possettle.terminal.policy import (
@@ -42,8 +43,8 @@ from possettle.terminal.policy import (
 )
 from possettle.terminal.printer.device import Printer, open_printer
 from possettle.terminal.printing import Printing
-from possettle.terminal.reader import ReaderState
-from possettle.terminal.reader import read_state as reader_state
+from possettle.terminal.reader import REFUSALS as READER_REFUSALS
+from possettle.terminal.reader import CardReader, open_reader
 from possettle.terminal.settlement_run import Settlement, SettleReport
 from possettle.terminal.shell import SignOn, Terminal
 from possettle.terminal.transactions import Payments, TxnResult
@@ -54,8 +55,15 @@ DEFAULT_OPERATOR = Operator(id="01", name="default", role=Role.SUPERVISOR)
 
 
 class Pos:
-    def __init__(self, terminal: Terminal, printer: Printer, policy: TerminalPolicy) -> None:
+    def __init__(
+        self,
+        terminal: Terminal,
+        printer: Printer,
+        policy: TerminalPolicy,
+        reader: CardReader | None = None,
+    ) -> None:
         self.terminal = terminal
+        self.reader = reader or open_reader(terminal.directory)
         self.journal = terminal.journal
         self.policy = policy
         self.payments = Payments(terminal)
@@ -115,7 +123,7 @@ class Pos:
             raise
         except Exception as exc:
             kind, point = type(exc).__name__, str(getattr(exc, "point", ""))
-            pos.journal.event("software_crash", "", {"type": kind, "point": point})
+            pos.journal.event(SoftwareCrashed(type=kind, point=point))
             pos.journal.abandon()
             await pos.terminal.drop_link()
             raise SoftwareCrash(kind, point) from exc
@@ -131,13 +139,17 @@ class Pos:
     # -------------------------------------------------------------------- guards
 
     def _refused(self, exc: Refused, operation: Operation) -> Refused:
+        detail = Refusal.model_validate(
+            {
+                **exc.details,
+                "code": exc.code,
+                "operation": operation.value,
+                "en": exc.en,
+                "zh": exc.zh,
+            }
+        )
         with self.journal.write("refused") as conn:
-            self.journal.add_event(
-                conn,
-                "refused",
-                exc.code,
-                {"operation": operation.value, "en": exc.en, "zh": exc.zh, **exc.details},
-            )
+            self.journal.add_event(conn, detail)
         return exc
 
     def login(self, operator_id: str | None, password: str | None) -> Operator:
@@ -236,17 +248,14 @@ class Pos:
         except Refused as exc:
             raise self._refused(exc, Operation.SALE) from None
         self._check(op, Operation.SALE, amount)
-        # The card is read before anything is journaled or sent: a reader that reports a
-        # fault takes no payment, and the refusal is journaled (the doctor's reader.fault).
-        if reader_state(self.terminal.directory) is ReaderState.FAULT:
-            raise self._refused(
-                Refused(
-                    "reader.fault",
-                    "The card reader reports a fault: clean or reconnect it.",
-                    "读卡器报告故障：请清洁或重新连接读卡器。",
-                ),
-                Operation.SALE,
-            )
+        # The card is read before anything is journaled or sent: a reader that is not ready
+        # takes no payment, and the refusal is journaled with the reader's code (the doctor's
+        # reader.fault).
+        reader = self.reader.status()
+        if reader is not None:
+            en, zh = READER_REFUSALS[reader]
+            not_ready = Refused(f"reader.{reader.value}", en, zh, reader=reader.value)
+            raise self._refused(not_ready, Operation.SALE)
         refusal = self._offline_refusal(op, amount) if allow_offline else None
         try:
             result = await self._online(
@@ -255,7 +264,7 @@ class Pos:
                 ),
                 Operation.SALE,
             )
-        except LinkDown as exc:
+        except HostUnreachable as exc:
             if refusal is None:
                 raise
             raise self._refused(refusal, Operation.OFFLINE_SALE) from exc

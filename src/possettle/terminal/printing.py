@@ -15,6 +15,7 @@ from possettle.iso8583.fields import SettlementTotals
 from possettle.money import Money
 from possettle.terminal.errors import PrinterError
 from possettle.terminal.journal import queries as q
+from possettle.terminal.journal.events import PrintFailed
 from possettle.terminal.journal.records import SettlementRow, TxnKind, TxnRow
 from possettle.terminal.journal.store import Journal
 from possettle.terminal.printer.device import Printer
@@ -125,11 +126,9 @@ class Printing:
                     conn.execute(
                         "UPDATE print_queue SET attempts = attempts + 1, last_error = ?"
                         " WHERE id = ?",
-                        (type(exc).__name__, r["id"]),
+                        (exc.code.value, r["id"]),
                     )
-                    self.journal.add_event(
-                        conn, "print_failed", type(exc).__name__, {"queue_id": r["id"]}
-                    )
+                    self.journal.add_event(conn, PrintFailed(code=exc.code, queue_id=r["id"]))
                 return len(rows) - n
             with self.journal.write("printed") as conn:
                 conn.execute(

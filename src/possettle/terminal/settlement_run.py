@@ -1,9 +1,13 @@
 """Run a settlement (protocol §4) to the end, or resume it from the step it reached.
 
-The decisions are :mod:`.operations.settlement`'s; this module journals each intent before
+The decisions are :mod:`.operations.settlement`'s: each answer becomes a transition
+(advance, sign on again, stop) that this module carries out. It journals each intent before
 its message leaves (the STAN of the 0500, of each 0320 chunk with its record ids, of the
 upload end) and each outcome after, so a power cut anywhere resumes without counting or
 uploading anything twice.
+
+A stop is a value, not an exception; the only exceptions caught here are faults from the
+terminal (a sign-on refused, the host unreachable), recorded as the report's failure.
 """
 
 from __future__ import annotations
@@ -16,19 +20,15 @@ from typing import Any
 from possettle.iso8583.codec import Fields
 from possettle.iso8583.fields import SettlementTotals
 from possettle.link import requests as m
-from possettle.link.client import Exchange, LinkError, LinkUnreachable, ReplyMacError
 from possettle.terminal.errors import HostRefused, LinkDown
 from possettle.terminal.journal import queries as q
+from possettle.terminal.journal.events import SettleFailed, SettleUnconfirmed
 from possettle.terminal.journal.records import SettlementRow, SettleStep, TxnRow
 from possettle.terminal.operations import settlement as plan
+from possettle.terminal.operations.answer import Answer, BadMac, Replied
 from possettle.terminal.printing import Printing
 from possettle.terminal.shell import Terminal
 from possettle.terminal.transactions import Payments
-
-# A 77/22/A0 answer (or an approval whose MAC does not verify) means "sign on again"; one
-# fresh sign-on per run is enough to tell a stale session from a real mismatch.
-MAX_RESIGNS = 1
-
 
 ADOPTED_NOTE = (
     "batch {mine} was empty and the host never opened it: took the host's batch {host} at "
@@ -74,13 +74,14 @@ class SettleReport:
         }
 
 
-class SettlementFailed(LinkDown):
-    """Raised internally to stop at a step; the report carries the details."""
+@dataclass(frozen=True, slots=True)
+class Adopted:
+    """A sign-on dropped this settlement of an empty batch the host never opened and took the
+    host's batch number (shell ``_may_adopt``): settle that one instead."""
 
 
-class BatchAdopted(Exception):
-    """Raised internally: a sign-on dropped this settlement of an empty batch the host never
-    opened and took the host's batch number (shell ``_may_adopt``); settle that one instead."""
+#: How a run of the steps ends: the batch settled (``None``), stopped at a step, or adopted.
+Ending = plan.Stop | Adopted | None
 
 
 class Settlement:
@@ -109,80 +110,78 @@ class Settlement:
                 q.begin_settlement(conn, batch, t.journal.now())
         report = SettleReport(batch, self._row(batch).step, resumed=resumed)
         try:
-            await self._drive(batch, report)
-        except BatchAdopted:
-            if self._adopted:  # the batch number moved twice in one settlement: stop
-                message = "the host's batch changed again"
-                report.failure = {"step": "settle", "code": "77", "message": message, "link": False}
-                return report
-            self._adopted = True
-            again = await self.run()
-            again.notes.insert(0, ADOPTED_NOTE.format(mine=batch, host=again.batch))
-            return again
-        except SettlementFailed:
-            pass
-        except (LinkError, LinkDown) as exc:
-            self._fail(report, "", str(exc), link=True)
-        except HostRefused as exc:
-            self._fail(report, exc.code, str(exc))
+            ending = await self._drive(batch, report)
+        except LinkDown as exc:  # a sign-on or a round of reversals could not reach the host
+            ending = plan.Stop("", str(exc), link=True, link_failure=exc.kind)
+        except HostRefused as exc:  # a sign-on refused, or its keys failed their check
+            ending = plan.Stop(exc.code, str(exc))
+        match ending:
+            case Adopted():
+                if self._adopted:  # the batch number moved twice in one settlement: stop
+                    moved = plan.Stop("77", "the host's batch changed again")
+                    report.failure = _failure("settle", moved)
+                    return report
+                self._adopted = True
+                again = await self.run()
+                again.notes.insert(0, ADOPTED_NOTE.format(mine=batch, host=again.batch))
+                return again
+            case plan.Stop():
+                self._fail(report, ending)
         row = self._row(batch)
         report.step, report.result = row.step, row.result
         report.terminal_totals, report.host_totals = row.terminal_totals, row.host_totals
         report.uploaded = row.uploaded
         return report
 
-    def _fail(self, report: SettleReport, code: str, message: str, *, link: bool = False) -> None:
-        step = self._row(report.batch).step
-        report.failure = {"step": step.value, "code": code, "message": message, "link": link}
-        self.t.journal.event("settle_failed", code, {"batch": report.batch, **report.failure})
+    def _fail(self, report: SettleReport, stop: plan.Stop) -> None:
+        step = self._row(report.batch).step.value
+        report.failure = _failure(step, stop)
+        self.t.journal.event(
+            SettleFailed(
+                batch=report.batch,
+                step=step,
+                code=stop.code,
+                message=stop.message,
+                link=stop.link,
+                link_failure=stop.link_failure,
+            )
+        )
 
-    def _stop(self, report: SettleReport, code: str, message: str) -> None:
-        self._fail(report, code, message)
-        raise SettlementFailed(message)
-
-    async def _drive(self, batch: int, report: SettleReport) -> None:
+    async def _drive(self, batch: int, report: SettleReport) -> Ending:
         t = self.t
         while True:
-            found = q.get_settlement(t.journal.conn, batch)
-            if found is None:
-                raise BatchAdopted(batch)
-            row = found
+            row = q.get_settlement(t.journal.conn, batch)
+            if row is None:
+                return Adopted()
             step = row.step
+            if step is SettleStep.DONE:
+                return None
             if step is SettleStep.SIGN_ON:
                 if not t.signed_on:
                     await t.sign_on(self.operator)
-                self._set(batch, "settle_begin", step=SettleStep.REVERSAL)
+                move: plan.Transition | None = plan.Advance(SettleStep.REVERSAL)
             elif step is SettleStep.REVERSAL:
                 if not t.signed_on:  # resumed, or the host asked for a fresh sign-on
                     await t.sign_on(self.operator)
-                try:
-                    left = await self.pay.send_reversals()
-                except LinkUnreachable as exc:
-                    raise LinkDown(str(exc)) from exc
-                if left:
-                    if self._resign_again():
-                        continue
-                    self._stop(report, "", f"{left} reversal(s) could not be delivered")
-                self._set(batch, "settle_begin", step=SettleStep.OFFLINE_UPLOAD)
+                left = await self.pay.send_reversals()
+                move = plan.after_reversals(left, signed_on=t.signed_on, resigns=self._resigns)
             elif step is SettleStep.OFFLINE_UPLOAD:
                 if not t.signed_on:
                     await t.sign_on(self.operator)
-                if await self.pay.forward_advices():
-                    if self._resign_again():
-                        continue
-                    self._stop(report, "", "offline advices were not acknowledged")
-                self._set(batch, "settle_begin", step=SettleStep.SETTLE)
-            elif step is SettleStep.DONE:
-                return
+                left = await self.pay.forward_advices()
+                move = plan.after_advices(left, signed_on=t.signed_on, resigns=self._resigns)
             else:
-                await self._act(row, plan.next_action(row, self._rows(row)), report)
-
-    def _resign_again(self) -> bool:
-        """Whether to repeat a step after the host asked for a fresh sign-on (A0, 22, 77)."""
-        if self.t.signed_on or self._resigns >= MAX_RESIGNS:
-            return False
-        self._resigns += 1
-        return True
+                move = await self._act(row, plan.next_action(row, self._rows(row)), report)
+            match move:
+                case plan.Stop():
+                    return move
+                case plan.SignOnAgain(fresh_stan=fresh_stan):
+                    if fresh_stan:
+                        self._set(batch, "settle_reply", stan=None)
+                    self._resigns += 1
+                    await t.sign_on(self.operator)
+                case plan.Advance(step=next_step):
+                    self._set(batch, "settle_begin", step=next_step)
 
     def _rows(self, row: SettlementRow) -> list[TxnRow]:
         """The rows the next decision needs: the batch for the 0500, the next chunk after."""
@@ -206,32 +205,26 @@ class Settlement:
         with self.t.journal.write(write) as conn:
             q.update_settlement(conn, batch, **values)
 
-    async def _sign_on_again(self) -> None:
-        self._resigns += 1
-        await self.t.sign_on(self.operator)
-
-    async def _exchange(self, kind: str, fields: Fields, report: SettleReport) -> Exchange | None:
-        """One settlement message; ``None`` when its approval is not to be trusted.
-
-        0510 and 0330 approvals are MACed as a 0210 is, and treated alike: one whose MAC does
-        not verify is not acted on (docs/protocol.md). The terminal drops the connection and
-        signs on again; the caller then repeats the very message (its STAN is journaled), and
-        the host answers the repeat with its stored reply, MACed with the new key. A second
-        one in this run stops the settlement with ``A0`` (the doctor: keys.out_of_sync).
-        """
+    async def _deliver(self, kind: str, fields: Fields) -> Answer:
+        """One settlement message. 0510 and 0330 approvals are MACed as a 0210 is, and one
+        whose MAC does not verify is not acted on (docs/protocol.md): the connection is
+        dropped and the terminal is marked for a fresh sign-on before the plan decides."""
         t = self.t
-        try:
-            return await t.exchange(kind, fields)
-        except ReplyMacError as exc:
+        answer = await t.deliver(kind, fields)
+        if isinstance(answer, BadMac):
             await t.drop_link()
             with t.journal.write("meta") as conn:
                 t.journal.set_meta(conn, "needs_signon", "1")
-            if self._resigns >= MAX_RESIGNS:
-                self._stop(report, "A0", str(exc))
-            await self._sign_on_again()
-            return None
+        return answer
 
-    async def _act(self, row: SettlementRow, action: plan.Action, report: SettleReport) -> None:
+    async def _act(
+        self, row: SettlementRow, action: plan.Action, report: SettleReport
+    ) -> plan.SignOnAgain | plan.Stop | None:
+        """Send the planned message and journal where its answer leads; ``None`` once done.
+
+        An answer that moves the settlement on is journaled here with what it carries; one
+        that does not is returned for :meth:`_drive` (sign on again, or stop at this step).
+        """
         t, c, batch = self.t, self.t.config, row.batch
         if isinstance(action, plan.SendSettle):
             stan = row.stan
@@ -240,29 +233,23 @@ class Settlement:
                     stan = q.next_stan(conn)
                     q.update_settlement(conn, batch, stan=stan, terminal_totals=str(action.totals))
             fields = m.settlement(c.tid, c.mid, stan, batch, action.totals, self.operator)
-            ex = await self._exchange("settlement", fields, report)
-            if ex is None:
-                return  # signed on again: the same 0500 (same STAN) goes again
-            host = ex.reply.get("48", "")
-            move = plan.after_settle(ex.code, host, resign=ex.header.requirement == 3)
-            if move.failure is not None:
-                if move.resign and self._resigns < MAX_RESIGNS:
-                    self._set(batch, "settle_reply", stan=None)  # a fresh 0500 after sign-on
-                    await self._sign_on_again()
-                    return
-                self._stop(report, move.failure, f"0500 answered {move.failure}")
-            unconfirmed = ex.code == "94" and not plan.confirms(host)
+            answer = await self._deliver("settlement", fields)
+            move = plan.after_settle(answer, resigns=self._resigns)
+            if not isinstance(move, plan.Advance):
+                return move
             with t.journal.write("settle_reply") as conn:
                 q.update_settlement(
                     conn, batch, step=move.step, result=move.result, host_totals=move.host_totals
                 )
-                if unconfirmed:
+                if move.unconfirmed:
                     # closed on the host's word, which did not confirm our totals: a case for
                     # the acquirer (the doctor names it), not a reason to keep a dead batch
-                    detail = {"batch": batch, "terminal_totals": str(action.totals),
-                              "host_totals": host}  # fmt: skip
-                    t.journal.add_event(conn, "settle_unconfirmed", "94", detail)
-            if unconfirmed:
+                    host = answer.reply.get("48", "") if isinstance(answer, Replied) else ""
+                    detail = SettleUnconfirmed(
+                        batch=batch, terminal_totals=str(action.totals), host_totals=host
+                    )
+                    t.journal.add_event(conn, detail)
+            if move.unconfirmed:
                 report.notes.append(UNCONFIRMED_NOTE)
         elif isinstance(action, plan.SendUpload):
             ids = [i.id for i in action.items]
@@ -273,15 +260,11 @@ class Settlement:
             pans = q.open_pans(t.journal.conn, t.journal.vault, list(action.items))
             records = [plan.upload_record(i, pans[i.id]) for i in action.items]
             fields = m.batch_upload(c.tid, c.mid, stan, batch, records)
-            ex = await self._exchange("batch_upload", fields, report)
-            if ex is None:
-                return  # signed on again: the same chunk (same STAN, same records) goes again
-            move = plan.after_upload(ex.code, resign=ex.header.requirement == 3)
-            if move.failure is not None:
-                if move.resign and self._resigns < MAX_RESIGNS:
-                    await self._sign_on_again()  # refused unread: the same chunk goes again
-                    return
-                self._stop(report, move.failure, f"0320 upload answered {move.failure}")
+            move = plan.after_upload(
+                await self._deliver("batch_upload", fields), resigns=self._resigns
+            )
+            if not isinstance(move, plan.Advance):
+                return move  # a repeat sends the same chunk: same STAN, same records
             # One commit marks this chunk uploaded and records the next chunk's intent.
             with t.journal.write("upload_marked") as conn:
                 q.mark_uploaded(conn, ids)
@@ -298,15 +281,11 @@ class Settlement:
                     stan = q.next_stan(conn)
                     q.update_settlement(conn, batch, end_stan=stan, step=SettleStep.UPLOAD_END)
             fields = m.upload_end(c.tid, c.mid, stan, batch, action.count, balanced=action.balanced)
-            ex = await self._exchange("upload_end", fields, report)
-            if ex is None:
-                return  # signed on again: the same upload end goes again
-            move = plan.after_upload_end(ex.code, resign=ex.header.requirement == 3)
-            if move.failure is not None:
-                if move.resign and self._resigns < MAX_RESIGNS:
-                    await self._sign_on_again()  # refused unread: the same end goes again
-                    return
-                self._stop(report, move.failure, f"upload end answered {move.failure}")
+            move = plan.after_upload_end(
+                await self._deliver("upload_end", fields), resigns=self._resigns
+            )
+            if not isinstance(move, plan.Advance):
+                return move  # a repeat sends the same upload end
             self._set(batch, "upload_end_reply", step=move.step)
         elif isinstance(action, plan.PrintSlip):
             with t.journal.write("slip_queued") as conn:
@@ -321,6 +300,18 @@ class Settlement:
             report.printed = self.printing.flush() == 0
             if not report.printed:
                 report.notes.append("slip queued: printer not ready; run `terminal reprint`")
+        return None
+
+
+def _failure(step: str, stop: plan.Stop) -> dict[str, Any]:
+    """A stop as the report and the ``settle_failed`` event carry it."""
+    return {
+        "step": step,
+        "code": stop.code,
+        "message": stop.message,
+        "link": stop.link,
+        "link_failure": stop.link_failure,
+    }
 
 
 def host_totals(row: SettlementRow) -> SettlementTotals | None:

@@ -1,9 +1,11 @@
 """The terminal's asyncio shell: one journal, one link to the host, one printer.
 
-Everything that touches a socket lives here and in :mod:`.transactions` / :mod:`.settle`;
-the decisions are in :mod:`.operations`. Every message passes three crash points
-(``send.<kind>.before``, ``send.<kind>.after``, ``recv.<kind>.after``) and every journal write
-two (see :mod:`.journal.store`).
+Everything that touches a socket lives here and in :mod:`.transactions` /
+:mod:`.settlement_run`; the decisions are in :mod:`.operations`. Every message passes three
+crash points (``send.<kind>.before``, ``send.<kind>.after``, ``recv.<kind>.after``) and every
+journal write two (see :mod:`.journal.store`). :meth:`Terminal.deliver` is the one place the
+terminal calls the link: the link's errors become the terminal's (:func:`answer_for`) there
+and nowhere else.
 
 Online work always starts with :meth:`Terminal.recover`: sign on if needed, send pending
 reversals (protocol §5: before any other online message), forward offline advices and
@@ -22,22 +24,37 @@ from pathlib import Path
 from typing import Any
 
 from possettle.clock import Clock, OffsetClock, SystemClock
-from possettle.crypto.errors import CryptoError
-from possettle.crypto.keys import Key, decode_field62
+from possettle.crypto.keys import Key
 from possettle.crypto.vault import Vault
 from possettle.errors import ConfigError
 from possettle.iso8583.codec import Fields
-from possettle.iso8583.fields import Field60, NetworkCode
+from possettle.iso8583.fields import NetworkCode
 from possettle.iso8583.framing import Tpdu
 from possettle.link import requests as m
-from possettle.link.client import Exchange, Link
+from possettle.link.client import Link, LinkError, LinkTimeout, LinkUnreachable, ReplyMacError
 from possettle.terminal.config import JOURNAL_FILE, KEY_FILE, TerminalConfig
 from possettle.terminal.crashpoints import CrashPoints
-from possettle.terminal.errors import HostRefused
+from possettle.terminal.errors import (
+    BadReplyMac,
+    HostRefused,
+    HostUnreachable,
+    NoReply,
+    ReplyTimeout,
+)
 from possettle.terminal.journal import queries as q
+from possettle.terminal.journal.events import (
+    BatchAdoption,
+    BatchMismatch,
+    KeyCheckFailed,
+    SignedOff,
+    SignedOn,
+    SignOnRefused,
+)
 from possettle.terminal.journal.records import SettleStep, TxnState
 from possettle.terminal.journal.store import Journal
 from possettle.terminal.keepalive import LINK_STATE, LinkState
+from possettle.terminal.operations import signon
+from possettle.terminal.operations.answer import Answer, BadMac, NotSent, Replied, Unanswered
 from possettle.terminal.operations.settlement import totals
 from possettle.terminal.policy import TerminalPolicy
 
@@ -191,10 +208,12 @@ class Terminal:
         finally:
             self.activity.busy -= 1
 
-    async def exchange(self, kind: str, fields: Fields) -> Exchange:
+    async def deliver(self, kind: str, fields: Fields) -> Answer:
         """Send one request and read its reply, passing the message's crash points.
 
-        Link errors propagate unchanged: the caller knows what silence means for its message.
+        The one place the terminal calls the link: the reply, or the link's failure as the
+        terminal's own error in an :data:`~.operations.answer.Answer`, for the caller that
+        knows what silence means for its message (a 0200 is reversed, a 0500 stops).
         """
         async with self._wire:
             link = self.link()
@@ -203,14 +222,22 @@ class Terminal:
                 exchange = await link.send(
                     fields, on_sent=lambda: self.crash.hit(f"send.{kind}.after")
                 )
+            except LinkError as exc:
+                return answer_for(exc)
             finally:
                 self.activity.last_exchange = self.base_clock.monotonic()
             self.activity.last_answer = self.activity.last_exchange
         self.crash.hit(f"recv.{kind}.after")
-        if exchange.header.requirement == 3:
+        resign = exchange.header.requirement == 3
+        if resign:
             with self.journal.write("meta") as conn:
                 self.journal.set_meta(conn, "needs_signon", "1")
-        return exchange
+        return Replied(exchange.reply, resign=resign)
+
+    async def exchange(self, kind: str, fields: Fields) -> Replied:
+        """:meth:`deliver` for a message whose only use is its reply (sign-on, echo, status
+        report): no reply is a fault, raised as :class:`~.errors.LinkDown`."""
+        return _replied(await self.deliver(kind, fields))
 
     # -------------------------------------------------------------------- sign-on
 
@@ -219,22 +246,21 @@ class Terminal:
         stan = self.allocate_stan()
         fields = m.sign_on(self.config.tid, self.config.mid, stan, self.batch, operator)
         ex = await self.exchange("sign_on", fields)
-        if ex.code != "00":
-            detail = {"stan": stan, "field63": ex.reply.get("63", "")}
-            self.journal.event("sign_on_refused", ex.code, detail)
-            raise HostRefused(ex.code, f"sign-on refused with {ex.code} {ex.reply.get('63', '')}")
         tmk = self.key("tmk")
         assert tmk is not None  # link() checked
-        try:
-            keys = decode_field62(tmk, bytes.fromhex(ex.reply["62"]))
-        except (CryptoError, KeyError, ValueError) as exc:
+        outcome = signon.after_sign_on(ex.reply, tmk)
+        if isinstance(outcome, signon.SignOnRefused):
+            self.journal.event(SignOnRefused(code=outcome.code, stan=stan, field63=outcome.text))
+            raise HostRefused(outcome.code, f"sign-on refused with {outcome.code} {outcome.text}")
+        if isinstance(outcome, signon.KeysUnreadable):
             # The host has replaced our session with keys we cannot read (§6): whatever keys
             # we still hold are dead there too, so we stay signed off until a sign-on works.
             with self.journal.write("meta") as conn:
                 self.journal.set_meta(conn, "needs_signon", "1")
-                self.journal.add_event(conn, "key_check_failed", "", {"error": str(exc)})
-            raise HostRefused("keys", f"working keys failed their check: {exc}") from exc
-        host_batch = Field60.parse(ex.reply["60"]).batch
+                self.journal.add_event(conn, KeyCheckFailed(error=str(outcome.error)))
+            message = f"working keys failed their check: {outcome.error}"
+            raise HostRefused("keys", message) from outcome.error
+        keys, host_batch = outcome.keys, outcome.batch
         offset = self._offset_from(ex.reply)
         with self.journal.write("sign_on") as conn:
             q.store_key(conn, self.journal.vault, "pik", keys.pik)
@@ -247,17 +273,13 @@ class Terminal:
                 if self._may_adopt(conn, local, host_batch):
                     if q.abandon_settlement(conn, local):
                         # an empty batch the host never opened: nothing to settle under it
-                        self.journal.add_event(
-                            conn, "batch_adopted", "77", {"local": local, "host": host_batch}
-                        )
+                        self.journal.add_event(conn, BatchAdoption(local=local, host=host_batch))
                     q.set_batch(conn, host_batch)
                 else:
                     # Keep our open batch: it settles under its own number (the doctor
                     # reads this event as batch.sequence_mismatch).
-                    self.journal.add_event(
-                        conn, "batch_mismatch", "77", {"local": local, "host": host_batch}
-                    )
-            self.journal.add_event(conn, "signed_on", "00", {"batch": host_batch})
+                    self.journal.add_event(conn, BatchMismatch(local=local, host=host_batch))
+            self.journal.add_event(conn, SignedOn(batch=host_batch))
         return SignOn(
             "00",
             self.batch,
@@ -294,29 +316,29 @@ class Terminal:
 
     async def status_report(self, report: bytes) -> None:
         """0820/362: hand the host this terminal's latest health report (compact JSON)."""
-        ex = await self.send_status_report(report)
+        ex = _replied(await self.send_status_report(report))
         if ex.code != "00":
             raise HostRefused(ex.code, f"status report answered {ex.code}")
 
-    async def send_status_report(self, report: bytes) -> Exchange:
-        """0820/362 and the host's answer, whatever its code; its STAN is the journal's next."""
+    async def send_status_report(self, report: bytes) -> Answer:
+        """0820/362 and what came back, whatever the code; its STAN is the journal's next."""
         stan = self.allocate_stan()
         fields = m.status_report(self.config.tid, self.config.mid, stan, self.batch, report)
-        return await self.exchange("status_report", fields)
+        return await self.deliver("status_report", fields)
 
     async def echo(self) -> float:
         """0820 echo; returns the round trip in seconds."""
         start = self.base_clock.monotonic()
-        ex = await self.send_echo()
+        ex = _replied(await self.send_echo())
         if ex.code != "00":
             raise HostRefused(ex.code, f"echo answered {ex.code}")
         return self.base_clock.monotonic() - start
 
-    async def send_echo(self) -> Exchange:
-        """0820 echo (60.3 ``301``) and the host's answer, whatever its code."""
+    async def send_echo(self) -> Answer:
+        """0820 echo (60.3 ``301``) and what came back, whatever the code."""
         stan = self.allocate_stan()
         fields = m.management(self.config.tid, self.config.mid, stan, self.batch, NetworkCode.ECHO)
-        return await self.exchange("echo", fields)
+        return await self.deliver("echo", fields)
 
     async def sign_off(self) -> None:
         """0820 sign-off (60.3 ``002``): the working keys are dropped whatever the answer."""
@@ -331,7 +353,7 @@ class Terminal:
                 q.drop_key(conn, "pik")
                 q.drop_key(conn, "mak")
                 self.journal.set_meta(conn, "needs_signon", "1")
-                self.journal.add_event(conn, "signed_off", "", {"stan": stan})
+                self.journal.add_event(conn, SignedOff(stan=stan))
             await self.drop_link()
         if ex.code != "00":
             raise HostRefused(ex.code, f"sign-off answered {ex.code}")
@@ -370,6 +392,30 @@ class Terminal:
             if last is None
             else {"batch": last.batch, "step": last.step.value, "result": last.result},
         }
+
+
+def answer_for(exc: LinkError) -> NotSent | Unanswered | BadMac:
+    """The link's error as the terminal's, the link's kept as its ``__cause__``."""
+    message = str(exc)
+    answer: NotSent | Unanswered | BadMac
+    kind = exc.kind
+    if isinstance(exc, LinkUnreachable):
+        answer = NotSent(HostUnreachable(message, kind))
+    elif isinstance(exc, ReplyMacError):
+        answer = BadMac(BadReplyMac(message, kind))
+    elif isinstance(exc, LinkTimeout):
+        answer = Unanswered(ReplyTimeout(message, kind))
+    else:  # the connection dropped, or the host closed it, after the request left
+        answer = Unanswered(NoReply(message, kind))
+    answer.error.__cause__ = exc
+    return answer
+
+
+def _replied(answer: Answer) -> Replied:
+    """The reply, for a message that is of no use without one; no reply is a fault."""
+    if isinstance(answer, Replied):
+        return answer
+    raise answer.error
 
 
 def host_clock_offset(reply: Fields, device: datetime) -> float | None:

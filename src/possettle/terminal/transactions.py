@@ -11,11 +11,12 @@ from dataclasses import dataclass
 from possettle.cards import card_org, mask_pan
 from possettle.iso8583.codec import Fields
 from possettle.link import requests as m
-from possettle.link.client import LinkError, LinkUnreachable, ReplyMacError
-from possettle.terminal.errors import HostRefused, LinkDown, Refused
+from possettle.terminal.errors import HostRefused, HostUnreachable, Refused
 from possettle.terminal.journal import queries as q
+from possettle.terminal.journal.events import NoReply, ReversalStuck
 from possettle.terminal.journal.records import TxnKind, TxnRow, TxnState
 from possettle.terminal.operations import online
+from possettle.terminal.operations.answer import BadMac, NotSent, Unanswered
 from possettle.terminal.shell import Terminal
 
 
@@ -194,17 +195,15 @@ class Payments:
 
     async def _send(self, row: TxnRow, pan: str, pin: str | None = None) -> TxnRow:
         kind = "offline_advice" if row.kind is TxnKind.OFFLINE_SALE else row.kind.value
-        try:
-            ex = await self.t.exchange(kind, self._request(row, pan, pin))
-        except ReplyMacError:
-            await self.t.drop_link()
-            return self._apply(row, online.on_bad_mac(row.kind))
-        except LinkUnreachable:
-            return self._apply(row, online.on_not_sent(row.kind))
-        except LinkError as exc:
-            self.t.journal.event("no_reply", "", {"stan": row.stan, "error": str(exc)})
-            return self._apply(row, online.on_no_reply(row.kind))
-        return self._apply(row, online.on_reply(row.kind, ex.reply, resign=False))
+        answer = await self.t.deliver(kind, self._request(row, pan, pin))
+        match answer:
+            case BadMac():
+                await self.t.drop_link()
+            case Unanswered(error=error):
+                self.t.journal.event(
+                    NoReply(stan=row.stan, error=str(error), link_failure=error.kind)
+                )
+        return self._apply(row, online.outcome(row.kind, answer))
 
     # ------------------------------------------------------------------ operations
 
@@ -219,10 +218,10 @@ class Payments:
     ) -> TxnResult:
         try:
             await self.recover()
-        except LinkUnreachable:
+        except HostUnreachable as exc:  # nothing was sent: store and forward, if allowed
             if allow_offline:
                 return self.offline_sale(pan, amount, operator=operator)
-            raise LinkDown("host unreachable; offline sales are not allowed here") from None
+            raise HostUnreachable("host unreachable; offline sales are not allowed here") from exc
         entry = "011" if pin else "012"
         txn_id = self._new(
             TxnKind.SALE, TxnState.PENDING, pan, amount, entry_mode=entry, operator=operator
@@ -327,22 +326,21 @@ class Payments:
                 return
 
     async def send_reversals(self) -> int:
-        """Send every pending reversal; returns how many are still pending."""
+        """Send every pending reversal; returns how many are still pending.
+
+        Raises :class:`HostUnreachable` when the host cannot be reached at all: nothing was
+        sent, and the caller decides (sell offline, stop the settlement, tell the merchant).
+        """
         t = self.t
         left = 0
         for rev in q.pending_reversals(t.journal.conn):
             row = q.get_txn(t.journal.conn, rev.txn_id)
             pan = q.open_pan(t.journal.conn, t.journal.vault, row)
             fields = m.reversal(self._request(row, pan), rev.reason, row.auth_code or None)
-            try:
-                ex = await t.exchange("reversal", fields)
-                code = ex.code
-            except ReplyMacError:
-                code = "A0"
-            except LinkUnreachable:
-                raise
-            except LinkError:
-                code = ""
+            answer = await t.deliver("reversal", fields)
+            if isinstance(answer, NotSent):
+                raise answer.error
+            code = online.reversal_code(answer)
             with t.journal.write("reversal_outcome") as conn:
                 if online.reversal_finished(code):
                     q.reversal_done(conn, rev.id, code, t.journal.now())
@@ -350,12 +348,10 @@ class Payments:
                 else:
                     q.reversal_attempt(conn, rev.id, code)
                     if rev.attempts + 1 >= t.config.reversal_attempts:
-                        t.journal.add_event(
-                            conn,
-                            "reversal_stuck",
-                            code,
-                            {"batch": rev.batch, "stan": rev.stan, "attempts": rev.attempts + 1},
+                        stuck = ReversalStuck(
+                            code=code, batch=rev.batch, stan=rev.stan, attempts=rev.attempts + 1
                         )
+                        t.journal.add_event(conn, stuck)
             if not online.reversal_finished(code):
                 left += 1
                 if code == "":

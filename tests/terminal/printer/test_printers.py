@@ -1,30 +1,35 @@
-"""Printers: paper out and offline raise and print nothing; back to ok, the job prints."""
+"""Printers: a printer that cannot print raises with its stable code and prints nothing; back
+to ok, the job prints. The simulated printer is a device: the driver asks it (DLE EOT n) and
+sends it jobs as it does a network printer."""
 
 from __future__ import annotations
 
 import socket
-import threading
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from escpos.exceptions import DeviceNotFoundError  # type: ignore[import-untyped]
 
 from possettle.errors import ConfigError
 from possettle.terminal.errors import PaperOut, PrinterError, PrinterOffline
 from possettle.terminal.printer import device
 from possettle.terminal.printer.device import (
     EscposPrinter,
+    PrinterCode,
     PrinterState,
-    SimulatedPrinter,
+    SimulatedDevice,
     open_printer,
     read_state,
     set_state,
 )
 from possettle.terminal.printer.escpos_job import escpos_job
 from possettle.terminal.printer.layout import PaperWidth, render_text
-from possettle.terminal.printer.simulated import OUTPUT_FILE, STATE_FILE, TEXT_FILE
+from possettle.terminal.printer.simulated import OUTPUT_FILE, STATE_FILE, TEXT_FILE, paper
 
+from .fake_net import FakeNetworkPrinter, net_printer_factory
 from .samples import receipt, slip
+
+__all__ = ["net_printer_factory"]  # the fixture
 
 FULL_CUT = b"\x1dV\x00"  # GS V 0
 
@@ -32,40 +37,77 @@ FULL_CUT = b"\x1dV\x00"  # GS V 0
 # --- the simulated printer -------------------------------------------------------------
 
 
-def test_a_new_simulated_printer_is_ok_and_appends_each_job(tmp_path: Path) -> None:
-    printer = SimulatedPrinter(tmp_path)
-    assert printer.status() is PrinterState.OK
+def test_a_new_simulated_printer_is_ready_and_appends_each_job(tmp_path: Path) -> None:
+    printer = open_printer("sim", tmp_path)
+    assert printer.reports_status
+    assert printer.status() is None
     printer.print_document(receipt())
     printer.print_document(slip())
     assert (tmp_path / OUTPUT_FILE).read_bytes() == escpos_job(receipt()) + escpos_job(slip())
-    assert printer.last_job == escpos_job(slip())
-    assert printer.last_text == "\n".join(render_text(slip())) + "\n"
-    assert "SETTLEMENT 结算单" in (tmp_path / TEXT_FILE).read_text(encoding="utf-8")
+    # the paper the device made of the bytes it was sent is the layout's text, line for line
+    text = (tmp_path / TEXT_FILE).read_text(encoding="utf-8")
+    assert text == "".join("\n".join(render_text(d)) + "\n\n" for d in (receipt(), slip()))
+
+
+@pytest.mark.parametrize("width", list(PaperWidth))
+def test_the_paper_of_a_job_is_its_text_at_the_papers_width(width: PaperWidth) -> None:
+    assert paper(escpos_job(slip(), width), width) == "\n".join(render_text(slip(), width)) + "\n\n"
 
 
 @pytest.mark.parametrize(
-    ("state", "error", "words"),
+    ("state", "code", "error", "words"),
     [
-        (PrinterState.PAPER_OUT, PaperOut, "打印机缺纸"),
-        (PrinterState.OFFLINE, PrinterOffline, "打印机脱机"),
+        (PrinterState.PAPER_OUT, PrinterCode.PAPER_OUT, PaperOut, "打印机缺纸"),
+        (PrinterState.OFFLINE, PrinterCode.OFFLINE, PrinterOffline, "打印机脱机"),
+        (PrinterState.COVER_OPEN, PrinterCode.COVER_OPEN, PrinterOffline, "纸仓盖未关"),
+        (PrinterState.CUTTER_JAM, PrinterCode.CUTTER_JAM, PrinterError, "切刀卡纸"),
+        (PrinterState.OVERHEAT, PrinterCode.OVERHEAT, PrinterError, "打印头过热"),
     ],
 )
-def test_a_printer_that_is_not_ok_raises_and_prints_nothing(
-    tmp_path: Path, state: PrinterState, error: type[PrinterError], words: str
+def test_a_printer_that_is_not_ok_raises_its_code_and_prints_nothing(
+    tmp_path: Path, state: PrinterState, code: PrinterCode, error: type[PrinterError], words: str
 ) -> None:
-    printer = SimulatedPrinter(tmp_path)
+    printer = open_printer("sim", tmp_path)
     set_state(tmp_path, state)
-    assert printer.status() is state
+    assert printer.status() is code
     with pytest.raises(error, match="possettle terminal reprint") as info:
         printer.print_document(slip())
+    assert info.value.code is code
     assert words in str(info.value)
     assert not (tmp_path / OUTPUT_FILE).exists()
-    assert printer.last_job is None
-    assert printer.last_text is None
+    assert not (tmp_path / TEXT_FILE).exists()
+
+
+@pytest.mark.parametrize(
+    ("state", "answers"),
+    [
+        # DLE EOT 1, 2, 3, 4: bits 1 and 4 always on; 1 bit 3 offline; 2 bit 2 cover, bit 5
+        # paper-end stop, bit 6 error; 3 bit 3 cutter, bit 6 auto-recoverable; 4 bits 5-6 end
+        (PrinterState.OK, [0x12, 0x12, 0x12, 0x12]),
+        (PrinterState.PAPER_OUT, [0x1A, 0x32, 0x12, 0x7E]),
+        (PrinterState.COVER_OPEN, [0x1A, 0x16, 0x12, 0x12]),
+        (PrinterState.CUTTER_JAM, [0x1A, 0x52, 0x1A, 0x12]),
+        (PrinterState.OVERHEAT, [0x1A, 0x52, 0x52, 0x12]),
+    ],
+)
+def test_the_simulated_printer_answers_status_queries_as_an_escpos_printer_does(
+    tmp_path: Path, state: PrinterState, answers: list[int]
+) -> None:
+    set_state(tmp_path, state)
+    device = SimulatedDevice(tmp_path)
+    assert [device.query_status(b"\x10\x04" + bytes([n])) for n in (1, 2, 3, 4)] == [
+        bytes([a]) for a in answers
+    ]
+
+
+def test_a_simulated_printer_that_is_offline_answers_nothing(tmp_path: Path) -> None:
+    set_state(tmp_path, PrinterState.OFFLINE)
+    with pytest.raises(DeviceNotFoundError):
+        SimulatedDevice(tmp_path).open()
 
 
 def test_setting_the_state_back_to_ok_prints_the_queued_slip(tmp_path: Path) -> None:
-    printer = SimulatedPrinter(tmp_path)
+    printer = open_printer("sim", tmp_path)
     queued = slip().to_dict()
     set_state(tmp_path, PrinterState.PAPER_OUT)
     with pytest.raises(PaperOut):
@@ -90,11 +132,12 @@ def test_a_damaged_state_file_is_a_config_error_and_the_printer_counts_as_offlin
     (tmp_path / STATE_FILE).write_text('{"state": "jammed"}')
     with pytest.raises(ConfigError, match=r"printer\.json: not a printer state file"):
         read_state(tmp_path)
-    printer = SimulatedPrinter(tmp_path)
-    assert printer.status() is PrinterState.OFFLINE
+    printer = open_printer("sim", tmp_path)
+    assert printer.status() is PrinterCode.OFFLINE
     with pytest.raises(PrinterOffline) as info:
         printer.print_document(slip())
-    assert isinstance(info.value.__cause__, ConfigError)
+    assert isinstance(info.value.__cause__, DeviceNotFoundError)
+    assert isinstance(info.value.__cause__.__cause__, ConfigError)
 
 
 # --- python-escpos printers ----------------------------------------------------------
@@ -103,7 +146,8 @@ def test_a_damaged_state_file_is_a_config_error_and_the_printer_counts_as_offlin
 def test_the_dummy_printer_gets_the_job_ending_in_a_cut(tmp_path: Path) -> None:
     printer = open_printer("dummy", tmp_path)
     assert isinstance(printer, EscposPrinter)
-    assert printer.status() is PrinterState.OK
+    assert not printer.reports_status
+    assert printer.status() is None
     printer.print_document(receipt())
     output = printer.device.output
     assert output == escpos_job(receipt())
@@ -130,7 +174,7 @@ def test_a_file_printer_writes_the_job_to_its_device_file(tmp_path: Path) -> Non
 
 def test_a_file_printer_that_cannot_be_opened_is_offline(tmp_path: Path) -> None:
     printer = open_printer(f"file:{tmp_path / 'no-such-dir' / 'lp0'}", tmp_path)
-    assert printer.status() is PrinterState.OFFLINE
+    assert printer.status() is PrinterCode.OFFLINE
     with pytest.raises(PrinterOffline, match="no-such-dir") as info:
         printer.print_document(slip())
     assert info.value.__cause__ is not None
@@ -141,61 +185,13 @@ def test_a_file_printer_that_cannot_be_opened_is_offline(tmp_path: Path) -> None
     assert (tmp_path / "no-such-dir" / "lp0").read_bytes() == escpos_job(slip())
 
 
-class FakeNetworkPrinter:
-    """A TCP printer on 127.0.0.1 that answers DLE EOT status queries and keeps the rest."""
-
-    ONLINE = b"\x12"  # bit 3 clear: online
-    OFFLINE = b"\x1a"  # bit 3 set: offline (cover open, error)
-    PAPER_OK = b"\x12"
-    PAPER_END = b"\x72"  # bits 5 and 6: paper end
-
-    def __init__(self, paper: bytes, connections: int = 1, online: bytes = ONLINE) -> None:
-        self.paper = paper
-        self.online = online
-        self.jobs: list[bytes] = []  # what each connection sent, status queries left out
-        self._connections = connections
-        self._server = socket.create_server(("127.0.0.1", 0))
-        self.port = self._server.getsockname()[1]
-        self._thread = threading.Thread(target=self._serve)
-        self._thread.start()
-
-    def _serve(self) -> None:
-        with self._server:
-            self._server.settimeout(10)
-            for _ in range(self._connections):
-                conn, _ = self._server.accept()
-                received = bytearray()
-                with conn:
-                    conn.settimeout(10)
-                    while data := conn.recv(65536):
-                        if data == b"\x10\x04\x01":
-                            conn.sendall(self.online)
-                        elif data == b"\x10\x04\x04":
-                            conn.sendall(self.paper)
-                        else:
-                            received += data
-                self.jobs.append(bytes(received))
-
-    def join(self) -> None:
-        self._thread.join(timeout=10)
-        assert not self._thread.is_alive()
-
-
-@pytest.fixture
-def net_printer_factory() -> Iterator[list[FakeNetworkPrinter]]:
-    started: list[FakeNetworkPrinter] = []
-    yield started
-    for fake in started:
-        fake.join()
-
-
 def test_a_network_printer_with_paper_prints_each_job_on_its_own_connection(
     tmp_path: Path, net_printer_factory: list[FakeNetworkPrinter]
 ) -> None:
     fake = FakeNetworkPrinter(FakeNetworkPrinter.PAPER_OK, connections=3)
     net_printer_factory.append(fake)
     printer = open_printer(f"net:127.0.0.1:{fake.port}", tmp_path)
-    assert printer.status() is PrinterState.OK
+    assert printer.status() is None
     printer.print_document(slip())
     printer.print_document(receipt())
     fake.join()
@@ -208,8 +204,9 @@ def test_a_network_printer_out_of_paper_raises_paper_out_and_gets_no_job(
     fake = FakeNetworkPrinter(FakeNetworkPrinter.PAPER_END)
     net_printer_factory.append(fake)
     printer = open_printer(f"net:127.0.0.1:{fake.port}", tmp_path)
-    with pytest.raises(PaperOut, match="打印机缺纸"):
+    with pytest.raises(PaperOut, match="打印机缺纸") as info:
         printer.print_document(slip())
+    assert info.value.code is PrinterCode.PAPER_OUT
     fake.join()
     assert fake.jobs == [b""]
 
@@ -220,8 +217,39 @@ def test_a_network_printer_reporting_offline_raises_and_gets_no_job(
     fake = FakeNetworkPrinter(FakeNetworkPrinter.PAPER_OK, online=FakeNetworkPrinter.OFFLINE)
     net_printer_factory.append(fake)
     printer = open_printer(f"net:127.0.0.1:{fake.port}", tmp_path)
-    with pytest.raises(PrinterOffline, match="it reports offline"):
+    with pytest.raises(PrinterOffline, match="it reports offline") as info:
         printer.print_document(slip())
+    assert info.value.code is PrinterCode.OFFLINE
+    fake.join()
+    assert fake.jobs == [b""]
+
+
+@pytest.mark.parametrize(
+    ("offline_cause", "error_cause", "code"),
+    [
+        (b"\x16", b"\x12", PrinterCode.COVER_OPEN),  # DLE EOT 2 bit 2
+        (b"\x32", b"\x12", PrinterCode.PAPER_OUT),  # DLE EOT 2 bit 5: stopped at paper end
+        (b"\x52", b"\x1a", PrinterCode.CUTTER_JAM),  # 2 bit 6 error, 3 bit 3 autocutter
+        (b"\x52", b"\x52", PrinterCode.OVERHEAT),  # 3 bit 6 auto-recoverable (head hot)
+        (b"\x52", b"\x32", PrinterCode.FAULT),  # 3 bit 5 unrecoverable
+    ],
+)
+def test_a_network_printer_offline_for_a_reason_names_it(
+    tmp_path: Path,
+    net_printer_factory: list[FakeNetworkPrinter],
+    offline_cause: bytes,
+    error_cause: bytes,
+    code: PrinterCode,
+) -> None:
+    fake = FakeNetworkPrinter(
+        FakeNetworkPrinter.PAPER_OK,
+        online=FakeNetworkPrinter.OFFLINE,
+        offline_cause=offline_cause,
+        error_cause=error_cause,
+    )
+    net_printer_factory.append(fake)
+    printer = open_printer(f"net:127.0.0.1:{fake.port}", tmp_path)
+    assert printer.status() is code
     fake.join()
     assert fake.jobs == [b""]
 
@@ -232,7 +260,7 @@ def test_a_network_printer_that_refuses_the_connection_is_offline(tmp_path: Path
     printer = open_printer(f"net:127.0.0.1:{port}", tmp_path)
     with pytest.raises(PrinterOffline, match=f"net:127.0.0.1:{port} is offline"):
         printer.print_document(slip())
-    assert printer.status() is PrinterState.OFFLINE
+    assert printer.status() is PrinterCode.OFFLINE
 
 
 # --- specs ----------------------------------------------------------------------------
@@ -241,8 +269,9 @@ def test_a_network_printer_that_refuses_the_connection_is_offline(tmp_path: Path
 @pytest.mark.parametrize("spec", ["", "sim"])
 def test_sim_is_the_default_printer(tmp_path: Path, spec: str) -> None:
     printer = open_printer(spec, tmp_path)
-    assert isinstance(printer, SimulatedPrinter)
-    assert printer.directory == tmp_path
+    assert isinstance(printer, EscposPrinter)
+    assert isinstance(printer.device, SimulatedDevice)
+    assert printer.device.directory == tmp_path
 
 
 @pytest.mark.parametrize(
@@ -265,10 +294,12 @@ def test_public_names_of_the_device_module_are_pinned() -> None:
     assert sorted(device.__all__) == [
         "EscposPrinter",
         "Printer",
+        "PrinterCode",
         "PrinterState",
         "SPECS_HELP",
-        "SimulatedPrinter",
+        "SimulatedDevice",
         "open_printer",
+        "printer_error",
         "read_state",
         "set_state",
     ]

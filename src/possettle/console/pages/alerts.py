@@ -8,8 +8,9 @@ from fastapi import APIRouter, Form, HTTPException, Request
 from fastapi.responses import RedirectResponse
 from starlette.responses import Response
 
-from possettle.console.actions import ActionRefused, acknowledge, resolve
+from possettle.console.actions import acknowledge, resolve
 from possettle.console.data.alerts import alert_list
+from possettle.console.errors import ActionRefused
 from possettle.console.web import Operator, Viewer, render, state
 
 router = APIRouter()

@@ -16,7 +16,8 @@ from fastapi import APIRouter, Form, Request
 from fastapi.responses import RedirectResponse
 from starlette.responses import Response
 
-from possettle.console.auth import LoginRefused, authenticate, close_session, csrf_ok, open_session
+from possettle.console.auth import authenticate, close_session, csrf_ok, open_session
+from possettle.console.errors import LoginRefused
 from possettle.console.i18n import t
 from possettle.console.web import SESSION_COOKIE, Acting, language, render, scrub, state
 

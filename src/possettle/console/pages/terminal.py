@@ -13,8 +13,9 @@ from fastapi import APIRouter, HTTPException, Request
 from fastapi.responses import RedirectResponse
 from starlette.responses import Response
 
-from possettle.console.actions import Action, ActionRefused, terminal_action
+from possettle.console.actions import Action, terminal_action
 from possettle.console.data.terminal import terminal
+from possettle.console.errors import ActionRefused
 from possettle.console.i18n import t
 from possettle.console.web import Operator, Viewer, language, render, state
 from possettle.doctor.catalog import BY_ID

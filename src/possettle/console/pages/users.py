@@ -10,11 +10,11 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Form, HTTPException, Request
 from fastapi.responses import RedirectResponse
-from sqlalchemy import exc
 from starlette.responses import Response
 
 from possettle.console import bridge
 from possettle.console.auth import add_user, list_users
+from possettle.console.errors import UserExists, UserRejected
 from possettle.console.web import Admin, AdminViewer, render, state
 from possettle.ledger.kinds import ConsoleRole
 
@@ -45,11 +45,14 @@ def add_user_form(
     now = st.clock.now()
     try:
         chosen = ConsoleRole(role)
-        add_user(st.engine, username.strip(), password, chosen, now)
     except ValueError as e:
         raise HTTPException(422, str(e)) from e
-    except exc.IntegrityError as e:
-        raise HTTPException(409, f"user {username.strip()!r} already exists") from e
+    try:
+        add_user(st.engine, username.strip(), password, chosen, now)
+    except UserExists as e:
+        raise HTTPException(409, str(e)) from e
+    except UserRejected as e:
+        raise HTTPException(422, str(e)) from e
     with st.engine.begin() as conn:
         bridge.record(conn, session.user.username, "user.add", username.strip()[:60],
                      {"role": chosen.value}, now)  # fmt: skip

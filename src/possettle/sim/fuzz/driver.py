@@ -20,10 +20,10 @@ from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
-from possettle.errors import PossettleError
 from possettle.iso8583 import codec
 from possettle.iso8583.errors import CodecError
 from possettle.iso8583.framing import Frame, FrameReader
+from possettle.sim.errors import FuzzDriverError
 from possettle.sim.fuzz.plan import Mutant
 
 CLOSED = "closed"
@@ -32,10 +32,6 @@ UNREADABLE = "unreadable reply"
 #: consecutive failed connects after which the host is taken for dead
 CONNECT_ATTEMPTS = 20
 SAMPLES = 10
-
-
-class FuzzDriverError(PossettleError):
-    """The host could not be reached any more (it died, or stopped listening)."""
 
 
 @dataclass

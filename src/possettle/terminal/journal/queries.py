@@ -8,6 +8,7 @@ from typing import Any
 
 from possettle.crypto.keys import Key
 from possettle.crypto.vault import Vault
+from possettle.terminal.journal.events import Detail, Event, EventKind, parse_event
 from possettle.terminal.journal.records import (
     ReversalRow,
     ReversalState,
@@ -54,6 +55,30 @@ def _set(conn: sqlite3.Connection, key: str, value: str) -> None:
 def _get(conn: sqlite3.Connection, key: str) -> str | None:
     row = conn.execute("SELECT value FROM meta WHERE key = ?", (key,)).fetchone()
     return None if row is None else str(row[0])
+
+
+# --------------------------------------------------------------------------- events
+
+
+def insert_event(conn: sqlite3.Connection, at: str, detail: Detail) -> None:
+    kind, code, data = detail.row()
+    conn.execute(
+        "INSERT INTO events (at, kind, code, detail) VALUES (?, ?, ?, ?)",
+        (at, kind.value, code, data),
+    )
+
+
+def events(
+    conn: sqlite3.Connection, kind: EventKind | None = None, limit: int = 100
+) -> list[Event]:
+    """The latest ``limit`` events, newest first, of ``kind`` (a written kind) or all."""
+    sql = "SELECT id, at, kind, code, detail FROM events"
+    args: tuple[Any, ...] = ()
+    if kind is not None:
+        sql += " WHERE kind = ?"
+        args = (kind.value,)
+    rows = conn.execute(sql + " ORDER BY id DESC LIMIT ?", (*args, limit)).fetchall()
+    return [parse_event(int(r[0]), str(r[1]), str(r[2]), str(r[3]), str(r[4])) for r in rows]
 
 
 # ----------------------------------------------------------------------------- keys

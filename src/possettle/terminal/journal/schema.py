@@ -6,7 +6,7 @@ own key file) for the batch upload; PIN blocks and track data are never stored.
 
 from __future__ import annotations
 
-VERSION = 2
+VERSION = 3
 
 SCHEMA_V1 = """
 CREATE TABLE IF NOT EXISTS meta (
@@ -90,4 +90,15 @@ SCHEMA_V2 = """
 CREATE INDEX IF NOT EXISTS txns_to_upload ON txns (batch, id) WHERE uploaded = 0
 """
 
-MIGRATIONS: dict[int, str] = {1: SCHEMA_V1, 2: SCHEMA_V2}
+# v3: a failed print is journaled with a stable printer code (terminal/printer/status.py), no
+# longer the Python class of the error; the codes nearest to the three classes written before.
+SCHEMA_V3 = """
+UPDATE events SET code = CASE code WHEN 'PaperOut' THEN 'paper_out'
+    WHEN 'PrinterOffline' THEN 'offline' ELSE 'fault' END
+ WHERE kind = 'print_failed' AND code IN ('PaperOut', 'PrinterOffline', 'PrinterError');
+UPDATE print_queue SET last_error = CASE last_error WHEN 'PaperOut' THEN 'paper_out'
+    WHEN 'PrinterOffline' THEN 'offline' ELSE 'fault' END
+ WHERE last_error IN ('PaperOut', 'PrinterOffline', 'PrinterError')
+"""
+
+MIGRATIONS: dict[int, str] = {1: SCHEMA_V1, 2: SCHEMA_V2, 3: SCHEMA_V3}

@@ -14,16 +14,16 @@ an ``unclean_shutdown`` event for the doctor.
 from __future__ import annotations
 
 import contextlib
-import json
 import sqlite3
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
 
 from possettle.clock import Clock
 from possettle.crypto.vault import Vault
 from possettle.terminal.crashpoints import CrashPoints
 from possettle.terminal.errors import JournalCorrupt, JournalError, StorageFull
+from possettle.terminal.journal import queries as q
+from possettle.terminal.journal.events import Detail, Event, EventKind, UncleanShutdown
 from possettle.terminal.journal.schema import MIGRATIONS, VERSION
 
 PAGE_SIZE = 4096
@@ -111,8 +111,8 @@ class Journal:
                 # the batch that was open when it stopped: a stop during an earlier batch's
                 # work is history once that batch settled (the doctor weighs it so)
                 batch = self.get_meta("batch", conn) or "1"  # no row yet: the first batch
-                detail = {"since": self.get_meta("opened_at", conn), "batch": int(batch)}
-                self.add_event(conn, "unclean_shutdown", detail=detail)
+                since = self.get_meta("opened_at", conn)
+                self.add_event(conn, UncleanShutdown(since=since, batch=int(batch)))
             self.set_meta(conn, "open", "1")
             self.set_meta(conn, "opened_at", self.now())
 
@@ -169,40 +169,18 @@ class Journal:
             (key, value),
         )
 
-    def add_event(
-        self,
-        conn: sqlite3.Connection,
-        kind: str,
-        code: str = "",
-        detail: dict[str, Any] | None = None,
-    ) -> None:
-        conn.execute(
-            "INSERT INTO events (at, kind, code, detail) VALUES (?, ?, ?, ?)",
-            (self.now(), kind, code, json.dumps(detail or {}, ensure_ascii=False, sort_keys=True)),
-        )
+    def add_event(self, conn: sqlite3.Connection, detail: Detail) -> None:
+        """Record ``detail`` (its kind and code come with it) inside the caller's write."""
+        q.insert_event(conn, self.now(), detail)
 
-    def event(self, kind: str, code: str = "", detail: dict[str, Any] | None = None) -> None:
+    def event(self, detail: Detail) -> None:
         """Record one event in its own transaction (refusals, link errors, printer faults)."""
         with self.write("event") as conn:
-            self.add_event(conn, kind, code, detail)
+            self.add_event(conn, detail)
 
-    def events(self, kind: str | None = None, limit: int = 100) -> list[dict[str, Any]]:
-        sql = "SELECT id, at, kind, code, detail FROM events"
-        args: tuple[Any, ...] = ()
-        if kind is not None:
-            sql += " WHERE kind = ?"
-            args = (kind,)
-        rows = self.conn.execute(sql + " ORDER BY id DESC LIMIT ?", (*args, limit)).fetchall()
-        return [
-            {
-                "id": r["id"],
-                "at": r["at"],
-                "kind": r["kind"],
-                "code": r["code"],
-                "detail": json.loads(r["detail"]),
-            }
-            for r in rows
-        ]
+    def events(self, kind: EventKind | None = None, limit: int = 100) -> list[Event]:
+        """The latest events (newest first), of one kind or all (see :mod:`.events`)."""
+        return q.events(self.conn, kind, limit)
 
     def integrity_ok(self) -> bool:
         try:

@@ -5,9 +5,12 @@ removes it, a reply with a bad MAC turns it into reason ``A0``, and silence keep
 (refund, offline advice) is not reversed: the host answers a repeat of the same
 TID + batch + STAN with its stored reply, so it is repeated until acknowledged.
 
->>> on_reply(TxnKind.SALE, {"39": "51"}, resign=False).state
+The shell hands each answer to :func:`outcome` and journals what it returns.
+
+>>> outcome(TxnKind.SALE, Replied({"39": "51"})).state
 <TxnState.DECLINED: 'declined'>
->>> on_no_reply(TxnKind.SALE).reversal
+>>> from possettle.terminal.errors import ReplyTimeout
+>>> outcome(TxnKind.SALE, Unanswered(ReplyTimeout("no reply within 10.0s"))).reversal
 '98'
 """
 
@@ -18,6 +21,7 @@ from dataclasses import dataclass
 from possettle.iso8583.codec import Fields
 from possettle.iso8583.codes import ENDS_REVERSAL, HOST_HAS_IT, SIGN_ON_AGAIN
 from possettle.terminal.journal.records import TxnKind, TxnState
+from possettle.terminal.operations.answer import Answer, BadMac, NotSent, Replied, Unanswered
 
 REVERSAL_NO_REPLY = "98"
 REVERSAL_BAD_MAC = "A0"
@@ -43,6 +47,19 @@ class Outcome:
     @property
     def approved(self) -> bool:
         return self.state is TxnState.APPROVED
+
+
+def outcome(kind: TxnKind, answer: Answer) -> Outcome:
+    """What the answer to a financial request (0200, 0220) means for its transaction."""
+    match answer:
+        case Replied(reply=reply, resign=resign):
+            return on_reply(kind, reply, resign=resign)
+        case BadMac():
+            return on_bad_mac(kind)
+        case Unanswered():
+            return on_no_reply(kind)
+        case NotSent():
+            return on_not_sent(kind)
 
 
 def on_reply(kind: TxnKind, reply: Fields, *, resign: bool) -> Outcome:
@@ -90,6 +107,18 @@ def on_not_sent(kind: TxnKind) -> Outcome:
     if kind is TxnKind.REFUND:
         return Outcome(TxnState.PENDING)  # repeated until the host has it
     return Outcome(TxnState.FAILED)
+
+
+def reversal_code(answer: Replied | Unanswered | BadMac) -> str:
+    """The code a 0400's answer leaves on its reversal: the host's, ``A0`` for a reply whose
+    MAC does not verify, empty for silence (the link is gone: the rest would time out too)."""
+    match answer:
+        case Replied():
+            return answer.code
+        case BadMac():
+            return REVERSAL_BAD_MAC
+        case Unanswered():
+            return ""
 
 
 def reversal_finished(code: str) -> bool:

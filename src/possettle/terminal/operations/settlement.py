@@ -6,6 +6,9 @@
                                              └─unbalanced─▶ batch_upload ─▶ upload_end(202)
     upload_end → print → clear → done
 
+Each reply (or its absence, :mod:`.answer`) becomes a :data:`Transition` the shell carries
+out: :class:`Advance` to a step, :class:`SignOnAgain` and repeat, or :class:`Stop` here.
+
 The journal keeps the step and the STAN of the message in flight, so a resumed settlement
 repeats exactly the message it may already have sent (the host answers a repeat with its
 stored reply) and never uploads or counts a record twice.
@@ -18,6 +21,7 @@ from dataclasses import dataclass
 from possettle.iso8583.codes import HOST_HAS_IT, SIGN_ON_AGAIN
 from possettle.iso8583.errors import DecodeError
 from possettle.iso8583.fields import HalfTotals, SettlementTotals, SettleResult, UploadRecord
+from possettle.link.failure import LinkFailure
 from possettle.terminal.journal.records import (
     SettlementRow,
     SettleResultKind,
@@ -25,10 +29,14 @@ from possettle.terminal.journal.records import (
     TxnKind,
     TxnRow,
 )
+from possettle.terminal.operations.answer import Answer, BadMac, NotSent, Replied, Unanswered
 
 RECORDS_PER_UPLOAD = 8  # protocol §4: at most 8 records per 0320
 #: "sign on again" (§7): the host did not read the message (a 0500 or 0320 needs the MAC key)
 RESIGN = SIGN_ON_AGAIN
+#: Fresh sign-ons in one settlement run: one is enough to tell a stale session from a real
+#: mismatch; a second refusal (or a second bad MAC) stops the settlement.
+MAX_RESIGNS = 1
 
 
 @dataclass(frozen=True, slots=True)
@@ -66,18 +74,44 @@ Action = SendSettle | SendUpload | SendUploadEnd | PrintSlip | CloseBatch | Fini
 
 
 @dataclass(frozen=True, slots=True)
-class Transition:
-    """Where a reply takes the settlement; ``failure`` names the response code when stuck.
+class Advance:
+    """The host took the message: record ``step`` (with ``result`` and ``host_totals``) and go on.
 
     ``host_totals`` is the 0510's field 48 to journal: empty when the host sent none or none
     that reads as totals (the rest of the settlement then treats both halves as unbalanced).
+    ``unconfirmed``: closed on the host's word (94) without totals confirming ours, a case for
+    the acquirer (causes.md: batch.already_settled).
     """
 
     step: SettleStep
     result: str = ""
-    failure: str | None = None
-    resign: bool = False
     host_totals: str = ""
+    unconfirmed: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class SignOnAgain:
+    """The host did not read the message (A0, 22, 77, header requirement 3) or its reply cannot
+    be trusted (a bad MAC): sign on once more, then send the message again — under a fresh
+    STAN when ``fresh_stan``, else the very same (the host answers a repeat with its stored
+    reply)."""
+
+    code: str
+    fresh_stan: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class Stop:
+    """The settlement stops at its step: ``code`` is the host's answer (empty when none came),
+    ``link`` says the host could not be reached or went silent, ``link_failure`` how."""
+
+    code: str
+    message: str
+    link: bool = False
+    link_failure: LinkFailure | None = None
+
+
+Transition = Advance | SignOnAgain | Stop
 
 
 def totals(rows: list[TxnRow]) -> SettlementTotals:
@@ -152,20 +186,31 @@ def readable(host_totals: str) -> SettlementTotals | None:
         return None
 
 
-def after_settle(code: str, host_totals: str, *, resign: bool) -> Transition:
+def after_settle(answer: Answer, *, resigns: int = 0) -> Transition:
+    """Where the 0510 (or its absence) takes a settlement that has had ``resigns`` fresh
+    sign-ons in this run."""
+    if not isinstance(answer, Replied):
+        return _unusable(answer, resigns)
+    code, host_totals = answer.code, answer.reply.get("48", "")
     host = readable(host_totals)
     keep = host_totals if host is not None else ""
     if code == "00":
         if host is not None and host.balanced:
-            return Transition(SettleStep.UPLOAD_END, SettleResultKind.BALANCED, host_totals=keep)
+            return Advance(SettleStep.UPLOAD_END, SettleResultKind.BALANCED, host_totals=keep)
         # out of balance, or a verdict we cannot read: upload the batch for the host to match
-        return Transition(
+        return Advance(
             SettleStep.BATCH_UPLOAD, SettleResultKind.BALANCED_AFTER_UPLOAD, host_totals=keep
         )
     if code == "94":
         # The host closed this batch already (a settlement whose end we did not record).
-        return Transition(SettleStep.PRINT, SettleResultKind.ALREADY_SETTLED, host_totals=keep)
-    return Transition(SettleStep.SETTLE, failure=code, resign=resign or code in RESIGN)
+        return Advance(
+            SettleStep.PRINT,
+            SettleResultKind.ALREADY_SETTLED,
+            host_totals=keep,
+            unconfirmed=not confirms(host_totals),
+        )
+    # refused unread: a fresh 0500 after the sign-on
+    return _refused(answer, "0500 answered", resigns, fresh_stan=True)
 
 
 def confirms(host_totals: str) -> bool:
@@ -177,16 +222,61 @@ def confirms(host_totals: str) -> bool:
     return host is not None and host.balanced
 
 
-def after_upload(code: str, *, resign: bool = False) -> Transition:
-    if code in HOST_HAS_IT:  # 94: the host has these records already (§4)
-        return Transition(SettleStep.BATCH_UPLOAD)
-    return Transition(SettleStep.BATCH_UPLOAD, failure=code, resign=resign or code in RESIGN)
+def after_upload(answer: Answer, *, resigns: int = 0) -> Transition:
+    """Where a 0330 takes the batch upload: the next chunk, or the same one again."""
+    if not isinstance(answer, Replied):
+        return _unusable(answer, resigns)
+    if answer.code in HOST_HAS_IT:  # 94: the host has these records already (§4)
+        return Advance(SettleStep.BATCH_UPLOAD)
+    return _refused(answer, "0320 upload answered", resigns)
 
 
-def after_upload_end(code: str, *, resign: bool = False) -> Transition:
-    if code == "00":
-        return Transition(SettleStep.PRINT)
-    return Transition(SettleStep.UPLOAD_END, failure=code, resign=resign or code in RESIGN)
+def after_upload_end(answer: Answer, *, resigns: int = 0) -> Transition:
+    if not isinstance(answer, Replied):
+        return _unusable(answer, resigns)
+    if answer.code == "00":
+        return Advance(SettleStep.PRINT)
+    return _refused(answer, "upload end answered", resigns)
+
+
+def after_reversals(left: int, *, signed_on: bool, resigns: int = 0) -> Transition:
+    """The reversal step after a round of 0400s left ``left`` pending (protocol §5: none may
+    be pending when the 0500 leaves)."""
+    if not left:
+        return Advance(SettleStep.OFFLINE_UPLOAD)
+    if not signed_on and resigns < MAX_RESIGNS:  # a reply asked for a fresh sign-on
+        return SignOnAgain("")
+    return Stop("", f"{left} reversal(s) could not be delivered")
+
+
+def after_advices(left: int, *, signed_on: bool, resigns: int = 0) -> Transition:
+    """The offline-upload step after offline advices and refunds were forwarded."""
+    if not left:
+        return Advance(SettleStep.SETTLE)
+    if not signed_on and resigns < MAX_RESIGNS:
+        return SignOnAgain("")
+    return Stop("", "offline advices were not acknowledged")
+
+
+def _refused(answer: Replied, what: str, resigns: int, *, fresh_stan: bool = False) -> Transition:
+    code = answer.code
+    if (answer.resign or code in RESIGN) and resigns < MAX_RESIGNS:
+        return SignOnAgain(code, fresh_stan=fresh_stan)
+    return Stop(code, f"{what} {code}")
+
+
+def _unusable(answer: NotSent | Unanswered | BadMac, resigns: int) -> Transition:
+    """No reply to act on. A reply whose MAC does not verify is treated as a 0210's is
+    (docs/protocol.md): the terminal signs on again and repeats the very message, which the
+    host answers with its stored reply MACed under the new key; a second one stops the
+    settlement with ``A0`` (the doctor: keys.out_of_sync)."""
+    match answer:
+        case BadMac(error=error):
+            if resigns < MAX_RESIGNS:
+                return SignOnAgain("A0")
+            return Stop("A0", str(error))
+        case NotSent(error=error) | Unanswered(error=error):
+            return Stop("", str(error), link=True, link_failure=error.kind)
 
 
 def upload_record(txn: TxnRow, pan: str) -> UploadRecord:

@@ -1,25 +1,33 @@
 """Printers: what the terminal core needs from one, python-escpos printers, and the factory.
 
-The core sees only :class:`Printer`: ``status()`` and ``print_document()``, which raises
-:class:`~possettle.terminal.errors.PaperOut` or :class:`~possettle.terminal.errors.PrinterOffline`
-when nothing could be printed. Printing comes after the batch is closed: a failure is the
-core's cue to queue the slip in the journal for ``possettle terminal reprint``, never a
-reason to undo the settlement.
+The core sees only :class:`Printer`: ``status()`` and ``print_document()``, which raises a
+:class:`~possettle.terminal.errors.PrinterError` carrying a stable
+:class:`~possettle.terminal.printer.status.PrinterCode` when nothing could be printed.
+Printing comes after the batch is closed: a failure is the core's cue to queue the slip in
+the journal for ``possettle terminal reprint``, never a reason to undo the settlement.
 
 python-escpos errors are translated in one place, :meth:`EscposPrinter._translate`::
 
-    escpos DeviceNotFoundError, OSError (refused, reset, timeout)  → PrinterOffline
-    the printer reports paper end (DLE EOT 4, when asked)          → PaperOut
-    any other escpos.exceptions.Error                              → PrinterError
+    escpos DeviceNotFoundError, OSError while connecting, a timeout  → PrinterOffline (offline)
+    any other OSError once connected (reset, broken pipe)            → PrinterOffline (io_error)
+    what the printer reports to DLE EOT n (status.py)                → PaperOut (paper_out),
+                                                                        PrinterOffline (offline,
+                                                                        cover_open), PrinterError
+                                                                        (cutter_jam, overheat,
+                                                                        fault)
+    any other escpos.exceptions.Error                                → PrinterError (fault)
 
 Printer specs for :func:`open_printer` (the terminal's ``printer`` setting)::
 
-    sim              the simulated printer in the terminal directory (the default)
+    sim              the simulated printer in the terminal directory (the default), a device
+                     that answers status queries (simulated.py)
     dummy            python-escpos's Dummy, which keeps the bytes in memory
     file:PATH        a device file such as /dev/usb/lp0 (python-escpos opens it with "wb",
                      so a regular file is truncated each time the terminal starts)
-    net:HOST:PORT    a network printer, usually port 9100; paper and online status are
-                     queried before each job
+    net:HOST:PORT    a network printer, usually port 9100
+
+``sim`` and ``net`` printers are asked their status before each job, and answer the doctor's
+status probe; ``dummy`` and ``file`` cannot be asked (``reports_status`` is false).
 """
 
 from __future__ import annotations
@@ -41,24 +49,26 @@ from possettle.terminal.printer.escpos_job import escpos_job
 from possettle.terminal.printer.layout import PaperWidth
 from possettle.terminal.printer.simulated import (
     PrinterState,
-    SimulatedPrinter,
+    SimulatedDevice,
     read_state,
     set_state,
 )
+from possettle.terminal.printer.status import PrinterCode, ask, describe
 
 __all__ = [
     "SPECS_HELP",
     "EscposPrinter",
     "Printer",
+    "PrinterCode",
     "PrinterState",
-    "SimulatedPrinter",
+    "SimulatedDevice",
     "open_printer",
+    "printer_error",
     "read_state",
     "set_state",
 ]
 
 NET_TIMEOUT_S = 5.0  # connect, send and status reads; python-escpos's own default is 60 s
-_PAPER_END = 0  # Escpos.paper_status(): 2 adequate, 1 near end (still prints), 0 none
 
 SPECS_HELP = "sim, dummy, file:PATH or net:HOST:PORT"
 
@@ -66,12 +76,18 @@ SPECS_HELP = "sim, dummy, file:PATH or net:HOST:PORT"
 class Printer(Protocol):
     """A receipt printer as the terminal core uses it."""
 
-    def status(self) -> PrinterState:
-        """The state now; a printer that cannot be asked answers OK until a job fails."""
+    @property
+    def reports_status(self) -> bool:
+        """Whether :meth:`status` asks the printer (a file or dummy printer cannot say)."""
+        ...
+
+    def status(self) -> PrinterCode | None:
+        """What keeps it from printing now, ``None`` when ready (or when it cannot be asked
+        and opens)."""
         ...
 
     def print_document(self, doc: Document) -> None:
-        """Print one document, or raise PaperOut / PrinterOffline having printed nothing."""
+        """Print one document, or raise a PrinterError having printed nothing."""
         ...
 
     def close(self) -> None:
@@ -79,18 +95,31 @@ class Printer(Protocol):
         ...
 
 
+def printer_error(code: PrinterCode, name: str, why: str = "") -> PrinterError:
+    """The error for ``code`` on printer ``name``: its class says what the core does with it
+    (all of them queue the slip), its ``code`` what the journal keeps."""
+    text = describe(code, name, why)
+    if code is PrinterCode.PAPER_OUT:
+        return PaperOut(text)
+    if code in (PrinterCode.OFFLINE, PrinterCode.COVER_OPEN, PrinterCode.IO_ERROR):
+        return PrinterOffline(text, code)
+    return PrinterError(text, code)
+
+
 class EscposPrinter:
     """A python-escpos printer object (``File``, ``Network``, ``Dummy``, ``Usb``, …).
 
-    ``query_status`` asks the printer for its online and paper state before each job; it
-    needs a device python-escpos can read from (``Network``, ``Usb``, ``Serial``). A job
+    ``query_status`` asks the printer what keeps it from printing (DLE EOT 1–4,
+    :func:`~possettle.terminal.printer.status.ask`) before each job; it needs a device
+    python-escpos can read from (``Network``, ``Usb``, ``Serial``, the simulated one). A job
     is built in full before the device is touched and sent in one write, so a printer that
     fails at once has printed nothing; one that dies mid-job may have printed part of it,
     and the reprint is a whole copy.
 
-    A network printer is connected for each job and released after it: port-9100 printers
-    serve one client at a time, and a socket kept across a printer restart would be dead.
-    Other devices stay open; any failure drops the connection so the next job reconnects.
+    A network printer (and ``per_job`` devices) is connected for each job and released after
+    it: port-9100 printers serve one client at a time, and a socket kept across a printer
+    restart would be dead. Other devices stay open; any failure drops the connection so the
+    next job reconnects.
     """
 
     def __init__(
@@ -100,12 +129,13 @@ class EscposPrinter:
         name: str = "escpos",
         width: PaperWidth = PaperWidth.MM58,
         query_status: bool = False,
+        per_job: bool | None = None,
     ) -> None:
         self._device = device  # python-escpos ships no type information
         self.name = name
         self.width = width
         self._query_status = query_status
-        self._per_job = isinstance(device, Network)
+        self._per_job = isinstance(device, Network) if per_job is None else per_job
         self._open = False
 
     @property
@@ -113,16 +143,18 @@ class EscposPrinter:
         """The python-escpos object, e.g. to read a ``Dummy``'s ``output`` in tests."""
         return self._device
 
-    def status(self) -> PrinterState:
+    @property
+    def reports_status(self) -> bool:
+        return self._query_status
+
+    def status(self) -> PrinterCode | None:
         try:
             self._ready()
-        except PaperOut:
-            return PrinterState.PAPER_OUT
-        except PrinterError:
-            return PrinterState.OFFLINE
+        except PrinterError as exc:
+            return exc.code
         finally:
             self._release()
-        return PrinterState.OK
+        return None
 
     def print_document(self, doc: Document) -> None:
         job = escpos_job(doc, self.width)
@@ -139,17 +171,14 @@ class EscposPrinter:
             self._device.close()
 
     def _ready(self) -> None:
-        with self._translate():
+        with self._translate(connecting=True):
             self._connect()
-            if not self._query_status:
-                return
-            if not self._device.is_online():
-                raise PrinterOffline(_offline_text(self.name, "it reports offline"))
-            if self._device.paper_status() == _PAPER_END:
-                raise PaperOut(
-                    f"printer {self.name} is out of paper: load paper, then run "
-                    "`possettle terminal reprint` / 打印机缺纸：请装纸后重打印"
-                )
+        if not self._query_status:
+            return
+        with self._translate():
+            code = ask(self._device)
+            if code is not None:
+                raise printer_error(code, self.name, f"it reports {code.value}")
 
     def _release(self) -> None:
         if self._per_job:
@@ -170,7 +199,8 @@ class EscposPrinter:
         self._open = True
 
     @contextmanager
-    def _translate(self) -> Iterator[None]:
+    def _translate(self, *, connecting: bool = False) -> Iterator[None]:
+        """python-escpos and socket errors to a PrinterError with its code (the one place)."""
         try:
             yield
         except PrinterError:
@@ -178,22 +208,19 @@ class EscposPrinter:
             raise
         except (DeviceNotFoundError, OSError) as exc:
             self._reset()
-            raise PrinterOffline(_offline_text(self.name, str(exc).replace("\n", " "))) from exc
+            # No answer at all (a connect that failed, a read that timed out) is offline; a
+            # printer that answered and then broke off mid-way is an I/O error.
+            silent = connecting or isinstance(exc, DeviceNotFoundError | TimeoutError)
+            code = PrinterCode.OFFLINE if silent else PrinterCode.IO_ERROR
+            raise printer_error(code, self.name, str(exc).replace("\n", " ")) from exc
         except EscposError as exc:
             self._reset()
-            raise PrinterError(f"printer {self.name} failed: {exc} / 打印机故障") from exc
+            raise printer_error(PrinterCode.FAULT, self.name, str(exc)) from exc
 
     def _reset(self) -> None:
         """Drop the connection so the next job reconnects (escpos reopens only from False)."""
         self.close()
         self._device.device = False
-
-
-def _offline_text(name: str, why: str) -> str:
-    return (
-        f"printer {name} is offline ({why}): check its power, cable and cover, then run "
-        "`possettle terminal reprint` / 打印机脱机：请检查电源、连线和纸仓盖后重打印"
-    )
 
 
 def open_printer(spec: str, directory: Path, *, width: PaperWidth = PaperWidth.MM58) -> Printer:
@@ -203,7 +230,8 @@ def open_printer(spec: str, directory: Path, *, width: PaperWidth = PaperWidth.M
     """
     kind, _, target = spec.partition(":")
     if spec in ("", "sim"):
-        return SimulatedPrinter(directory, width=width)
+        device = SimulatedDevice(directory, width=width)
+        return EscposPrinter(device, name="sim", width=width, query_status=True, per_job=True)
     if spec == "dummy":
         return EscposPrinter(Dummy(), name="dummy", width=width)
     if kind == "file" and target:

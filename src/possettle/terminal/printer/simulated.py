@@ -1,27 +1,46 @@
-"""The simulated printer: its state in ``DIR/printer.json``, its paper in ``DIR/printer.out``.
+"""The simulated receipt printer: a device that speaks ESC/POS, kept in the terminal directory.
 
-The emulator, the fleet simulator and the tests use it to run out of paper on purpose::
+``DIR/printer.json`` is the mechanism's condition — what its paper sensor, cover switch,
+cutter and head thermistor would report — and the emulator, the fleet simulator and the tests
+change it on purpose, as opening the cover would::
 
     possettle terminal printer --dir DIR --state paper_out   # calls set_state()
 
-The state lives in a file, not in the process, so the command above changes the printer of a
-terminal that is already running, the way opening the paper cover would. While it is not
-``ok`` every job raises and nothing is written; once it is ``ok`` again jobs append their
-ESC/POS bytes to ``printer.out`` (what a real printer would have been sent) and their text
-to ``printer.txt`` (what a person reads).
+The condition lives in a file, not in the process, so the command above changes the printer of
+a terminal that is already running. Nothing else reads that file: the terminal and the doctor
+see the printer only through the driver (:mod:`.device`), which asks it with ``DLE EOT n``
+real-time status queries and sends it jobs, exactly as it does a network printer. So the
+simulated printer answers those queries with the status bytes a real printer in that
+condition sends (:mod:`.status`), does not answer at all while ``offline`` (powered off, cable
+out), and takes a job only while ``ok``: it appends the ESC/POS bytes to ``printer.out`` (what
+a real printer is sent) and the paper they make to ``printer.txt`` (what a person reads).
 """
 
 from __future__ import annotations
 
+import errno
 import json
 from enum import StrEnum
 from pathlib import Path
 
+from escpos.escpos import Escpos  # type: ignore[import-untyped]
+from escpos.exceptions import DeviceNotFoundError  # type: ignore[import-untyped]
+
 from possettle.errors import ConfigError
-from possettle.terminal.errors import PaperOut, PrinterOffline
-from possettle.terminal.printer.documents import Document
-from possettle.terminal.printer.escpos_job import escpos_job
-from possettle.terminal.printer.layout import PaperWidth, render_text
+from possettle.terminal.printer.escpos_job import TEXT_ENCODING
+from possettle.terminal.printer.layout import PaperWidth, display_width
+from possettle.terminal.printer.status import (
+    AUTO_RECOVERABLE_BIT,
+    AUTOCUTTER_BIT,
+    COVER_OPEN_BIT,
+    ERROR_BIT,
+    FIXED,
+    NEAR_END_BITS,
+    OFFLINE_BIT,
+    PAPER_END_BITS,
+    PAPER_END_STOP_BIT,
+    QUERIES,
+)
 
 STATE_FILE = "printer.json"
 OUTPUT_FILE = "printer.out"
@@ -29,13 +48,18 @@ TEXT_FILE = "printer.txt"
 
 
 class PrinterState(StrEnum):
+    """The simulated mechanism's condition (what a fault injector sets)."""
+
     OK = "ok"
     PAPER_OUT = "paper_out"
-    OFFLINE = "offline"
+    COVER_OPEN = "cover_open"
+    CUTTER_JAM = "cutter_jam"
+    OVERHEAT = "overheat"
+    OFFLINE = "offline"  # powered off or unplugged: it answers nothing
 
 
 def read_state(directory: Path) -> PrinterState:
-    """The simulated printer's state; a directory without a state file has a working printer."""
+    """The simulated printer's condition; a directory without a state file has a working one."""
     path = directory / STATE_FILE
     try:
         return PrinterState(json.loads(path.read_text(encoding="utf-8"))["state"])
@@ -47,7 +71,7 @@ def read_state(directory: Path) -> PrinterState:
 
 
 def set_state(directory: Path, state: PrinterState) -> None:
-    """Set the state atomically, so a running terminal never reads half a file."""
+    """Set the condition atomically, so a running terminal never reads half a file."""
     directory.mkdir(parents=True, exist_ok=True)
     path = directory / STATE_FILE
     tmp = path.with_suffix(".tmp")
@@ -55,48 +79,120 @@ def set_state(directory: Path, state: PrinterState) -> None:
     tmp.replace(path)
 
 
-class SimulatedPrinter:
-    """A printer whose paper and power are a file; keeps the last job for tests."""
+def status_byte(state: PrinterState, n: int) -> int:
+    """The byte a printer in ``state`` answers to ``DLE EOT n``."""
+    byte = FIXED
+    stopped = state is not PrinterState.OK
+    if n == 1 and stopped:
+        byte |= OFFLINE_BIT
+    elif n == 2:
+        byte |= {
+            PrinterState.COVER_OPEN: COVER_OPEN_BIT,
+            PrinterState.PAPER_OUT: PAPER_END_STOP_BIT,
+            PrinterState.CUTTER_JAM: ERROR_BIT,
+            PrinterState.OVERHEAT: ERROR_BIT,
+        }.get(state, 0)
+    elif n == 3:
+        byte |= {
+            PrinterState.CUTTER_JAM: AUTOCUTTER_BIT,
+            PrinterState.OVERHEAT: AUTO_RECOVERABLE_BIT,
+        }.get(state, 0)
+    elif n == 4 and state is PrinterState.PAPER_OUT:
+        byte |= NEAR_END_BITS | PAPER_END_BITS
+    return byte
+
+
+class SimulatedDevice(Escpos):  # type: ignore[misc]
+    """The simulated printer as python-escpos sees a device (``_raw``, ``_read``, ``open``)."""
 
     def __init__(self, directory: Path, *, width: PaperWidth = PaperWidth.MM58) -> None:
+        super().__init__()
         self.directory = directory
         self.width = width
-        self.last_text: str | None = None
-        self.last_job: bytes | None = None
+        self._answer = b""
 
-    def status(self) -> PrinterState:
+    def _state(self) -> PrinterState:
         try:
             return read_state(self.directory)
-        except ConfigError:
-            return PrinterState.OFFLINE  # a printer whose state cannot be read does not answer
-
-    def print_document(self, doc: Document) -> None:
-        try:
-            state = read_state(self.directory)
         except ConfigError as exc:
-            raise PrinterOffline(f"simulated printer: {exc} / 模拟打印机状态文件损坏") from exc
-        where = f"simulated printer in {self.directory}"
-        if state is PrinterState.PAPER_OUT:
-            raise PaperOut(
-                f"{where} is out of paper: load paper (--state ok), then run "
-                "`possettle terminal reprint` / 打印机缺纸：请装纸后重打印"
+            # a damaged condition file is a printer that does not work: it answers nothing
+            raise DeviceNotFoundError(f"simulated printer in {self.directory}: {exc}") from exc
+
+    def open(self) -> None:
+        if self._state() is PrinterState.OFFLINE:
+            raise DeviceNotFoundError(
+                f"simulated printer in {self.directory} does not answer (offline)"
             )
-        if state is PrinterState.OFFLINE:
-            raise PrinterOffline(
-                f"{where} is offline: bring it back (--state ok), then run "
-                "`possettle terminal reprint` / 打印机脱机：恢复后请重打印"
-            )
-        job = escpos_job(doc, self.width)
-        text = "\n".join(render_text(doc, self.width)) + "\n"
-        try:
-            with (self.directory / OUTPUT_FILE).open("ab") as out:
-                out.write(job)
-            with (self.directory / TEXT_FILE).open("a", encoding="utf-8") as out:
-                out.write(text + "\n")
-        except OSError as exc:
-            raise PrinterOffline(f"{where} cannot write its output: {exc}") from exc
-        self.last_job = job
-        self.last_text = text
+        self.device = self
 
     def close(self) -> None:
-        """Nothing to release; here so the simulated printer is a :class:`Printer`."""
+        self._answer = b""
+
+    def _raw(self, msg: bytes) -> None:
+        state = self._state()
+        if state is PrinterState.OFFLINE:
+            raise OSError(errno.EIO, f"simulated printer in {self.directory} went offline")
+        n = QUERIES.get(bytes(msg))
+        if n is not None:
+            self._answer = bytes([status_byte(state, n)])
+            return
+        if state is not PrinterState.OK:
+            # A stopped printer would hold the job and print it later, or not: refuse it, so
+            # the terminal keeps it queued and reprints it whole.
+            raise OSError(errno.EBUSY, f"simulated printer in {self.directory} is {state.value}")
+        with (self.directory / OUTPUT_FILE).open("ab") as out:
+            out.write(msg)
+        with (self.directory / TEXT_FILE).open("a", encoding="utf-8") as out:
+            out.write(paper(bytes(msg), self.width))
+
+    def _read(self) -> bytes:
+        answer, self._answer = self._answer, b""
+        return answer
+
+
+# ESC/POS commands the terminal's jobs use, and how many bytes each takes (command included).
+_COMMANDS = {
+    b"\x1b@": 2,  # ESC @ initialise
+    b"\x1c&": 2,  # FS & Chinese character mode on
+    b"\x1c.": 2,  # FS . Chinese character mode off
+    b"\x1bE": 3,  # ESC E n bold
+    b"\x1ba": 3,  # ESC a n align
+    b"\x1bd": 3,  # ESC d n feed n lines
+    b"\x1b!": 3,  # ESC ! n print mode
+    b"\x1d!": 3,  # GS ! n character size
+    b"\x1b-": 3,  # ESC - n underline
+    b"\x1bt": 3,  # ESC t n code page
+    b"\x1bM": 3,  # ESC M n font
+    b"\x1dB": 3,  # GS B n reverse
+    b"\x1dV": 3,  # GS V m cut (m 65/66 take one more byte)
+}
+_CENTER, _RIGHT = 1, 2
+
+
+def paper(job: bytes, width: PaperWidth = PaperWidth.MM58) -> str:
+    """The text a job puts on paper: each line at the alignment it was sent with, ``width``
+    columns wide; a cut leaves a blank line between documents."""
+    out: list[str] = []
+    align, i, line = 0, 0, bytearray()
+    while i < len(job):
+        two = job[i : i + 2]
+        if two in _COMMANDS:
+            size = _COMMANDS[two]
+            if two == b"\x1ba":
+                align = job[i + 2] % 48  # 0/1/2 or "0"/"1"/"2"
+            if two == b"\x1dV" and i + 2 < len(job) and job[i + 2] in (65, 66):
+                size += 1
+            if two == b"\x1dV":
+                out.append("\n")
+            i += size
+        elif job[i] == 0x0A:  # LF prints the line
+            text = line.decode(TEXT_ENCODING, errors="replace")
+            pad = max(0, width - display_width(text))
+            left = pad // 2 if align == _CENTER else pad if align == _RIGHT else 0
+            out.append(" " * left + text + " " * (pad - left) + "\n")
+            line.clear()
+            i += 1
+        else:
+            line.append(job[i])
+            i += 1
+    return "".join(out)
