@@ -20,6 +20,9 @@ import pytest
 import sqlalchemy as sa
 
 from possettle.clock import FixedClock
+from possettle.doctor.facts import read_journal
+from possettle.doctor.probes import LinkProbe
+from possettle.doctor.signals import Inputs, collect
 from possettle.ledger.engine import create_engine_for
 from possettle.ledger.schema import terminal_reports, terminals
 from possettle.link.failure import LinkFailure
@@ -92,6 +95,14 @@ def link_events(pos: Pos) -> list[LinkWentDown | LinkCameUp]:
     that did not fit its kind would read as legacy and be missing here)."""
     details = [e.detail for e in reversed(pos.journal.events())]
     return [d for d in details if isinstance(d, LinkWentDown | LinkCameUp)]
+
+
+def doctor_signals(directory: Path, clock: FixedClock) -> dict[str, list[object]]:
+    """The keep-alive signals the doctor reads from the journal (no probe, no host view)."""
+    facts = read_journal(directory, clock.now())
+    inputs = Inputs(facts, "unknown", "unknown", LinkProbe(connect="skipped"), None, clock.now())
+    seen = collect(inputs).seen
+    return {k: [e.value for e in v] for k, v in seen.items() if k.startswith("keepalive.")}
 
 
 def terminal_at(tmp_path: Path, port: int, **config: object) -> tuple[Pos, FixedClock]:
@@ -275,6 +286,10 @@ async def test_a_down_link_is_journaled_once_each_way_and_kept_across_a_restart(
             assert down_at is not None
         finally:
             await pos.close()
+        # the doctor reads it as the terminal's own evidence that the host refuses it
+        assert doctor_signals(directory, clock) == {
+            "keepalive.down.refused": [{"link_failure": "refused", "since": down_at}]
+        }
         # The terminal restarts while the line is still down: nothing new to journal.
         pos = Pos.open(directory, clock=clock)
         try:
@@ -291,6 +306,7 @@ async def test_a_down_link_is_journaled_once_each_way_and_kept_across_a_restart(
             assert pos.status()["link"] == "up"
         finally:
             await pos.close()
+        assert doctor_signals(directory, clock) == {}
     finally:
         await proxy.close()
 
