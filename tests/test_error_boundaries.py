@@ -54,7 +54,7 @@ def test_the_link_defines_the_errors_this_scan_looks_for() -> None:
 def test_only_code_that_holds_a_link_of_its_own_names_the_links_errors() -> None:
     """The terminal's callers (CLI, simulator, doctor) catch the terminal's ``LinkDown`` tree;
     the link's errors are named where a ``Link`` is driven: the terminal's shell (the one
-    translation point) and tools that open their own (the doctor's probe, a heartbeat)."""
+    translation point) and tools that open their own (the doctor's probe, the fuzz target)."""
     link_errors = _link_errors()
     offenders = sorted(
         f"{name} names {', '.join(sorted(named))}"

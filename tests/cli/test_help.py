@@ -39,8 +39,8 @@ def test_the_app_has_the_documented_commands() -> None:
         "doctor",
         "fault proxy",
         *(f"terminal {c}" for c in (
-            "init", "signon", "signoff", "echo", "sale", "void", "refund", "settle", "reprint",
-            "status", "printer", "reader", "resume", "crash-points", "operator add",
+            "init", "signon", "signoff", "echo", "idle", "sale", "void", "refund", "settle",
+            "reprint", "status", "printer", "reader", "resume", "crash-points", "operator add",
             "operator list",
         )),
     }  # fmt: skip

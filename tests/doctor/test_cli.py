@@ -3,10 +3,15 @@ exit status, ``--fix``, and the host's side (``--host-db --tid``)."""
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from possettle.clock import FixedClock
 from possettle.doctor.catalog import BY_ID
+from possettle.terminal.informer import Informer
+from possettle.terminal.keepalive import Duty
+from possettle.terminal.pos import Pos
 from possettle.terminal.printer.simulated import PrinterState, set_state
 from tests.doctor.harness import make_terminal, settle, trade
 from tests.doctor.scenes import (
@@ -77,6 +82,20 @@ async def test_paper_out_in_json_then_fixed_then_seen_from_the_host(
         check_shape(data)
         assert data["diagnoses"][0]["cause"] == "printer.paper_out"
         assert data["diagnoses"][0]["evidence"][0]["key"] == "terminal_report"
+
+        # The terminal keeps that verdict: its next scheduled report (its own figures, fresh)
+        # still names the cause, so the host's stored report does not lose it.
+        clock = FixedClock(datetime.now(UTC))
+        pos = Pos.open(term, clock=clock)
+        try:
+            informer = Informer(pos.terminal)
+            clock.advance(pos.config.status_report_s)
+            sent = await informer.step()
+            assert sent is not None and sent.duty is Duty.STATUS_REPORT and sent.code == "00"
+        finally:
+            await pos.close()
+        run = await doctor_cli("--host-db", sqlite_url, "--tid", TID, "--json")
+        assert run.json()["diagnoses"][0]["cause"] == "printer.paper_out"
 
         set_state(term, PrinterState.OK)
         run = await doctor_cli("--dir", str(term), "--host-db", sqlite_url, "--fix", "--json")

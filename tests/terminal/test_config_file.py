@@ -32,6 +32,17 @@ CASES = [
     ({**GOOD, "tid": "T1"}, r"tid: TID 'T1' must be 8 ASCII characters \(field 41 ans8\)"),
     ({**GOOD, "timeout": 0}, r"timeout: timeout 0(\.0)? must be positive"),
     ({**GOOD, "timeout": "fast"}, r"timeout: Input should be a valid number"),
+    (
+        {**GOOD, "echo_idle_s": -1},
+        r"echo_idle_s: echo_idle_s -1 is negative: give seconds, 0 is off",
+    ),
+    (
+        {**GOOD, "status_report_s": 90000},
+        r"status_report_s: status_report_s 90000 is more than a day \(86400 s\): "
+        r"give seconds, 0 is off",
+    ),
+    ({**GOOD, "echo_idle_s": float("nan")}, r"echo_idle_s: Input should be a finite number"),
+    ({**GOOD, "status_report_s": "15m"}, r"status_report_s: Input should be a valid number"),
     ({**GOOD, "colour": "red"}, r"colour: unknown setting"),
     ({"tid": "T0000001"}, r"mid: missing"),
     ({**GOOD, "policy": []}, r"policy: Input should be a valid dictionary"),

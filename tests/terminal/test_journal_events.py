@@ -25,6 +25,8 @@ from possettle.terminal.journal.events import (
     JournalFull,
     KeyCheckFailed,
     Legacy,
+    LinkCameUp,
+    LinkWentDown,
     NoReply,
     PrintFailed,
     Recovery,
@@ -40,6 +42,7 @@ from possettle.terminal.journal.events import (
 )
 from possettle.terminal.journal.schema import SCHEMA_V1, SCHEMA_V2
 from possettle.terminal.journal.store import Journal
+from possettle.terminal.keepalive import LinkState, Via
 from possettle.terminal.printer.status import PrinterCode
 from tests.terminal.harness import DAYTIME
 
@@ -72,6 +75,8 @@ ONE_OF_EACH: list[Detail] = [
     JournalFull(write="sale_intent"),
     FaultInjected.model_validate({"fault": "batch", "from": 1, "to": 42}),
     Recovery(code="ok", action="queue_reprint", result="ok", detail="printed"),
+    LinkWentDown(via=Via.ECHO, before=LinkState.UP, link_failure=LinkFailure.REFUSED),
+    LinkCameUp(via=Via.TRAFFIC, down_since="2026-11-26T08:10:00+00:00"),
 ]
 
 

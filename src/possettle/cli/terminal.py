@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import signal
 from collections.abc import Awaitable, Callable, Iterator
 from pathlib import Path
 from typing import Annotated, Any, TypeVar
@@ -31,6 +32,8 @@ from possettle.terminal.errors import (
     ReplyTimeout,
     SoftwareCrash,
 )
+from possettle.terminal.informer import Informer
+from possettle.terminal.keepalive import Duty
 from possettle.terminal.operators import Operator, Role
 from possettle.terminal.pos import Pos
 from possettle.terminal.printer.device import PrinterState
@@ -265,6 +268,92 @@ def echo_command(directory: DirOption, as_json: JsonOption = False) -> None:
             out().print(f"host answered in {rtt * 1000:.1f} ms / 主机应答")
 
     _run(directory, as_json, work)
+
+
+@app.command("idle")
+def idle_command(
+    directory: DirOption,
+    duration: Annotated[
+        float | None,
+        typer.Option(
+            "--duration",
+            min=0,
+            help="Stop after this many seconds (default: until Ctrl-C or SIGTERM).",
+        ),
+    ] = None,
+    as_json: JsonOption = False,
+) -> None:
+    """Stay idle and keep the host informed: echoes and status reports on the schedule in
+    terminal.json (echo_idle_s, status_report_s), until stopped."""
+    cfg = _config(directory, as_json)
+    if not as_json:
+        err().print(f"{_schedule(cfg)} (Ctrl-C stops)", soft_wrap=True, markup=False)
+
+    async def work(pos: Pos) -> dict[str, Any]:
+        # The terminal does nothing else meanwhile: the informer runs in this task, so a
+        # failure in it ends the command at once, and with both duties off it returns at once.
+        informer = Informer(pos.terminal)
+        task = asyncio.current_task()
+        assert task is not None
+        interrupted: list[int] = []
+
+        def interrupt(sig: int) -> None:
+            interrupted.append(sig)
+            task.cancel()
+
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            loop.add_signal_handler(sig, interrupt, sig)
+        try:
+            async with asyncio.timeout(duration):
+                await informer.run()
+        except TimeoutError:
+            pass  # --duration is up
+        except asyncio.CancelledError:
+            if not interrupted:
+                raise
+            task.uncancel()  # Ctrl-C or SIGTERM: a clean stop
+        finally:
+            for sig in (signal.SIGINT, signal.SIGTERM):
+                loop.remove_signal_handler(sig)
+        return {"ok": True, "link": informer.state.value, **_counts(informer)}
+
+    data = _run(directory, as_json, work)
+    if as_json:
+        print_json(data)
+        return
+    out().print(
+        f"echoes {data['echo_answered']}/{data['echo_sent']} answered, status reports "
+        f"{data['status_report_answered']}/{data['status_report_sent']} answered; "
+        f"link {data['link']} / 链路{_LINK_ZH[data['link']]}"
+    )
+
+
+_LINK_ZH = {"up": "正常", "down": "中断", "unknown": "状态未知"}
+
+
+def _config(directory: Path, as_json: bool) -> TerminalConfig:
+    with _boundary(as_json):
+        return TerminalConfig.load(directory)
+    raise AssertionError("unreachable")  # pragma: no cover
+
+
+def _schedule(cfg: TerminalConfig) -> str:
+    echo = f"an echo after {cfg.echo_idle_s:g} s idle" if cfg.echo_idle_s else "no echoes"
+    report = (
+        f"a status report every {cfg.status_report_s:g} s"
+        if cfg.status_report_s
+        else "no status reports"
+    )
+    return f"terminal {cfg.tid} idle: {echo}, {report}"
+
+
+def _counts(informer: Informer) -> dict[str, int]:
+    return {
+        f"{duty.value}_{what}": informer.counts[f"{duty.value}_{what}"]
+        for duty in Duty
+        for what in ("sent", "answered")
+    }
 
 
 @app.command("sale")

@@ -27,12 +27,17 @@ AREA_SIGNALS: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
             "settle.link.reset",
             "settle.link.unknown",
             "link.no_reply",
+            "keepalive.down.timeout",
+            "keepalive.down.no_route",
+            "keepalive.down.lost_reply",
+            "keepalive.down.reset",
         ),
         ("probe.timeout",),
     ),
     "host": (
         (
             "settle.link.refused",
+            "keepalive.down.refused",
             "fleet.issuer_failing",
             "code.issuer",
             "settle.system_error",

@@ -19,6 +19,7 @@ from possettle.terminal.journal import queries as q
 from possettle.terminal.journal.events import Event, EventKind, Refusal, SettleFailed
 from possettle.terminal.journal.records import ReversalRow, SettlementRow, TxnRow, TxnState
 from possettle.terminal.journal.store import PAGE_SIZE
+from possettle.terminal.keepalive import LINK_SINCE, LINK_STATE, LinkState
 
 
 @dataclass
@@ -44,6 +45,9 @@ class JournalFacts:
     #: no sign-on ever succeeded: no working keys, no batch from the host (not ready)
     never_signed_on: bool = False
     clock_offset: float = 0.0
+    #: the link as the terminal's own echoes and status reports last found it, and since when
+    link_state: LinkState = LinkState.UNKNOWN
+    link_since: str | None = None
     open_marker: bool = False
     txn_count: int = 0
     # STANs a void was refused for because their sale is in a batch settled since (the void
@@ -128,6 +132,8 @@ def _read(conn: sqlite3.Connection, facts: JournalFacts, now: datetime) -> None:
     facts.signed_on_at = _meta(conn, "signed_on_at")
     facts.never_signed_on = facts.signed_on_at is None and _meta(conn, "key.mak") is None
     facts.clock_offset = float(_meta(conn, "clock_offset") or 0.0)
+    facts.link_state = LinkState.read(_meta(conn, LINK_STATE))
+    facts.link_since = _meta(conn, LINK_SINCE)
     facts.open_marker = _meta(conn, "open") == "1"
     facts.txn_count = int(conn.execute("SELECT count(*) FROM txns").fetchone()[0])
     has_operators = conn.execute(

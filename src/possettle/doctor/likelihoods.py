@@ -25,6 +25,9 @@ _UNANSWERED_CONNECT = {
     "host.unreachable": 1.5,
 }
 _BROKEN_CONNECTION = {"network.unstable": 10.0, "host.unreachable": 4.0}
+# The terminal's own echoes found no connect answered, or no route, and none since: a line
+# that stays down is the local link's, and no blip.
+_KEPT_UNANSWERED = {"link.down": 5.0, "region.outage": 2.0, "network.unstable": 0.5}
 
 FACTORS: dict[str, dict[str, float]] = {
     # printer: what its status query says now (printer.<code>), and the code a print the
@@ -56,6 +59,19 @@ FACTORS: dict[str, dict[str, float]] = {
     "settle.link.reset": _BROKEN_CONNECTION,
     "settle.link.unknown": _BROKEN_CONNECTION,
     "link.no_reply": {"network.unstable": 5.0},
+    # The terminal's keep-alive (terminal/keepalive.py): its own echoes and status reports
+    # found the link down that way and have not reached the host since. The same kinds as a
+    # settlement's, weaker (the settlement's failure and the probe are the direct evidence;
+    # this says the failure lasts); a refused connect that lasts is the host's side.
+    "keepalive.down.refused": {
+        "host.unreachable": 3.0,
+        "region.outage": 2.0,
+        "network.unstable": 0.5,
+    },
+    "keepalive.down.timeout": _KEPT_UNANSWERED,
+    "keepalive.down.no_route": _KEPT_UNANSWERED,
+    "keepalive.down.lost_reply": {"network.unstable": 3.0, "host.unreachable": 1.5},
+    "keepalive.down.reset": {"network.unstable": 3.0, "host.unreachable": 2.0},
     "probe.refused": {"host.unreachable": 20.0, "link.down": 0.5},
     "probe.timeout": {"link.down": 15.0, "network.unstable": 4.0, "region.outage": 2.0},
     "probe.loss": {"network.unstable": 15.0},

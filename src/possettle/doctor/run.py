@@ -3,7 +3,9 @@
 Diagnosis is read-only; ``fix=True`` runs the safe recoveries of the top causes (each once),
 journals them, then looks again to decide what is still unresolved. The report's summary is
 sent to the host as a status report (0820/362) when the host can be reached, so the host
-side (``possettle doctor --host-db URL --tid TID``) sees the terminal's last word.
+side (``possettle doctor --host-db URL --tid TID``) sees the terminal's last word; the terminal
+keeps it as its standing verdict, which its scheduled status reports carry until it settles
+again (:mod:`possettle.terminal.scheduled_report`).
 """
 
 from __future__ import annotations
@@ -29,6 +31,7 @@ from possettle.doctor.wording import say
 from possettle.errors import PossettleError
 from possettle.status_report import MAX_REPORT
 from possettle.terminal.pos import Pos
+from possettle.terminal.scheduled_report import keep_verdict
 
 
 @dataclass
@@ -141,8 +144,11 @@ async def _send_report(directory: Path, report: Report, opts: Options) -> None:
         pos = Pos.open(directory, clock=opts.clock)
     except PossettleError:
         return
+    raw = summary(report)
     try:
-        await pos.terminal.status_report(summary(report))
+        # the verdict stands in the terminal's own scheduled reports until it settles again
+        keep_verdict(pos.journal, raw)
+        await pos.terminal.status_report(raw)
     except PossettleError:
         pass  # the report is a courtesy; the diagnosis stands without it
     finally:

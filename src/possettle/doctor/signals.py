@@ -17,6 +17,7 @@ from possettle.terminal.journal.events import (
     Event,
     EventKind,
     KeyCheckFailed,
+    LinkWentDown,
     NoReply,
     PrintFailed,
     Refusal,
@@ -25,6 +26,7 @@ from possettle.terminal.journal.events import (
     SoftwareCrashed,
     UncleanShutdown,
 )
+from possettle.terminal.keepalive import LinkState
 from possettle.terminal.operations.settlement import confirms
 from possettle.terminal.printer.status import PrinterCode
 from possettle.terminal.reader import ReaderCode
@@ -75,6 +77,7 @@ def collect(i: Inputs) -> Signals:
     _readiness(i, s)
     _failure(i, s)
     _journal_events(i, s)
+    _keepalive(i, s)
     _link(i, s)
     if i.host is not None:
         _host(i, s)
@@ -333,6 +336,44 @@ def _journal_events(i: Inputs, s: Signals) -> None:
     if abs(j.clock_offset) > CLOCK_SKEW_S:
         text = say("evidence.clock_offset", offset=j.clock_offset)
         s.add("clock.skew", _ev("journal", "clock_offset", j.clock_offset, text))
+
+
+def _keepalive(i: Inputs, s: Signals) -> None:
+    """The terminal's own echoes and status reports (terminal/keepalive.py) found the host
+    unreachable and have not reached it since: terminal-side evidence that the line is down,
+    not a blip, read from the latest ``link_down`` event (how the link failed, as the link
+    decided it) while the journal's link state is still down.
+
+    Not the settlement's window: a line that went down before the settlement began and stayed
+    down is the case that matters. The state is as the keep-alive last found it, so a
+    ``link_down`` that a sign-on or a completed settlement came after is history (the host
+    answered since, whether or not the keep-alive was running to see it)."""
+    j = i.journal
+    if j.link_state is not LinkState.DOWN:
+        return
+    st = j.settlement
+    settled = st.finished_at if st is not None and st.step.value == "done" else None
+    downs = [
+        (e.at, e.detail)
+        for e in _after_last(j.events, EventKind.SIGNED_ON)
+        if isinstance(e.detail, LinkWentDown)
+    ]
+    if not downs or (settled is not None and downs[0][0] <= settled):
+        return
+    kind = downs[0][1].link_failure
+    if kind is None:
+        return
+    signal = {
+        LinkFailure.REFUSED: "keepalive.down.refused",
+        LinkFailure.TIMEOUT: "keepalive.down.timeout",
+        LinkFailure.NO_ROUTE: "keepalive.down.no_route",
+        LinkFailure.LOST_REPLY: "keepalive.down.lost_reply",
+        LinkFailure.RESET: "keepalive.down.reset",
+    }[kind]
+    since = j.link_since or ""
+    text = say("evidence.keepalive_down", since=since, link=kind.value)
+    value = {"link_failure": kind.value, "since": since}
+    s.add(signal, _ev("journal", "link_down", value, text))
 
 
 def _link(i: Inputs, s: Signals) -> None:

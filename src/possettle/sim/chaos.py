@@ -49,7 +49,7 @@ from possettle.sim.faults import (
     partners,
     settle_in_process,
 )
-from possettle.sim.fleet import Fleet, Heartbeat, Member
+from possettle.sim.fleet import Fleet, Member
 from possettle.sim.proxy import Direction, Faults
 from possettle.sim.scenarios import Scenario
 from possettle.sim.scoring import Case, Figures, Pass, Seen, figures
@@ -253,13 +253,11 @@ class Chaos:
                 else:
                     self.result.not_injected.append(f"{m.tid}: {cause}")
             m.faults = tuple(kept)
-        # Heartbeats start once the faults are in: a cut-off terminal's echo cannot connect.
-        heartbeat = Heartbeat(self.fleet)
-        heartbeat.start()
-        try:
-            await self._settle()
-        finally:
-            await heartbeat.stop()
+        # Every terminal open again once the faults are in, keeping the host informed itself:
+        # a cut-off terminal's echoes cannot connect, the others' keep "last seen" fresh.
+        for m in self.fleet.members:
+            self.fleet.open(m)
+        await self._settle()
 
     async def _settle(self) -> None:
         await asyncio.sleep(SIM_DARK_AFTER.total_seconds() * 1.5)  # the dark region goes quiet
@@ -287,7 +285,8 @@ class Chaos:
         await self._all(self._recover)
 
     async def _diagnose(self, m: Member, batch: int, attempt: Attempt) -> None:
-        """Every pass of the doctor on the terminal as the attempt left it, faults in force."""
+        """Every pass of the doctor on the terminal as the attempt left it, faults in force,
+        with the terminal's application closed (its informer journals what the link does)."""
         await self.fleet.close_terminal(m)
         case = Case(m.tid, m.faults, attempt.detail, settled=self._settled(m, batch, attempt))
         before = fingerprint(m.directory)
@@ -301,6 +300,9 @@ class Chaos:
         if fingerprint(m.directory) != before:
             self.result.doctor_wrote.append(m.tid)
         self.result.cases.append(case)
+        # The shop's terminal is back in service: it keeps the host informed again, so the
+        # fleet does not go quiet region by region while the doctor works through it.
+        self.fleet.open(m)
 
     def _settled(self, m: Member, batch: int, attempt: Attempt) -> bool:
         """The attempt settled cleanly, checked on both sides: the merchant saw it balanced

@@ -12,7 +12,9 @@ sockets. The day runs in phases so the faults land where they hurt:
    has lost one entry of one batch (restored from an older backup), so that batch is
    settled after a batch upload.
 
-At the end every terminal journal is compared with the host ledger (:mod:`.compare`).
+While open, each terminal keeps the host informed itself (idle echoes and status reports, on
+the fleet's short schedule: :mod:`possettle.terminal.informer`). At the end every terminal
+journal is compared with the host ledger (:mod:`.compare`).
 """
 
 from __future__ import annotations
@@ -36,11 +38,13 @@ from possettle.ledger.database import Database
 from possettle.ledger.engine import create_engine_for
 from possettle.ledger.schema import ledger_entries
 from possettle.sim.compare import compare
+from possettle.sim.fleet import ECHO_IDLE_S, STATUS_REPORT_S
 from possettle.sim.host_process import HostProcess, free_port
 from possettle.terminal.config import TerminalConfig
 from possettle.terminal.crashpoints import ENV as CRASH_ENV
 from possettle.terminal.crashpoints import CrashPoints
 from possettle.terminal.errors import TerminalError
+from possettle.terminal.informer import Informer
 from possettle.terminal.journal import queries as q
 from possettle.terminal.journal.records import TxnKind, TxnState
 from possettle.terminal.pos import Pos
@@ -146,6 +150,7 @@ class Day:
             for i in range(terminals)
         ]
         self.pos: dict[str, Pos] = {}
+        self.informers: dict[str, Informer] = {}
         self.cuts: dict[str, _Cut] = {}
 
     # role of each terminal in the day's faults (a small fleet doubles up)
@@ -159,6 +164,7 @@ class Day:
             cfg = TerminalConfig(
                 tid=d.tid, mid=MID, port=self.port, version="010200", region="demo",
                 merchant_name="possettle demo shop", timeout=5.0, policy=DEMO_POLICY,
+                echo_idle_s=ECHO_IDLE_S, status_report_s=STATUS_REPORT_S,
             )  # fmt: skip
             init_terminal(d.directory, cfg, tmk)
         await self.host.start()
@@ -171,7 +177,17 @@ class Day:
         pos = Pos.open(d.directory, crash=CrashPoints(target, die=cut))
         cut.pos = pos
         self.pos[d.tid], self.cuts[d.tid] = pos, cut
+        # while open, the terminal keeps the host informed itself (idle echoes, status reports)
+        self.informers[d.tid] = Informer(pos.terminal)
+        self.informers[d.tid].start()
         return pos
+
+    async def _close(self, d: TerminalDay) -> None:
+        pos = self.pos.pop(d.tid)
+        try:
+            await self.informers.pop(d.tid).stop()
+        finally:
+            await pos.close()
 
     # --------------------------------------------------------------------- trading
 
@@ -245,7 +261,7 @@ class Day:
             set_state(d.directory, PrinterState.PAPER_OUT)
             d.events.append("printer out of paper -> slip queued")
         if self._role(d, 1):
-            await pos.close()
+            await self._close(d)
             code = await self._settle_in_process_that_dies(d)
             d.events.append(f"power cut mid-settlement (exit {code}) -> resumed")
             d.recovered = True
@@ -310,10 +326,12 @@ class Day:
         return await proc.wait()
 
     async def close(self) -> None:
-        for pos in self.pos.values():
-            await pos.close()
-        self.pos.clear()
-        await self.host.stop()
+        try:
+            for d in self.days:
+                if d.tid in self.pos:
+                    await self._close(d)
+        finally:
+            await self.host.stop()
 
 
 def _figures(pos: Pos, batch: int) -> dict[str, Any]:

@@ -1,13 +1,15 @@
 """A fleet on one machine: a host process, and terminals each behind its own adversity proxy.
 
 The proxies are how network faults reach one terminal (or one region) and not the others;
-the host process is how the host can be killed for real.
+the host process is how the host can be killed for real. While a member's terminal is open it
+keeps the host informed itself, as a real POS does (:mod:`possettle.terminal.informer`: idle
+echoes and status reports through its own proxy, on the short schedule of the fleet's
+``terminal.json``), so the host's "last seen" tells a terminal that is merely idle, or refusing
+work locally, from one that is cut off.
 """
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 import random
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -17,15 +19,13 @@ import sqlalchemy as sa
 from possettle.clock import SystemClock
 from possettle.crypto.keys import Key, generate_key
 from possettle.host import registry
-from possettle.iso8583.fields import NetworkCode
 from possettle.ledger.database import Database
 from possettle.ledger.engine import create_engine_for
 from possettle.ledger.queries import set_policy
-from possettle.link import requests
-from possettle.link.client import Link, LinkError
 from possettle.sim.host_process import HostProcess, free_port
 from possettle.sim.proxy import AdversityProxy, Faults
 from possettle.terminal.config import TerminalConfig
+from possettle.terminal.informer import Informer
 from possettle.terminal.pos import Pos
 from possettle.terminal.setup import init_terminal
 
@@ -34,6 +34,11 @@ VERSION = "010200"
 MIN_VERSION = "010100"
 OLD_VERSION = "010000"
 POLICY = {"settlement_window": "always"}
+# The fleet's day is minutes long, so its terminals keep the host informed on a short schedule
+# (the product's defaults are 60 s and 15 min): an echo after half a second idle, a report
+# every 5 s. A cut-off terminal is dark to the host within the chaos run's window of seconds.
+ECHO_IDLE_S = 0.5
+STATUS_REPORT_S = 5.0
 
 
 @dataclass
@@ -44,6 +49,7 @@ class Member:
     directory: Path
     proxy: AdversityProxy
     pos: Pos | None = None
+    informer: Informer | None = None  # while ``pos`` is open
     faults: tuple[str, ...] = ()  # the causes injected at settlement (sim/faults.py)
     events: list[str] = field(default_factory=list)
 
@@ -87,20 +93,29 @@ class Fleet:
             directory = self.work / "terminals" / tid
             cfg = TerminalConfig(
                 tid=tid, mid=MID, port=proxy.port, version=VERSION, region=region, timeout=8.0,
-                merchant_name="possettle chaos shop", policy=POLICY,
+                merchant_name="possettle chaos shop", policy=POLICY, echo_idle_s=ECHO_IDLE_S,
+                status_report_s=STATUS_REPORT_S,
             )  # fmt: skip
             init_terminal(directory, cfg, Key(tmk.material))
             self.members.append(Member(i, tid, region, directory, proxy))
 
     def open(self, m: Member) -> Pos:
+        """The member's terminal, opened if it is not; from then on it keeps the host informed."""
         if m.pos is None:
             m.pos = Pos.open(m.directory, clock=SystemClock())
+            m.informer = Informer(m.pos.terminal)
+            m.informer.start()
         return m.pos
 
     async def close_terminal(self, m: Member) -> None:
-        if m.pos is not None:
-            await m.pos.close()
-            m.pos = None
+        informer, m.informer = m.informer, None
+        try:
+            if informer is not None:
+                await informer.stop()
+        finally:
+            if m.pos is not None:
+                await m.pos.close()
+                m.pos = None
 
     async def stop(self) -> None:
         for m in self.members:
@@ -114,47 +129,3 @@ class Fleet:
         assert self.engine is not None
         with self.engine.begin() as conn:
             registry.set_terminal_status(conn, tid, status)
-
-
-class Heartbeat:
-    """Each terminal's idle-time echo (心跳) through its own proxy, as a real POS sends one.
-
-    It keeps the host's "last seen" meaningful: a terminal that is merely idle, or refusing
-    work locally, still shows up; one that is cut off does not.
-    """
-
-    def __init__(self, fleet: Fleet, interval: float = 0.5) -> None:
-        self.fleet, self.interval = fleet, interval
-        self._task: asyncio.Task[None] | None = None
-        self._links: dict[str, Link] = {}
-        self._stan = 980000
-
-    async def _beat(self, m: Member) -> None:
-        cfg = TerminalConfig.load(m.directory)
-        link = self._links.get(m.tid)
-        if link is None:
-            link = Link("127.0.0.1", m.proxy.port, m.tid, MID, Key(bytes(16)), timeout=1.0)
-            self._links[m.tid] = link
-        self._stan = self._stan % 999999 + 1
-        with contextlib.suppress(LinkError):
-            await link.send(m_echo(cfg.tid, cfg.mid, self._stan))
-
-    async def _run(self) -> None:
-        while True:
-            await asyncio.gather(*(self._beat(m) for m in self.fleet.members))
-            await asyncio.sleep(self.interval)
-
-    def start(self) -> None:
-        self._task = asyncio.create_task(self._run())
-
-    async def stop(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
-        for link in self._links.values():
-            await link.close()
-
-
-def m_echo(tid: str, mid: str, stan: int) -> dict[str, str]:
-    return requests.management(tid, mid, stan, 1, NetworkCode.ECHO)

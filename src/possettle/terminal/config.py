@@ -10,12 +10,21 @@ import json
 from pathlib import Path
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    ValidationInfo,
+    field_validator,
+)
 
 from possettle.errors import ConfigError
 from possettle.validation_messages import problems
 
 CONFIG_FILE = "terminal.json"
+#: the longest keep-alive interval accepted: a longer one is a unit slip (milliseconds?)
+MAX_INTERVAL_S = 86_400.0
 JOURNAL_FILE = "journal.db"
 KEY_FILE = "terminal.key"
 
@@ -57,6 +66,10 @@ class TerminalConfig(BaseModel):
     # Fault injection: the device clock runs this many seconds off (clock skew). Sign-on
     # corrects the terminal's own time from the host; the doctor reports the skew it saw.
     clock_skew_seconds: float = 0.0
+    # Keeping the host informed (terminal/informer.py): an 0820 echo once the line has been
+    # idle this long, and a status report this often, as a real POS does; 0 turns either off.
+    echo_idle_s: float = Field(default=60.0, allow_inf_nan=False)
+    status_report_s: float = Field(default=900.0, allow_inf_nan=False)
     policy: dict[str, Any] = Field(default_factory=dict)
 
     def __init__(self, **data: Any) -> None:
@@ -99,6 +112,18 @@ class TerminalConfig(BaseModel):
         if timeout <= 0:
             raise ValueError(f"timeout {timeout} must be positive")
         return timeout
+
+    @field_validator("echo_idle_s", "status_report_s")
+    @classmethod
+    def _interval(cls, seconds: float, info: ValidationInfo) -> float:
+        if seconds < 0:
+            raise ValueError(f"{info.field_name} {seconds:g} is negative: give seconds, 0 is off")
+        if seconds > MAX_INTERVAL_S:
+            raise ValueError(
+                f"{info.field_name} {seconds:g} is more than a day ({MAX_INTERVAL_S:.0f} s): "
+                "give seconds, 0 is off"
+            )
+        return seconds
 
     @classmethod
     def load(cls, directory: Path) -> TerminalConfig:

@@ -189,7 +189,12 @@ class Pos:
             raise self._refused(exc, operation) from None
 
     async def _online(self, work: Callable[[], Awaitable[T]], operation: Operation) -> T:
-        """Finish interrupted work first (settlement included), then run ``work``."""
+        """Finish interrupted work first (settlement included), then run ``work``; no echo or
+        status report comes between their messages."""
+        with self.terminal.working():
+            return await self._online_work(work, operation)
+
+    async def _online_work(self, work: Callable[[], Awaitable[T]], operation: Operation) -> T:
         if q.unfinished_settlement(self.journal.conn) is not None:
             report = await Settlement(self.terminal, self.printing).run()
             if not report.ok:
@@ -222,8 +227,9 @@ class Pos:
 
     async def sign_on(self, op: Operator = DEFAULT_OPERATOR) -> SignOn:
         self._check(op, Operation.SIGN_ON)
-        result = await self.terminal.sign_on(op.id)
-        await self.payments.send_reversals()
+        with self.terminal.working():
+            result = await self.terminal.sign_on(op.id)
+            await self.payments.send_reversals()
         return result
 
     async def sale(
@@ -338,13 +344,15 @@ class Pos:
     async def settle(self, *, op: Operator = DEFAULT_OPERATOR) -> SettleReport:
         if q.unfinished_settlement(self.journal.conn) is None:
             self._check(op, Operation.SETTLE)
-        return await Settlement(self.terminal, self.printing, op.id).run()
+        with self.terminal.working():
+            return await Settlement(self.terminal, self.printing, op.id).run()
 
     async def resume(self) -> SettleReport | None:
         """Finish what a restart interrupted: reversals, advices, an unfinished settlement."""
-        await self.payments.recover()
-        if q.unfinished_settlement(self.journal.conn) is not None:
-            return await Settlement(self.terminal, self.printing).run()
+        with self.terminal.working():
+            await self.payments.recover()
+            if q.unfinished_settlement(self.journal.conn) is not None:
+                return await Settlement(self.terminal, self.printing).run()
         return None
 
     def reprint(self, *, op: Operator = DEFAULT_OPERATOR) -> int:

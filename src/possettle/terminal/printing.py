@@ -14,6 +14,7 @@ from possettle.cards import CardOrg
 from possettle.iso8583.fields import SettlementTotals
 from possettle.money import Money
 from possettle.terminal.errors import PrinterError
+from possettle.terminal.journal import queries as q
 from possettle.terminal.journal.events import PrintFailed
 from possettle.terminal.journal.records import SettlementRow, TxnKind, TxnRow
 from possettle.terminal.journal.store import Journal
@@ -107,10 +108,7 @@ class Printing:
         )
 
     def pending(self) -> int:
-        row = self.journal.conn.execute(
-            "SELECT count(*) FROM print_queue WHERE printed_at = ''"
-        ).fetchone()
-        return int(row[0])
+        return q.slips_waiting(self.journal.conn)
 
     def flush(self, *, reprint: bool = False) -> int:
         """Print what is queued, oldest first; returns how many are still waiting."""

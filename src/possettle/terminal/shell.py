@@ -14,7 +14,10 @@ repeated refunds in order, then finish an interrupted settlement.
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import sqlite3
+from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -49,6 +52,7 @@ from possettle.terminal.journal.events import (
 )
 from possettle.terminal.journal.records import SettleStep, TxnState
 from possettle.terminal.journal.store import Journal
+from possettle.terminal.keepalive import LINK_STATE, LinkState
 from possettle.terminal.operations import signon
 from possettle.terminal.operations.answer import Answer, BadMac, NotSent, Replied, Unanswered
 from possettle.terminal.operations.settlement import totals
@@ -62,6 +66,19 @@ class SignOn:
     pik_check: str
     mak_check: str
     clock_offset: float
+
+
+@dataclass
+class LinkActivity:
+    """The terminal's own traffic, as the keep-alive (:mod:`.informer`) needs to know it.
+
+    Times are the terminal's monotonic clock; ``busy`` counts transactions and settlements in
+    progress (:meth:`Terminal.working`).
+    """
+
+    last_exchange: float | None = None  # the last message ended, answered or not
+    last_answer: float | None = None  # the last message was answered
+    busy: int = 0
 
 
 class Terminal:
@@ -80,7 +97,11 @@ class Terminal:
         self.journal = journal
         self.base_clock = base_clock
         self.crash = crash
+        self.activity = LinkActivity()
         self._link: Link | None = None
+        # One message on the line at a time: an echo waits for a sale's reply, and a sale for
+        # an echo's (one connection, replies matched by STAN, no multiplexing).
+        self._wire = asyncio.Lock()
 
     # ------------------------------------------------------------------ lifecycle
 
@@ -177,6 +198,16 @@ class Terminal:
         if self._link is not None:
             await self._link.close()
 
+    @contextlib.contextmanager
+    def working(self) -> Iterator[None]:
+        """A transaction or settlement in progress: no echo or report comes between its
+        messages (the keep-alive waits until it ends)."""
+        self.activity.busy += 1
+        try:
+            yield
+        finally:
+            self.activity.busy -= 1
+
     async def deliver(self, kind: str, fields: Fields) -> Answer:
         """Send one request and read its reply, passing the message's crash points.
 
@@ -184,12 +215,18 @@ class Terminal:
         terminal's own error in an :data:`~.operations.answer.Answer`, for the caller that
         knows what silence means for its message (a 0200 is reversed, a 0500 stops).
         """
-        link = self.link()
-        self.crash.hit(f"send.{kind}.before")
-        try:
-            exchange = await link.send(fields, on_sent=lambda: self.crash.hit(f"send.{kind}.after"))
-        except LinkError as exc:
-            return answer_for(exc)
+        async with self._wire:
+            link = self.link()
+            self.crash.hit(f"send.{kind}.before")
+            try:
+                exchange = await link.send(
+                    fields, on_sent=lambda: self.crash.hit(f"send.{kind}.after")
+                )
+            except LinkError as exc:
+                return answer_for(exc)
+            finally:
+                self.activity.last_exchange = self.base_clock.monotonic()
+            self.activity.last_answer = self.activity.last_exchange
         self.crash.hit(f"recv.{kind}.after")
         resign = exchange.header.requirement == 3
         if resign:
@@ -200,10 +237,7 @@ class Terminal:
     async def exchange(self, kind: str, fields: Fields) -> Replied:
         """:meth:`deliver` for a message whose only use is its reply (sign-on, echo, status
         report): no reply is a fault, raised as :class:`~.errors.LinkDown`."""
-        answer = await self.deliver(kind, fields)
-        if isinstance(answer, Replied):
-            return answer
-        raise answer.error
+        return _replied(await self.deliver(kind, fields))
 
     # -------------------------------------------------------------------- sign-on
 
@@ -282,21 +316,29 @@ class Terminal:
 
     async def status_report(self, report: bytes) -> None:
         """0820/362: hand the host this terminal's latest health report (compact JSON)."""
-        stan = self.allocate_stan()
-        fields = m.status_report(self.config.tid, self.config.mid, stan, self.batch, report)
-        ex = await self.exchange("status_report", fields)
+        ex = _replied(await self.send_status_report(report))
         if ex.code != "00":
             raise HostRefused(ex.code, f"status report answered {ex.code}")
 
+    async def send_status_report(self, report: bytes) -> Answer:
+        """0820/362 and what came back, whatever the code; its STAN is the journal's next."""
+        stan = self.allocate_stan()
+        fields = m.status_report(self.config.tid, self.config.mid, stan, self.batch, report)
+        return await self.deliver("status_report", fields)
+
     async def echo(self) -> float:
         """0820 echo; returns the round trip in seconds."""
-        stan = self.allocate_stan()
-        fields = m.management(self.config.tid, self.config.mid, stan, self.batch, NetworkCode.ECHO)
         start = self.base_clock.monotonic()
-        ex = await self.exchange("echo", fields)
+        ex = _replied(await self.send_echo())
         if ex.code != "00":
             raise HostRefused(ex.code, f"echo answered {ex.code}")
         return self.base_clock.monotonic() - start
+
+    async def send_echo(self) -> Answer:
+        """0820 echo (60.3 ``301``) and what came back, whatever the code."""
+        stan = self.allocate_stan()
+        fields = m.management(self.config.tid, self.config.mid, stan, self.batch, NetworkCode.ECHO)
+        return await self.deliver("echo", fields)
 
     async def sign_off(self) -> None:
         """0820 sign-off (60.3 ``002``): the working keys are dropped whatever the answer."""
@@ -344,6 +386,8 @@ class Terminal:
             ],
             "offline_pending": len(q.txns_in_state(conn, TxnState.OFFLINE_PENDING)),
             "unclean_shutdown": self.journal.unclean,
+            # as the keep-alive last found it (terminal/informer.py); "unknown" before then
+            "link": LinkState.read(self.journal.get_meta(LINK_STATE)).value,
             "last_settlement": None
             if last is None
             else {"batch": last.batch, "step": last.step.value, "result": last.result},
@@ -365,6 +409,13 @@ def answer_for(exc: LinkError) -> NotSent | Unanswered | BadMac:
         answer = Unanswered(NoReply(message, kind))
     answer.error.__cause__ = exc
     return answer
+
+
+def _replied(answer: Answer) -> Replied:
+    """The reply, for a message that is of no use without one; no reply is a fault."""
+    if isinstance(answer, Replied):
+        return answer
+    raise answer.error
 
 
 def host_clock_offset(reply: Fields, device: datetime) -> float | None:

@@ -31,6 +31,10 @@ kind                          written when
                               journal cannot take the event, so nothing writes it today)
 ``fault_injected``            ``possettle fault …`` changed this terminal on purpose
 ``recovery``                  the doctor ran a safe recovery (``--fix``) and its result
+``link_down``                 the keep-alive found the link down: an echo or status report
+                              went unanswered (how the link failed, the state before)
+``link_up``                   the keep-alive found it back: an answer after ``link_down``
+                              (what showed it, since when it was down)
 ============================  ===============================================================
 
 >>> row = parse_event(7, "2026-11-26T08:30:00+00:00", "print_failed", "paper_out",
@@ -52,6 +56,7 @@ from typing import Any, ClassVar
 from pydantic import BaseModel, ConfigDict, ValidationError
 
 from possettle.link.failure import LinkFailure
+from possettle.terminal.keepalive import LinkState, Via
 from possettle.terminal.printer.status import PrinterCode
 
 
@@ -73,6 +78,8 @@ class EventKind(StrEnum):
     STORAGE_FULL = "storage_full"
     FAULT_INJECTED = "fault_injected"
     RECOVERY = "recovery"
+    LINK_DOWN = "link_down"
+    LINK_UP = "link_up"
     #: read only: a row this version cannot read as its kind (see :class:`Legacy`)
     LEGACY = "legacy"
 
@@ -220,6 +227,24 @@ class Recovery(Detail):
     detail: str = ""
 
 
+class LinkWentDown(Detail):
+    """The keep-alive's echo or status report got no answer (terminal/keepalive.py): one row
+    per change, not one per failed echo."""
+
+    KIND = EventKind.LINK_DOWN
+    via: Via  # the echo or the status report that went unanswered
+    before: LinkState  # up, or unknown (nothing heard since the journal was made)
+    link_failure: LinkFailure | None = None  # as the link decided it where its error was caught
+
+
+class LinkCameUp(Detail):
+    """An answer after a ``link_down``: to an echo, a report or the terminal's own work."""
+
+    KIND = EventKind.LINK_UP
+    via: Via
+    down_since: str | None = None  # when the link was found down (journal time)
+
+
 class Legacy(Detail):
     """A row this version cannot read as its kind: what was stored, as it was."""
 
@@ -249,6 +274,8 @@ DETAILS: dict[EventKind, type[Detail]] = {
         JournalFull,
         FaultInjected,
         Recovery,
+        LinkWentDown,
+        LinkCameUp,
     )
 }
 

@@ -366,6 +366,12 @@ def update_settlement(conn: sqlite3.Connection, batch: int, **values: Any) -> No
     conn.execute(f"UPDATE settlements SET {cols} WHERE batch = ?", (*args, batch))  # noqa: S608
 
 
+def slips_waiting(conn: sqlite3.Connection) -> int:
+    """Receipts and settlement slips queued and not yet printed."""
+    row = conn.execute("SELECT count(*) FROM print_queue WHERE printed_at = ''").fetchone()
+    return int(row[0])
+
+
 def all_txns(conn: sqlite3.Connection) -> list[TxnRow]:
     return [_txn(r) for r in conn.execute("SELECT * FROM txns ORDER BY id").fetchall()]
 
