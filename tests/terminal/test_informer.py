@@ -421,9 +421,16 @@ async def test_possettle_terminal_idle_stops_cleanly_on_sigterm(
         "--json", stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
     )  # fmt: skip
     try:
-        async with asyncio.timeout(60):  # until the host has heard its first echo
-            while (seen := last_seen(host.config.db_url)) is None or seen <= LONG_AGO:  # noqa: ASYNC110 - another process's effect, seen in the ledger: no event to await
-                await asyncio.sleep(0.05)
+        # The host touches last_seen when a request arrives, before the terminal has read the
+        # reply, so one touch proves nothing answered. The terminal sends one request at a time:
+        # four separate touches mean three requests were answered, so at least one echo was
+        # (the others could be a sign-on and a status report).
+        heard: set[datetime] = set()
+        async with asyncio.timeout(60):
+            while len(heard) < 4:
+                if (seen := last_seen(host.config.db_url)) is not None and seen > LONG_AGO:
+                    heard.add(seen)
+                await asyncio.sleep(0.01)
         proc.send_signal(signal.SIGTERM)
         out, err = await asyncio.wait_for(proc.communicate(), 60)
     finally:
