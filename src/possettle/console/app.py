@@ -33,6 +33,7 @@ from starlette.responses import Response
 from possettle.clock import Clock, SystemClock
 from possettle.console import bridge
 from possettle.console.auth import SESSION_TTL
+from possettle.console.display import DEFAULT_ZONE, Zone
 from possettle.console.errors import LoginRequired
 from possettle.console.pages import alerts, fleet, login, settlements, terminal, transactions, users
 from possettle.console.web import ConsoleState, current_session, render
@@ -60,8 +61,11 @@ def create_app(
     clock: Clock | None = None,
     secure_cookies: bool = False,
     session_ttl: timedelta = SESSION_TTL,
+    zone: Zone | str = DEFAULT_ZONE,
 ) -> FastAPI:
-    """The console app on the ledger ``db`` (a URL, or an engine the caller owns)."""
+    """The console app on the ledger ``db`` (a URL, or an engine the caller owns); times are
+    shown in ``zone`` (the shop's, Beijing time by default: console/display.py)."""
+    shown = zone if isinstance(zone, Zone) else Zone.named(zone)
     owned = isinstance(db, str)
     engine = create_engine_for(db) if isinstance(db, str) else db
     here = _package_dir()
@@ -83,7 +87,7 @@ def create_app(
         redoc_url=None,
     )
     app.state.console = ConsoleState(
-        engine, clock or SystemClock(), secure_cookies, templates, session_ttl
+        engine, clock or SystemClock(), secure_cookies, templates, session_ttl, shown
     )
     app.mount("/static", StaticFiles(directory=str(here / "static")), name="static")
     for page in (login, fleet, settlements, terminal, transactions, alerts, users):

@@ -23,6 +23,7 @@ from starlette.responses import Response
 from possettle.cards import luhn_ok, mask_pan
 from possettle.clock import Clock
 from possettle.console.auth import Session, csrf_ok, load_session
+from possettle.console.display import Zone, amount, version
 from possettle.console.errors import LoginRequired
 from possettle.console.i18n import LANG_COOKIE, kind, pick_language, t
 from possettle.ledger.kinds import ConsoleRole
@@ -41,6 +42,7 @@ class ConsoleState:
     secure_cookies: bool
     templates: Jinja2Templates
     session_ttl: timedelta
+    zone: Zone  # every time a person reads is shown in it (console/display.py)
 
 
 def state(request: Request) -> ConsoleState:
@@ -117,6 +119,11 @@ def render(
         "csrf": session.csrf_token if session else "",
         "csrf_field": CSRF_FIELD,
         "now": st.clock.now(),
+        # the one way amounts, times and versions are shown (console/display.py)
+        "money": lambda minor, currency="156": amount(lang, minor, currency),
+        "when": st.zone.show,
+        "version": version,
+        "zone": st.zone,
         "path": request.url.path,
         "can_act": bool(session and session.user.can(ConsoleRole.OPERATOR)),
         "is_admin": bool(session and session.user.can(ConsoleRole.ADMIN)),

@@ -15,8 +15,9 @@ router = APIRouter()
 
 
 def _data(request: Request, day: str, tid: str, result: str) -> dict[str, Any]:
+    st = state(request)
     return settlements(
-        state(request).engine, day=scrub(day[:10]), tid=scrub(tid[:8]), result=result[:30]
+        st.engine, zone=st.zone, day=scrub(day[:10]), tid=scrub(tid[:8]), result=result[:30]
     )
 
 
