@@ -26,6 +26,8 @@ from possettle.console.auth import Session, csrf_ok, load_session
 from possettle.console.display import Zone, amount, version
 from possettle.console.errors import LoginRequired
 from possettle.console.i18n import LANG_COOKIE, kind, pick_language, t
+from possettle.doctor.catalog import Group
+from possettle.doctor.wording import WordingError, say
 from possettle.ledger.kinds import ConsoleRole
 
 SESSION_COOKIE = "possettle_session"
@@ -124,6 +126,8 @@ def render(
         "when": st.zone.show,
         "version": version,
         "zone": st.zone,
+        "area": lambda name: _area(lang, name),
+        "group": lambda name: _group(lang, name),
         "path": request.url.path,
         "can_act": bool(session and session.user.can(ConsoleRole.OPERATOR)),
         "is_admin": bool(session and session.user.can(ConsoleRole.ADMIN)),
@@ -135,6 +139,22 @@ def render(
     if chosen in ("en", "zh") and chosen != request.cookies.get(LANG_COOKIE):
         response.set_cookie(LANG_COOKIE, chosen, max_age=365 * 86400, samesite="lax")
     return response
+
+
+def _area(lang: str, name: str) -> str:
+    """A doctor check area (``network``) in the reader's language, from the doctor's wording."""
+    try:
+        return say(f"area.{name}").of("zh" if lang == "zh" else "en")
+    except WordingError:
+        return name
+
+
+def _group(lang: str, name: str | None) -> str:
+    """A cause group (``software``) in the reader's language."""
+    try:
+        return Group(name).text.of("zh" if lang == "zh" else "en") if name else ""
+    except ValueError:
+        return name or ""
 
 
 def iso(value: datetime | None) -> str | None:

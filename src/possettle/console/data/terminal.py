@@ -18,7 +18,10 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
 from possettle.clock import Clock
+from possettle.console.data.event_text import action_text, event_text
 from possettle.console.data.fleet import read_report, terminal_liveness
+from possettle.console.data.settlements import settlements
+from possettle.console.display import Zone
 from possettle.doctor.run import diagnose_from_host
 from possettle.iso8583.codes import describe
 from possettle.ledger.bad_frames import samples_of
@@ -36,8 +39,15 @@ from possettle.ledger.schema import (
 TIMELINE_LIMIT = 500
 
 
-def terminal(engine: Engine, tid: str, clock: Clock) -> dict[str, Any] | None:
-    """The terminal page's data, or None for an unknown TID."""
+def terminal(
+    engine: Engine, tid: str, clock: Clock, zone: Zone | None = None
+) -> dict[str, Any] | None:
+    """The terminal page's data, or None for an unknown TID.
+
+    ``last_settlement`` is the terminal's row of the settlements page (the same outcome, cause
+    and attempts), so the page can say a terminal the doctor finds nothing wrong with is
+    healthy, and how its last settlement ended, instead of "nothing explains a failure".
+    """
     now = clock.now()
     t = terminals.c
     with engine.connect() as conn:
@@ -52,6 +62,7 @@ def terminal(engine: Engine, tid: str, clock: Clock) -> dict[str, Any] | None:
         events = _timeline(conn, tid)
         live = terminal_liveness(conn, row, now)
     report = read_report(rep.report) if rep else None
+    settled = settlements(engine, zone=zone, tid=row.tid)["settlements"]
     return {
         "tid": row.tid, "mid": row.mid, "merchant": row.merchant_name, "region": row.region,
         "model": row.model, "status": row.status,
@@ -63,6 +74,7 @@ def terminal(engine: Engine, tid: str, clock: Clock) -> dict[str, Any] | None:
             {"received_at": _iso(rep.received_at), **(report or {})} if rep else None
         ),
         "diagnosis": diagnose_from_host(engine, tid, clock).as_dict(),
+        "last_settlement": settled[-1] if settled else None,
         "timeline": events,
     }  # fmt: skip
 
@@ -76,14 +88,14 @@ def _timeline(conn: sa.Connection, tid: str) -> list[dict[str, Any]]:
             "type": _event_type(r.kind),
             "kind": r.kind, "response_code": code,
             "meaning": {"en": describe(code).en, "zh": describe(code).zh} if code else None,
-            "detail": r.detail,
+            "detail": r.detail, "text": event_text(r.kind, code, r.detail),
         }))  # fmt: skip
     for r in samples_of(conn, tid, TIMELINE_LIMIT):
         code = r.response_code
         items.append((r.at, {
             "type": "fault", "kind": r.kind, "response_code": code,
             "meaning": {"en": describe(code).en, "zh": describe(code).zh},
-            "detail": r.detail,
+            "detail": r.detail, "text": event_text(r.kind, code, r.detail),
         }))  # fmt: skip
     le = ledger_entries.c
     for r in conn.execute(_latest(sa.select(ledger_entries).where(le.tid == tid), le.created_at)):
@@ -115,6 +127,7 @@ def _timeline(conn: sa.Connection, tid: str) -> list[dict[str, Any]]:
     for r in conn.execute(_latest(sa.select(audit_log).where(a.target == tid), a.at)):
         items.append((r.at, {
             "type": "action", "kind": r.action, "actor": r.actor, "detail": _short(r.detail),
+            "text": action_text(r.action, r.actor, r.detail),
         }))  # fmt: skip
     items.sort(key=lambda pair: pair[0], reverse=True)
     return [{"at": at.isoformat(), **item} for at, item in items[:TIMELINE_LIMIT]]

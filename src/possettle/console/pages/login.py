@@ -71,7 +71,7 @@ def login(
         user = authenticate(st.engine, username.strip(), password, now)
     except LoginRefused as refused:
         if refused.locked_until is not None:
-            until = refused.locked_until.strftime("%Y-%m-%d %H:%M UTC")
+            until = st.zone.show(refused.locked_until, seconds=False)
             return _form(request, next, t(lang, "locked", until=until), status_code=429)
         return _form(request, next, t(lang, "bad_login"), status_code=401)
     token = open_session(st.engine, user, now, st.session_ttl)

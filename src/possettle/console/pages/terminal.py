@@ -25,7 +25,7 @@ router = APIRouter()
 
 def _data(request: Request, tid: str) -> dict[str, Any]:
     st = state(request)
-    data = terminal(st.engine, tid.upper(), st.clock)
+    data = terminal(st.engine, tid.upper(), st.clock, st.zone)
     if data is None:
         raise HTTPException(404, t(language(request), "not_found"))
     return data
