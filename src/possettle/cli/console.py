@@ -43,6 +43,13 @@ def serve(
         bool,
         typer.Option("--secure-cookies", help="Mark cookies Secure (serve behind HTTPS)."),
     ] = False,
+    timezone: Annotated[
+        str,
+        typer.Option(
+            "--timezone",
+            help="The shop's time zone every time is shown in: an IANA name, UTC or +08:00.",
+        ),
+    ] = "Asia/Shanghai",
 ) -> None:
     """Serve the ops console on the ledger until Ctrl-C (subcommands manage users)."""
     if ctx.invoked_subcommand is not None:
@@ -50,8 +57,14 @@ def serve(
     import uvicorn  # only the server needs it; `user add` starts faster without
 
     configure_logging(level=logging.WARNING)
+    from possettle.console.display import Zone, ZoneRejected
+
+    try:
+        zone = Zone.named(timezone)
+    except ZoneRejected as e:
+        fail(f"--timezone: {e}")
     with ledger(db) as engine:
-        console = create_app(engine, clock=SystemClock(), secure_cookies=secure_cookies)
+        console = create_app(engine, clock=SystemClock(), secure_cookies=secure_cookies, zone=zone)
         typer.echo(f"possettle console on http://{host}:{port}/ (Ctrl-C stops)", err=True)
         # log_config=None: uvicorn's loggers propagate to ours (masked, escaped) instead of
         # getting handlers of their own

@@ -182,6 +182,14 @@ STRINGS: Final[dict[str, tuple[str, str]]] = {
     "needs_signon": ("sign-on requested", "已要求签到"),
     "active": ("active", "启用"),
     # timeline entry types and kinds (k_ + the ledger's or the event's own word)
+    "step_sign_on": ("sign-on", "签到"),
+    "step_reversal": ("reversal", "冲正"),
+    "step_offline_upload": ("offline upload", "离线上送"),
+    "step_settle": ("settle", "结算"),
+    "step_batch_upload": ("batch upload", "批上送"),
+    "step_upload_end": ("upload end", "批上送结束"),
+    "step_print": ("print", "打印"),
+    "step_clear": ("clear", "清批"),
     "k_transaction": ("transaction", "交易"),
     "k_reversal": ("reversal", "冲正"),
     "k_settlement": ("settlement", "结算"),
@@ -228,6 +236,13 @@ def t(lang: str, key: str, **values: object) -> str:
 def kind(lang: str, word: str) -> str:
     """A timeline or history word in ``lang``; words without a translation show as they are."""
     return t(lang, f"k_{word}") if f"k_{word}" in STRINGS else word
+
+
+def step(lang: str, name: str | None) -> str:
+    """A settlement step id (``settle``, ``batch_upload``) in ``lang``; unknown ids as they are."""
+    if not name:
+        return ""
+    return t(lang, f"step_{name}") if f"step_{name}" in STRINGS else name
 
 
 def pick_language(query: str | None, cookie: str | None, accept: str | None) -> str:

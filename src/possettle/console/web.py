@@ -25,7 +25,7 @@ from possettle.clock import Clock
 from possettle.console.auth import Session, csrf_ok, load_session
 from possettle.console.display import Zone, amount, version
 from possettle.console.errors import LoginRequired
-from possettle.console.i18n import LANG_COOKIE, kind, pick_language, t
+from possettle.console.i18n import LANG_COOKIE, kind, pick_language, step, t
 from possettle.doctor.catalog import Group
 from possettle.doctor.wording import WordingError, say
 from possettle.ledger.kinds import ConsoleRole
@@ -128,6 +128,7 @@ def render(
         "zone": st.zone,
         "area": lambda name: _area(lang, name),
         "group": lambda name: _group(lang, name),
+        "step": lambda name: step(lang, name),
         "path": request.url.path,
         "can_act": bool(session and session.user.can(ConsoleRole.OPERATOR)),
         "is_admin": bool(session and session.user.can(ConsoleRole.ADMIN)),

@@ -139,7 +139,9 @@ def event_text(kind: str, code: str | None, detail: str | None) -> Bilingual:
     if known is not None:
         return known(data, code)
     c, rest = _code(code), _pairs(data)
-    return _pair(" · ".join(x for x in (c["en"], rest) if x), " · ".join(x for x in (c["zh"], rest) if x))
+    return _pair(
+        " · ".join(x for x in (c["en"], rest) if x), " · ".join(x for x in (c["zh"], rest) if x)
+    )
 
 
 def action_text(action: str, actor: str | None, detail: str | None) -> Bilingual:
@@ -151,8 +153,10 @@ def action_text(action: str, actor: str | None, detail: str | None) -> Bilingual
     tail = _pair("", "")
     if action == "terminal.doctor":
         causes = ", ".join(str(c) for c in data.get("causes") or [])
-        tail = _pair(f": found {causes}", f"：发现 {causes}") if causes else _pair(
-            ": nothing found", "：未发现问题"
+        tail = (
+            _pair(f": found {causes}", f"：发现 {causes}")
+            if causes
+            else _pair(": nothing found", "：未发现问题")
         )
     elif data.get("note"):
         note = str(data["note"])[:200]
