@@ -101,6 +101,10 @@ STRINGS: Final[dict[str, tuple[str, str]]] = {
         "终端正常：未发现故障（尚未结算）。",
     ),
     "no_failures": ("No failures.", "无失败。"),
+    "cause_repeated": (
+        "the first try got no answer (lost on the line, or the terminal restarted)",
+        "首次尝试未收到应答（线路丢失或终端重启）",
+    ),
     "no_settlements": ("No settlements yet.", "尚无结算。"),
     "daily_figures": ("Settlements per day", "每日结算"),
     "tried": ("Tried", "结算次数"),
@@ -211,6 +215,7 @@ STRINGS: Final[dict[str, tuple[str, str]]] = {
     "k_refused": ("refused", "拒绝"),
     "k_version": ("software version refused", "软件版本被拒"),
     "k_report_refused": ("status report refused", "状态报告被拒"),
+    "k_settle_repeated": ("settlement sent again", "结算请求重发"),
     "k_offline_refused_by_issuer": ("offline sale refused", "离线消费被拒"),
     "k_upstream_late_reply": ("late issuer reply", "发卡行迟到应答"),
     "k_missing_at_host": ("missing at the host", "主机缺失"),

@@ -13,6 +13,7 @@ moments and each counter's first and last frame are the faults' times.
 
 from __future__ import annotations
 
+import json
 from collections import Counter
 from datetime import datetime
 from typing import Any
@@ -29,6 +30,17 @@ from possettle.status_report import StatusReport
 # host events that mean something went wrong (the others are sign-on/off bookkeeping)
 FAULT_KINDS = ("format_error", "mac_error", "refused", "version", "offline_refused_by_issuer")
 FAILED = ("failed", "recovered")
+# the host answered a settlement again from its store: the terminal's try before got no reply
+# (host/handlers/settlement.py)
+SETTLE_REPEATED = "settle_repeated"
+
+
+def _batch_of(detail: str) -> int:
+    try:
+        found = json.loads(detail).get("batch")
+    except (ValueError, AttributeError):
+        return -1
+    return found if isinstance(found, int) else -1
 
 
 def _reported_failure(b: Any, report: dict[str, Any] | None) -> bool:
@@ -87,8 +99,8 @@ def top_cause(report: dict[str, Any] | None, batch: int) -> tuple[str | None, st
 
 def attempts(recovered: bool, settle_requests: int) -> int | None:
     """How many times a recovered batch was settled, as far as the host can count: each 0500
-    with a new STAN is one, and a failed try that resent the same STAN (its reply lost, its
-    power cut) left no second row, so a recovery is never fewer than two."""
+    with a new STAN and each one sent again (``settle_repeated``); a recovery is never fewer
+    than two (a ledger from before the host noted repeats has no trace of them)."""
     return max(settle_requests, 2) if recovered else None
 
 
@@ -111,6 +123,9 @@ def settlements(
                 .group_by(rq.tid, rq.batch)
             )
         }
+        repeats: Counter[tuple[str, int]] = Counter()
+        for r in conn.execute(sa.select(ev.tid, ev.detail).where(ev.kind == SETTLE_REPEATED)):
+            repeats[(r.tid, _batch_of(r.detail))] += 1
         rows = conn.execute(sa.select(batches).order_by(b.opened_at, b.tid)).all()
         reports: dict[str, dict[str, Any] | None] = {}
         for r in conn.execute(sa.select(terminal_reports)):
@@ -134,7 +149,8 @@ def settlements(
             f for f in faults_of.get(r.tid, ())
             if f.at >= r.opened_at and (end is None or f.at <= end)
         ]  # fmt: skip
-        outcome = classify(r, report, len(seen))
+        repeated = repeats.get((r.tid, r.batch), 0)
+        outcome = classify(r, report, len(seen) + repeated)
         if outcome == "open":
             continue  # still trading: not a settlement yet
         cause, step = top_cause(report, r.batch)
@@ -142,11 +158,16 @@ def settlements(
             cause, step = top_cause(report, _next_batch(r.batch))
         if cause is None and seen:
             cause, step = _cause_of_fault(seen[-1].kind), "settle"
+        if step is None and repeated:
+            step = "settle"  # its request went out again: the first try got no answer
         when = r.closed_at or r.settle_requested_at or r.opened_at
         items.append({
             "day": zone.day(when).isoformat(), "tid": r.tid, "mid": r.mid, "batch": r.batch,
             "status": r.status, "result": outcome, "step": step, "cause": cause,
-            "attempts": attempts(outcome == "recovered", tries.get((r.tid, r.batch), 0)),
+            "attempts": attempts(
+                outcome == "recovered", tries.get((r.tid, r.batch), 0) + repeated
+            ),
+            "repeated": repeated,
             "group": BY_ID[cause].group.value if cause else None,
             "uploaded_records": r.uploaded_records,
             "result_domestic": r.result_domestic, "result_foreign": r.result_foreign,

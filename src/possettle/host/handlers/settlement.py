@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 from sqlalchemy.engine import Connection
 
 from possettle.cards import mask_pan
@@ -33,7 +35,7 @@ from possettle.ledger.batches import (
 from possettle.ledger.kinds import BatchStatus, EntryKind
 from possettle.ledger.postings import find_entries
 from possettle.ledger.queries import HalfSums, batch_sums
-from possettle.ledger.terminal_state import TerminalState, touch
+from possettle.ledger.terminal_state import TerminalState, record_event, touch
 
 _UPLOADABLE = (EntryKind.SALE, EntryKind.OFFLINE, EntryKind.REFUND)
 
@@ -67,6 +69,15 @@ async def settle(ctx: HostContext, req: Request, state: TerminalState) -> Reply:
         return Reply("30")
     key, digest, earlier = await earlier_reply(ctx, req, state)
     if earlier is not None:
+        # The terminal sends a settlement again with the same STAN only when its last try
+        # got no answer (the reply was lost, or the terminal restarted mid-settlement): the
+        # one trace of that failed try the host can keep, for the console and the doctor.
+        if earlier.code in ("00", "95"):
+            detail = json.dumps({"batch": req.batch, "stan": req.stan})
+            at = ctx.clock.now()
+            await ctx.db.write(
+                lambda c: record_event(c, at, "settle_repeated", tid=req.tid, detail=detail)
+            )
         return earlier
     now = ctx.clock.now()
     rrn = await ctx.rrns.next()
