@@ -97,8 +97,8 @@ def _settle_repeated(d: dict[str, Any], code: str | None) -> Bilingual:
     return _pair(
         f"settlement of batch {batch} sent again (STAN {stan}): the try before got no answer "
         f"(lost on the line, or the terminal restarted); the host answered again",
-        f"批次 {batch} 的结算请求再次发送（流水号 {stan}）：上一次未收到应答（线路丢失或终端重启），"
-        f"主机已再次应答",
+        f"批次 {batch} 的结算请求再次发送（流水号 {stan}）："
+        f"上一次未收到应答（线路丢失或终端重启），主机已再次应答",
     )
 
 
