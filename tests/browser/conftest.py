@@ -171,6 +171,37 @@ def day(tmp_path_factory: pytest.TempPathFactory) -> Day:
     return Day(work / "host.db", morning, batch)
 
 
+async def _recover(work: Path) -> None:
+    """The failed settlement finished the next morning: ``possettle doctor --fix`` on the
+    terminal, against the host on the same ledger (the line is fine again)."""
+    url = f"sqlite:///{work / 'host.db'}"
+    term = work / "terminals" / FAILING
+    async with running_host(url, work / "host.key") as host:
+        point_at(term, host.port)
+        report = await doctor(term, fix=True)
+        assert report.ok, report.as_dict()
+
+
+@pytest.fixture(scope="session")
+def recovered_day(day: Day, tmp_path_factory: pytest.TempPathFactory) -> Day:
+    """The same day, after the failing terminal's settlement was resumed and balanced."""
+    work = tmp_path_factory.mktemp("browser-recovered") / "day"
+    shutil.copytree(day.ledger.parent, work)
+
+    async def recover() -> int:
+        await _recover(work)
+        return 0
+
+    _in_a_thread(recover)
+    engine = create_engine_for(f"sqlite:///{work / 'host.db'}")
+    try:
+        with engine.connect() as conn:
+            seen = conn.execute(sa.select(sa.func.max(terminals.c.last_seen_at))).scalar_one()
+    finally:
+        engine.dispose()
+    return Day(work / "host.db", seen + timedelta(hours=1), day.failed_batch)
+
+
 # ----------------------------------------------------------------------------- the server
 
 
@@ -190,6 +221,16 @@ class _Server(uvicorn.Server):
 @pytest.fixture
 def console(day: Day, tmp_path: Path) -> Iterator[Served]:
     """The console on this test's own copy of the day's ledger, on a real port."""
+    yield from _serve(day, tmp_path)
+
+
+@pytest.fixture
+def recovered_console(recovered_day: Day, tmp_path: Path) -> Iterator[Served]:
+    """The console on a copy of the ledger after the failed settlement was recovered."""
+    yield from _serve(recovered_day, tmp_path)
+
+
+def _serve(day: Day, tmp_path: Path) -> Iterator[Served]:
     ledger = tmp_path / "host.db"
     shutil.copy(day.ledger, ledger)
     engine = create_engine_for(f"sqlite:///{ledger}")
@@ -288,3 +329,9 @@ def web(browser: Browser, console: Served) -> Iterator[Browsing]:
 def web_zh(browser: Browser, console: Served) -> Iterator[Browsing]:
     """A browser whose language is Chinese (Accept-Language: zh-CN)."""
     yield from _browse(browser, console, "zh-CN")
+
+
+@pytest.fixture
+def web_recovered(browser: Browser, recovered_console: Served) -> Iterator[Browsing]:
+    """A browser (English) on the console after the failed settlement was recovered."""
+    yield from _browse(browser, recovered_console, "en-US")

@@ -101,6 +101,7 @@ STRINGS: Final[dict[str, tuple[str, str]]] = {
         "终端正常：未发现故障（尚未结算）。",
     ),
     "no_failures": ("No failures.", "无失败。"),
+    "cause_unknown": ("cause not known", "原因不明"),
     "cause_repeated": (
         "the first try got no answer (lost on the line, or the terminal restarted)",
         "首次尝试未收到应答（线路丢失或终端重启）",

@@ -8,6 +8,7 @@ from fastapi import APIRouter, Request
 from starlette.responses import Response
 
 from possettle.console.data.settlements import settlements
+from possettle.console.i18n import t
 from possettle.console.web import Viewer, language, render, scrub, state
 from possettle.doctor.catalog import BY_ID, Group
 
@@ -28,6 +29,7 @@ def settlements_page(
     data = _data(request, day, tid, result)
     zh = language(request) == "zh"
     groups = {g.value: g.text.zh if zh else g.text.en for g in Group}
+    groups["unknown"] = t(language(request), "cause_unknown")
     return render(
         request, "settlements.html", session, {"data": data, "causes": BY_ID, "groups": groups}
     )

@@ -22,7 +22,9 @@
     }
     var byGroup = {};
     Object.keys(data.by_group).forEach(function (g) { byGroup[data.group_names[g] || g] = data.by_group[g]; });
-    [["chart-cause", data.by_cause, data.labels.cause], ["chart-group", byGroup, data.labels.group]]
+    var byCause = {};  /* cause ids stay ids; a failure without a known cause says so */
+    Object.keys(data.by_cause).forEach(function (c) { byCause[data.cause_names[c] || c] = data.by_cause[c]; });
+    [["chart-cause", byCause, data.labels.cause], ["chart-group", byGroup, data.labels.group]]
       .forEach(function (spec) {
         var canvas = document.getElementById(spec[0]);
         if (!canvas) { return; }
