@@ -12,12 +12,14 @@ from pathlib import Path
 
 import httpx
 import pytest
+import sqlalchemy as sa
 
 from possettle.clock import FixedClock
 from possettle.console.app import create_app
 from possettle.console.auth import add_user
 from possettle.ledger.engine import create_engine_for
 from possettle.ledger.kinds import ConsoleRole
+from possettle.ledger.schema import host_events
 from tests.console import fixed_ledger as fx
 from tests.console.conftest import PASSWORD, Console
 from tests.console.labels import english_words, label_texts
@@ -116,6 +118,8 @@ async def test_timeline_events_read_as_sentences_not_json(shop: httpx.AsyncClien
 
 
 async def test_a_day_without_failures_says_so_instead_of_empty_axes(console: Console) -> None:
+    with console.engine.begin() as conn:  # forget the simulated day's power cut
+        conn.execute(sa.delete(host_events).where(host_events.c.kind == "settle_repeated"))
     await console.login("viewer")
     api = (await console.client.get("/api/settlements")).json()
     assert api["failures_by_cause"] == {}  # the simulated day settled everywhere

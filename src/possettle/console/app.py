@@ -35,8 +35,9 @@ from possettle.console import bridge
 from possettle.console.auth import SESSION_TTL
 from possettle.console.display import DEFAULT_ZONE, Zone
 from possettle.console.errors import LoginRequired
+from possettle.console.i18n import t
 from possettle.console.pages import alerts, fleet, login, settlements, terminal, transactions, users
-from possettle.console.web import ConsoleState, current_session, render
+from possettle.console.web import ConsoleState, current_session, language, render
 from possettle.ledger.engine import create_engine_for
 
 SECURITY_HEADERS = {
@@ -133,7 +134,7 @@ def _errors(app: FastAPI) -> None:
     async def _invalid(request: Request, exc: RequestValidationError) -> Response:
         # name the fields, never echo their values (a PAN typed into a box stays out)
         where = sorted({".".join(str(p) for p in e.get("loc", ())) for e in exc.errors()})
-        message = "invalid request: " + ", ".join(where)
+        message = t(language(request), "invalid_request", where=", ".join(where))
         if _is_api(request):
             return JSONResponse({"detail": message}, status_code=422)
         session = await run_in_threadpool(current_session, request)

@@ -36,7 +36,7 @@ def _act(request: Request, session: Operator, tid: str, action: str) -> dict[str
     try:
         chosen = Action(action)
     except ValueError:
-        raise HTTPException(404, f"no action {action!r}") from None
+        raise HTTPException(404, t(language(request), "no_action")) from None
     try:
         outcome = terminal_action(st.engine, st.clock, session.user, tid.upper(), chosen)
     except ActionRefused as e:

@@ -15,26 +15,24 @@ from possettle.console.web import Viewer, language, render, scrub, state
 router = APIRouter()
 
 
-def _int(value: str, what: str) -> int | None:
-    """Search boxes arrive as text; a bad number is a 422 that names the box."""
+def _int(value: str, what: str, lang: str) -> int | None:
+    """Search boxes arrive as text; a bad number is a 422 that names the box (in ``lang``)."""
     if not value.strip():
         return None
-    if len(value.strip()) > 12:  # more than any batch or amount; maybe a card number
-        raise HTTPException(422, f"{what} must be a whole number of at most 12 digits")
-    try:
-        return int(value.strip())
-    except ValueError:
-        # the value is not echoed: it may be a card number typed into the wrong box
-        raise HTTPException(422, f"{what} must be a whole number") from None
+    # more than 12 digits is more than any batch or amount (maybe a card number), and the
+    # value is never echoed: it may be a card number typed into the wrong box
+    if len(value.strip()) > 12 or not value.strip().isdigit():
+        raise HTTPException(422, t(lang, "bad_number", what=t(lang, what)))
+    return int(value.strip())
 
 
-def _date(value: str) -> date | None:
+def _date(value: str, lang: str) -> date | None:
     if not value.strip():
         return None
     try:
         return date.fromisoformat(value.strip())
     except ValueError:
-        raise HTTPException(422, "date must be YYYY-MM-DD") from None
+        raise HTTPException(422, t(lang, "bad_date")) from None
 
 
 def _search(
@@ -42,10 +40,11 @@ def _search(
 ) -> dict[str, Any]:
     # identifiers are cut to their field sizes (TID 8, STAN 6, RRN 12, last 4): nothing longer
     # can match, and a pasted card number is not echoed back in the filters
+    lang = language(request)
     return search(
-        state(request).engine, tid=scrub(tid[:8]), batch=_int(batch, "batch"),
-        stan=scrub(stan[:6]), rrn=scrub(rrn[:12]), day=_date(day),
-        amount=_int(amount, "amount (minor units)"), last4=scrub(last4[-4:]),
+        state(request).engine, tid=scrub(tid[:8]), batch=_int(batch, "batch", lang),
+        stan=scrub(stan[:6]), rrn=scrub(rrn[:12]), day=_date(day, lang),
+        amount=_int(amount, "amount_fen", lang), last4=scrub(last4[-4:]),
     )  # fmt: skip
 
 
