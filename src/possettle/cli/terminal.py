@@ -11,6 +11,7 @@ import asyncio
 import contextlib
 import signal
 from collections.abc import Awaitable, Callable, Iterator
+from datetime import tzinfo
 from pathlib import Path
 from typing import Annotated, Any, TypeVar
 
@@ -441,7 +442,13 @@ def settle_command(
     """Settle the open batch (or finish an interrupted settlement), upload if unbalanced."""
 
     async def work(pos: Pos) -> dict[str, Any]:
-        return (await pos.settle(op=_login(pos, operator, password))).as_dict()
+        done = await pos.settle(op=_login(pos, operator, password))
+        data = done.as_dict()
+        if done.ok:
+            from possettle.terminal.settlement_report import settlement_report
+
+            data["report"] = settlement_report(pos.journal.conn, done.batch)
+        return data
 
     report = _run(directory, as_json, work)
     if as_json:
@@ -452,6 +459,9 @@ def settle_command(
                 f"[bold green]settled 结算成功[/] batch {report['batch']:06d}: "
                 f"{report['result']} (uploaded {report['uploaded']})"
             )
+            from possettle.terminal.settlement_report import report_lines
+
+            _say(report_lines(report["report"], _tz(directory)))
         else:
             f = report["failure"] or {}
             out().print(
@@ -468,14 +478,45 @@ def settle_command(
 @app.command("reprint")
 def reprint_command(
     directory: DirOption,
+    voucher: Annotated[
+        int | None,
+        typer.Option(
+            "--voucher", help="Reprint the receipt of this voucher (trace) number, marked REPRINT."
+        ),
+    ] = None,
+    batch: Annotated[
+        int | None, typer.Option("--batch", help="With --voucher: the voucher's batch.")
+    ] = None,
+    settlement: Annotated[
+        bool, typer.Option("--settlement", help="Reprint the last settlement slip, marked REPRINT.")
+    ] = False,
     operator: OperatorOption = None,
     password: PasswordOption = None,
     as_json: JsonOption = False,
 ) -> None:
-    """Print queued slips and receipts (after paper is loaded)."""
+    """Print queued slips and receipts (after paper is loaded); or a copy of one receipt
+    (--voucher) or of the last settlement slip (--settlement)."""
+    if voucher is not None and settlement:
+        with _boundary(as_json):
+            raise Refused(
+                "input.reprint",
+                "--voucher and --settlement: give one of them",
+                "--voucher 与 --settlement 只能选一个",
+            )
 
     async def work(pos: Pos) -> int:
-        return pos.reprint(op=_login(pos, operator, password))
+        op = _login(pos, operator, password)
+        if voucher is None and not settlement:
+            return pos.reprint(op=op)
+        from possettle.terminal import reprint as again
+
+        pos.reprint_check(op)
+        doc = (
+            again.last_slip(pos.printing)
+            if settlement
+            else again.find_receipt(pos.printing, voucher or 0, batch)
+        )
+        return again.reprint(pos.printing, doc)
 
     left = _run(directory, as_json, work)
     if as_json:
@@ -501,10 +542,130 @@ def status_command(directory: DirOption, as_json: JsonOption = False) -> None:
     if as_json:
         print_json(data)
         return
-    table = Table(title=f"terminal {data['tid']} / 终端状态", show_header=False)
-    for key, value in data.items():
-        table.add_row(*cells(key, value))
+    from possettle.terminal.status_words import status_lines
+
+    _say(status_lines(data, _tz(directory)))
+
+
+def _say(lines: list[tuple[str, str]]) -> None:
+    """Bilingual lines: the English, then the Chinese indented under it."""
+    console = out()
+    for en, zh in lines:
+        console.print(en, markup=False, soft_wrap=True)
+        console.print(f"  {zh}", markup=False, soft_wrap=True)
+
+
+def _tz(directory: Path) -> tzinfo:
+    """The shop's time zone (the policy's), for times on screen."""
+    from possettle.terminal.policy import TerminalPolicy
+
+    return TerminalPolicy.from_dict(TerminalConfig.load(directory).policy).tz()
+
+
+@app.command("list")
+def list_command(
+    directory: DirOption,
+    stan: Annotated[int | None, typer.Option("--stan", help="Voucher (trace) number.")] = None,
+    rrn: Annotated[str | None, typer.Option("--rrn", help="Reference number (RRN).")] = None,
+    last4: Annotated[
+        str | None, typer.Option("--last4", help="The card number's last four digits.")
+    ] = None,
+    day: Annotated[
+        str | None, typer.Option("--date", help="The shop's local date, YYYY-MM-DD.")
+    ] = None,
+    batch: Annotated[int | None, typer.Option("--batch", help="Batch number.")] = None,
+    as_json: JsonOption = False,
+) -> None:
+    """The journal's transactions (查询流水), filtered, with totals per kind; cards masked."""
+    from possettle.terminal import history as h
+
+    async def work(pos: Pos) -> dict[str, Any]:
+        wanted = h.TxnFilter(
+            stan=stan,
+            rrn=rrn,
+            last4=last4,
+            day=None if day is None else h.parse_day(day),
+            batch=batch,
+        )
+        tz = pos.policy.tz()
+        rows = h.list_txns(pos.journal.conn, wanted, tz)
+        return {
+            "transactions": [h.entry(r, tz) for r in rows],
+            "totals": h.Totals.of(rows).as_dict(),
+        }
+
+    data = _run(directory, as_json, work)
+    if as_json:
+        print_json(data)
+        return
+    from possettle.terminal.status_words import yuan
+
+    table = Table(
+        "batch\n批次", "voucher\n凭证号", "kind\n类型", "state\n状态", "amount\n金额",
+        "card\n卡号", "RRN\n参考号", "time\n时间", title="transactions / 交易流水",
+    )  # fmt: skip
+    from possettle.terminal.journal.records import TxnKind, TxnState
+
+    for e in data["transactions"]:
+        kind, state = TxnKind(e["kind"]), TxnState(e["state"])
+        kind_en, kind_zh = h.KIND_WORDS[kind]
+        state_en, state_zh = h.STATE_WORDS[state]
+        if e["voided"]:
+            state_en, state_zh = f"{state_en}, voided", f"{state_zh}，已撤销"
+        table.add_row(
+            *cells(
+                f"{e['batch']:06d}", f"{e['voucher']:06d}", f"{kind_en}\n{kind_zh}",
+                f"{state_en}\n{state_zh}", yuan(e["amount"]), e["card"], e["rrn"],
+                e["local_time"],
+            )
+        )  # fmt: skip
     out().print(table)
+    _say(_list_totals(data["totals"], len(data["transactions"])))
+
+
+def _list_totals(t: dict[str, Any], listed: int) -> list[tuple[str, str]]:
+    from possettle.terminal.status_words import yuan
+
+    def part(key: str, en: str, zh: str) -> tuple[str, str]:
+        n, amount = t[key]["count"], yuan(t[key]["amount"])
+        return f"{en} {n} for {amount}", f"{zh} {n} 笔 {amount}"
+
+    parts = [
+        part("sales", "sales", "消费"),
+        part("voids", "voids", "撤销"),
+        part("refunds", "refunds", "退货"),
+        part("offline", "offline sales", "离线消费"),
+        part("not_approved", "not approved", "未成功"),
+    ]
+    return [
+        (
+            f"{listed} listed: " + ", ".join(en for en, _ in parts) + f"; net {yuan(t['net'])}",
+            f"共 {listed} 笔：" + "，".join(zh for _, zh in parts) + f"；净额 {yuan(t['net'])}",
+        )
+    ]
+
+
+@app.command("report")
+def report_command(
+    directory: DirOption,
+    batch: Annotated[
+        int | None, typer.Option("--batch", help="A settled batch (default: the last one).")
+    ] = None,
+    as_json: JsonOption = False,
+) -> None:
+    """The settlement report (结算总计单) of the last settled batch, or of --batch N."""
+    from possettle.terminal.settlement_report import settlement_report
+
+    async def work(pos: Pos) -> dict[str, Any]:
+        return settlement_report(pos.journal.conn, batch)
+
+    data = _run(directory, as_json, work)
+    if as_json:
+        print_json(data)
+        return
+    from possettle.terminal.settlement_report import report_lines
+
+    _say(report_lines(data, _tz(directory)))
 
 
 @app.command("printer")

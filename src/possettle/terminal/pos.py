@@ -357,8 +357,12 @@ class Pos:
 
     def reprint(self, *, op: Operator = DEFAULT_OPERATOR) -> int:
         """Print queued slips and receipts; returns how many still wait (printer not ready)."""
-        self._check(op, Operation.REPRINT)
+        self.reprint_check(op)
         return self.printing.flush(reprint=True)
+
+    def reprint_check(self, op: Operator) -> None:
+        """May ``op`` reprint (the role's permission; paper is allowed after hours)."""
+        self._check(op, Operation.REPRINT)
 
     def add_operator(
         self,
@@ -388,6 +392,7 @@ class Pos:
     def status(self) -> dict[str, object]:
         data = self.terminal.status()
         data["print_queue"] = self.printing.pending()
+        data["printer_last_error"] = self.printing.last_error()
         data["operators"] = len(self.operators.list())
         return data
 
