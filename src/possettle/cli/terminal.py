@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Annotated, Any, TypeVar
 
 import typer
+from rich import box
 from rich.table import Table
 
 from possettle.cli.common import JsonOption, cells, err, out, print_json
@@ -600,49 +601,48 @@ def list_command(
         return
     from possettle.terminal.status_words import yuan
 
-    table = Table(
-        "batch\n批次", "voucher\n凭证号", "kind\n类型", "state\n状态", "amount\n金额",
-        "card\n卡号", "RRN\n参考号", "time\n时间", title="transactions / 交易流水",
-    )  # fmt: skip
-    from possettle.terminal.journal.records import TxnKind, TxnState
-
+    console = out()
+    by_batch: dict[int, list[dict[str, Any]]] = {}
     for e in data["transactions"]:
-        kind, state = TxnKind(e["kind"]), TxnState(e["state"])
-        kind_en, kind_zh = h.KIND_WORDS[kind]
-        state_en, state_zh = h.STATE_WORDS[state]
-        if e["voided"]:
-            state_en, state_zh = f"{state_en}, voided", f"{state_zh}，已撤销"
-        table.add_row(
-            *cells(
-                f"{e['batch']:06d}", f"{e['voucher']:06d}", f"{kind_en}\n{kind_zh}",
-                f"{state_en}\n{state_zh}", yuan(e["amount"]), e["card"], e["rrn"],
-                e["local_time"],
-            )
-        )  # fmt: skip
-    out().print(table)
-    _say(_list_totals(data["totals"], len(data["transactions"])))
+        by_batch.setdefault(e["batch"], []).append(e)
+    for number, entries in by_batch.items():
+        console.print(_list_table(number, entries))
+    if not by_batch:
+        console.print("no transaction matches / 没有符合条件的交易")
+    totals = Table("", "count\n笔数", "amount\n金额", box=box.SIMPLE_HEAD, title="totals / 合计")
+    t = data["totals"]
+    for key, label in (("sales", "sales 消费"), ("voids", "voids 撤销"),
+                       ("refunds", "refunds 退货"), ("offline", "offline 离线消费"),
+                       ("not_approved", "not approved 未成功")):  # fmt: skip
+        totals.add_row(*cells(label, t[key]["count"], yuan(t[key]["amount"])))
+    totals.add_row(*cells("net 净额", len(data["transactions"]), yuan(t["net"])))
+    console.print(totals)
 
 
-def _list_totals(t: dict[str, Any], listed: int) -> list[tuple[str, str]]:
+def _list_table(batch: int, entries: list[dict[str, Any]]) -> Table:
+    """One batch's transactions, narrow enough for 80 columns: the full masked card number
+    and the amount in fen are in ``--json``."""
+    from possettle.terminal.history import KIND_WORDS, STATE_WORDS
+    from possettle.terminal.journal.records import TxnKind, TxnState
     from possettle.terminal.status_words import yuan
 
-    def part(key: str, en: str, zh: str) -> tuple[str, str]:
-        n, amount = t[key]["count"], yuan(t[key]["amount"])
-        return f"{en} {n} for {amount}", f"{zh} {n} 笔 {amount}"
-
-    parts = [
-        part("sales", "sales", "消费"),
-        part("voids", "voids", "撤销"),
-        part("refunds", "refunds", "退货"),
-        part("offline", "offline sales", "离线消费"),
-        part("not_approved", "not approved", "未成功"),
-    ]
-    return [
-        (
-            f"{listed} listed: " + ", ".join(en for en, _ in parts) + f"; net {yuan(t['net'])}",
-            f"共 {listed} 笔：" + "，".join(zh for _, zh in parts) + f"；净额 {yuan(t['net'])}",
-        )
-    ]
+    table = Table(
+        "voucher\n凭证号", "kind\n类型", "state\n状态", "amount\n金额", "card\n卡号",
+        "RRN\n参考号", "time\n时间", box=box.SIMPLE_HEAD, pad_edge=False,
+        title=f"batch {batch:06d} / 批次 {batch:06d}",
+    )  # fmt: skip
+    for e in entries:
+        kind_en, kind_zh = KIND_WORDS[TxnKind(e["kind"])]
+        state_en, state_zh = STATE_WORDS[TxnState(e["state"])]
+        if e["voided"]:
+            state_en, state_zh = "voided", "已撤销"
+        table.add_row(
+            *cells(
+                f"{e['voucher']:06d}", f"{kind_en}\n{kind_zh}", f"{state_en}\n{state_zh}",
+                yuan(e["amount"]), "*" + e["card"][-4:], e["rrn"], e["local_time"][5:16],
+            )
+        )  # fmt: skip
+    return table
 
 
 @app.command("report")
