@@ -668,6 +668,127 @@ def report_command(
     _say(report_lines(data, _tz(directory)))
 
 
+@app.command("export")
+def export_command(
+    directory: DirOption,
+    out_file: Annotated[
+        Path, typer.Option("--out", help="The file to write (JSON lines).", dir_okay=False)
+    ],
+    rescue: Annotated[
+        bool,
+        typer.Option(
+            "--rescue",
+            help="Read a corrupt journal page by page and export what can still be read.",
+        ),
+    ] = False,
+    as_json: JsonOption = False,
+) -> None:
+    """Export the journal for service (JSON lines, docs/terminal.md): card numbers masked,
+    no keys or password hashes, the configuration without secrets."""
+    from possettle.clock import SystemClock
+    from possettle.terminal import export
+
+    with _boundary(as_json):
+        if rescue:
+            from possettle.crypto.vault import Vault
+            from possettle.terminal.config import JOURNAL_FILE, KEY_FILE
+            from possettle.terminal.rescue.rows import rescue as read_damaged
+
+            key_file = directory / KEY_FILE
+            vault = Vault.load_or_create(key_file) if key_file.exists() else None
+            found = read_damaged(directory / JOURNAL_FILE, vault)
+            summary = export.export_rescue(directory, out_file, SystemClock(), found)
+        else:
+            summary = export.export_journal(directory, out_file, SystemClock())
+    data = {"ok": True, "out": str(out_file), **summary}
+    del data["record"]
+    if as_json:
+        print_json(data)
+        return
+    _say(_export_lines(out_file, summary))
+
+
+def _export_lines(out_file: Path, summary: dict[str, Any]) -> list[tuple[str, str]]:
+    from possettle.terminal.status_words import yuan
+
+    u = summary["unsettled"]
+    total = u["sales"]["amount"] + u["offline"]["amount"]
+    lines = [
+        (
+            f"Exported to {out_file}: "
+            + ", ".join(f"{n} {k}" for k, n in sorted(summary["counts"].items())),
+            f"已导出到 {out_file}",
+        ),
+        (
+            f"Unsettled: {u['transactions']} transactions, sales and offline sales "
+            f"{yuan(total)}, refunds {yuan(u['refunds']['amount'])}, net {yuan(u['net'])}",
+            f"未结算：{u['transactions']} 笔交易，消费（含离线）{yuan(total)}，"
+            f"退货 {yuan(u['refunds']['amount'])}，净额 {yuan(u['net'])}",
+        ),
+    ]
+    r = summary.get("rescue")
+    if r is not None:
+        damaged = sum(r["damaged_rows"].values()) + sum(r["conflicting_copies"].values())
+        lines.append(
+            (
+                f"Could not be read: {r['transactions_lost']} transactions "
+                f"({r['lost_maybe_unsettled']} of them may be unsettled), {damaged} damaged "
+                f"rows, {r['unreadable_pages']} unreadable pages",
+                f"无法读出：{r['transactions_lost']} 笔交易（其中 {r['lost_maybe_unsettled']} "
+                f"笔可能未结算），{damaged} 条损坏记录，{r['unreadable_pages']} 个损坏页",
+            )
+        )
+    return lines
+
+
+@app.command("rescue")
+def rescue_command(
+    directory: DirOption,
+    out_file: Annotated[
+        Path | None,
+        typer.Option(
+            "--out",
+            help="Where the rescue export goes (default: DIR/rescue-<time>.jsonl).",
+            dir_okay=False,
+        ),
+    ] = None,
+    tmk: Annotated[
+        str | None,
+        typer.Option("--tmk", help="The TMK (32 hex digits), if the journal lost it."),
+    ] = None,
+    as_json: JsonOption = False,
+) -> None:
+    """Replace a corrupt journal with a fresh one holding its unsettled transactions, so
+    `terminal settle` can settle them; the corrupt file is kept aside."""
+    from possettle.clock import SystemClock
+    from possettle.terminal.rescue.rebuild import rebuild
+
+    with _boundary(as_json):
+        key = None
+        if tmk is not None:
+            try:
+                key = Key.from_hex(tmk)
+            except ValueError as exc:
+                raise ConfigError(f"--tmk: {exc}") from exc
+        data = rebuild(directory, SystemClock(), export_to=out_file, tmk=key)
+    if as_json:
+        print_json(data)
+        return
+    summary = data["summary"]
+    _say(_export_lines(Path(data["export"]), summary))
+    batch = "-" if data["batch"] is None else f"{data['batch']:06d}"
+    _say(
+        [
+            (
+                f"Fresh journal ready (damaged one kept as {data['damaged_journal']}); "
+                f"open batch {batch}: run `possettle terminal settle` to settle it",
+                f"已重建交易流水（损坏文件保存为 {data['damaged_journal']}）；"
+                f"当前批次 {batch}：请执行 `possettle terminal settle` 结算",
+            )
+        ]
+    )
+
+
 @app.command("printer")
 def printer_command(
     directory: DirOption,
