@@ -14,9 +14,11 @@ import json
 import random
 import shutil
 import sqlite3
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+import pytest
 from typer.testing import CliRunner, Result
 
 from possettle.cli.main import app
@@ -133,8 +135,15 @@ async def test_export_keeps_every_record_with_cards_masked_and_no_secrets(
     assert any(r["record"] == "settlement" and r["batch"] == settled for r in records)
 
 
+@pytest.mark.parametrize(
+    "damage",
+    [
+        pytest.param(lambda root, leaves: [root, leaves[1]], id="root-and-a-middle-leaf"),
+        pytest.param(lambda root, leaves: [leaves[-1]], id="the-last-leaf"),
+    ],
+)
 async def test_a_corrupt_journal_is_rescued_and_its_unsettled_batch_settles(
-    tmp_path: Path, sqlite_url: str
+    tmp_path: Path, sqlite_url: str, damage: Callable[[int, list[int]], list[int]]
 ) -> None:
     key_file = tmp_path / "host.key"
     await register(sqlite_url, key_file)
@@ -149,27 +158,33 @@ async def test_a_corrupt_journal_is_rescued_and_its_unsettled_batch_settles(
 
         root, holding = txn_pages(journal)
         assert len(holding) >= 3, holding  # several leaves under an interior root
-        overwrite(journal, [root, holding[1]], seed=7)
+        overwrite(journal, damage(root, holding), seed=7)
         broken = await run(term, "list", "--json")
         assert broken.exit_code != 0
 
         out = tmp_path / "rescue.jsonl"
         summary = await run_json(term, "export", "--rescue", "--out", str(out))
         rescue = summary["rescue"]
-        lost = set(rescue["lost_ids"])
+        records = lines(out)
+        rescued = {r["id"]: r for r in records if r["record"] == "txn"}
+        lost = set(original) - set(rescued)
         # One leaf's rows, no more: an append-only table keeps a run of ids on each leaf.
         assert 0 < len(lost) < len(unsettled) // 2
         assert lost == set(range(min(lost), max(lost) + 1))
         assert lost <= set(unsettled)  # the damaged leaf held batch 2's rows here
-        records = lines(out)
-        rescued = {r["id"]: r for r in records if r["record"] == "txn"}
         # Nothing invented, nothing altered: every row read is the row journaled ...
         for i, r in rescued.items():
             expected = {k: v for k, v in original[i].items() if k != "pan_sealed"}
             assert {k: v for k, v in r.items() if k not in ("record", "unsettled")} == expected
-        # ... and every row journaled is read, or reported lost.
-        assert set(rescued) | lost == set(original) and not set(rescued) & lost
-        assert rescue["transactions_lost"] == len(lost) == rescue["lost_maybe_unsettled"]
+        # ... and every row lost is reported: by the gap in the ids, and — a run at the end
+        # leaves no gap — by the receipts the print queue still holds.
+        gap = set(rescue["lost_ids"])
+        assert gap <= lost and all(i > max(rescued) for i in lost - gap)
+        assert rescue["transactions_lost"] == len(gap) == rescue["lost_maybe_unsettled"]
+        by_receipt = {(r["batch"], r["voucher"]): r["amount"] for r in rescue["lost_receipts"]}
+        assert by_receipt == {(original[i]["batch"], original[i]["stan"]): original[i]["amount"]
+                              for i in lost}  # fmt: skip
+        assert rescue["lost_receipts_amount"] == sum(original[i]["amount"] for i in lost)
         kept = [t for i, t in unsettled.items() if i not in lost]
         assert summary["unsettled"]["transactions"] == len(kept)
         sales = [t for t in kept if t["kind"] == "sale" and t["state"] == "approved"]

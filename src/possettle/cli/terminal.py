@@ -27,6 +27,7 @@ from possettle.terminal.config import TerminalConfig
 from possettle.terminal.crashpoints import POINTS
 from possettle.terminal.errors import (
     HostRefused,
+    JournalCorrupt,
     JournalError,
     LinkDown,
     PrinterError,
@@ -109,6 +110,11 @@ def _bilingual(exc: PossettleError) -> tuple[str, str]:
         return f"{exc}: the host cannot be reached", "无法连接收单主机，请检查网络后重试"
     if isinstance(exc, PrinterError):
         return f"{exc}: the printer is not ready", "打印机未就绪，单据已保存待重打"
+    if isinstance(exc, JournalCorrupt):
+        return f"{exc}", (
+            "交易流水文件已损坏：`possettle terminal export --rescue` 可导出仍可读的记录，"
+            "`possettle terminal rescue` 可重建后继续结算"
+        )
     if isinstance(exc, JournalError):
         return f"{exc}", "交易流水存储出错，请联系技术支持"
     return str(exc), f"操作失败：{exc}"
@@ -738,6 +744,15 @@ def _export_lines(out_file: Path, summary: dict[str, Any]) -> list[tuple[str, st
                 f"笔可能未结算），{damaged} 条损坏记录，{r['unreadable_pages']} 个损坏页",
             )
         )
+        if r["lost_receipts"]:
+            n, amount = len(r["lost_receipts"]), yuan(r["lost_receipts_amount"])
+            lines.append(
+                (
+                    f"Known only from their receipts (unsettled, not in the fresh journal): "
+                    f"{n} approved transactions, {amount}; the host has them",
+                    f"仅能从签购单得知（未结算，无法重建）：{n} 笔成功交易，{amount}；主机有记录",
+                )
+            )
     return lines
 
 

@@ -12,8 +12,10 @@ One JSON object a line (UTF-8), each with a ``record`` naming what it is, in thi
     reversal · settlement · event · print     one per row (events' and prints' JSON parsed)
     operator    id, name, role, lock-out state: never the password hash
     summary     rows per record kind; the unsettled transactions (count and fen per kind);
-                for a rescue, what could not be read (lost transaction ids, damaged rows,
-                unreadable pages)
+                for a rescue, what could not be read: lost transaction ids (a gap in the
+                ids), approved transactions known only from their receipt (``lost_receipts``:
+                batch, voucher, kind, fen, card's last 4 — the rows after the last one read
+                leave no gap, their receipts still tell), damaged rows, unreadable pages
 
 The file is written beside its final name and renamed into place, so a reader never sees a
 half-written export.
@@ -178,7 +180,10 @@ def export_journal(directory: Path, out: Path, clock: Clock) -> dict[str, Any]:
 def rescue_summary(found: Rescued) -> dict[str, Any]:
     """What a rescue could and could not read, for the export and the screen."""
     lost = found.missing_txn_ids()
+    receipts = found.lost_receipts()
     return {
+        "lost_receipts": receipts,
+        "lost_receipts_amount": sum(int(r["amount"] or 0) for r in receipts),
         "transactions_read": len(found.rows.get("txns", {})),
         "transactions_lost": len(lost),
         "lost_ids": lost,

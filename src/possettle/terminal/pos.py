@@ -17,6 +17,7 @@ unfinished settlement.
 from __future__ import annotations
 
 import contextlib
+import sqlite3
 from collections.abc import AsyncIterator, Awaitable, Callable
 from datetime import datetime
 from pathlib import Path
@@ -31,6 +32,7 @@ from possettle.terminal.errors import HostUnreachable, Refused, SoftwareCrash
 from possettle.terminal.journal import queries as q
 from possettle.terminal.journal.events import Refusal, SoftwareCrashed
 from possettle.terminal.journal.records import TxnKind, TxnState
+from possettle.terminal.journal.store import translate
 from possettle.terminal.operators import OPERATOR_SCHEMA, Operator, OperatorStore, Role
 from possettle.terminal.policy import (
     Operation,
@@ -121,6 +123,11 @@ class Pos:
         except PossettleError:
             await pos.close()
             raise
+        except sqlite3.DatabaseError as exc:
+            # A read met a damaged page (writes are translated in the journal): the journal's
+            # fault, not our bug; it names the rescue (docs/terminal.md).
+            await pos.close()
+            raise translate(exc, "reading it") from exc
         except Exception as exc:
             kind, point = type(exc).__name__, str(getattr(exc, "point", ""))
             pos.journal.event(SoftwareCrashed(type=kind, point=point))

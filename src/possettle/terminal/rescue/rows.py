@@ -15,6 +15,7 @@ is lost, the batches after the last settled one).
 
 from __future__ import annotations
 
+import json
 import re
 import sqlite3
 from dataclasses import dataclass, field
@@ -168,17 +169,44 @@ class Rescued:
         batch = self.meta().get("batch")
         return int(batch) if batch and batch.isdigit() else None
 
-    def unsettled(self) -> list[TxnRow]:
-        """The transactions of batches no settlement has closed (see the module's doc)."""
+    def is_unsettled(self, batch: int) -> bool:
+        """Whether no settlement has closed ``batch`` (see the module's doc)."""
         done = self.settled_batches()
         current = self.open_batch()
         floor = current if current is not None else max(done, default=0) + 1
         unfinished = {r["batch"] for r in self.table("settlements") if r["step"] != SettleStep.DONE}
-        return [
-            _txn(r)
-            for r in self.table("txns")
-            if r["batch"] not in done and (r["batch"] >= floor or r["batch"] in unfinished)
-        ]
+        return batch not in done and (batch >= floor or batch in unfinished)
+
+    def unsettled(self) -> list[TxnRow]:
+        """The transactions of batches no settlement has closed."""
+        return [_txn(r) for r in self.table("txns") if self.is_unsettled(r["batch"])]
+
+    def lost_receipts(self) -> list[dict[str, Any]]:
+        """Approved transactions of unsettled batches known only from their receipt: the print
+        queue read, the transaction's row not (amounts in fen, the card's last 4 digits)."""
+        have = {(r["batch"], r["stan"]) for r in self.table("txns")}
+        lost: dict[tuple[int, int], dict[str, Any]] = {}
+        for row in self.table("print_queue"):
+            try:
+                doc = json.loads(row["doc"]) if row["kind"] == "receipt" else None
+            except ValueError:
+                continue
+            if not isinstance(doc, dict) or doc.get("reprint"):
+                continue
+            batch, stan = doc.get("batch"), doc.get("stan")
+            if not isinstance(batch, int) or not isinstance(stan, int):
+                continue
+            if (batch, stan) in have or not self.is_unsettled(batch):
+                continue
+            lost[(batch, stan)] = {
+                "batch": batch,
+                "voucher": stan,
+                "kind": doc.get("kind"),
+                "amount": doc.get("amount"),
+                "card_last4": doc.get("pan_last4"),
+                "rrn": doc.get("rrn"),
+            }
+        return [lost[k] for k in sorted(lost)]
 
     def missing_unsettled(self) -> list[int]:
         """Lost ids after the last transaction of a settled batch: they may be unsettled."""
