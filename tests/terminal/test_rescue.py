@@ -133,6 +133,11 @@ async def test_export_keeps_every_record_with_cards_masked_and_no_secrets(
     assert summary["unsettled"]["sales"]["count"] == SALES
     assert summary["counts"]["txn"] == 5 + SALES + 2 and summary["rescue"] is None
     assert any(r["record"] == "settlement" and r["batch"] == settled for r in records)
+    # A healthy journal is not "rescued": nothing is changed.
+    refused = await run(term, "rescue", "--json")
+    assert refused.exit_code == 1
+    assert json.loads(refused.stdout)["refused"]["code"] == "rescue.not_damaged"
+    assert read_txns(term / JOURNAL_FILE) == original
 
 
 @pytest.mark.parametrize(
@@ -159,8 +164,12 @@ async def test_a_corrupt_journal_is_rescued_and_its_unsettled_batch_settles(
         root, holding = txn_pages(journal)
         assert len(holding) >= 3, holding  # several leaves under an interior root
         overwrite(journal, damage(root, holding), seed=7)
+        # The damage is named, with the way out, not taken for a software crash.
         broken = await run(term, "list", "--json")
-        assert broken.exit_code != 0
+        assert broken.exit_code == 1, broken.output
+        error = json.loads(broken.stdout)
+        assert error["type"] == "JournalCorrupt" and "export --rescue" in error["message"]["en"]
+        assert "terminal rescue" in error["message"]["zh"]
 
         out = tmp_path / "rescue.jsonl"
         summary = await run_json(term, "export", "--rescue", "--out", str(out))

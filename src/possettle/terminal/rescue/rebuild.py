@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import sqlite3
 from pathlib import Path
 from typing import Any
 
@@ -59,6 +60,20 @@ def _stan_after(found: Rescued) -> int:
     return (max(seen, default=0) + STAN_GAP - 1) % 999_999 + 1
 
 
+def _healthy(path: Path) -> bool:
+    """Whether SQLite reads the whole journal without fault (``PRAGMA integrity_check``)."""
+    try:
+        db = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
+    except sqlite3.Error:
+        return False
+    try:
+        return [r[0] for r in db.execute("PRAGMA integrity_check")] == ["ok"]
+    except sqlite3.DatabaseError:
+        return False
+    finally:
+        db.close()
+
+
 def _tmk(found: Rescued, vault: Vault, given: Key | None) -> Key:
     sealed = found.meta().get("key.tmk")
     if sealed:
@@ -86,6 +101,14 @@ def rebuild(
         raise JournalError(
             f"{directory / KEY_FILE} is missing: the sealed card numbers cannot be opened, so "
             "no batch can be uploaded; hand `possettle terminal export --rescue` to the acquirer"
+        )
+    if _healthy(path):
+        raise Refused(
+            "rescue.not_damaged",
+            f"{path} passes SQLite's integrity check: there is nothing to rescue (nothing was "
+            "changed; `possettle terminal export` exports it for service)",
+            f"{path} 完整性检查正常，无需抢救"
+            "（未做任何修改；可用 `possettle terminal export` 导出）",
         )
     vault = Vault.load_or_create(directory / KEY_FILE)
     found = rescue(path, vault)
