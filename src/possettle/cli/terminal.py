@@ -791,7 +791,7 @@ def rescue_command(
         return
     summary = data["summary"]
     _say(_export_lines(Path(data["export"]), summary))
-    batch = "-" if data["batch"] is None else f"{data['batch']:06d}"
+    batch = f"{data['batch']:06d}"
     _say(
         [
             (

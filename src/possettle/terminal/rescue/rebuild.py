@@ -121,7 +121,7 @@ def rebuild(
         Path(f"{fresh}{suffix}").unlink(missing_ok=True)
     journal = Journal.open(fresh, clock=clock, vault=vault, extra_schema=(OPERATOR_SCHEMA,))
     try:
-        _fill(journal, found, key, summary)
+        batch = _fill(journal, found, key, summary)
     finally:
         journal.close()
     aside = directory / f"{JOURNAL_FILE}.corrupt-{stamp}"
@@ -136,18 +136,18 @@ def rebuild(
             os.fsync(fd)
         finally:
             os.close(fd)
-    unsettled = found.unsettled()
     return {
         "ok": True,
         "tid": config.tid,
         "export": str(export),
         "damaged_journal": str(aside),
-        "batch": min((t.batch for t in unsettled), default=None),
+        "batch": batch,
         "summary": summary,
     }
 
 
-def _fill(journal: Journal, found: Rescued, key: Key, summary: dict[str, Any]) -> None:
+def _fill(journal: Journal, found: Rescued, key: Key, summary: dict[str, Any]) -> int:
+    """Write the fresh journal's rows; the batch it opens with."""
     unsettled = found.unsettled()
     by_id = found.rows.get("txns", {})
     waiting = {
@@ -186,3 +186,4 @@ def _fill(journal: Journal, found: Rescued, key: Key, summary: dict[str, Any]) -
             f"{summary['rescue']['transactions_lost']} lost"
         )
         journal.add_event(conn, Recovery(action="journal.rescue", result="rebuilt", detail=detail))
+    return batch
