@@ -21,6 +21,7 @@ from possettle.cli.main import app
 from possettle.terminal.transactions import TxnResult
 from tests.host.harness import register, running_host
 from tests.terminal.harness import CUP_PAN, VISA_PAN, make_terminal, open_pos
+from tests.terminal.test_cli import refusal_events
 
 CJK = re.compile(r"[\u4e00-\u9fff]")
 
@@ -211,6 +212,7 @@ async def test_reprint_of_an_unknown_voucher_says_so_in_both_languages(day: Day)
     refused = json.loads(result.stdout)["refused"]
     assert refused["code"] == "reprint.no_receipt"
     assert "000999" in refused["en"] and "000999" in refused["zh"]
+    assert ("reprint.no_receipt", "reprint") in refusal_events(day.term)
 
 
 async def test_reprint_without_options_still_prints_the_queue(day: Day) -> None:

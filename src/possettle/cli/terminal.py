@@ -515,15 +515,7 @@ def reprint_command(
         op = _login(pos, operator, password)
         if voucher is None and not settlement:
             return pos.reprint(op=op)
-        from possettle.terminal import reprint as again
-
-        pos.reprint_check(op)
-        doc = (
-            again.last_slip(pos.printing)
-            if settlement
-            else again.find_receipt(pos.printing, voucher or 0, batch)
-        )
-        return again.reprint(pos.printing, doc)
+        return pos.reprint_copy(voucher, batch=batch, op=op)
 
     left = _run(directory, as_json, work)
     if as_json:

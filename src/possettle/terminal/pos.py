@@ -25,6 +25,7 @@ from typing import TypeVar
 
 from possettle.clock import Clock
 from possettle.errors import PossettleError
+from possettle.terminal import reprint as reprints
 from possettle.terminal import validation as v
 from possettle.terminal.config import TerminalConfig
 from possettle.terminal.crashpoints import CrashPoints
@@ -364,12 +365,25 @@ class Pos:
 
     def reprint(self, *, op: Operator = DEFAULT_OPERATOR) -> int:
         """Print queued slips and receipts; returns how many still wait (printer not ready)."""
-        self.reprint_check(op)
+        self._check(op, Operation.REPRINT)
         return self.printing.flush(reprint=True)
 
-    def reprint_check(self, op: Operator) -> None:
-        """May ``op`` reprint (the role's permission; paper is allowed after hours)."""
+    def reprint_copy(
+        self, voucher: int | None = None, *, batch: int | None = None,
+        op: Operator = DEFAULT_OPERATOR,
+    ) -> int:  # fmt: skip
+        """Print a copy marked REPRINT of the receipt of ``voucher`` (of ``batch``, if given),
+        or of the last settlement slip when ``voucher`` is None; how many still wait."""
         self._check(op, Operation.REPRINT)
+        try:
+            doc = (
+                reprints.last_slip(self.printing)
+                if voucher is None
+                else reprints.find_receipt(self.printing, voucher, batch)
+            )
+        except Refused as exc:
+            raise self._refused(exc, Operation.REPRINT) from None
+        return reprints.reprint(self.printing, doc)
 
     def add_operator(
         self,
