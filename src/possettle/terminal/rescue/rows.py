@@ -18,6 +18,7 @@ from __future__ import annotations
 import json
 import re
 import sqlite3
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -169,22 +170,24 @@ class Rescued:
         batch = self.meta().get("batch")
         return int(batch) if batch and batch.isdigit() else None
 
-    def is_unsettled(self, batch: int) -> bool:
-        """Whether no settlement has closed ``batch`` (see the module's doc)."""
+    def unsettled_test(self) -> Callable[[int], bool]:
+        """Whether no settlement has closed a batch (see the module's doc)."""
         done = self.settled_batches()
         current = self.open_batch()
         floor = current if current is not None else max(done, default=0) + 1
         unfinished = {r["batch"] for r in self.table("settlements") if r["step"] != SettleStep.DONE}
-        return batch not in done and (batch >= floor or batch in unfinished)
+        return lambda batch: batch not in done and (batch >= floor or batch in unfinished)
 
     def unsettled(self) -> list[TxnRow]:
         """The transactions of batches no settlement has closed."""
-        return [_txn(r) for r in self.table("txns") if self.is_unsettled(r["batch"])]
+        open_ = self.unsettled_test()
+        return [_txn(r) for r in self.table("txns") if open_(r["batch"])]
 
     def lost_receipts(self) -> list[dict[str, Any]]:
         """Approved transactions of unsettled batches known only from their receipt: the print
         queue read, the transaction's row not (amounts in fen, the card's last 4 digits)."""
         have = {(r["batch"], r["stan"]) for r in self.table("txns")}
+        open_ = self.unsettled_test()
         lost: dict[tuple[int, int], dict[str, Any]] = {}
         for row in self.table("print_queue"):
             try:
@@ -196,7 +199,7 @@ class Rescued:
             batch, stan = doc.get("batch"), doc.get("stan")
             if not isinstance(batch, int) or not isinstance(stan, int):
                 continue
-            if (batch, stan) in have or not self.is_unsettled(batch):
+            if (batch, stan) in have or not open_(batch):
                 continue
             lost[(batch, stan)] = {
                 "batch": batch,
@@ -210,7 +213,8 @@ class Rescued:
 
     def missing_unsettled(self) -> list[int]:
         """Lost ids after the last transaction of a settled batch: they may be unsettled."""
-        settled = [r["id"] for r in self.table("txns") if r["batch"] in self.settled_batches()]
+        done = self.settled_batches()
+        settled = [r["id"] for r in self.table("txns") if r["batch"] in done]
         last = max(settled, default=0)
         return [i for i in self.missing_txn_ids() if i > last]
 
