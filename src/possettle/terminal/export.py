@@ -38,6 +38,7 @@ from possettle.terminal.history import Totals
 from possettle.terminal.journal.records import TxnRow
 from possettle.terminal.journal.schema import VERSION
 from possettle.terminal.rescue.rows import TABLES, Rescued
+from possettle.terminal.status_words import yuan
 
 FORMAT = "possettle-terminal-export"
 FORMAT_VERSION = 1
@@ -210,3 +211,44 @@ def export_rescue(directory: Path, out: Path, clock: Clock, found: Rescued) -> d
         unsettled=found.unsettled(),
         rescue=rescue_summary(found),
     )
+
+
+def summary_lines(out_file: Path, summary: dict[str, Any]) -> list[tuple[str, str]]:
+    """An export's summary as ``(English, Chinese)`` lines, amounts in yuan."""
+    u = summary["unsettled"]
+    total = u["sales"]["amount"] + u["offline"]["amount"]
+    lines = [
+        (
+            f"Exported to {out_file}: "
+            + ", ".join(f"{n} {k}" for k, n in sorted(summary["counts"].items())),
+            f"已导出到 {out_file}",
+        ),
+        (
+            f"Unsettled: {u['transactions']} transactions, sales and offline sales "
+            f"{yuan(total)}, refunds {yuan(u['refunds']['amount'])}, net {yuan(u['net'])}",
+            f"未结算：{u['transactions']} 笔交易，消费（含离线）{yuan(total)}，"
+            f"退货 {yuan(u['refunds']['amount'])}，净额 {yuan(u['net'])}",
+        ),
+    ]
+    r = summary.get("rescue")
+    if r is not None:
+        damaged = sum(r["damaged_rows"].values()) + sum(r["conflicting_copies"].values())
+        lines.append(
+            (
+                f"Could not be read: {r['transactions_lost']} transactions "
+                f"({r['lost_maybe_unsettled']} of them may be unsettled), {damaged} damaged "
+                f"rows, {r['unreadable_pages']} unreadable pages",
+                f"无法读出：{r['transactions_lost']} 笔交易（其中 {r['lost_maybe_unsettled']} "
+                f"笔可能未结算），{damaged} 条损坏记录，{r['unreadable_pages']} 个损坏页",
+            )
+        )
+        if r["lost_receipts"]:
+            n, amount = len(r["lost_receipts"]), yuan(r["lost_receipts_amount"])
+            lines.append(
+                (
+                    f"Known only from their receipts (unsettled, not in the fresh journal): "
+                    f"{n} approved transactions, {amount}; the host has them",
+                    f"仅能从签购单得知（未结算，无法重建）：{n} 笔成功交易，{amount}；主机有记录",
+                )
+            )
+    return lines
