@@ -205,6 +205,11 @@ async def test_a_corrupt_journal_is_rescued_and_its_unsettled_batch_settles(
         all_amount = sum(t["amount"] for t in unsettled.values())
         assert sum(t["amount"] for t in kept) + lost_amount == all_amount
         assert all(p not in out.read_text(encoding="utf-8") for p in PANS)
+        said = (await run(term, "export", "--rescue", "--out", str(tmp_path / "r2.jsonl"))).stdout
+        fen = rescue["lost_receipts_amount"]
+        n, amount = len(lost), f"{fen // 100:,}.{fen % 100:02d}"
+        assert f"Known only from their receipts (unsettled, not in the fresh journal): {n}" in said
+        assert f"仅能从签购单得知（未结算，无法重建）：{n} 笔成功交易，CNY {amount}" in said
 
         rebuilt = await run_json(term, "rescue", "--out", str(tmp_path / "again.jsonl"))
         assert rebuilt["batch"] == open_batch
