@@ -11,10 +11,12 @@ import asyncio
 import contextlib
 import signal
 from collections.abc import Awaitable, Callable, Iterator
+from datetime import tzinfo
 from pathlib import Path
 from typing import Annotated, Any, TypeVar
 
 import typer
+from rich import box
 from rich.table import Table
 
 from possettle.cli.common import JsonOption, cells, err, out, print_json
@@ -25,6 +27,7 @@ from possettle.terminal.config import TerminalConfig
 from possettle.terminal.crashpoints import POINTS
 from possettle.terminal.errors import (
     HostRefused,
+    JournalCorrupt,
     JournalError,
     LinkDown,
     PrinterError,
@@ -107,6 +110,11 @@ def _bilingual(exc: PossettleError) -> tuple[str, str]:
         return f"{exc}: the host cannot be reached", "无法连接收单主机，请检查网络后重试"
     if isinstance(exc, PrinterError):
         return f"{exc}: the printer is not ready", "打印机未就绪，单据已保存待重打"
+    if isinstance(exc, JournalCorrupt):
+        return f"{exc}", (
+            "交易流水文件已损坏：`possettle terminal export --rescue` 可导出仍可读的记录，"
+            "`possettle terminal rescue` 可重建后继续结算"
+        )
     if isinstance(exc, JournalError):
         return f"{exc}", "交易流水存储出错，请联系技术支持"
     return str(exc), f"操作失败：{exc}"
@@ -441,7 +449,13 @@ def settle_command(
     """Settle the open batch (or finish an interrupted settlement), upload if unbalanced."""
 
     async def work(pos: Pos) -> dict[str, Any]:
-        return (await pos.settle(op=_login(pos, operator, password))).as_dict()
+        done = await pos.settle(op=_login(pos, operator, password))
+        data = done.as_dict()
+        if done.ok:
+            from possettle.terminal.settlement_report import settlement_report
+
+            data["report"] = settlement_report(pos.journal.conn, done.batch)
+        return data
 
     report = _run(directory, as_json, work)
     if as_json:
@@ -452,6 +466,9 @@ def settle_command(
                 f"[bold green]settled 结算成功[/] batch {report['batch']:06d}: "
                 f"{report['result']} (uploaded {report['uploaded']})"
             )
+            from possettle.terminal.settlement_report import report_lines
+
+            _say(report_lines(report["report"], _tz(directory)))
         else:
             f = report["failure"] or {}
             out().print(
@@ -468,14 +485,37 @@ def settle_command(
 @app.command("reprint")
 def reprint_command(
     directory: DirOption,
+    voucher: Annotated[
+        int | None,
+        typer.Option(
+            "--voucher", help="Reprint the receipt of this voucher (trace) number, marked REPRINT."
+        ),
+    ] = None,
+    batch: Annotated[
+        int | None, typer.Option("--batch", help="With --voucher: the voucher's batch.")
+    ] = None,
+    settlement: Annotated[
+        bool, typer.Option("--settlement", help="Reprint the last settlement slip, marked REPRINT.")
+    ] = False,
     operator: OperatorOption = None,
     password: PasswordOption = None,
     as_json: JsonOption = False,
 ) -> None:
-    """Print queued slips and receipts (after paper is loaded)."""
+    """Print queued slips and receipts (after paper is loaded); or a copy of one receipt
+    (--voucher) or of the last settlement slip (--settlement)."""
+    if voucher is not None and settlement:
+        with _boundary(as_json):
+            raise Refused(
+                "input.reprint",
+                "--voucher and --settlement: give one of them",
+                "--voucher 与 --settlement 只能选一个",
+            )
 
     async def work(pos: Pos) -> int:
-        return pos.reprint(op=_login(pos, operator, password))
+        op = _login(pos, operator, password)
+        if voucher is None and not settlement:
+            return pos.reprint(op=op)
+        return pos.reprint_copy(voucher, batch=batch, op=op)
 
     left = _run(directory, as_json, work)
     if as_json:
@@ -501,10 +541,218 @@ def status_command(directory: DirOption, as_json: JsonOption = False) -> None:
     if as_json:
         print_json(data)
         return
-    table = Table(title=f"terminal {data['tid']} / 终端状态", show_header=False)
-    for key, value in data.items():
-        table.add_row(*cells(key, value))
-    out().print(table)
+    from possettle.terminal.status_words import status_lines
+
+    _say(status_lines(data, _tz(directory)))
+
+
+def _say(lines: list[tuple[str, str]]) -> None:
+    """Bilingual lines: the English, then the Chinese indented under it."""
+    console = out()
+    for en, zh in lines:
+        console.print(en, markup=False, soft_wrap=True)
+        console.print(f"  {zh}", markup=False, soft_wrap=True)
+
+
+def _tz(directory: Path) -> tzinfo:
+    """The shop's time zone (the policy's), for times on screen."""
+    from possettle.terminal.policy import TerminalPolicy
+
+    return TerminalPolicy.from_dict(TerminalConfig.load(directory).policy).tz()
+
+
+@app.command("list")
+def list_command(
+    directory: DirOption,
+    stan: Annotated[int | None, typer.Option("--stan", help="Voucher (trace) number.")] = None,
+    rrn: Annotated[str | None, typer.Option("--rrn", help="Reference number (RRN).")] = None,
+    last4: Annotated[
+        str | None, typer.Option("--last4", help="The card number's last four digits.")
+    ] = None,
+    day: Annotated[
+        str | None, typer.Option("--date", help="The shop's local date, YYYY-MM-DD.")
+    ] = None,
+    batch: Annotated[int | None, typer.Option("--batch", help="Batch number.")] = None,
+    as_json: JsonOption = False,
+) -> None:
+    """The journal's transactions (查询流水), filtered, with totals per kind; cards masked."""
+    from possettle.terminal import history as h
+
+    async def work(pos: Pos) -> dict[str, Any]:
+        wanted = h.TxnFilter(
+            stan=stan,
+            rrn=rrn,
+            last4=last4,
+            day=None if day is None else h.parse_day(day),
+            batch=batch,
+        )
+        tz = pos.policy.tz()
+        rows = h.list_txns(pos.journal.conn, wanted, tz)
+        return {
+            "transactions": [h.entry(r, tz) for r in rows],
+            "totals": h.Totals.of(rows).as_dict(),
+        }
+
+    data = _run(directory, as_json, work)
+    if as_json:
+        print_json(data)
+        return
+    from possettle.terminal.status_words import yuan
+
+    console = out()
+    by_batch: dict[int, list[dict[str, Any]]] = {}
+    for e in data["transactions"]:
+        by_batch.setdefault(e["batch"], []).append(e)
+    for number, entries in by_batch.items():
+        console.print(_list_table(number, entries))
+    if not by_batch:
+        console.print("no transaction matches / 没有符合条件的交易")
+    totals = Table("", "count\n笔数", "amount\n金额", box=box.SIMPLE_HEAD, title="totals / 合计")
+    t = data["totals"]
+    for key, label in (("sales", "sales 消费"), ("voids", "voids 撤销"),
+                       ("refunds", "refunds 退货"), ("offline", "offline 离线消费"),
+                       ("not_approved", "not approved 未成功")):  # fmt: skip
+        totals.add_row(*cells(label, t[key]["count"], yuan(t[key]["amount"])))
+    totals.add_row(*cells("net 净额", len(data["transactions"]), yuan(t["net"])))
+    console.print(totals)
+
+
+def _list_table(batch: int, entries: list[dict[str, Any]]) -> Table:
+    """One batch's transactions, narrow enough for 80 columns: the full masked card number
+    and the amount in fen are in ``--json``."""
+    from possettle.terminal.history import KIND_WORDS, STATE_WORDS
+    from possettle.terminal.journal.records import TxnKind, TxnState
+    from possettle.terminal.status_words import yuan
+
+    table = Table(
+        "voucher\n凭证号", "kind\n类型", "state\n状态", "amount\n金额", "card\n卡号",
+        "RRN\n参考号", "time\n时间", box=box.SIMPLE_HEAD, pad_edge=False,
+        title=f"batch {batch:06d} / 批次 {batch:06d}",
+    )  # fmt: skip
+    for e in entries:
+        kind_en, kind_zh = KIND_WORDS[TxnKind(e["kind"])]
+        state_en, state_zh = STATE_WORDS[TxnState(e["state"])]
+        if e["voided"]:
+            state_en, state_zh = "voided", "已撤销"
+        table.add_row(
+            *cells(
+                f"{e['voucher']:06d}", f"{kind_en}\n{kind_zh}", f"{state_en}\n{state_zh}",
+                yuan(e["amount"]), "*" + e["card"][-4:], e["rrn"], e["local_time"][5:16],
+            )
+        )  # fmt: skip
+    return table
+
+
+@app.command("report")
+def report_command(
+    directory: DirOption,
+    batch: Annotated[
+        int | None, typer.Option("--batch", help="A settled batch (default: the last one).")
+    ] = None,
+    as_json: JsonOption = False,
+) -> None:
+    """The settlement report (结算总计单) of the last settled batch, or of --batch N."""
+    from possettle.terminal.settlement_report import settlement_report
+
+    async def work(pos: Pos) -> dict[str, Any]:
+        return settlement_report(pos.journal.conn, batch)
+
+    data = _run(directory, as_json, work)
+    if as_json:
+        print_json(data)
+        return
+    from possettle.terminal.settlement_report import report_lines
+
+    _say(report_lines(data, _tz(directory)))
+
+
+@app.command("export")
+def export_command(
+    directory: DirOption,
+    out_file: Annotated[
+        Path, typer.Option("--out", help="The file to write (JSON lines).", dir_okay=False)
+    ],
+    rescue: Annotated[
+        bool,
+        typer.Option(
+            "--rescue",
+            help="Read a corrupt journal page by page and export what can still be read.",
+        ),
+    ] = False,
+    as_json: JsonOption = False,
+) -> None:
+    """Export the journal for service (JSON lines, docs/terminal.md): card numbers masked,
+    no keys or password hashes, the configuration without secrets."""
+    from possettle.clock import SystemClock
+    from possettle.terminal import export
+
+    with _boundary(as_json):
+        if rescue:
+            from possettle.crypto.vault import Vault
+            from possettle.terminal.config import JOURNAL_FILE, KEY_FILE
+            from possettle.terminal.rescue.rows import rescue as read_damaged
+
+            key_file = directory / KEY_FILE
+            vault = Vault.load_or_create(key_file) if key_file.exists() else None
+            found = read_damaged(directory / JOURNAL_FILE, vault)
+            summary = export.export_rescue(directory, out_file, SystemClock(), found)
+        else:
+            summary = export.export_journal(directory, out_file, SystemClock())
+    data = {"ok": True, "out": str(out_file), **summary}
+    del data["record"]
+    if as_json:
+        print_json(data)
+        return
+    _say(export.summary_lines(out_file, summary))
+
+
+@app.command("rescue")
+def rescue_command(
+    directory: DirOption,
+    out_file: Annotated[
+        Path | None,
+        typer.Option(
+            "--out",
+            help="Where the rescue export goes (default: DIR/rescue-<time>.jsonl).",
+            dir_okay=False,
+        ),
+    ] = None,
+    tmk: Annotated[
+        str | None,
+        typer.Option("--tmk", help="The TMK (32 hex digits), if the journal lost it."),
+    ] = None,
+    as_json: JsonOption = False,
+) -> None:
+    """Replace a corrupt journal with a fresh one holding its unsettled transactions, so
+    `terminal settle` can settle them; the corrupt file is kept aside."""
+    from possettle.clock import SystemClock
+    from possettle.terminal.rescue.rebuild import rebuild
+
+    with _boundary(as_json):
+        key = None
+        if tmk is not None:
+            try:
+                key = Key.from_hex(tmk)
+            except ValueError as exc:
+                raise ConfigError(f"--tmk: {exc}") from exc
+        data = rebuild(directory, SystemClock(), export_to=out_file, tmk=key)
+    if as_json:
+        print_json(data)
+        return
+    from possettle.terminal.export import summary_lines
+
+    _say(summary_lines(Path(data["export"]), data["summary"]))
+    batch = f"{data['batch']:06d}"
+    _say(
+        [
+            (
+                f"Fresh journal ready (damaged one kept as {data['damaged_journal']}); "
+                f"open batch {batch}: run `possettle terminal settle` to settle it",
+                f"已重建交易流水（损坏文件保存为 {data['damaged_journal']}）；"
+                f"当前批次 {batch}：请执行 `possettle terminal settle` 结算",
+            )
+        ]
+    )
 
 
 @app.command("printer")

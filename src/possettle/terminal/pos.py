@@ -17,6 +17,7 @@ unfinished settlement.
 from __future__ import annotations
 
 import contextlib
+import sqlite3
 from collections.abc import AsyncIterator, Awaitable, Callable
 from datetime import datetime
 from pathlib import Path
@@ -24,6 +25,7 @@ from typing import TypeVar
 
 from possettle.clock import Clock
 from possettle.errors import PossettleError
+from possettle.terminal import reprint as reprints
 from possettle.terminal import validation as v
 from possettle.terminal.config import TerminalConfig
 from possettle.terminal.crashpoints import CrashPoints
@@ -31,6 +33,7 @@ from possettle.terminal.errors import HostUnreachable, Refused, SoftwareCrash
 from possettle.terminal.journal import queries as q
 from possettle.terminal.journal.events import Refusal, SoftwareCrashed
 from possettle.terminal.journal.records import TxnKind, TxnState
+from possettle.terminal.journal.store import translate
 from possettle.terminal.operators import OPERATOR_SCHEMA, Operator, OperatorStore, Role
 from possettle.terminal.policy import (
     Operation,
@@ -121,6 +124,11 @@ class Pos:
         except PossettleError:
             await pos.close()
             raise
+        except sqlite3.DatabaseError as exc:
+            # A read met a damaged page (writes are translated in the journal): the journal's
+            # fault, not our bug; it names the rescue (docs/terminal.md).
+            await pos.close()
+            raise translate(exc, "reading it") from exc
         except Exception as exc:
             kind, point = type(exc).__name__, str(getattr(exc, "point", ""))
             pos.journal.event(SoftwareCrashed(type=kind, point=point))
@@ -360,6 +368,23 @@ class Pos:
         self._check(op, Operation.REPRINT)
         return self.printing.flush(reprint=True)
 
+    def reprint_copy(
+        self, voucher: int | None = None, *, batch: int | None = None,
+        op: Operator = DEFAULT_OPERATOR,
+    ) -> int:  # fmt: skip
+        """Print a copy marked REPRINT of the receipt of ``voucher`` (of ``batch``, if given),
+        or of the last settlement slip when ``voucher`` is None; how many still wait."""
+        self._check(op, Operation.REPRINT)
+        try:
+            doc = (
+                reprints.last_slip(self.printing)
+                if voucher is None
+                else reprints.find_receipt(self.printing, voucher, batch)
+            )
+        except Refused as exc:
+            raise self._refused(exc, Operation.REPRINT) from None
+        return reprints.reprint(self.printing, doc)
+
     def add_operator(
         self,
         op_id: str,
@@ -388,6 +413,7 @@ class Pos:
     def status(self) -> dict[str, object]:
         data = self.terminal.status()
         data["print_queue"] = self.printing.pending()
+        data["printer_last_error"] = self.printing.last_error()
         data["operators"] = len(self.operators.list())
         return data
 

@@ -101,6 +101,10 @@ class Printing:
         )
         self._insert(conn, "receipt", receipt.to_dict())
 
+    def queue_copy(self, conn: sqlite3.Connection, doc: Receipt | SettlementSlip) -> None:
+        """Queue ``doc`` as it is (a reprint, say), inside the caller's journal write."""
+        self._insert(conn, "receipt" if isinstance(doc, Receipt) else "slip", doc.to_dict())
+
     def _insert(self, conn: sqlite3.Connection, kind: str, doc: dict[str, object]) -> None:
         conn.execute(
             "INSERT INTO print_queue (kind, doc, created_at) VALUES (?, ?, ?)",
@@ -109,6 +113,13 @@ class Printing:
 
     def pending(self) -> int:
         return q.slips_waiting(self.journal.conn)
+
+    def last_error(self) -> str | None:
+        """The printer's code from the last failed try at the oldest waiting document."""
+        row = self.journal.conn.execute(
+            "SELECT last_error FROM print_queue WHERE printed_at = '' ORDER BY id LIMIT 1"
+        ).fetchone()
+        return (row[0] or None) if row is not None else None
 
     def flush(self, *, reprint: bool = False) -> int:
         """Print what is queued, oldest first; returns how many are still waiting."""

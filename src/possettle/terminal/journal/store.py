@@ -29,12 +29,16 @@ from possettle.terminal.journal.schema import MIGRATIONS, VERSION
 PAGE_SIZE = 4096
 
 
-def _translate(exc: sqlite3.Error, what: str) -> JournalError:
+def translate(exc: sqlite3.Error, what: str) -> JournalError:
+    """SQLite's error as the journal's (the one translation, for writes and reads)."""
     text = str(exc)
     if "full" in text:
         return StorageFull(f"journal is full while writing {what}: {text}")
     if "malformed" in text or "not a database" in text or "corrupt" in text:
-        return JournalCorrupt(f"journal is corrupt while {what}: {text}")
+        return JournalCorrupt(
+            f"journal is corrupt while {what}: {text} (`possettle terminal export --rescue` "
+            "exports what can still be read; `possettle terminal rescue` rebuilds it)"
+        )
     return JournalError(f"journal error while {what}: {text}")
 
 
@@ -74,7 +78,7 @@ class Journal:
             if max_bytes is not None:
                 conn.execute(f"PRAGMA max_page_count={max(16, max_bytes // PAGE_SIZE)}")
         except sqlite3.Error as exc:
-            raise _translate(exc, f"opening {path}") from exc
+            raise translate(exc, f"opening {path}") from exc
         journal = cls(conn, path, clock, crash or CrashPoints(), vault)
         journal._migrate(extra_schema)
         journal._mark_open()
@@ -102,7 +106,7 @@ class Journal:
         except sqlite3.Error as exc:
             with contextlib.suppress(sqlite3.Error):
                 self.conn.execute("ROLLBACK")
-            raise _translate(exc, "creating the journal's tables") from exc
+            raise translate(exc, "creating the journal's tables") from exc
 
     def _mark_open(self) -> None:
         with self.write("meta") as conn:
@@ -138,7 +142,7 @@ class Journal:
         try:
             self.conn.execute("BEGIN IMMEDIATE")
         except sqlite3.Error as exc:
-            raise _translate(exc, f"starting {name}") from exc
+            raise translate(exc, f"starting {name}") from exc
         try:
             yield self.conn
             if name not in ("meta", "event"):
@@ -148,7 +152,7 @@ class Journal:
         except sqlite3.Error as exc:
             with contextlib.suppress(sqlite3.Error):
                 self.conn.execute("ROLLBACK")
-            raise _translate(exc, f"writing {name}") from exc
+            raise translate(exc, f"writing {name}") from exc
         except BaseException:
             with contextlib.suppress(sqlite3.Error):
                 self.conn.execute("ROLLBACK")
