@@ -53,8 +53,12 @@ merchant_app = typer.Typer(help="Register and list merchants.", no_args_is_help=
 terminal_app = typer.Typer(
     help="Register, list, enable and disable terminals.", no_args_is_help=True
 )
+report_app = typer.Typer(
+    help="Reports from the ledger: the end-of-day report.", no_args_is_help=True
+)
 app.add_typer(merchant_app, name="merchant")
 app.add_typer(terminal_app, name="terminal")
+app.add_typer(report_app, name="report")
 
 TidOption = Annotated[str, typer.Option("--tid", help="Terminal id (field 41): 8 characters.")]
 MidOption = Annotated[str, typer.Option("--mid", help="Merchant id (field 42): 15 characters.")]
@@ -409,6 +413,53 @@ def terminal_rekey(
     typer.echo(f"terminal {tid} re-keyed: it must sign on again with the new TMK")
     typer.echo(f"TMK {key.hex()}  check value {kcv_hex}")
     typer.echo("store it now, it is not shown again")
+
+
+# ----------------------------------------------------------------------------- reports
+
+
+@report_app.command("day")
+def report_day(
+    day: Annotated[
+        str, typer.Option("--date", metavar="YYYY-MM-DD", help="The business day to report.")
+    ],
+    zone: Annotated[
+        str,
+        typer.Option(
+            "--zone",
+            envvar="POSSETTLE_ZONE",
+            help="The shop's time zone: the business day runs from midnight to midnight there.",
+        ),
+    ] = "Asia/Shanghai",
+    as_csv: Annotated[
+        bool, typer.Option("--csv", help="One CSV row per terminal (amounts in fen).")
+    ] = False,
+    db: DbOption = DEFAULT_DB,
+    as_json: JsonOption = False,
+) -> None:
+    """The end-of-day report: every terminal, settled or not, its totals and its failures.
+
+    Text shows amounts in yuan; --csv and --json in minor units (fen).
+    """
+    from datetime import date
+
+    from possettle.ledger import dayreport, dayreport_format
+
+    with user_errors():
+        try:
+            when = date.fromisoformat(day)
+        except ValueError as e:
+            raise ConfigError(
+                f"--date: {day!r} is not a date YYYY-MM-DD (日期格式应为 YYYY-MM-DD)"
+            ) from e
+        with _ledger(db) as engine, engine.connect() as conn:
+            report = dayreport.day_report(conn, when, zone)
+    if as_json:
+        print_json(dayreport_format.as_json(report))
+    elif as_csv:
+        typer.echo(dayreport_format.to_csv(report), nl=False)
+    else:
+        typer.echo(dayreport_format.to_text(report), nl=False)
 
 
 # ----------------------------------------------------------------------------- policy
