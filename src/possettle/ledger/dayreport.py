@@ -278,8 +278,8 @@ def _settlements(
                     None,
                     count,
                     None,
-                    f"batch {row.batch:06d}: {count} reconciliation exception(s) {category}",
-                    f"批次 {row.batch:06d}：{count} 笔对账差错 {category}",
+                    f"batch {row.batch:06d}: reconciliation exception {category}",
+                    f"批次 {row.batch:06d}：对账差错 {category}",
                 )
             )
 

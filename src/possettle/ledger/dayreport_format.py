@@ -79,7 +79,7 @@ def _terminal_lines(t: TerminalDay) -> list[str]:
         f"{t.tid}  {t.mid}  {t.merchant}" + (f"  ({t.region})" if t.region else ""),
         f"  {STATUS_TEXT[t.status]}"
         + (
-            f": {t.unsettled_count} transaction(s) not settled 笔未结算"
+            f": {t.unsettled_count} transaction(s) not settled / {t.unsettled_count} 笔未结算"
             if t.unsettled_count
             else ""
         ),
