@@ -205,7 +205,8 @@ def terminal_add(
         str | None,
         typer.Option(
             "--tmk",
-            help="A double-length TMK as 32 hex digits; by default a fresh random one.",
+            help="A double-length TMK as 32 hex digits ('-' reads it from standard input or a "
+            "hidden prompt, out of shell history and ps); by default a fresh random one.",
         ),
     ] = None,
     region: Annotated[str | None, typer.Option("--region", help="Region, for fleet views.")] = None,
@@ -219,7 +220,10 @@ def terminal_add(
     Load the TMK into the terminal out of band; the host keeps it only sealed and never
     shows it again.
     """
+    from possettle.cli.secrets import read_secret
+
     with user_errors():
+        tmk = read_secret("--tmk", tmk)
         given = Key.from_hex(tmk) if tmk is not None else None
         with _ledger(db) as engine:
             vault = _existing_vault(db, key_file)

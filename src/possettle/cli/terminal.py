@@ -58,6 +58,15 @@ DirOption = Annotated[
         "--dir", envvar="POSSETTLE_TERMINAL_DIR", help="The terminal's directory.", file_okay=False
     ),
 ]
+PinOption = Annotated[
+    str | None,
+    typer.Option(
+        "--pin",
+        help="The cardholder's PIN (encrypted under the PIK); '-' reads it from standard input "
+        "or a hidden prompt (keeps it out of shell history and ps).",
+        show_default=False,
+    ),
+]
 OperatorOption = Annotated[
     str | None, typer.Option("--operator", help="Operator code (when operators are set up).")
 ]
@@ -164,7 +173,14 @@ def init_command(
     directory: DirOption,
     tid: Annotated[str, typer.Option("--tid", help="Terminal id (8 characters).")],
     mid: Annotated[str, typer.Option("--mid", help="Merchant id (15 characters).")],
-    tmk: Annotated[str, typer.Option("--tmk", help="The TMK as 32 hex digits.")],
+    tmk: Annotated[
+        str,
+        typer.Option(
+            "--tmk",
+            help="The TMK as 32 hex digits; '-' reads it from standard input or a hidden prompt "
+            "(keeps it out of shell history and ps).",
+        ),
+    ],
     host: Annotated[str, typer.Option("--host", help="The acquirer host.")] = "127.0.0.1",
     port: Annotated[int, typer.Option("--port", help="The host's port.")] = 5000,
     version: Annotated[
@@ -180,9 +196,11 @@ def init_command(
     as_json: JsonOption = False,
 ) -> None:
     """Create a terminal directory: configuration, journal and the sealed TMK."""
+    from possettle.cli.secrets import read_secret
+
     with _boundary(as_json):
         try:
-            key = Key.from_hex(tmk)
+            key = Key.from_hex(read_secret("--tmk", tmk) or "")
         except ValueError as exc:
             raise ConfigError(f"--tmk: {exc}") from exc
         cfg = TerminalConfig(
@@ -362,7 +380,7 @@ def sale_command(
     amount: Annotated[str, typer.Option("--amount", help="Amount, e.g. 12.34.")],
     pan: Annotated[str, typer.Option("--pan", help="Card number (never printed or logged).")],
     expiry: Annotated[str, typer.Option("--expiry", help="Card expiry YYMM.")],
-    pin: Annotated[str | None, typer.Option("--pin", help="PIN (encrypted under the PIK).")] = None,
+    pin: PinOption = None,
     offline: Annotated[
         bool,
         typer.Option(
@@ -374,6 +392,10 @@ def sale_command(
     as_json: JsonOption = False,
 ) -> None:
     """A sale (0200); offline within limits when the host cannot be reached."""
+    from possettle.cli.secrets import read_secret
+
+    with _boundary(as_json):
+        pin = read_secret("--pin", pin)
 
     async def work(pos: Pos) -> TxnResult:
         op = _login(pos, operator, password)
