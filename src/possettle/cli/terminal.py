@@ -406,6 +406,47 @@ def sale_command(
     _show_txn(_run(directory, as_json, work), as_json)
 
 
+@app.command("balance")
+def balance_command(
+    directory: DirOption,
+    pan: Annotated[str, typer.Option("--pan", help="Card number (never printed or logged).")],
+    expiry: Annotated[str, typer.Option("--expiry", help="Card expiry YYMM.")],
+    pin: PinOption = None,
+    operator: OperatorOption = None,
+    password: PasswordOption = None,
+    as_json: JsonOption = False,
+) -> None:
+    """Balance enquiry (余额查询): the card's balance from its issuer; not a transaction."""
+    from possettle.cli.secrets import read_secret
+    from possettle.terminal.enquiry import BalanceResult
+
+    with _boundary(as_json):
+        pin = read_secret("--pin", pin)
+
+    async def work(pos: Pos) -> BalanceResult:
+        op = _login(pos, operator, password)
+        return await pos.balance(pan, expiry=expiry, pin=pin, op=op)
+
+    result = _run(directory, as_json, work)
+    code = describe(result.code)
+    if as_json:
+        data = result.as_dict()
+        data["message"] = {"en": code.en, "zh": code.zh}
+        print_json(data)
+    elif result.balance is not None:
+        whole, fen = divmod(abs(result.balance), 100)  # integer fen, never a float
+        sign = "-" if result.balance < 0 else ""
+        unit = "CNY" if result.currency == "156" else f"currency {result.currency}"
+        out().print(
+            f"[bold]balance 余额: {unit} {sign}{whole:,}.{fen:02d}[/]  (STAN {result.stan:06d})"
+        )
+    else:
+        out().print(f"[bold]balance enquiry refused 余额查询失败[/]  STAN {result.stan:06d}")
+        out().print(f"response {result.code}: {code.en} / {code.zh}")
+    if result.balance is None:
+        raise typer.Exit(1)
+
+
 @app.command("void")
 def void_command(
     directory: DirOption,

@@ -88,6 +88,25 @@ def sale(
     return fields
 
 
+def balance(
+    tid: str,
+    mid: str,
+    stan: int,
+    batch: int,
+    *,
+    pan: str,
+    expiry: str | None = None,
+    pin: str | None = None,
+    pik: Key | None = None,
+) -> Fields:
+    """A balance enquiry (余额查询): 0200, 3 = ``310000``, 60.1 ``01``, no amount."""
+    fields = sale(tid, mid, stan, batch, pan=pan, amount=0, expiry=expiry, pin=pin, pik=pik)
+    del fields["4"]
+    fields["3"] = "310000"
+    fields["60"] = str(Field60(TxnType.BALANCE, batch, NetworkCode.FINANCIAL))
+    return fields
+
+
 def void(
     tid: str,
     mid: str,
