@@ -7,6 +7,7 @@ settles out of balance with a batch upload; one sells and never settles; one doe
 
 from __future__ import annotations
 
+import asyncio
 import csv
 import io
 import json
@@ -18,6 +19,7 @@ from typer.testing import CliRunner
 
 from possettle.cli.main import app
 from possettle.clock import FixedClock
+from possettle.crypto.keys import Key
 from possettle.iso8583.fields import HalfTotals, SettlementTotals, UploadRecord
 from possettle.ledger.dayreport_format import yuan
 from possettle.link import requests as m
@@ -55,8 +57,21 @@ async def _day(host: RunningHost) -> None:
     assert (await one.send(m.batch_upload(T1, MID, one.next_stan(), 1, records))).code == "00"
     end = m.upload_end(T1, MID, one.next_stan(), 1, 2, balanced=False)
     assert (await one.send(end)).code == "00"
+    # T2 then sends a sale under a wrong MAK (A0), and T3 has software below the minimum
+    good = two.mak
+    two.mak = Key.from_hex("0123456789ABCDEF")
+    assert (await _sale(two, T2, 100))["39"] == "A0"
+    two.mak = good
     for link in (one, two):
         await link.close()
+    await asyncio.to_thread(
+        CliRunner().invoke, app, ["host", "policy", "--db", host.config.db_url,
+                                  "--min-version", "2.0.0"],
+    )  # fmt: skip
+    old = host.link(tid=T3, version="010000")
+    await old.connect()
+    assert (await old.sign_on()).code == "58"
+    await old.close()
 
 
 def _report(url: str, *args: str) -> str:
@@ -96,7 +111,12 @@ async def test_the_day_report_lists_every_terminal_with_totals_and_failures(ledg
         "batch 000001: reconciliation exception missing_at_host",
         "batch 000001: reconciliation exception missing_at_terminal",
     ]
-    assert two["failures"] == three["failures"] == []
+    assert [(f["kind"], f["code"], f["cause"], f["count"]) for f in two["failures"]] == [
+        ("mac_error", "A0", "keys.out_of_sync", 1)
+    ]
+    assert [(f["kind"], f["code"], f["cause"]) for f in three["failures"]] == [
+        ("event", "58", "software.outdated")
+    ]
     assert data["totals"]["sales_amount"] == 14845
     assert data["totals"]["terminals_unsettled"] == 1
 

@@ -342,9 +342,18 @@ def _bad_frames(
         )
 
 
+#: (kind, code) of a host event: the cause and what to say; others read the code's meaning
 _EVENT_TEXT = {
-    "version": ("software.outdated", "software below the host's minimum", "终端软件版本过低"),
-    "report_refused": (None, "status report refused", "状态报告被拒"),
+    ("refused", "58"): (
+        "software.outdated",
+        "sign-on refused: software below the host's minimum version",
+        "签到被拒：终端软件版本低于主机要求的最低版本",
+    ),
+    ("report_refused", "30"): (
+        "protocol.incompatible",
+        "status report refused: it breaks the contract",
+        "状态报告被拒：格式不符",
+    ),
 }
 
 
@@ -360,7 +369,5 @@ def _events(conn: Connection, days: dict[str, TerminalDay], start: datetime, end
         if tid not in days:
             continue
         rc = describe(code)
-        cause, en, zh = _EVENT_TEXT.get(kind, (rc.cause, rc.en, rc.zh))
-        days[tid].failures.append(
-            Failure("event", code, int(count), cause or rc.cause, f"{kind}: {en}", zh)
-        )
+        cause, en, zh = _EVENT_TEXT.get((kind, code), (rc.cause, f"{kind}: {rc.en}", rc.zh))
+        days[tid].failures.append(Failure("event", code, int(count), cause, en, zh))
