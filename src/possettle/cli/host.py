@@ -383,8 +383,10 @@ def terminal_edit(
         f"model {done.model or '-'}"
     )
     if done.moved_from is not None:
+        # field 42 is the terminal's own setting: until it sends the new MID the host answers 03
         typer.echo(
-            f"moved from merchant {done.moved_from}; it takes the new MID at its next sign-on"
+            f"moved from merchant {done.moved_from}: set the terminal's MID to {done.mid} "
+            "(until then the host answers 03) / 终端商户号需改为新商户号"
         )
 
 
