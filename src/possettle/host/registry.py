@@ -163,13 +163,10 @@ def add_merchant(
         )
     if _exists(conn, merchants.c.mid, mid):
         raise RegistryError(f"merchant {mid!r} is already registered")
-    stmt = merchants.insert().values(
-        mid=mid,
-        name=name,
-        address=stored_address,
-        status=MerchantStatus.ACTIVE.value,
-        created_at=_now(at),
-    )
+    values = {"mid": mid, "name": name, "status": MerchantStatus.ACTIVE.value}
+    if stored_address is not None:
+        values["address"] = stored_address  # named only when given (older ledgers lack it)
+    stmt = merchants.insert().values(**values, created_at=_now(at))
     _insert(conn, stmt, f"merchant {mid!r} is already registered")
 
 
