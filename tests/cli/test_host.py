@@ -56,7 +56,7 @@ def test_merchant_add_then_list(ledger: str) -> None:
     result = host(ledger, "merchant", "list", "--json")
     assert result.exit_code == 0, result.output
     assert json.loads(result.output) == [
-        {"mid": MID, "name": "Demo shop", "status": "active", "terminals": 0}
+        {"mid": MID, "name": "Demo shop", "address": None, "status": "active", "terminals": 0}
     ]
 
 

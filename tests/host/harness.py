@@ -8,6 +8,7 @@ from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from possettle.clock import Clock
 from possettle.crypto.keys import Key
 from possettle.host import registry
 from possettle.host.config import HostConfig
@@ -96,13 +97,15 @@ class RunningHost:
 
 @contextlib.asynccontextmanager
 async def running_host(
-    url: str, key_file: Path, *, issuer: str = "sim", **config: object
+    url: str, key_file: Path, *, issuer: str = "sim", clock: Clock | None = None, **config: object
 ) -> AsyncIterator[RunningHost]:
     cfg = HostConfig(db_url=url, port=0, issuer=issuer, key_file=key_file, **config)  # type: ignore[arg-type]
     stop = asyncio.Event()
     ready: asyncio.Future[HostServer] = asyncio.get_running_loop().create_future()
     telemetry = HostTelemetry()
-    task = asyncio.create_task(serve(cfg, stop=stop, ready=ready.set_result, telemetry=telemetry))
+    task = asyncio.create_task(
+        serve(cfg, clock=clock, stop=stop, ready=ready.set_result, telemetry=telemetry)
+    )
     done, _ = await asyncio.wait({task, ready}, return_when=asyncio.FIRST_COMPLETED)
     if task in done:
         task.result()

@@ -53,8 +53,12 @@ merchant_app = typer.Typer(help="Register and list merchants.", no_args_is_help=
 terminal_app = typer.Typer(
     help="Register, list, enable and disable terminals.", no_args_is_help=True
 )
+report_app = typer.Typer(
+    help="Reports from the ledger: the end-of-day report.", no_args_is_help=True
+)
 app.add_typer(merchant_app, name="merchant")
 app.add_typer(terminal_app, name="terminal")
+app.add_typer(report_app, name="report")
 
 TidOption = Annotated[str, typer.Option("--tid", help="Terminal id (field 41): 8 characters.")]
 MidOption = Annotated[str, typer.Option("--mid", help="Merchant id (field 42): 15 characters.")]
@@ -146,20 +150,28 @@ def init(
 def merchant_add(
     mid: MidOption,
     name: Annotated[str, typer.Option("--name", help="The merchant's name (at most 100).")],
+    address: Annotated[
+        str | None,
+        typer.Option("--address", help="The address printed on receipts (at most 80)."),
+    ] = None,
     db: DbOption = DEFAULT_DB,
+    as_json: JsonOption = False,
 ) -> None:
-    """Register a merchant."""
+    """Register a merchant; its name and address reach its terminals at sign-on."""
     with user_errors(), _ledger(db) as engine, engine.begin() as conn:
-        registry.add_merchant(conn, mid, name)
+        registry.add_merchant(conn, mid, name, address=address)
+    if as_json:
+        print_json({"mid": mid, "name": name, "address": address or None})
+        return
     typer.echo(f"merchant {mid} ({name}) registered")
 
 
 def _merchant_rows(conn: Connection) -> list[dict[str, Any]]:
     count = sa.func.count(terminals.c.tid).label("terminals")
     query = (
-        sa.select(merchants.c.mid, merchants.c.name, merchants.c.status, count)
+        sa.select(merchants.c.mid, merchants.c.name, merchants.c.address, merchants.c.status, count)
         .select_from(merchants.outerjoin(terminals, terminals.c.mid == merchants.c.mid))
-        .group_by(merchants.c.mid, merchants.c.name, merchants.c.status)
+        .group_by(merchants.c.mid, merchants.c.name, merchants.c.address, merchants.c.status)
         .order_by(merchants.c.mid)
     )
     return [dict(r._mapping) for r in conn.execute(query)]
@@ -175,10 +187,10 @@ def merchant_list(db: DbOption = DEFAULT_DB, as_json: JsonOption = False) -> Non
         return
     table = Table(title=f"{len(rows)} merchant(s)")
     table.add_column("MID", no_wrap=True, min_width=15)
-    for name in ("name", "status", "terminals"):
+    for name in ("name", "address", "status", "terminals"):
         table.add_column(name)
     for r in rows:
-        table.add_row(*cells(r["mid"], r["name"], r["status"], r["terminals"]))
+        table.add_row(*cells(r["mid"], r["name"], r["address"] or "-", r["status"], r["terminals"]))
     out().print(table)
 
 
@@ -193,7 +205,8 @@ def terminal_add(
         str | None,
         typer.Option(
             "--tmk",
-            help="A double-length TMK as 32 hex digits; by default a fresh random one.",
+            help="A double-length TMK as 32 hex digits ('-' reads it from standard input or a "
+            "hidden prompt, out of shell history and ps); by default a fresh random one.",
         ),
     ] = None,
     region: Annotated[str | None, typer.Option("--region", help="Region, for fleet views.")] = None,
@@ -207,7 +220,10 @@ def terminal_add(
     Load the TMK into the terminal out of band; the host keeps it only sealed and never
     shows it again.
     """
+    from possettle.cli.secrets import read_secret
+
     with user_errors():
+        tmk = read_secret("--tmk", tmk)
         given = Key.from_hex(tmk) if tmk is not None else None
         with _ledger(db) as engine:
             vault = _existing_vault(db, key_file)
@@ -274,6 +290,182 @@ def terminal_disable(tid: TidOption, db: DbOption = DEFAULT_DB) -> None:
 def terminal_enable(tid: TidOption, db: DbOption = DEFAULT_DB) -> None:
     """Enable a disabled terminal."""
     _set_status(tid, TerminalStatus.ACTIVE, db)
+
+
+# ----------------------------------------------------------------------------- edits
+
+ByOption = Annotated[
+    str | None,
+    typer.Option(
+        "--by",
+        envvar="USER",
+        help="Who makes the change, for the audit log (default: $USER).",
+        show_default=False,
+    ),
+]
+
+
+def _audit(conn: Connection, by: str | None, action: str, target: str, detail: Any) -> None:
+    """Registry changes are written to the audit log in the change's own transaction."""
+    from possettle.clock import SystemClock
+    from possettle.monitor import audit
+
+    audit.record(conn, (by or "cli").strip() or "cli", action, target, detail, SystemClock().now())
+
+
+@merchant_app.command("edit")
+def merchant_edit(
+    mid: MidOption,
+    name: Annotated[str | None, typer.Option("--name", help="The new name (at most 100).")] = None,
+    address: Annotated[
+        str | None,
+        typer.Option("--address", help='The new address (at most 80; "" clears it).'),
+    ] = None,
+    db: DbOption = DEFAULT_DB,
+    by: ByOption = None,
+    as_json: JsonOption = False,
+) -> None:
+    """Change a merchant's name or address; its terminals print them after their next sign-on."""
+    from possettle.host import edits
+
+    with user_errors(), _ledger(db) as engine, engine.begin() as conn:
+        after = edits.edit_merchant(conn, mid, name=name, address=address)
+        asked = {"name": name, "address": address}
+        changed = {k: getattr(after, k) for k, v in asked.items() if v is not None}
+        _audit(conn, by, "merchant.edit", f"merchant:{mid}", changed)
+    if as_json:
+        print_json({"mid": after.mid, "name": after.name, "address": after.address})
+        return
+    typer.echo(f"merchant {mid}: {after.name}, address {after.address or '-'}")
+
+
+@terminal_app.command("edit")
+def terminal_edit(
+    tid: TidOption,
+    region: Annotated[
+        str | None, typer.Option("--region", help='The new region ("" clears it).')
+    ] = None,
+    model: Annotated[
+        str | None, typer.Option("--model", help='The new model ("" clears it).')
+    ] = None,
+    mid: Annotated[
+        str | None,
+        typer.Option(
+            "--mid", help="Move it to this merchant (only when its batch is empty or settled)."
+        ),
+    ] = None,
+    db: DbOption = DEFAULT_DB,
+    by: ByOption = None,
+    as_json: JsonOption = False,
+) -> None:
+    """Change a terminal's region or model, or move it to another merchant."""
+    from possettle.host import edits
+
+    with user_errors(), _ledger(db) as engine, engine.begin() as conn:
+        done = edits.edit_terminal(conn, tid, region=region, model=model, mid=mid)
+        detail = {"region": done.region, "model": done.model, "mid": done.mid}
+        if done.moved_from is not None:
+            detail["moved_from"] = done.moved_from
+        _audit(conn, by, "terminal.edit", f"terminal:{tid}", detail)
+    if as_json:
+        print_json(
+            {
+                "tid": done.tid,
+                "mid": done.mid,
+                "region": done.region,
+                "model": done.model,
+                "moved_from": done.moved_from,
+            }
+        )
+        return
+    typer.echo(
+        f"terminal {tid}: merchant {done.mid}, region {done.region or '-'}, "
+        f"model {done.model or '-'}"
+    )
+    if done.moved_from is not None:
+        # field 42 is the terminal's own setting: until it sends the new MID the host answers 03
+        typer.echo(
+            f"moved from merchant {done.moved_from}: set the terminal's MID to {done.mid} "
+            "(until then the host answers 03) / 终端商户号需改为新商户号"
+        )
+
+
+@terminal_app.command("rekey")
+def terminal_rekey(
+    tid: TidOption,
+    db: DbOption = DEFAULT_DB,
+    key_file: KeyFileOption = None,
+    by: ByOption = None,
+    as_json: JsonOption = False,
+) -> None:
+    """Give a terminal a new TMK and print it once, with its check value.
+
+    Its working keys are dropped at once: until the new TMK is loaded into the terminal and
+    it signs on again, the host refuses its transactions (22, sign on again).
+    """
+    from possettle.host import edits
+
+    with user_errors(), _ledger(db) as engine:
+        vault = _existing_vault(db, key_file)
+        with engine.begin() as conn:
+            key, kcv = edits.rekey_terminal(conn, vault, tid)
+            kcv_hex = kcv[:3].hex().upper()
+            _audit(conn, by, "terminal.rekey", f"terminal:{tid}", {"tmk_kcv": kcv_hex})
+    # As in `terminal add`, showing the TMK is the one deliberate opt-in: it must reach the
+    # terminal. The audit log keeps only its check value.
+    if as_json:
+        print_json({"tid": tid, "tmk": key.hex(), "tmk_kcv": kcv_hex})
+        return
+    typer.echo(f"terminal {tid} re-keyed: it must sign on again with the new TMK")
+    typer.echo(f"TMK {key.hex()}  check value {kcv_hex}")
+    typer.echo("store it now, it is not shown again")
+
+
+# ----------------------------------------------------------------------------- reports
+
+
+@report_app.command("day")
+def report_day(
+    day: Annotated[
+        str, typer.Option("--date", metavar="YYYY-MM-DD", help="The business day to report.")
+    ],
+    zone: Annotated[
+        str,
+        typer.Option(
+            "--zone",
+            envvar="POSSETTLE_ZONE",
+            help="The shop's time zone: the business day runs from midnight to midnight there.",
+        ),
+    ] = "Asia/Shanghai",
+    as_csv: Annotated[
+        bool, typer.Option("--csv", help="One CSV row per terminal (amounts in fen).")
+    ] = False,
+    db: DbOption = DEFAULT_DB,
+    as_json: JsonOption = False,
+) -> None:
+    """The end-of-day report: every terminal, settled or not, its totals and its failures.
+
+    Text shows amounts in yuan; --csv and --json in minor units (fen).
+    """
+    from datetime import date
+
+    from possettle.ledger import dayreport, dayreport_format
+
+    with user_errors():
+        try:
+            when = date.fromisoformat(day)
+        except ValueError as e:
+            raise ConfigError(
+                f"--date: {day!r} is not a date YYYY-MM-DD (日期格式应为 YYYY-MM-DD)"
+            ) from e
+        with _ledger(db) as engine, engine.connect() as conn:
+            report = dayreport.day_report(conn, when, zone)
+    if as_json:
+        print_json(dayreport_format.as_json(report))
+    elif as_csv:
+        typer.echo(dayreport_format.to_csv(report), nl=False)
+    else:
+        typer.echo(dayreport_format.to_text(report), nl=False)
 
 
 # ----------------------------------------------------------------------------- policy

@@ -61,6 +61,15 @@ DirOption = Annotated[
         "--dir", envvar="POSSETTLE_TERMINAL_DIR", help="The terminal's directory.", file_okay=False
     ),
 ]
+PinOption = Annotated[
+    str | None,
+    typer.Option(
+        "--pin",
+        help="The cardholder's PIN (encrypted under the PIK); '-' reads it from standard input "
+        "or a hidden prompt (keeps it out of shell history and ps).",
+        show_default=False,
+    ),
+]
 OperatorOption = Annotated[
     str | None, typer.Option("--operator", help="Operator code (when operators are set up).")
 ]
@@ -172,7 +181,14 @@ def init_command(
     directory: DirOption,
     tid: Annotated[str, typer.Option("--tid", help="Terminal id (8 characters).")],
     mid: Annotated[str, typer.Option("--mid", help="Merchant id (15 characters).")],
-    tmk: Annotated[str, typer.Option("--tmk", help="The TMK as 32 hex digits.")],
+    tmk: Annotated[
+        str,
+        typer.Option(
+            "--tmk",
+            help="The TMK as 32 hex digits; '-' reads it from standard input or a hidden prompt "
+            "(keeps it out of shell history and ps).",
+        ),
+    ],
     host: Annotated[str, typer.Option("--host", help="The acquirer host.")] = "127.0.0.1",
     port: Annotated[int, typer.Option("--port", help="The host's port.")] = 5000,
     version: Annotated[
@@ -188,9 +204,11 @@ def init_command(
     as_json: JsonOption = False,
 ) -> None:
     """Create a terminal directory: configuration, journal and the sealed TMK."""
+    from possettle.cli.secrets import read_secret
+
     with _boundary(as_json):
         try:
-            key = Key.from_hex(tmk)
+            key = Key.from_hex(read_secret("--tmk", tmk) or "")
         except ValueError as exc:
             raise ConfigError(f"--tmk: {exc}") from exc
         cfg = TerminalConfig(
@@ -370,7 +388,7 @@ def sale_command(
     amount: Annotated[str, typer.Option("--amount", help="Amount, e.g. 12.34.")],
     pan: Annotated[str, typer.Option("--pan", help="Card number (never printed or logged).")],
     expiry: Annotated[str, typer.Option("--expiry", help="Card expiry YYMM.")],
-    pin: Annotated[str | None, typer.Option("--pin", help="PIN (encrypted under the PIK).")] = None,
+    pin: PinOption = None,
     offline: Annotated[
         bool,
         typer.Option(
@@ -382,6 +400,10 @@ def sale_command(
     as_json: JsonOption = False,
 ) -> None:
     """A sale (0200); offline within limits when the host cannot be reached."""
+    from possettle.cli.secrets import read_secret
+
+    with _boundary(as_json):
+        pin = read_secret("--pin", pin)
 
     async def work(pos: Pos) -> TxnResult:
         op = _login(pos, operator, password)
@@ -390,6 +412,47 @@ def sale_command(
         )
 
     _show_txn(_run(directory, as_json, work), as_json)
+
+
+@app.command("balance")
+def balance_command(
+    directory: DirOption,
+    pan: Annotated[str, typer.Option("--pan", help="Card number (never printed or logged).")],
+    expiry: Annotated[str, typer.Option("--expiry", help="Card expiry YYMM.")],
+    pin: PinOption = None,
+    operator: OperatorOption = None,
+    password: PasswordOption = None,
+    as_json: JsonOption = False,
+) -> None:
+    """Balance enquiry (余额查询): the card's balance from its issuer; not a transaction."""
+    from possettle.cli.secrets import read_secret
+    from possettle.terminal.enquiry import BalanceResult
+
+    with _boundary(as_json):
+        pin = read_secret("--pin", pin)
+
+    async def work(pos: Pos) -> BalanceResult:
+        op = _login(pos, operator, password)
+        return await pos.balance(pan, expiry=expiry, pin=pin, op=op)
+
+    result = _run(directory, as_json, work)
+    code = describe(result.code)
+    if as_json:
+        data = result.as_dict()
+        data["message"] = {"en": code.en, "zh": code.zh}
+        print_json(data)
+    elif result.balance is not None:
+        whole, fen = divmod(abs(result.balance), 100)  # integer fen, never a float
+        sign = "-" if result.balance < 0 else ""
+        unit = "CNY" if result.currency == "156" else f"currency {result.currency}"
+        out().print(
+            f"[bold]balance 余额: {unit} {sign}{whole:,}.{fen:02d}[/]  (STAN {result.stan:06d})"
+        )
+    else:
+        out().print(f"[bold]balance enquiry refused 余额查询失败[/]  STAN {result.stan:06d}")
+        out().print(f"response {result.code}: {code.en} / {code.zh}")
+    if result.balance is None:
+        raise typer.Exit(1)
 
 
 @app.command("void")

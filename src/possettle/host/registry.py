@@ -28,6 +28,7 @@ TID_LENGTH = 8
 MID_LENGTH = 15
 TMK_LENGTH = 16
 MERCHANT_NAME_MAX = 100  # merchants.name is String(100)
+MERCHANT_ADDRESS_MAX = 80  # merchants.address is String(80)
 
 
 @dataclass(frozen=True)
@@ -85,6 +86,49 @@ def _check_id(what: str, value: str, length: int) -> str:
     return value
 
 
+def bilingual(en: str, zh: str) -> str:
+    """One error text for an operator: English, then Chinese on its own line."""
+    return f"{en}\n错误：{zh}"
+
+
+def check_name(mid: str, name: str) -> str:
+    """A merchant name: non-empty, at most 100 characters, no control characters."""
+    text = name.strip()
+    if not text:
+        raise RegistryError(
+            bilingual(f"merchant {mid!r} needs a non-empty name", f"商户 {mid} 的名称不能为空")
+        )
+    check_text(f"merchant name for {mid!r}", f"商户 {mid} 的名称", text, MERCHANT_NAME_MAX)
+    return text
+
+
+def check_address(mid: str, address: str) -> str | None:
+    """A merchant address (empty clears it): at most 80 characters, no control characters."""
+    text = address.strip()
+    if not text:
+        return None
+    check_text(f"address for {mid!r}", f"商户 {mid} 的地址", text, MERCHANT_ADDRESS_MAX)
+    return text
+
+
+def check_text(what: str, what_zh: str, text: str, limit: int) -> None:
+    if len(text) > limit:
+        raise RegistryError(
+            bilingual(
+                f"{what} is {len(text)} characters, at most {limit}",
+                f"{what_zh}长 {len(text)} 个字符，最多 {limit} 个",
+            )
+        )
+    for pos, ch in enumerate(text):
+        if not ch.isprintable():
+            raise RegistryError(
+                bilingual(
+                    f"{what} has a control character at position {pos}",
+                    f"{what_zh}第 {pos} 个字符是控制字符",
+                )
+            )
+
+
 def _now(at: datetime | None) -> datetime:
     return at if at is not None else SystemClock().now()
 
@@ -99,8 +143,17 @@ def _insert(conn: Connection, stmt: sa.Insert, duplicate: str) -> None:
         raise RegistryError(duplicate) from e
 
 
-def add_merchant(conn: Connection, mid: str, name: str, *, at: datetime | None = None) -> None:
-    """Register merchant ``mid``; a duplicate MID is a :class:`RegistryError`."""
+def add_merchant(
+    conn: Connection,
+    mid: str,
+    name: str,
+    *,
+    address: str | None = None,
+    at: datetime | None = None,
+) -> None:
+    """Register merchant ``mid`` (with its ``address`` for receipts, if given); a duplicate
+    MID is a :class:`RegistryError`."""
+    stored_address = None if address is None else check_address(mid, address)
     check_mid(mid)
     if not name.strip():
         raise RegistryError(f"merchant {mid!r} needs a non-empty name")
@@ -110,9 +163,10 @@ def add_merchant(conn: Connection, mid: str, name: str, *, at: datetime | None =
         )
     if _exists(conn, merchants.c.mid, mid):
         raise RegistryError(f"merchant {mid!r} is already registered")
-    stmt = merchants.insert().values(
-        mid=mid, name=name, status=MerchantStatus.ACTIVE.value, created_at=_now(at)
-    )
+    values = {"mid": mid, "name": name, "status": MerchantStatus.ACTIVE.value}
+    if stored_address is not None:
+        values["address"] = stored_address  # named only when given (older ledgers lack it)
+    stmt = merchants.insert().values(**values, created_at=_now(at))
     _insert(conn, stmt, f"merchant {mid!r} is already registered")
 
 

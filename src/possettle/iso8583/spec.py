@@ -52,6 +52,8 @@ FIELDS: dict[int, tuple[Kind, int, int, str]] = {
     49: (Kind.AN, 3, 0, "Currency code"),
     52: (Kind.B, 8, 0, "PIN data"),
     53: (Kind.N, 16, 0, "Security related control information"),
+    # possettle: the balance in a balance enquiry's 0210 (docs/protocol.md, "Balance enquiry")
+    54: (Kind.AN, 120, 2, "Additional amounts"),
     55: (Kind.B, 255, 2, "ICC data"),
     60: (Kind.N, 30, 2, "Reserved private (type, batch, network code)"),
     61: (Kind.N, 29, 2, "Original transaction"),

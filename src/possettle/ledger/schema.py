@@ -110,6 +110,8 @@ merchants = Table(
     Column("name", String(100), nullable=False),
     Column("status", String(10), nullable=False, server_default="active"),
     _at("created_at"),
+    # printed on receipts under the name; sent to terminals at sign-on (0005)
+    Column("address", String(80)),
     _one_of("status", MerchantStatus, "status"),
 )
 

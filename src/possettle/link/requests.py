@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from possettle.crypto.keys import Key
 from possettle.crypto.pin import encrypt_pin_block
+from possettle.iso8583 import merchant_info
 from possettle.iso8583.codec import Fields
 from possettle.iso8583.fields import (
     Field60,
@@ -24,13 +25,20 @@ def _ids(tid: str, mid: str, stan: int) -> Fields:
     return {"11": f"{stan:06d}", "41": tid, "42": mid}
 
 
-def sign_on(tid: str, mid: str, stan: int, batch: int, operator: str = "01") -> Fields:
-    return {
+def sign_on(
+    tid: str, mid: str, stan: int, batch: int, operator: str = "01", *, merchant: bool = False
+) -> Fields:
+    """0800; ``merchant`` asks for the merchant's name and address (possettle's extension,
+    :mod:`possettle.iso8583.merchant_info`)."""
+    fields: Fields = {
         "t": "0800",
         **_ids(tid, mid, stan),
         "60": str(Field60(TxnType.MANAGEMENT, batch, NetworkCode.SIGN_ON)),
         "63": operator.ljust(3),
     }
+    if merchant:
+        fields["62"] = merchant_info.request_field62()
+    return fields
 
 
 def management(tid: str, mid: str, stan: int, batch: int, code: NetworkCode) -> Fields:
@@ -77,6 +85,25 @@ def sale(
         fields["26"] = "12"
         fields["52"] = encrypt_pin_block(pik, pin, pan).hex().upper()
         fields["53"] = "2600000000000000"
+    return fields
+
+
+def balance(
+    tid: str,
+    mid: str,
+    stan: int,
+    batch: int,
+    *,
+    pan: str,
+    expiry: str | None = None,
+    pin: str | None = None,
+    pik: Key | None = None,
+) -> Fields:
+    """A balance enquiry (余额查询): 0200, 3 = ``310000``, 60.1 ``01``, no amount."""
+    fields = sale(tid, mid, stan, batch, pan=pan, amount=0, expiry=expiry, pin=pin, pik=pik)
+    del fields["4"]
+    fields["3"] = "310000"
+    fields["60"] = str(Field60(TxnType.BALANCE, batch, NetworkCode.FINANCIAL))
     return fields
 
 

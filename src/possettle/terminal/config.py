@@ -40,6 +40,12 @@ class InvalidConfig(ConfigError):
         return (type(self), (self.problems,))
 
 
+#: journal meta keys: the merchant's name and address as the host sent them at sign-on
+#: (possettle's extension, docs/protocol.md); receipts print them over ``merchant_name``
+MERCHANT_NAME_META = "merchant_name"
+MERCHANT_ADDRESS_META = "merchant_address"
+
+
 class TerminalConfig(BaseModel):
     """The settings in ``terminal.json``: strict types, unknown keys refused.
 

@@ -62,6 +62,7 @@ MESSAGES = (
     "sale",
     "void",
     "refund",
+    "balance",
     "offline_advice",
     "reversal",
     "settlement",

@@ -29,6 +29,7 @@ from possettle.terminal import reprint as reprints
 from possettle.terminal import validation as v
 from possettle.terminal.config import TerminalConfig
 from possettle.terminal.crashpoints import CrashPoints
+from possettle.terminal.enquiry import BalanceResult, balance_enquiry
 from possettle.terminal.errors import HostUnreachable, Refused, SoftwareCrash
 from possettle.terminal.journal import queries as q
 from possettle.terminal.journal.events import Refusal, SoftwareCrashed
@@ -280,6 +281,27 @@ class Pos:
             raise self._refused(refusal, Operation.OFFLINE_SALE)
         self._receipt(result)
         return result
+
+    async def balance(
+        self, pan: str, *, expiry: str, pin: str | None = None, op: Operator = DEFAULT_OPERATOR
+    ) -> BalanceResult:
+        """Balance enquiry (余额查询): the card's balance from its issuer, nothing journaled as
+        a transaction and no receipt (terminal/enquiry.py)."""
+        try:
+            v.check_pan(pan)
+            v.check_expiry(expiry, self.terminal.clock.now())
+        except Refused as exc:
+            raise self._refused(exc, Operation.BALANCE) from None
+        self._check(op, Operation.BALANCE)
+        reader = self.reader.status()
+        if reader is not None:
+            en, zh = READER_REFUSALS[reader]
+            not_ready = Refused(f"reader.{reader.value}", en, zh, reader=reader.value)
+            raise self._refused(not_ready, Operation.BALANCE)
+        return await self._online(
+            lambda: balance_enquiry(self.terminal, self.payments, pan, expiry=expiry, pin=pin),
+            Operation.BALANCE,
+        )
 
     def _offline_refusal(self, op: Operator, amount: int) -> Refused | None:
         """Why this sale could not be approved offline, should the host be unreachable.

@@ -13,6 +13,7 @@ from datetime import UTC, datetime, tzinfo
 from possettle.cards import CardOrg
 from possettle.iso8583.fields import SettlementTotals
 from possettle.money import Money
+from possettle.terminal.config import MERCHANT_ADDRESS_META, MERCHANT_NAME_META
 from possettle.terminal.errors import PrinterError
 from possettle.terminal.journal import queries as q
 from possettle.terminal.journal.events import PrintFailed
@@ -69,8 +70,10 @@ class Printing:
                 mine.domestic.with_result(host.domestic.result),
                 mine.foreign.with_result(host.foreign.result),
             )
+        name, address = self._merchant(conn)
         slip = SettlementSlip(
-            merchant_name=self.merchant_name,
+            merchant_name=name,
+            merchant_address=address,
             mid=self.mid,
             tid=self.tid,
             operator=operator,
@@ -82,10 +85,12 @@ class Printing:
         self._insert(conn, "slip", slip.to_dict())
 
     def queue_receipt(self, conn: sqlite3.Connection, txn: TxnRow) -> None:
+        name, address = self._merchant(conn)
         receipt = Receipt(
             kind=_RECEIPT_KIND[txn.kind],
             copy=Copy.MERCHANT,
-            merchant_name=self.merchant_name,
+            merchant_name=name,
+            merchant_address=address,
             mid=self.mid,
             tid=self.tid,
             operator=txn.operator,
@@ -104,6 +109,12 @@ class Printing:
     def queue_copy(self, conn: sqlite3.Connection, doc: Receipt | SettlementSlip) -> None:
         """Queue ``doc`` as it is (a reprint, say), inside the caller's journal write."""
         self._insert(conn, "receipt" if isinstance(doc, Receipt) else "slip", doc.to_dict())
+
+    def _merchant(self, conn: sqlite3.Connection) -> tuple[str, str | None]:
+        """The name and address the host sent at the last sign-on, else the configured name."""
+        name = self.journal.get_meta(MERCHANT_NAME_META, conn)
+        address = self.journal.get_meta(MERCHANT_ADDRESS_META, conn)
+        return name or self.merchant_name, address or None
 
     def _insert(self, conn: sqlite3.Connection, kind: str, doc: dict[str, object]) -> None:
         conn.execute(

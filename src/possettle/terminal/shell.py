@@ -32,7 +32,13 @@ from possettle.iso8583.fields import NetworkCode
 from possettle.iso8583.framing import Tpdu
 from possettle.link import requests as m
 from possettle.link.client import Link, LinkError, LinkTimeout, LinkUnreachable, ReplyMacError
-from possettle.terminal.config import JOURNAL_FILE, KEY_FILE, TerminalConfig
+from possettle.terminal.config import (
+    JOURNAL_FILE,
+    KEY_FILE,
+    MERCHANT_ADDRESS_META,
+    MERCHANT_NAME_META,
+    TerminalConfig,
+)
 from possettle.terminal.crashpoints import CrashPoints
 from possettle.terminal.errors import (
     BadReplyMac,
@@ -244,7 +250,9 @@ class Terminal:
     async def sign_on(self, operator: str = "01") -> SignOn:
         """0800/0810: load the working keys, verify check values, adopt batch and time."""
         stan = self.allocate_stan()
-        fields = m.sign_on(self.config.tid, self.config.mid, stan, self.batch, operator)
+        fields = m.sign_on(
+            self.config.tid, self.config.mid, stan, self.batch, operator, merchant=True
+        )
         ex = await self.exchange("sign_on", fields)
         tmk = self.key("tmk")
         assert tmk is not None  # link() checked
@@ -268,6 +276,10 @@ class Terminal:
             self.journal.set_meta(conn, "needs_signon", "0")
             self.journal.set_meta(conn, "signed_on_at", self.journal.now())
             self.journal.set_meta(conn, "clock_offset", f"{offset:.3f}")
+            if outcome.merchant is not None:
+                # printed on receipts and slips from now on (terminal/printing.py)
+                self.journal.set_meta(conn, MERCHANT_NAME_META, outcome.merchant.name or "")
+                self.journal.set_meta(conn, MERCHANT_ADDRESS_META, outcome.merchant.address or "")
             local = q.current_batch(conn)
             if host_batch != local:
                 if self._may_adopt(conn, local, host_batch):

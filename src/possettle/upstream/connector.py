@@ -80,11 +80,13 @@ class AuthRequest:
 
 @dataclass(frozen=True, slots=True)
 class AuthResult:
-    """The issuer's answer: field 39 and, when approved, field 38."""
+    """The issuer's answer: field 39 and, when approved, field 38 — and for an approved
+    balance enquiry the available balance in minor units (field 54), signed."""
 
     response_code: str
     auth_code: str | None = None
     issuer_id: str = "00010000"
+    balance: int | None = None
 
     @property
     def approved(self) -> bool:

@@ -15,6 +15,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
+from possettle.iso8583 import amounts
 from possettle.upstream.connector import AuthKind, AuthRequest, AuthResult
 from possettle.upstream.errors import UpstreamProtocolError
 from possettle.upstream.wire import Fields
@@ -109,4 +110,16 @@ def auth_result(reply: Mapping[str, str]) -> AuthResult:
             f"has no usable response code (field 39: {code!r})"
         )
     auth_code = reply.get("38", "").strip() or None
-    return AuthResult(code, auth_code)
+    return AuthResult(code, auth_code, balance=balance_of(reply))
+
+
+def balance_of(reply: Mapping[str, str]) -> int | None:
+    """The available (else ledger) balance in field 54 of a reply, if it has a readable one."""
+    text = reply.get("54")
+    if not text:
+        return None
+    try:
+        found = amounts.available(amounts.parse(text.strip()))
+    except ValueError:
+        return None
+    return None if found is None else found.minor

@@ -181,7 +181,7 @@ class SimulatorConnector:
         if refusal is not None:
             return AuthResult(refusal)
         if req.kind is AuthKind.BALANCE:
-            return AuthResult("00", self._auth_code("00"))
+            return AuthResult("00", self._auth_code("00"), balance=self.balance(req.pan))
         if self.balance(req.pan) < req.amount.minor:
             return AuthResult("51")
         return self._apply(req, -req.amount.minor)

@@ -8,8 +8,10 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
 from possettle.host.context import HostContext
+from possettle.host.edits import get_merchant
 from possettle.host.handlers.common import base_reply_fields
 from possettle.host.request import Reply, Request, host_time_fields
+from possettle.iso8583 import merchant_info
 from possettle.iso8583.fields import Field60, NetworkCode, TxnType
 from possettle.ledger.queries import get_policy
 from possettle.ledger.schema import terminal_reports
@@ -53,8 +55,17 @@ async def sign_on(ctx: HostContext, req: Request, state: TerminalState) -> Reply
     fields = base_reply_fields(ctx, now, rrn)
     del fields["15"]
     fields["60"] = str(Field60(TxnType.MANAGEMENT, batch, NetworkCode.SIGN_ON))
-    fields["62"] = field62.hex().upper()
+    fields["62"] = (field62 + await _merchant_info(ctx, req, state)).hex().upper()
     return Reply("00", fields)
+
+
+async def _merchant_info(ctx: HostContext, req: Request, state: TerminalState) -> bytes:
+    """possettle's extension: the name and address after the keys, when the 0800 asks."""
+    tags = merchant_info.wanted(req.fields.get("62"))
+    if not tags:
+        return b""
+    row = await ctx.db.lookup(lambda c: get_merchant(c, state.mid))
+    return merchant_info.encode(merchant_info.MerchantInfo(row.name, row.address), tags)
 
 
 async def echo(ctx: HostContext, req: Request, state: TerminalState) -> Reply:

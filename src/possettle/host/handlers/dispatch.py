@@ -5,16 +5,12 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 
 from possettle.host.context import HostContext
-from possettle.host.handlers import admin, advice, purchase, reversal, settlement
+from possettle.host.handlers import admin, advice, balance, purchase, reversal, settlement
 from possettle.host.request import Reply, Request
 from possettle.iso8583.classify import MessageKind
 from possettle.ledger.terminal_state import TerminalState
 
 Handler = Callable[[HostContext, Request, TerminalState], Awaitable[Reply]]
-
-
-async def _unsupported(ctx: HostContext, req: Request, state: TerminalState) -> Reply:
-    return Reply("12")
 
 
 HANDLERS: dict[MessageKind, Handler] = {
@@ -30,6 +26,6 @@ HANDLERS: dict[MessageKind, Handler] = {
     MessageKind.SETTLE: settlement.settle,
     MessageKind.BATCH_UPLOAD: settlement.batch_upload,
     MessageKind.UPLOAD_END: settlement.upload_end,
-    # Balance enquiry is defined by 60.1 but not among the §3 messages the host serves.
-    MessageKind.BALANCE: _unsupported,
+    # possettle's extension of §3 (docs/protocol.md, "Balance enquiry")
+    MessageKind.BALANCE: balance.balance,
 }

@@ -2,7 +2,9 @@
 
 ::
 
-    SignedOn         00, and field 62 decrypts under the TMK with both check values right
+    SignedOn         00, and field 62 decrypts under the TMK with both check values right;
+                     the merchant's name and address when the host sent them after the
+                     keys (possettle's extension; a malformed extension is ignored)
     SignOnRefused    any other response code (field 63 says why, e.g. ``MINVER=``)
     KeysUnreadable   00, but field 62 is missing, malformed or fails its check values: the
                      host replaced the session with keys this terminal cannot read
@@ -19,7 +21,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from possettle.crypto.errors import CryptoError
-from possettle.crypto.keys import Key, WorkingKeys, decode_field62
+from possettle.crypto.keys import FIELD62_LENGTH, Key, WorkingKeys, decode_field62
+from possettle.iso8583 import merchant_info
 from possettle.iso8583.codec import Fields
 from possettle.iso8583.fields import Field60
 
@@ -28,6 +31,8 @@ from possettle.iso8583.fields import Field60
 class SignedOn:
     keys: WorkingKeys
     batch: int  # the host's batch number (field 60.2)
+    #: the merchant's name and address from the host; None when it sent none (older hosts)
+    merchant: merchant_info.MerchantInfo | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -52,7 +57,20 @@ def after_sign_on(reply: Fields, tmk: Key) -> SignOnOutcome:
     if code != "00":
         return SignOnRefused(code, reply.get("63", ""))
     try:
-        keys = decode_field62(tmk, bytes.fromhex(reply["62"]))
+        raw = bytes.fromhex(reply["62"])
+        keys = decode_field62(tmk, raw[:FIELD62_LENGTH])
     except (CryptoError, KeyError, ValueError) as exc:
         return KeysUnreadable(exc)
-    return SignedOn(keys, Field60.parse(reply["60"]).batch)
+    return SignedOn(keys, Field60.parse(reply["60"]).batch, _merchant(raw[FIELD62_LENGTH:]))
+
+
+def _merchant(extension: bytes) -> merchant_info.MerchantInfo | None:
+    """What follows the keys; a host that sent none, or something unreadable, gives None
+    (the receipts keep the name the terminal already has)."""
+    if not extension:
+        return None
+    try:
+        info = merchant_info.decode(extension)
+    except ValueError:
+        return None
+    return info if info.name or info.address else None

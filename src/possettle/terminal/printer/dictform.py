@@ -59,6 +59,10 @@ class DictReader:
         value: str | None = self._get(key, (str, type(None)))
         return value
 
+    def absent_or_text(self, key: str) -> str | None:
+        """A text key documents written before it existed do not have: missing means None."""
+        return self.opt_text(key) if key in self._data else None
+
     def integer(self, key: str, within: str = "") -> int:
         value: int = self._get(key, (int,), within)
         return value

@@ -122,6 +122,8 @@ class Receipt:
     original_stan: int | None = None
     original_rrn: str | None = None
     reprint: bool = False
+    #: from the host at sign-on (possettle's extension); None on terminals it never sent one
+    merchant_address: str | None = None
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "pan_last4", keep_last4(self.pan_last4))
@@ -158,6 +160,7 @@ class Receipt:
             "original_stan": self.original_stan,
             "original_rrn": self.original_rrn,
             "reprint": self.reprint,
+            "merchant_address": self.merchant_address,
         }
 
     @classmethod
@@ -181,6 +184,7 @@ class Receipt:
             original_stan=r.opt_integer("original_stan"),
             original_rrn=r.opt_text("original_rrn"),
             reprint=r.flag("reprint"),
+            merchant_address=r.absent_or_text("merchant_address"),
         )
 
 
@@ -203,6 +207,7 @@ class SettlementSlip:
     outcome: SlipOutcome
     currency: str = CNY
     reprint: bool = False
+    merchant_address: str | None = None
 
     def __post_init__(self) -> None:
         _check_seq("batch", self.batch)
@@ -235,6 +240,7 @@ class SettlementSlip:
             "outcome": self.outcome.value,
             "currency": self.currency,
             "reprint": self.reprint,
+            "merchant_address": self.merchant_address,
         }
 
     @classmethod
@@ -251,6 +257,7 @@ class SettlementSlip:
             outcome=r.choice("outcome", SlipOutcome),
             currency=r.text("currency"),
             reprint=r.flag("reprint"),
+            merchant_address=r.absent_or_text("merchant_address"),
         )
 
 

@@ -143,6 +143,7 @@ def _bilingual(en: str, zh: str, width: int) -> list[Line]:
 def _header(doc: Document, width: int) -> list[Line]:
     return [
         *_pair("MERCHANT NAME 商户名称", doc.merchant_name, width),
+        *(_pair("ADDRESS 地址", doc.merchant_address, width) if doc.merchant_address else []),
         *_pair("MERCHANT NO. 商户编号", doc.mid, width),
         *_pair("TERMINAL NO. 终端编号", doc.tid, width),
         *_pair("OPERATOR 操作员", doc.operator, width),
