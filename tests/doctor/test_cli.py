@@ -30,7 +30,8 @@ EVIDENCE_KEYS = {"source", "key", "value", "en", "zh"}
 
 def check_shape(data: dict[str, Any]) -> None:
     assert set(data) == {"ok", "terminal", "batch", "checks", "diagnoses", "pending_reversals",
-                         "offline_items"}  # fmt: skip
+                         "offline_items", "failed_batch"}  # fmt: skip
+    assert data["failed_batch"] is None or isinstance(data["failed_batch"], int)
     assert isinstance(data["ok"], bool)
     for count in ("pending_reversals", "offline_items"):
         assert data[count] is None or (isinstance(data[count], int) and data[count] >= 0)
