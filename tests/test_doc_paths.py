@@ -75,11 +75,7 @@ def _code_paths(doc: Path) -> list[str]:
     out = []
     for text in CODE.findall(_prose(doc)):
         path = text.rstrip(".,;:)")
-        if (
-            not REPO_PATH.match(path)
-            or MADE_BY_THE_READER.match(path)
-            or PLACEHOLDER.search(path)
-        ):
+        if not REPO_PATH.match(path) or MADE_BY_THE_READER.match(path) or PLACEHOLDER.search(path):
             continue
         if not _exists(path.rstrip("/"), doc):
             out.append(path)

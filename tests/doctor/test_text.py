@@ -49,9 +49,7 @@ async def test_an_offline_sale_waiting_for_upload_is_said_in_the_text_as_in_the_
         zh = await doctor_cli("--dir", str(term), "--host-db", sqlite_url, "--lang", "zh")
     assert (data["pending_reversals"], data["offline_items"]) == (0, 1)
     assert "no pending reversals" not in en.stdout  # the old line said only that
-    assert (
-        "Waiting for the host: 0 reversal(s) to send, 1 offline sale(s) to upload." in en.stdout
-    )
+    assert "Waiting for the host: 0 reversal(s) to send, 1 offline sale(s) to upload." in en.stdout
     assert "待发往主机：待冲正 0 笔，离线交易待上送 1 笔。" in zh.stdout
     assert "无待冲正" not in zh.stdout
 
@@ -109,9 +107,10 @@ async def test_after_a_fix_the_evidence_shows_once_and_only_what_is_left_is_advi
     found = lines.index("Found before the fix / 修复前发现的问题")
     after = lines.index("After the fix / 修复后")
     assert found < after
-    assert line_of(text, "printer").startswith("[✓] printer") and lines.index(
-        line_of(text, "printer")
-    ) > after
+    assert (
+        line_of(text, "printer").startswith("[✓] printer")
+        and lines.index(line_of(text, "printer")) > after
+    )
     assert lines[0].startswith(f"Doctor summary for terminal {TID}: batch 000001 did not")
 
 
@@ -124,7 +123,9 @@ def _shared_evidence_report(*, fixed: bool) -> Report:
     if fixed:
         net.recovery = stuck.recovery = ok
     check = Check("batch", Status.OK, "in step with the host", "与主机一致")
-    return Report(TID, 1, [check], [net, stuck], False, 0, 0, 1, fixed=fixed)
+    report = Report(TID, 1, [check], [net, stuck], False, 0, 0)
+    report.failed_batch, report.fixed = 1, fixed
+    return report
 
 
 def test_evidence_two_causes_share_is_shown_once() -> None:
@@ -172,12 +173,12 @@ async def test_the_network_line_says_what_is_known_next_to_a_refusing_host(
     assert (await settle(term))["ok"] is False  # the host is down: connections refused
 
     probed = await doctor_cli("--dir", str(term), "--lang", "en")
-    assert "1. most likely — the acquirer" in probed.stdout
     assert line_of(probed.stdout, "network") == (
         "[✓] network: up: the host's side answered the connection and refused it"
         " (the trouble is past the shop's network)"
     )
     assert line_of(probed.stdout, "host").startswith("[✗] host")
+    assert "1. most likely — the acquirer" in probed.stdout
 
     unprobed = await doctor_cli("--dir", str(term), "--lang", "en", "--no-probe")
     assert line_of(unprobed.stdout, "network") == (
