@@ -20,10 +20,10 @@ import pytest
 
 from possettle.doctor import wording
 from possettle.doctor.catalog import BY_ID, CAUSES, Group, Step
+from possettle.doctor.model import AREAS
 from possettle.doctor.plain import Place
 from possettle.doctor.probes import SkipReason
 from possettle.doctor.recover import ACTIONS
-from possettle.doctor.model import AREAS
 from possettle.doctor.wording import LANGS, Text, WordingError, join, placeholders, say
 from possettle.terminal.printer.status import PrinterCode
 from possettle.terminal.reader import ReaderCode

@@ -76,6 +76,11 @@ def doctor_command(
     if as_json:
         print_json(report.as_dict())
     else:
-        out().print(render(report, lang.value, verbose=verbose), markup=False, highlight=False, soft_wrap=True)
+        out().print(
+            render(report, lang.value, verbose=verbose),
+            markup=False,
+            highlight=False,
+            soft_wrap=True,
+        )
     if not report.ok:
         raise typer.Exit(1)

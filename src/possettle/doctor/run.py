@@ -112,10 +112,10 @@ async def diagnose(directory: Path, opts: Options | None = None) -> Report:
         checks = area_checks(now_in, collect(now_in))
     no_data = not inputs.journal.has_data and inputs.link.connect != "ok"
     counts = (len(j.reversals), len(j.offline)) if j.readable else (None, None)
+    report = Report(tid, j.batch, checks, diagnoses, failed or no_data, *counts)
     # the batch the diagnoses are about: the one whose settlement had not finished when the
     # doctor looked (before any fix), whichever batch is open now
-    unsettled = inputs.journal.unsettled_batch if diagnoses else None
-    report = Report(tid, j.batch, checks, diagnoses, failed or no_data, *counts, unsettled)
+    report.failed_batch = inputs.journal.unsettled_batch if diagnoses else None
     report.fixed = fixed
     if opts.send_report and j.readable and j.config is not None and inputs.link.connect == "ok":
         await _send_report(directory, report, opts)
