@@ -24,6 +24,7 @@ from possettle.doctor.checks import area_checks
 from possettle.doctor.facts import JournalFacts, read_journal
 from possettle.doctor.hostview import DARK_AFTER, HostFacts, read_host
 from possettle.doctor.model import Diagnosis, Evidence, Report
+from possettle.doctor.plain import likelihood
 from possettle.doctor.probes import LinkProbe, maybe_probe_link, probe_printer, probe_reader
 from possettle.doctor.rank import rank
 from possettle.doctor.signals import Inputs, collect
@@ -178,14 +179,15 @@ def diagnose_from_host(
     failed = reported is not None and not reported.ok
     diagnoses = rank(signals, failed=False, step=None)
     named = {d.cause.id for d in diagnoses}
-    for cause_id, score, step in reported.causes if reported else ():
+    for rank_, (cause_id, score, step) in enumerate(reported.causes if reported else (), 1):
         try:
             known = cause(cause_id)
         except KeyError:
             continue
         if cause_id in named:
             continue
-        text = say("evidence.terminal_report", cause=cause_id, score=score)
+        band = say(f"likelihood.{likelihood(rank_, score)}")
+        text = say("evidence.terminal_report", cause=cause_id, likelihood=band)
         ev = Evidence.of("host", "terminal_report", [cause_id, score, step], text)
         diagnoses.append(Diagnosis(known, score, step, [ev]))
     diagnoses.sort(key=lambda d: (-d.score, d.cause.id))
