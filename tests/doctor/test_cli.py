@@ -145,7 +145,7 @@ async def test_the_text_names_cause_evidence_and_remedy_in_each_language(
     assert not any("\u4e00" <= ch <= "\u9fff" for ch in en.stdout)  # no Chinese at all
 
     assert zh.stdout.splitlines()[0] == f"终端 {TID} 诊断：批次 000001 结算未完成"
-    assert "1. 最可能 — 收单机构（为您提供 POS 的银行或支付公司） (在结算时)" in zh.stdout
+    assert "1. 最可能 — 收单机构（为您提供 POS 的银行或支付公司） （在结算时）" in zh.stdout
     assert "原因 host.unreachable（软件），步骤 settle，得分 " in operator.stdout
     assert "现在连接主机被拒绝：" in zh.stdout  # then the error, as in English
     assert unreachable.remedy.zh in zh.stdout and printer.remedy.zh in zh.stdout

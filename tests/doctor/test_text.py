@@ -215,3 +215,16 @@ async def test_a_corrupt_journal_is_advised_the_export_command(
     assert f"Export what can still be read ({command}; card data stays masked)" in en.stdout
     assert command in zh.stdout and not CJK.search(command)
     assert "Waiting for the host: unknown, the journal cannot be read." in en.stdout
+
+
+def test_what_was_ruled_out_is_said_as_places_wholly_cleared() -> None:
+    cleared = ["link.down", "printer.paper_out", "printer.fault", "terminal.unregistered"]
+    d = Diagnosis(BY_ID["external.undetected"], 0.7, "settle", [], ruled_out=cleared)
+    report = Report(TID, 1, [], [d], True, 0, 0)
+    en = render(report, "en")
+    # both printer causes are ruled out: the printer is; one of the acquirer's causes is not
+    # the acquirer, nor one of the shop network's the network
+    assert "   ruled out: the printer\n" in en
+    assert "printer.paper_out" not in en
+    verbose = render(report, "en", verbose=True)
+    assert f"ruled out: {', '.join(cleared)}" in verbose

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from possettle.doctor.model import Diagnosis, Report
 from possettle.doctor.plain import PLACE, likelihood
-from possettle.doctor.wording import LANGS, Lang, Text, say
+from possettle.doctor.wording import LANGS, Lang, Text, join, say
 
 
 class _Out:
@@ -84,7 +84,7 @@ def _cause(out: _Out, n: int, d: Diagnosis, verbose: bool, shown: set[tuple[str,
     both = out.both
     band = say(f"likelihood.{likelihood(n, d.score)}")
     place = say(f"place.{PLACE[d.cause.id]}")
-    step = f" ({both(say('report.at_step', step=say(f'step.{d.step}')))})" if d.step else ""
+    step = f" {both(say('report.at_step', step=say(f'step.{d.step}')))}" if d.step else ""
     out.add(f"{n}. {both(band)} — {both(place)}{step}")
     if verbose:
         view = say(
@@ -115,4 +115,16 @@ def _cause(out: _Out, n: int, d: Diagnosis, verbose: bool, shown: set[tuple[str,
     else:
         out.add(f"   → {both(say('report.todo'))}: {both(d.cause.remedy)}")
     if d.cause.id == "external.undetected" and d.ruled_out:
-        out.add(f"   {both(say('report.ruled_out'))}: {', '.join(d.ruled_out)}")
+        # where the trouble is not, in words: a place whose every cause is ruled out (the
+        # acquirer is not cleared by clearing one of its causes); the ids in the operator view
+        cleared = set(d.ruled_out)
+        places = [
+            p
+            for p in dict.fromkeys(PLACE.values())
+            if cleared.issuperset(c for c, at in PLACE.items() if at is p)
+        ]
+        if places:
+            ruled_out = join(say(f"place.{p}") for p in places)
+            out.add(f"   {both(say('report.ruled_out'))}: {both(ruled_out)}")
+        if verbose:
+            out.add(f"   {both(say('report.ruled_out'))}: {', '.join(d.ruled_out)}")
