@@ -228,3 +228,9 @@ def test_what_was_ruled_out_is_said_as_places_wholly_cleared() -> None:
     assert "printer.paper_out" not in en
     verbose = render(report, "en", verbose=True)
     assert f"ruled out: {', '.join(cleared)}" in verbose
+
+
+def test_a_step_an_older_journal_recorded_is_shown_as_recorded() -> None:
+    d = Diagnosis(BY_ID["software.crash"], 0.8, "sending_totals", [])
+    text = render(Report(TID, 1, [], [d], True, 0, 0), "en")
+    assert "1. most likely — the POS software (while sending_totals)" in text

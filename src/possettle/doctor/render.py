@@ -11,6 +11,7 @@ cause the fix put right has nothing left to do.
 
 from __future__ import annotations
 
+from possettle.doctor.catalog import STEPS
 from possettle.doctor.model import Diagnosis, Report
 from possettle.doctor.plain import PLACE, likelihood
 from possettle.doctor.wording import LANGS, Lang, Text, join, say
@@ -84,7 +85,8 @@ def _cause(out: _Out, n: int, d: Diagnosis, verbose: bool, shown: set[tuple[str,
     both = out.both
     band = say(f"likelihood.{likelihood(n, d.score)}")
     place = say(f"place.{PLACE[d.cause.id]}")
-    step = f" {both(say('report.at_step', step=say(f'step.{d.step}')))}" if d.step else ""
+    words = say(f"step.{d.step}") if d.step in STEPS else d.step
+    step = f" {both(say('report.at_step', step=words))}" if d.step else ""
     out.add(f"{n}. {both(band)} — {both(place)}{step}")
     if verbose:
         view = say(

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from possettle.doctor.catalog import Step
+from possettle.doctor.catalog import STEPS
 from possettle.doctor.facts import JournalFacts
 from possettle.doctor.hostview import HostFacts
 from possettle.doctor.model import Evidence
@@ -40,9 +40,6 @@ CLOCK_SKEW_S = 300.0
 REGION_DARK_SHARE = 0.5
 #: the signal of a permission refusal that may name a minimum software version in field 63
 MINVER_CODE_SIGNAL = "code.58"
-
-#: the settlement steps the wording catalog has words for (step.<step>)
-STEPS = frozenset(s.value for s in Step)
 
 
 @dataclass
