@@ -30,7 +30,8 @@ EVIDENCE_KEYS = {"source", "key", "value", "en", "zh"}
 
 def check_shape(data: dict[str, Any]) -> None:
     assert set(data) == {"ok", "terminal", "batch", "checks", "diagnoses", "pending_reversals",
-                         "offline_items"}  # fmt: skip
+                         "offline_items", "failed_batch"}  # fmt: skip
+    assert data["failed_batch"] is None or isinstance(data["failed_batch"], int)
     assert isinstance(data["ok"], bool)
     for count in ("pending_reversals", "offline_items"):
         assert data[count] is None or (isinstance(data[count], int) and data[count] >= 0)
@@ -125,20 +126,27 @@ async def test_the_text_names_cause_evidence_and_remedy_in_each_language(
     en = await doctor_cli("--dir", str(term), "--host-db", sqlite_url, "--lang", "en")
     zh = await doctor_cli("--dir", str(term), "--host-db", sqlite_url, "--lang", "zh")
     both = await doctor_cli("--dir", str(term), "--host-db", sqlite_url)
-    assert en.code == zh.code == both.code == 1
+    operator = await doctor_cli("--dir", str(term), "--host-db", sqlite_url, "--verbose")
+    assert en.code == zh.code == both.code == operator.code == 1
     unreachable, printer = BY_ID["host.unreachable"], BY_ID["printer.fault"]
 
     first = en.stdout.splitlines()[0]
-    assert first == f"Doctor summary for terminal {TID}, batch 000001"
-    assert "1. host.unreachable (software) at step settle" in en.stdout
+    assert first == f"Doctor summary for terminal {TID}: batch 000001 did not finish settling"
+    assert (
+        "1. most likely — the acquirer (the bank or payment company that runs your POS)"
+        " (while settling)" in en.stdout
+    )
+    assert "host.unreachable" not in en.stdout and "%" not in en.stdout
+    assert "cause host.unreachable (software), step settle, score " in operator.stdout
     assert "Connecting to the host now is refused" in en.stdout
     assert unreachable.remedy.en in en.stdout and printer.remedy.en in en.stdout
     assert "[✗] host: " in en.stdout and "[✗] printer: " in en.stdout
     assert "• Issues remain." in en.stdout
     assert not any("\u4e00" <= ch <= "\u9fff" for ch in en.stdout)  # no Chinese at all
 
-    assert zh.stdout.splitlines()[0] == f"终端 {TID} 诊断，批次 000001"
-    assert "1. host.unreachable (软件) 步骤 settle" in zh.stdout
+    assert zh.stdout.splitlines()[0] == f"终端 {TID} 诊断：批次 000001 结算未完成"
+    assert "1. 最可能 — 收单机构（为您提供 POS 的银行或支付公司） （在结算时）" in zh.stdout
+    assert "原因 host.unreachable（软件），步骤 settle，得分 " in operator.stdout
     assert "现在连接主机被拒绝：" in zh.stdout  # then the error, as in English
     assert unreachable.remedy.zh in zh.stdout and printer.remedy.zh in zh.stdout
     assert "仍有未解决的问题" in zh.stdout
@@ -174,7 +182,10 @@ async def test_an_unexplained_failure_says_unknown_and_what_was_ruled_out(
     )
     assert {"link.down", "printer.paper_out", "terminal.unregistered"} <= set(top["ruled_out"])
     assert data["ok"] is False  # unknown, never "healthy"
-    assert "external.undetected" in text.stdout
+    assert (
+        "nothing the POS can see: ask the acquirer / POS 上看不出原因：请询问收单机构"
+        in text.stdout
+    )
     assert "ruled out / 已排除: " in text.stdout
     undetected = BY_ID["external.undetected"]
     assert undetected.remedy.en in text.stdout and undetected.remedy.zh in text.stdout

@@ -14,12 +14,16 @@ import re
 import tokenize
 from collections.abc import Iterable
 from pathlib import Path
+from typing import get_args
 
 import pytest
 
 from possettle.doctor import wording
-from possettle.doctor.catalog import BY_ID, CAUSES, Group
+from possettle.doctor.catalog import BY_ID, CAUSES, Group, Step
 from possettle.doctor.model import AREAS
+from possettle.doctor.plain import Place
+from possettle.doctor.probes import SkipReason
+from possettle.doctor.recover import ACTIONS
 from possettle.doctor.wording import LANGS, Text, WordingError, join, placeholders, say
 from possettle.terminal.printer.status import PrinterCode
 from possettle.terminal.reader import ReaderCode
@@ -37,6 +41,11 @@ FAMILIES: dict[str, Iterable[str]] = {
     "check.ok.{}": AREAS,
     "printer.{}": [c.value for c in PrinterCode],
     "reader.{}": [c.value for c in ReaderCode],
+    "likelihood.{}": ["most_likely", "also_likely", "possible", "less_likely"],
+    "place.{}": [p.value for p in Place],
+    "step.{}": [s.value for s in Step],
+    "recovery.{}": [*ACTIONS, "ok", "failed"],
+    "why.{}": [w for w in get_args(SkipReason) if w],
 }
 
 # Chinese (and full-width) characters: the doctor's code must not spell them.

@@ -47,6 +47,14 @@ def doctor_command(
     no_probe: Annotated[
         bool, typer.Option("--no-probe", help="Do not contact the host (journal and device only).")
     ] = False,
+    verbose: Annotated[
+        bool,
+        typer.Option(
+            "--verbose",
+            help="The operator view: each cause's id, group, step and score, and what each "
+            "recovery reported.",
+        ),
+    ] = False,
     as_json: JsonOption = False,
 ) -> None:
     """Name the cause of a failed settlement with its evidence, in Chinese and English, and
@@ -68,6 +76,11 @@ def doctor_command(
     if as_json:
         print_json(report.as_dict())
     else:
-        out().print(render(report, lang.value), markup=False, highlight=False, soft_wrap=True)
+        out().print(
+            render(report, lang.value, verbose=verbose),
+            markup=False,
+            highlight=False,
+            soft_wrap=True,
+        )
     if not report.ok:
         raise typer.Exit(1)

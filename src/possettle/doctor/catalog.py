@@ -39,6 +39,11 @@ class Step(StrEnum):
     CLEAR = "clear"
 
 
+#: the steps the wording catalog has words for (``step.<step>``); an older journal's step that
+#: is not one of them is shown as it was recorded
+STEPS = frozenset(s.value for s in Step)
+
+
 @dataclass(frozen=True, slots=True)
 class Cause:
     id: str

@@ -5,7 +5,8 @@ from __future__ import annotations
 
 from possettle.doctor.model import AREAS, Check, Status
 from possettle.doctor.signals import Inputs, Signals
-from possettle.doctor.wording import say
+from possettle.doctor.wording import Text, say
+from possettle.link.failure import LinkFailure
 from possettle.terminal.printer.status import PrinterCode
 
 _PRINTER = tuple(
@@ -95,10 +96,29 @@ def area_checks(inputs: Inputs, signals: Signals) -> list[Check]:
         if hits:
             ev = tuple(e for _, seen in hits for e in seen)
             out.append(Check(area, status, ev[0].en, ev[0].zh, ev))
+        elif area == "network" and (line := _network(inputs)) is not None:
+            out.append(Check(area, line[0], line[1].en, line[1].zh))
         else:
             text = say(f"check.ok.{area}") if status is Status.OK else say("check.no_data")
             out.append(Check(area, status, text.en, text.zh))
     return out
+
+
+def _network(i: Inputs) -> tuple[Status, Text] | None:
+    """The network line when nothing speaks against it and the host did not answer an echo:
+    a refused connect proves the path to the host works (the host's side said no: the host
+    line fails, the network is up); a link not probed says so and why — and when the
+    settlement's own connect was refused, that the path worked then."""
+    link = i.link
+    if link.connect == LinkFailure.REFUSED:
+        return Status.OK, say("check.network.refused")
+    if link.connect != "skipped":
+        return None
+    why = say(f"why.{link.why or 'no_probe'}")
+    f = i.journal.failure
+    if f is not None and f.link and f.link_failure == LinkFailure.REFUSED:
+        return Status.OK, say("check.network.refused_at_settlement", why=why)
+    return Status.UNKNOWN, say("check.network.not_checked", why=why)
 
 
 def _known(i: Inputs) -> set[str]:

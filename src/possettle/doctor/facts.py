@@ -16,7 +16,13 @@ from pathlib import Path
 from possettle.errors import ConfigError
 from possettle.terminal.config import JOURNAL_FILE, TerminalConfig
 from possettle.terminal.journal import queries as q
-from possettle.terminal.journal.events import Event, EventKind, Refusal, SettleFailed
+from possettle.terminal.journal.events import (
+    Event,
+    EventKind,
+    PrintFailed,
+    Refusal,
+    SettleFailed,
+)
 from possettle.terminal.journal.records import ReversalRow, SettlementRow, TxnRow, TxnState
 from possettle.terminal.journal.store import PAGE_SIZE
 from possettle.terminal.keepalive import LINK_SINCE, LINK_STATE, LinkState
@@ -58,6 +64,21 @@ class JournalFacts:
 
     def events_of(self, kind: EventKind) -> list[Event]:
         return [e for e in self.events if e.kind is kind]
+
+    @property
+    def unsettled_batch(self) -> int | None:
+        """The batch of the latest settlement while it has not finished: stopped at a step, or
+        closed at the host with its slip still waiting for the printer (the terminal then holds
+        the next batch open)."""
+        st = self.settlement
+        if st is None:
+            return None
+        if st.step.value != "done" or self.failure is not None:
+            return st.batch
+        printing = any(
+            isinstance(e.detail, PrintFailed) and e.at >= st.started_at for e in self.events
+        )
+        return st.batch if printing and self.print_queue else None
 
     @property
     def has_data(self) -> bool:

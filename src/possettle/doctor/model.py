@@ -114,6 +114,12 @@ class Report:
     # what the journal still holds for the host (None when it could not be read)
     pending_reversals: int | None = None
     offline_items: int | None = None
+    # the batch whose settlement did not finish (``batch`` is the open one: after a settlement
+    # that reached the host, the terminal has moved on to the next); None when none failed
+    failed_batch: int | None = None
+    # the safe recoveries ran (--fix): the diagnoses are what was found before them, the
+    # checks and the counts the state after them
+    fixed: bool = False
 
     @property
     def ok(self) -> bool:
@@ -136,4 +142,5 @@ class Report:
             "diagnoses": [d.as_dict() for d in self.diagnoses],
             "pending_reversals": self.pending_reversals,
             "offline_items": self.offline_items,
+            "failed_batch": self.failed_batch,
         }

@@ -43,10 +43,16 @@ LOST_ENOUGH = 2
 PROBE_STAN_BASE = 990000  # echo STANs far from the terminal's own sequence
 
 
+#: why the link was not probed: asked not to (``--no-probe``), no configuration names the
+#: host, or the doctor looks from the host's side
+SkipReason = Literal["", "no_probe", "no_config", "host_side"]
+
+
 @dataclass
 class LinkProbe:
     connect: LinkFailure | Literal["ok", "skipped"]
     error: str = ""
+    why: SkipReason = ""  # with connect == "skipped"
     echoes_sent: int = 0
     echoes_answered: int = 0
     rtt_ms: list[float] = field(default_factory=list)
@@ -124,7 +130,7 @@ async def probe_link(config: TerminalConfig, device_now: datetime) -> LinkProbe:
 
 async def maybe_probe_link(config: TerminalConfig | None, device_now: datetime) -> LinkProbe:
     if config is None:
-        return LinkProbe(connect="skipped", error="no terminal configuration")
+        return LinkProbe(connect="skipped", error="no terminal configuration", why="no_config")
     try:
         return await asyncio.wait_for(probe_link(config, device_now), 15)
     except TimeoutError:

@@ -24,6 +24,7 @@ from possettle.doctor.checks import area_checks
 from possettle.doctor.facts import JournalFacts, read_journal
 from possettle.doctor.hostview import DARK_AFTER, HostFacts, read_host
 from possettle.doctor.model import Diagnosis, Evidence, Report
+from possettle.doctor.plain import likelihood
 from possettle.doctor.probes import LinkProbe, maybe_probe_link, probe_printer, probe_reader
 from possettle.doctor.rank import rank
 from possettle.doctor.signals import Inputs, collect
@@ -55,7 +56,11 @@ def _unresolved(j: JournalFacts) -> bool:
 async def _gather(directory: Path, opts: Options, now: datetime) -> tuple[Inputs, bool]:
     journal = read_journal(directory, now)
     cfg = journal.config
-    link = await maybe_probe_link(cfg, now) if opts.probe else LinkProbe(connect="skipped")
+    link = (
+        await maybe_probe_link(cfg, now)
+        if opts.probe
+        else LinkProbe(connect="skipped", why="no_probe")
+    )
     host: HostFacts | None = None
     if opts.host_engine is not None and cfg is not None:
         host = read_host(opts.host_engine, cfg.tid, now, opts.dark_after)
@@ -85,7 +90,8 @@ async def diagnose(directory: Path, opts: Options | None = None) -> Report:
     checks = area_checks(inputs, signals)
     j = inputs.journal
     tid = j.config.tid if j.config else directory.name
-    if opts.fix and j.readable and j.config is not None and diagnoses:
+    fixed = opts.fix and j.readable and j.config is not None and bool(diagnoses)
+    if fixed:
         done: dict[str, dict[str, str]] = {}
         pos = Pos.open(directory, clock=opts.clock)
         try:
@@ -108,6 +114,10 @@ async def diagnose(directory: Path, opts: Options | None = None) -> Report:
     no_data = not inputs.journal.has_data and inputs.link.connect != "ok"
     counts = (len(j.reversals), len(j.offline)) if j.readable else (None, None)
     report = Report(tid, j.batch, checks, diagnoses, failed or no_data, *counts)
+    # the batch the diagnoses are about: the one whose settlement had not finished when the
+    # doctor looked (before any fix), whichever batch is open now
+    report.failed_batch = inputs.journal.unsettled_batch if diagnoses else None
+    report.fixed = fixed
     if opts.send_report and j.readable and j.config is not None and inputs.link.connect == "ok":
         await _send_report(directory, report, opts)
     return report
@@ -162,20 +172,22 @@ def diagnose_from_host(
     now = (clock or SystemClock()).now()
     host = read_host(engine, tid, now, dark_after)
     journal = JournalFacts(config=None, readable=False)
-    inputs = Inputs(journal, "unknown", "unknown", LinkProbe(connect="skipped"), host, now)
+    link = LinkProbe(connect="skipped", why="host_side")
+    inputs = Inputs(journal, "unknown", "unknown", link, host, now)
     signals = collect(inputs)
     reported = host.last_report
     failed = reported is not None and not reported.ok
     diagnoses = rank(signals, failed=False, step=None)
     named = {d.cause.id for d in diagnoses}
-    for cause_id, score, step in reported.causes if reported else ():
+    for rank_, (cause_id, score, step) in enumerate(reported.causes if reported else (), 1):
         try:
             known = cause(cause_id)
         except KeyError:
             continue
         if cause_id in named:
             continue
-        text = say("evidence.terminal_report", cause=cause_id, score=score)
+        band = say(f"likelihood.{likelihood(rank_, score)}")
+        text = say("evidence.terminal_report", cause=cause_id, likelihood=band)
         ev = Evidence.of("host", "terminal_report", [cause_id, score, step], text)
         diagnoses.append(Diagnosis(known, score, step, [ev]))
     diagnoses.sort(key=lambda d: (-d.score, d.cause.id))

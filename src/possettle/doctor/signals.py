@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import datetime
 
+from possettle.doctor.catalog import STEPS
 from possettle.doctor.facts import JournalFacts
 from possettle.doctor.hostview import HostFacts
 from possettle.doctor.model import Evidence
@@ -150,7 +151,9 @@ def _failure(i: Inputs, s: Signals) -> None:
     value: dict[str, object] = {"step": step, "code": code}
     if f.link:
         value["link_failure"] = f.link_failure.value if f.link_failure else None
-    text = say("evidence.settle_failed", step=step, message=message)
+    # the step in words where it is one of the catalog's (an older journal's may not be)
+    words = say(f"step.{step}") if step in STEPS else step
+    text = say("evidence.settle_failed", step=words, message=message)
     ev = _ev("journal", "settle_failed", value, text)
     if f.link:
         # How the link failed, as the link decided it where the socket error was caught
