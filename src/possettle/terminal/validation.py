@@ -97,6 +97,35 @@ def check_pan(pan: str) -> None:
         )
 
 
+def check_pin(pin: str) -> None:
+    """4 to 12 ASCII digits (ISO 9564 format 0). The PIN is never echoed, only its length."""
+    if not (pin.isascii() and pin.isdigit()):
+        _pin_refused(
+            "format",
+            "The PIN must contain digits only; re-enter it.",
+            "密码只能包含数字，请重新输入。",
+        )
+    if not 4 <= len(pin) <= 12:
+        _pin_refused(
+            "length",
+            f"The PIN has {len(pin)} digits; a PIN has 4 to 12. Re-enter it.",
+            f"密码为 {len(pin)} 位，密码应为 4 至 12 位，请重新输入。",
+            length=len(pin),
+        )
+
+
+def check_rrn(rrn: str) -> None:
+    """The original's retrieval reference number (field 37): 12 letters or digits."""
+    if not (len(rrn) == 12 and rrn.isascii() and rrn.isalnum()):
+        _original_refused(
+            "rrn",
+            f"The original reference number (RRN) must be 12 letters or digits, got "
+            f"{_shown(rrn)!r}.",
+            f"原交易参考号须为 12 位字母或数字，输入为 {_shown(rrn)!r}。",
+            value=_shown(rrn),
+        )
+
+
 def check_expiry(yymm: str, now: datetime) -> None:
     """Expiry as YYMM (field 14); a card is valid through the last day of that month."""
     if not (len(yymm) == 4 and yymm.isascii() and yymm.isdigit()):
@@ -188,6 +217,10 @@ def _amount_refused(reason: str, en: str, zh: str) -> NoReturn:
 
 def _pan_refused(reason: str, en: str, zh: str, masked: str, **more: Any) -> NoReturn:
     raise Refused("input.pan", en, zh, reason=reason, pan=masked, **more)
+
+
+def _pin_refused(reason: str, en: str, zh: str, **more: Any) -> NoReturn:
+    raise Refused("input.pin", en, zh, reason=reason, **more)
 
 
 def _expiry_refused(reason: str, en: str, zh: str, yymm: str) -> NoReturn:
