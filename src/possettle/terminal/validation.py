@@ -4,7 +4,9 @@ Each function returns the typed value (or ``None``) or raises
 :class:`~possettle.terminal.errors.Refused` with an ``input.*`` code whose ``details`` carry
 a ``reason`` (``format``, ``zero``, ``luhn``, ``expired``, …). A card number is never echoed
 in clear: messages and details show it masked (first 6 / last 4), and any long run of digits
-typed into another field is masked the same way.
+typed into another field is masked the same way — except in an amount, which is not card
+data: there only a run hiding a Luhn-valid card number is masked, so a large amount is shown
+as typed.
 
 >>> parse_amount("12.34")
 1234
@@ -20,7 +22,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, NoReturn
 
-from possettle.cards import luhn_ok, mask_pan
+from possettle.cards import luhn_ok, mask_card_numbers, mask_pan
 from possettle.iso8583.fields import Field61
 from possettle.money import Money
 from possettle.terminal.errors import Refused
@@ -34,7 +36,8 @@ _DIGIT_RUN = re.compile(r"[0-9](?:[0-9 -]*[0-9])?")
 def parse_amount(text: str) -> int:
     """A positive amount typed as ``"12.34"``, in minor units (fen); at most n12."""
     t = text.strip()
-    shown = _shown(t)
+    # An amount is not card data: only a card number typed here by mistake is masked.
+    shown = mask_card_numbers(t[:40])
     if t.startswith("-") and _AMOUNT_RE.match(t[1:]):
         _amount_refused(
             "negative",
