@@ -131,18 +131,19 @@ class TerminalConfig(BaseModel):
         try:
             data = json.loads(path.read_text(encoding="utf-8"))
         except FileNotFoundError as exc:
-            raise ConfigError(
-                f"{directory} is not a terminal directory (no {CONFIG_FILE}); "
-                "run `possettle terminal init` first"
-            ) from exc
+            raise ConfigError.said("terminal.no_directory", directory=directory) from exc
         except (OSError, ValueError) as exc:
-            raise ConfigError(f"cannot read {path}: {exc}") from exc
+            raise ConfigError.said("terminal.unreadable_config", path=path, reason=exc) from exc
         if not isinstance(data, dict):
-            raise ConfigError(f"{path}: a JSON object of settings is expected")
+            raise ConfigError.said("terminal.config_not_object", path=path)
         try:
             return cls(**data)
         except InvalidConfig as exc:
-            raise ConfigError("; ".join(f"{path}: {p}" for p in exc.problems)) from None
+            problems = "; ".join(exc.problems)
+            fields = "、".join(p.split(": ", 1)[0] for p in exc.problems)
+            raise ConfigError.said(
+                "terminal.bad_config", path=path, problems=problems, fields=fields
+            ) from None
 
     def save(self, directory: Path) -> None:
         path = directory / CONFIG_FILE

@@ -225,7 +225,7 @@ class Payments:
         except HostUnreachable as exc:  # nothing was sent: store and forward, if allowed
             if allow_offline:
                 return self.offline_sale(pan, amount, operator=operator)
-            raise HostUnreachable("host unreachable; offline sales are not allowed here") from exc
+            raise HostUnreachable.said("sale.offline_not_allowed") from exc
         entry = "011" if pin else "012"
         txn_id = self._new(
             TxnKind.SALE, TxnState.PENDING, pan, amount, entry_mode=entry, operator=operator
