@@ -139,8 +139,8 @@ def test_terminal_command_errors_are_said_in_chinese(tmp_path: Path) -> None:
         run("terminal", "init", "--dir", str(term), "--tid", TID, "--mid", MID, "--tmk", "12"),
         run("terminal", "init", "--dir", str(term), "--tid", "T1", "--mid", MID, "--tmk", TMK),
     ]
-    assert CliRunner().invoke(app, ["terminal", "init", "--dir", str(term), "--tid", TID,
-                                    "--mid", MID, "--tmk", TMK, "--port", "9"]).exit_code == 0  # fmt: skip
+    made = ["terminal", "init", "--dir", str(term), "--tid", TID, "--mid", MID, "--tmk", TMK]
+    assert CliRunner().invoke(app, [*made, "--port", "9"]).exit_code == 0
     outputs.append(init(term))  # already a terminal there
     outputs.append(run("terminal", "signon", "--dir", str(term)))  # nothing listens on port 9
     sale = ["--amount", "1.00", "--pan", "6222021234567890128", "--expiry", "3012"]
