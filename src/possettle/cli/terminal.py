@@ -105,7 +105,10 @@ def _run(directory: Path, as_json: bool, work: Callable[[Pos], Awaitable[T]]) ->
             return asyncio.run(go())
         except SoftwareCrash as exc:
             # Journaled by the core; the process exits EX_SOFTWARE, the open marker still set.
-            err().print(f"[bold red]software crash:[/] {exc.kind} (journaled)")
+            err().print(
+                f"[bold red]software crash:[/] {exc.kind} (journaled)\n"
+                f"[bold red]软件故障：[/]{exc.kind}（已记入流水，再次运行将从中断处继续）"
+            )
             raise typer.Exit(SOFTWARE_CRASH_EXIT) from exc
     raise AssertionError("unreachable")  # pragma: no cover
 
@@ -446,11 +449,25 @@ def settle_command(
                 f"[bold red]settlement failed 结算失败[/] batch {report['batch']:06d} at "
                 f"step {f.get('step')}: {f.get('message')}"
             )
+            out().print(f"原因：{_failure_zh(f)}")
             out().print("run `possettle terminal settle` again to resume / 再次结算将从中断处继续")
         for note in report["notes"]:
             out().print(note)
     if not report["ok"]:
         raise typer.Exit(1)
+
+
+def _failure_zh(failure: dict[str, Any]) -> str:
+    """Why a settlement stopped, in Chinese: the host's answer, or the link."""
+    from possettle.messages.catalog import say
+
+    code = str(failure.get("code") or "")
+    if len(code) == 2:
+        meaning = describe(code)
+        return say("settle.answered", code=code, meaning_en=meaning.en, meaning_zh=meaning.zh).zh
+    if failure.get("link"):
+        return say("settle.link").zh
+    return say("settle.stopped").zh
 
 
 @app.command("reprint")
