@@ -142,7 +142,10 @@ def test_terminal_command_errors_are_said_in_chinese(tmp_path: Path) -> None:
         init(term, "--version", "1.2"),
         run("terminal", "init", "--dir", str(term), "--tid", TID, "--mid", MID, "--tmk", "12"),
         run("terminal", "init", "--dir", str(term), "--tid", "T1", "--mid", MID, "--tmk", TMK),
+        init(term, "--printer", "usb"),
+        init(term, "--max-journal-bytes", "0"),
     ]
+    assert not term.exists()  # refused before anything was written
     made = ["terminal", "init", "--dir", str(term), "--tid", TID, "--mid", MID, "--tmk", TMK]
     assert CliRunner().invoke(app, [*made, "--port", "9"]).exit_code == 0
     outputs.append(init(term))  # already a terminal there

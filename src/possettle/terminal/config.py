@@ -20,6 +20,7 @@ from pydantic import (
 )
 
 from possettle.errors import ConfigError
+from possettle.terminal.printer.spec import check_spec
 from possettle.validation_messages import problems
 
 CONFIG_FILE = "terminal.json"
@@ -35,6 +36,8 @@ class InvalidConfig(ConfigError):
     def __init__(self, problems: list[str]) -> None:
         super().__init__("; ".join(problems))
         self.problems = problems
+        fields = "、".join(p.split(": ", 1)[0] for p in problems)
+        self.worded("terminal.bad_settings", problems="; ".join(problems), fields=fields)
 
     def __reduce__(self) -> tuple[type[InvalidConfig], tuple[list[str]]]:
         return (type(self), (self.problems,))
@@ -105,6 +108,19 @@ class TerminalConfig(BaseModel):
         if len(version) != 6 or not version.isdigit():
             raise ValueError(f"version {version!r} must be six digits (major minor patch)")
         return version
+
+    @field_validator("printer")
+    @classmethod
+    def _printer(cls, spec: str) -> str:
+        check_spec(spec)
+        return spec
+
+    @field_validator("max_journal_bytes")
+    @classmethod
+    def _max_journal_bytes(cls, limit: int | None) -> int | None:
+        if limit is not None and limit <= 0:
+            raise ValueError(f"max_journal_bytes {limit} must be a positive number of bytes")
+        return limit
 
     @field_validator("timeout")
     @classmethod
