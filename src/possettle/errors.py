@@ -44,7 +44,7 @@ class PossettleError(Exception):
 
     What a merchant or an operator reads is in English and Chinese: an error raised with
     :meth:`said` (or given a key by :meth:`worded`) names a sentence of
-    ``possettle/messages/locale/*.toml``; :func:`possettle.messages.explain.explain` gives any
+    ``possettle/messages/locale/*.toml``; :func:`possettle.explain.explain` gives any
     error its two sentences, from that key or from the error's class.
     """
 

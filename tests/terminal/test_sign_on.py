@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 
 from possettle.crypto.keys import check_value_text, generate_key
-from possettle.messages.explain import explain
+from possettle.explain import explain
 from possettle.terminal.config import TerminalConfig
 from possettle.terminal.errors import HostRefused
 from possettle.terminal.journal.events import EventKind, KeyCheckFailed, SignOnRefused

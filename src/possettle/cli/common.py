@@ -66,10 +66,10 @@ def err() -> Console:
 def fail(problem: str | PossettleError) -> NoReturn:
     """End the command with what was wrong on stderr, in English then Chinese, exit status 1.
 
-    An error is worded by :func:`possettle.messages.explain.explain`; a plain string (English
+    An error is worded by :func:`possettle.explain.explain`; a plain string (English
     only) gets the general Chinese line: give an error raised with a catalog key instead.
     """
-    from possettle.messages.explain import by_class, explain
+    from possettle.explain import by_class, explain
 
     if isinstance(problem, PossettleError):
         en, zh = (text := explain(problem)).en, text.zh

@@ -81,7 +81,7 @@ def _boundary(as_json: bool) -> Iterator[None]:
             err().print(f"[bold red]refused:[/] {exc.en}\n[bold red]拒绝：[/]{exc.zh}")
         raise typer.Exit(1) from None
     except PossettleError as exc:
-        from possettle.messages.explain import explain
+        from possettle.explain import explain
 
         en, zh = (text := explain(exc)).en, text.zh
         if as_json:

@@ -22,7 +22,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, NoReturn
 
-from possettle.cards import luhn_ok, mask_card_numbers, mask_pan
+from possettle.cards import has_card_number, luhn_ok, mask_pan
 from possettle.iso8583.fields import Field61
 from possettle.money import Money
 from possettle.terminal.errors import Refused
@@ -36,8 +36,7 @@ _DIGIT_RUN = re.compile(r"[0-9](?:[0-9 -]*[0-9])?")
 def parse_amount(text: str) -> int:
     """A positive amount typed as ``"12.34"``, in minor units (fen); at most n12."""
     t = text.strip()
-    # An amount is not card data: only a card number typed here by mistake is masked.
-    shown = mask_card_numbers(t[:40])
+    shown = _shown(t, card_numbers_only=True)
     if t.startswith("-") and _AMOUNT_RE.match(t[1:]):
         _amount_refused(
             "negative",
@@ -204,11 +203,18 @@ def _n6(value: str | int, name: str, en_name: str, zh_name: str) -> int:
     return int(text)
 
 
-def _shown(text: str) -> str:
-    """``text`` safe to show: long digit runs (a PAN typed into the wrong field) masked."""
+def _shown(text: str, *, card_numbers_only: bool = False) -> str:
+    """``text`` safe to show: long digit runs (a PAN typed into the wrong field) masked.
+
+    An amount is not card data (``card_numbers_only``): there a run of digits, grouped or
+    not, is masked only when it hides a Luhn-valid card number, so a large amount is shown as
+    typed and a card number typed as an amount is not.
+    """
 
     def mask(m: re.Match[str]) -> str:
         digits = re.sub(r"[^0-9]", "", m.group())
+        if card_numbers_only:
+            return mask_pan(digits) if has_card_number(digits) else m.group()
         return mask_pan(digits) if len(digits) >= 12 else m.group()
 
     return _DIGIT_RUN.sub(mask, text[:40])
