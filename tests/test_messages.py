@@ -170,3 +170,13 @@ def test_terminal_command_errors_are_said_in_chinese(tmp_path: Path) -> None:
     outputs.append(run("terminal", "status", "--dir", str(term)))
     for out in outputs:
         assert_said_in_chinese(out.replace("refused:", "error: refused:"))
+
+
+def test_console_and_doctor_command_errors_are_said_in_chinese(ledger: str) -> None:
+    user = ["console", "user", "add", "--role", "viewer", "--db", ledger]
+    assert_said_in_chinese(run(*user, "--username", "ana", "--password", "short"))
+    assert_said_in_chinese(run(*user, "--username", "x" * 41, "--password", "pass-word-2"))
+    added = CliRunner().invoke(app, [*user, "--username", "ana", "--password", "pass-word-2"])
+    assert added.exit_code == 0, added.output
+    assert_said_in_chinese(run(*user, "--username", "ana", "--password", "pass-word-2"))
+    assert_said_in_chinese(run("doctor"))
