@@ -32,9 +32,40 @@ worked yet) is a returned value.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from types import MappingProxyType
+from typing import Self
+
+_NO_PARAMS: Mapping[str, object] = MappingProxyType({})
+
 
 class PossettleError(Exception):
-    """Base of every error possettle raises on purpose."""
+    """Base of every error possettle raises on purpose.
+
+    What a merchant or an operator reads is in English and Chinese: an error raised with
+    :meth:`said` (or given a key by :meth:`worded`) names a sentence of
+    ``possettle/messages/locale/*.toml``; :func:`possettle.explain.explain` gives any
+    error its two sentences, from that key or from the error's class.
+    """
+
+    #: the catalog sentence for this error, and its values (None: said by its class)
+    key: str | None = None
+    params: Mapping[str, object] = _NO_PARAMS
+
+    def worded(self, key: str, /, **params: object) -> Self:
+        """This error, shown as the catalog's sentence ``key`` (checked now, not when shown)."""
+        from possettle.messages.catalog import say
+
+        say(key, **params)
+        self.key, self.params = key, MappingProxyType(dict(params))
+        return self
+
+    @classmethod
+    def said(cls, key: str, /, **params: object) -> Self:
+        """A new error whose message is the catalog's English sentence ``key``."""
+        from possettle.messages.catalog import render
+
+        return cls(render("en", key, params)).worded(key, **params)
 
 
 class ConfigError(PossettleError):

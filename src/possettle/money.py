@@ -4,6 +4,8 @@
 Money(minor=12345, currency='156')
 >>> str(Money(12345))
 '123.45'
+>>> yuan(123456)
+'¥1,234.56'
 """
 
 from __future__ import annotations
@@ -58,3 +60,9 @@ class Money:
         if exp == 0:
             return str(self.minor)
         return f"{self.minor // 10**exp}.{self.minor % 10**exp:0{exp}d}"
+
+
+def yuan(minor: int) -> str:
+    """An amount in fen as a merchant reads it: ``¥1,234.56`` (the same in English and Chinese)."""
+    sign = "-" if minor < 0 else ""
+    return f"{sign}¥{abs(minor) // 100:,}.{abs(minor) % 100:02d}"

@@ -14,7 +14,7 @@ from possettle.cli.main import app
 MID = "123456789012345"
 TID = "12345678"
 TMK = "CA5D92598DCA48CE8A4C76361A9269E9"
-TMK_KCV = "43C6CC"  # the golden vectors' TMK
+TMK_KCV = "43C6CCCB"  # the golden vectors' TMK: 4 bytes, as field 62 and the terminal show
 
 
 @pytest.fixture(autouse=True)
@@ -84,7 +84,7 @@ def test_terminal_add_generates_a_tmk_when_none_is_given(ledger: str) -> None:
     assert result.exit_code == 0, result.output
     data = json.loads(result.output)
     assert len(data["tmk"]) == 32
-    assert len(data["tmk_kcv"]) == 6
+    assert len(data["tmk_kcv"]) == 8
     (row,) = json.loads(host(ledger, "terminal", "list", "--json").output)
     assert row["tmk_kcv"] == data["tmk_kcv"]
     assert data["tmk"] not in json.dumps(row)
@@ -94,7 +94,9 @@ def test_a_duplicate_tid_is_one_clean_error_and_exit_1(ledger: str) -> None:
     assert host(ledger, "terminal", "add", "--tid", TID, "--mid", MID).exit_code == 0
     result = host(ledger, "terminal", "add", "--tid", TID, "--mid", MID)
     assert result.exit_code == 1
-    assert result.output == f"error: terminal '{TID}' is already registered\n"
+    assert result.output == (
+        f"error: terminal '{TID}' is already registered\n错误：终端 '{TID}' 已登记，不能重复添加\n"
+    )
 
 
 @pytest.mark.parametrize(
@@ -102,31 +104,36 @@ def test_a_duplicate_tid_is_one_clean_error_and_exit_1(ledger: str) -> None:
     [
         (
             ["terminal", "add", "--tid", TID, "--mid", "999999999999999"],
-            f"error: cannot add terminal '{TID}': merchant '999999999999999' is not registered",
+            f"error: cannot add terminal '{TID}': merchant '999999999999999' is not registered\n"
+            f"错误：无法添加终端 '{TID}'：商户 '999999999999999' 尚未登记",
         ),
         (
             ["terminal", "add", "--tid", "1234", "--mid", MID],
-            "error: TID '1234' is 4 characters, expecting exactly 8",
+            "error: TID '1234' is 4 characters, expecting exactly 8\n"
+            "错误：TID '1234' 为 4 个字符，应恰为 8 个",
         ),
         (
             ["terminal", "add", "--tid", TID, "--mid", MID, "--tmk", "XYZ"],
-            "error: key hex is 3 characters, expecting 16, 32 or 48",
+            "error: key hex is 3 characters, expecting 16, 32 or 48\n"
+            "错误：密钥为 3 位十六进制字符，应为 16、32 或 48 位",
         ),
         (
             ["terminal", "disable", "--tid", "87654321"],
-            "error: terminal '87654321' is not registered",
+            "error: terminal '87654321' is not registered\n错误：终端 '87654321' 尚未登记",
         ),
         (
             ["merchant", "add", "--mid", MID, "--name", "Again"],
-            f"error: merchant '{MID}' is already registered",
+            f"error: merchant '{MID}' is already registered\n"
+            f"错误：商户 '{MID}' 已登记，不能重复添加",
         ),
         (
             ["policy", "--min-version", "1.2"],
-            "error: --min-version: software version must be MAJOR.MINOR.PATCH (0-99 each): '1.2'",
+            "error: --min-version: software version must be MAJOR.MINOR.PATCH (0-99 each): '1.2'\n"
+            "错误：--min-version 最低版本须为 主版本.次版本.修订号（如 1.2.3，每段 0-99）",
         ),
     ],
 )
-def test_user_errors_are_one_red_line_without_traceback(
+def test_user_errors_are_one_line_in_english_and_one_in_chinese_without_traceback(
     ledger: str, args: list[str], message: str
 ) -> None:
     result = host(ledger, *args)

@@ -110,7 +110,7 @@ def test_add_terminal_returns_the_tmk_once_and_lists_only_its_check_value(
         "SH",
         "P2000",
     )
-    assert row.tmk_kcv == kcv[:3].hex().upper() and len(row.tmk_kcv) == 6
+    assert row.tmk_kcv == kcv.hex().upper() and len(row.tmk_kcv) == 8  # 4 bytes, as shown
     assert (row.signed_on, row.needs_signon, row.current_batch) == (False, False, 1)
     assert row.has_working_keys is False and row.created_at == T0
     assert tmk.hex() not in repr(rows)

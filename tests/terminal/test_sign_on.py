@@ -9,16 +9,18 @@
 from __future__ import annotations
 
 import asyncio
+import re
 import sys
 from pathlib import Path
 
 import pytest
 
-from possettle.crypto.keys import generate_key
+from possettle.crypto.keys import check_value_text, generate_key
+from possettle.explain import explain
 from possettle.terminal.config import TerminalConfig
 from possettle.terminal.errors import HostRefused
 from possettle.terminal.journal.events import EventKind, KeyCheckFailed, SignOnRefused
-from tests.host.harness import TID, register
+from tests.host.harness import TID, TMK, register
 from tests.terminal.faults import host_view
 from tests.terminal.harness import CUP_PAN, make_terminal, open_pos
 from tests.terminal.scenario import host_on_day, ledger, rekey_at_host
@@ -37,6 +39,16 @@ async def test_a_terminal_whose_tmk_is_not_the_hosts_stays_signed_off(
             with pytest.raises(HostRefused) as info:
                 await pos.sign_on()
             assert info.value.code == "keys"
+            said = explain(info.value)
+            assert said.en.startswith(
+                "the master key (TMK) does not match the host's: reload it (TMK check value "
+                f"here {check_value_text(TMK)}; the host's PIK check value "
+            ), said.en
+            assert said.zh.startswith("终端主密钥（TMK）与主机的不一致：请重新灌装主密钥")
+            # both check values of the working key: what field 62 says, what this TMK gives
+            values = re.findall(r"\b[0-9A-F]{8}\b", said.en)
+            assert len(values) == 3 and values[1] != values[2], said.en
+            assert re.findall(r"\b[0-9A-F]{8}\b", said.zh) == values
             status = pos.status()
             assert status["signed_on"] is False
             assert status["key_check_values"]["pik"] is None
@@ -112,6 +124,11 @@ async def test_a_terminal_below_the_hosts_minimum_version_is_refused_58_and_jour
                 await pos.sign_on()
             assert info.value.code == "58"
             assert "MINVER=010200" in str(info.value)
+            said = explain(info.value)
+            assert said.en == (
+                "software 1.1.5 is below the acquirer's minimum 1.2.0: update the terminal software"
+            )
+            assert said.zh == "终端软件版本 1.1.5 低于收单机构要求的最低版本 1.2.0：请升级终端软件"
             assert pos.status()["signed_on"] is False
             [event] = pos.journal.events(EventKind.SIGN_ON_REFUSED)
             assert event.code == "58"

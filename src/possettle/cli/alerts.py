@@ -28,6 +28,7 @@ from possettle.cli.common import (
     user_errors,
 )
 from possettle.clock import SystemClock
+from possettle.errors import ConfigError
 from possettle.ledger.engine import create_engine_for, redacted, sqlite_path
 from possettle.ledger.kinds import AlertStatus
 from possettle.ledger.migrate import current_revision, head_revision
@@ -51,13 +52,17 @@ def ledger(db: str) -> Iterator[Engine]:
     """An engine on an existing, up-to-date ledger (never creates one by accident)."""
     path = sqlite_path(db)
     if path is not None and not path.exists():
-        fail(f"no ledger at {path}: create it with `possettle host init --db {db}`")
+        fail(ConfigError.said("ledger.missing", path=path, db=db))
     with user_errors():
         revision = current_revision(db)
     if revision != head_revision():
+        ledger = redacted(db)
+        if revision is None:
+            fail(ConfigError.said("ledger.not_initialised", ledger=ledger, db=db))
         fail(
-            f"ledger {redacted(db)} is at schema revision {revision}, this possettle needs "
-            f"{head_revision()}: run `possettle host init --db {db}`"
+            ConfigError.said(
+                "ledger.old_revision", ledger=ledger, revision=revision, head=head_revision(), db=db
+            )
         )
     engine = create_engine_for(db)
     try:

@@ -42,12 +42,12 @@ def parse_hex(text: str) -> bytes:
     if digits.lower().startswith("0x"):
         digits = digits[2:]
     if len(digits) % 2:
-        raise ConfigError(f"hex input has an odd number of digits ({len(digits)})")
+        raise ConfigError.said("codec.hex_odd", length=len(digits))
     try:
         return binascii.unhexlify(digits)
     except binascii.Error as e:
         bad = next(i for i, c in enumerate(digits) if c not in "0123456789abcdefABCDEF")
-        raise ConfigError(f"hex input has a non-hex character at position {bad}") from e
+        raise ConfigError.said("codec.hex_char", pos=bad) from e
 
 
 def parse_any(raw: bytes) -> Parsed:

@@ -1,8 +1,9 @@
 """What every command group shares: the error boundary, output helpers and common options.
 
-User errors end a command with one red line naming what was wrong and exit status 1, never
-a traceback: :func:`user_errors` is the boundary where :class:`PossettleError` (and
-SQLAlchemy's errors, translated by the ledger's one translation point) become that line.
+User errors end a command with what was wrong, in English and then in Chinese (two red lines,
+``error:`` and ``错误：``), and exit status 1, never a traceback: :func:`user_errors` is the
+boundary where :class:`PossettleError` (and SQLAlchemy's errors, translated by the ledger's one
+translation point) become those lines, worded by :mod:`possettle.messages`.
 Data goes to stdout — a Rich table for people, ``--json`` for programs; messages go to stderr.
 """
 
@@ -62,9 +63,20 @@ def err() -> Console:
     return Console(stderr=True, highlight=False)
 
 
-def fail(message: str) -> NoReturn:
-    """End the command with one red line on stderr and exit status 1."""
-    err().print(f"[bold red]error:[/] {escape(message)}", soft_wrap=True)
+def fail(problem: str | PossettleError) -> NoReturn:
+    """End the command with what was wrong on stderr, in English then Chinese, exit status 1.
+
+    An error is worded by :func:`possettle.explain.explain`; a plain string (English
+    only) gets the general Chinese line: give an error raised with a catalog key instead.
+    """
+    from possettle.explain import by_class, explain
+
+    if isinstance(problem, PossettleError):
+        en, zh = (text := explain(problem)).en, text.zh
+    else:
+        en, zh = problem, by_class(PossettleError).zh
+    err().print(f"[bold red]error:[/] {escape(en)}", soft_wrap=True)
+    err().print(f"[bold red]错误：[/]{escape(zh)}", soft_wrap=True)
     raise typer.Exit(1)
 
 
@@ -74,9 +86,9 @@ def user_errors() -> Iterator[None]:
     try:
         yield
     except PossettleError as e:
-        fail(str(e))
+        fail(e)
     except exc.SQLAlchemyError as e:
-        fail(str(translate(e, "ledger")))
+        fail(translate(e, "ledger"))
 
 
 def _plain(value: Any) -> Any:

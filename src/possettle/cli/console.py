@@ -20,6 +20,7 @@ from possettle.clock import SystemClock
 from possettle.console.app import create_app
 from possettle.console.auth import add_user
 from possettle.console.errors import UserRejected
+from possettle.errors import ConfigError
 from possettle.ledger.kinds import ConsoleRole
 from possettle.logs import configure_logging
 
@@ -88,10 +89,10 @@ def user_add(
     if password is None:
         password = getpass.getpass("password: ")
         if getpass.getpass("again: ") != password:
-            fail("the two passwords differ")
+            fail(ConfigError.said("console.passwords_differ"))
     with ledger(db) as engine:
         try:
             add_user(engine, username, password, role, SystemClock().now())
         except UserRejected as e:
-            fail(str(e))
+            fail(e)
     typer.echo(f"console user {username} added ({role.value})")

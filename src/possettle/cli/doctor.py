@@ -13,6 +13,7 @@ import typer
 from possettle.cli.common import JsonOption, fail, out, print_json, user_errors
 from possettle.doctor.render import render
 from possettle.doctor.run import Options, diagnose, diagnose_from_host
+from possettle.errors import ConfigError
 from possettle.ledger.engine import create_engine_for
 from possettle.logs import configure_logging
 
@@ -69,7 +70,7 @@ def doctor_command(
             elif engine is not None and tid:
                 report = diagnose_from_host(engine, tid)
             else:
-                fail("give --dir DIR (a terminal), or --host-db URL --tid TID (the host's side)")
+                fail(ConfigError.said("doctor.what_to_diagnose"))
         finally:
             if engine is not None:
                 engine.dispose()

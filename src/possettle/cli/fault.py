@@ -36,7 +36,9 @@ def parse_address(text: str, option: str, *, default_host: str | None = None) ->
     lowest = 0 if default_host is not None else 1  # port 0: let the system pick (listen only)
     if not host or not port.isdigit() or not lowest <= int(port) <= 65535:
         shape = "[HOST:]PORT" if default_host is not None else "HOST:PORT"
-        raise ConfigError(f"{option} must be {shape} with a port from {lowest} to 65535: {text!r}")
+        raise ConfigError.said(
+            "fault.address", option=option, shape=shape, lowest=lowest, text=repr(text)
+        )
     return host, int(port)
 
 

@@ -30,13 +30,13 @@ from possettle.cli.common import (
     user_errors,
 )
 from possettle.cli.serve import serve_command
-from possettle.crypto.keys import Key
+from possettle.crypto.keys import Key, check_value_text
 from possettle.crypto.vault import ENV_VAR as VAULT_KEY_ENV
 from possettle.crypto.vault import Vault
 from possettle.errors import ConfigError
 from possettle.host import registry
 from possettle.host.policy import DEFAULT_SETTLEMENT_MAC, SETTLEMENT_MAC, SettlementMac
-from possettle.iso8583.framing import version_digits
+from possettle.iso8583.framing import version_digits, version_text
 from possettle.ledger import queries
 from possettle.ledger.engine import create_engine_for, key_file_for, redacted, sqlite_path
 from possettle.ledger.kinds import TerminalStatus
@@ -71,14 +71,19 @@ def _require_ledger(db: str) -> None:
     """Refuse to work on a ledger that was never created (instead of creating an empty one)."""
     path = sqlite_path(db)
     if path is not None and not path.exists():
-        fail(f"no ledger at {path}: create it with `possettle host init --db {db}`")
+        fail(ConfigError.said("ledger.missing", path=path, db=db))
     revision = current_revision(db)
     if revision is None:
-        fail(f"ledger {redacted(db)} is not initialised: run `possettle host init --db {db}`")
+        fail(ConfigError.said("ledger.not_initialised", ledger=redacted(db), db=db))
     if revision != head_revision():
         fail(
-            f"ledger {redacted(db)} is at schema revision {revision}, this possettle needs "
-            f"{head_revision()}: run `possettle host init --db {db}` to upgrade it"
+            ConfigError.said(
+                "ledger.old_revision",
+                ledger=redacted(db),
+                revision=revision,
+                head=head_revision(),
+                db=db,
+            )
         )
 
 
@@ -100,15 +105,8 @@ def _existing_vault(db: str, key_file: Path | None) -> Vault:
     """The vault the ledger's sealed keys were written with; never a silently fresh one."""
     path = _key_path(db, key_file)
     if not os.environ.get(VAULT_KEY_ENV) and not path.exists():
-        fail(
-            f"vault key file {path} not found; it is created by `possettle host init` "
-            f"(pass --key-file or set ${VAULT_KEY_ENV} if it lives elsewhere)"
-        )
+        fail(ConfigError.said("ledger.no_vault_key", path=path, env=VAULT_KEY_ENV))
     return Vault.from_env_or_file(path)
-
-
-def _version_text(digits: str) -> str:
-    return ".".join(str(int(digits[i : i + 2])) for i in (0, 2, 4))
 
 
 # ----------------------------------------------------------------------------- init
@@ -228,11 +226,11 @@ def terminal_add(
         with _ledger(db) as engine:
             vault = _existing_vault(db, key_file)
             with engine.begin() as conn:
-                key, kcv = registry.add_terminal(
+                key, _ = registry.add_terminal(
                     conn, vault, tid, mid, given, region=region, model=model
                 )
     # Showing the TMK here is the one deliberate opt-in (Key.hex): it must reach the terminal.
-    kcv_hex = kcv[:3].hex().upper()
+    kcv_hex = check_value_text(key)
     if as_json:
         print_json({"tid": tid, "mid": mid, "tmk": key.hex(), "tmk_kcv": kcv_hex})
         return
@@ -267,7 +265,7 @@ def terminal_list(
         keys = "signed on" if r.signed_on else ("issued" if r.has_working_keys else "none")
         if r.needs_signon:
             keys += ", must sign on"
-        version = _version_text(r.software_version) if r.software_version else "-"
+        version = version_text(r.software_version) if r.software_version else "-"
         batch = f"{r.current_batch:06d}"
         region, model = r.region or "-", r.model or "-"
         table.add_row(*cells(r.tid, r.mid, r.status.value, batch, version, keys, region, model))
@@ -505,7 +503,7 @@ def policy(
             try:
                 digits = version_digits(min_version)
             except ValueError as e:
-                raise ConfigError(f"--min-version: {e}") from e
+                raise ConfigError.said("policy.bad_min_version", reason=e) from e
         with _ledger(db) as engine, engine.begin() as conn:
             if digits is not None:
                 queries.set_policy(conn, MIN_VERSION, digits)
@@ -515,7 +513,7 @@ def policy(
             mac = SettlementMac.parse(
                 queries.get_policy(conn, SETTLEMENT_MAC, DEFAULT_SETTLEMENT_MAC.value)
             )
-    shown = None if current == NO_MIN_VERSION else _version_text(current)
+    shown = None if current == NO_MIN_VERSION else version_text(current)
     if as_json:
         print_json(
             {"min_version": shown, "min_version_digits": current, "settlement_mac": mac.value}

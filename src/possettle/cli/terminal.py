@@ -20,19 +20,15 @@ from rich import box
 from rich.table import Table
 
 from possettle.cli.common import JsonOption, cells, err, out, print_json
-from possettle.crypto.keys import Key
+from possettle.crypto.errors import KeyMaterialError
+from possettle.crypto.keys import Key, check_value_text
 from possettle.errors import ConfigError, PossettleError
 from possettle.iso8583.codes import describe
+from possettle.iso8583.framing import version_digits
 from possettle.terminal.config import TerminalConfig
 from possettle.terminal.crashpoints import POINTS
 from possettle.terminal.errors import (
-    HostRefused,
-    JournalCorrupt,
-    JournalError,
-    LinkDown,
-    PrinterError,
     Refused,
-    ReplyTimeout,
     SoftwareCrash,
 )
 from possettle.terminal.informer import Informer
@@ -96,37 +92,15 @@ def _boundary(as_json: bool) -> Iterator[None]:
             err().print(f"[bold red]refused:[/] {exc.en}\n[bold red]拒绝：[/]{exc.zh}")
         raise typer.Exit(1) from None
     except PossettleError as exc:
-        en, zh = _bilingual(exc)
+        from possettle.explain import explain
+
+        en, zh = (text := explain(exc)).en, text.zh
         if as_json:
             print_json({"ok": False, "error": str(exc), "type": type(exc).__name__,
                         "message": {"en": en, "zh": zh}})  # fmt: skip
         else:
             err().print(f"error: {en}\n错误：{zh}", soft_wrap=True, markup=False)
         raise typer.Exit(1) from None
-
-
-def _bilingual(exc: PossettleError) -> tuple[str, str]:
-    """What the merchant reads: the host's answer or the link's state, in both languages."""
-    if isinstance(exc, HostRefused) and len(exc.code) == 2:
-        code = describe(exc.code)
-        return f"{exc} ({code.en})", f"主机应答 {exc.code}：{code.zh}"
-    if isinstance(exc, ReplyTimeout):
-        return (
-            f"{exc}: the host did not answer in time",
-            "主机未及时应答（交易结果未知时已登记冲正）",
-        )
-    if isinstance(exc, LinkDown):
-        return f"{exc}: the host cannot be reached", "无法连接收单主机，请检查网络后重试"
-    if isinstance(exc, PrinterError):
-        return f"{exc}: the printer is not ready", "打印机未就绪，单据已保存待重打"
-    if isinstance(exc, JournalCorrupt):
-        return f"{exc}", (
-            "交易流水文件已损坏：`possettle terminal export --rescue` 可导出仍可读的记录，"
-            "`possettle terminal rescue` 可重建后继续结算"
-        )
-    if isinstance(exc, JournalError):
-        return f"{exc}", "交易流水存储出错，请联系技术支持"
-    return str(exc), f"操作失败：{exc}"
 
 
 SOFTWARE_CRASH_EXIT = 70  # EX_SOFTWARE
@@ -142,7 +116,10 @@ def _run(directory: Path, as_json: bool, work: Callable[[Pos], Awaitable[T]]) ->
             return asyncio.run(go())
         except SoftwareCrash as exc:
             # Journaled by the core; the process exits EX_SOFTWARE, the open marker still set.
-            err().print(f"[bold red]software crash:[/] {exc.kind} (journaled)")
+            err().print(
+                f"[bold red]software crash:[/] {exc.kind} (journaled)\n"
+                f"[bold red]软件故障：[/]{exc.kind}（已记入流水，再次运行将从中断处继续）"
+            )
             raise typer.Exit(SOFTWARE_CRASH_EXIT) from exc
     raise AssertionError("unreachable")  # pragma: no cover
 
@@ -192,8 +169,11 @@ def init_command(
     host: Annotated[str, typer.Option("--host", help="The acquirer host.")] = "127.0.0.1",
     port: Annotated[int, typer.Option("--port", help="The host's port.")] = 5000,
     version: Annotated[
-        str, typer.Option("--version", help="Software version, six digits.")
-    ] = "010000",
+        str,
+        typer.Option(
+            "--version", metavar="MAJOR.MINOR.PATCH", help="Software version, e.g. 1.2.3."
+        ),
+    ] = "1.0.0",
     region: Annotated[str, typer.Option("--region", help="Region (fleet grouping).")] = "",
     merchant_name: Annotated[str, typer.Option("--merchant-name")] = "possettle merchant",
     printer: Annotated[
@@ -209,14 +189,19 @@ def init_command(
     with _boundary(as_json):
         try:
             key = Key.from_hex(read_secret("--tmk", tmk) or "")
+        except KeyMaterialError as exc:
+            raise ConfigError.said("terminal.bad_tmk", reason=exc) from exc
+        try:
+            # the version is shown and typed as 1.2.3; six digits (010203) are its wire form
+            digits = version if version.isdigit() else version_digits(version)
         except ValueError as exc:
-            raise ConfigError(f"--tmk: {exc}") from exc
+            raise ConfigError.said("terminal.bad_version", reason=exc) from exc
         cfg = TerminalConfig(
             tid=tid,
             mid=mid,
             host=host,
             port=port,
-            version=version,
+            version=digits,
             region=region,
             merchant_name=merchant_name,
             printer=printer,
@@ -228,7 +213,7 @@ def init_command(
             "tid": tid,
             "mid": mid,
             "host": f"{host}:{port}",
-            "tmk_check_value": key.check_value.hex().upper()[:8],
+            "tmk_check_value": check_value_text(key),
         }
         if as_json:
             print_json(data)
@@ -538,11 +523,25 @@ def settle_command(
                 f"[bold red]settlement failed 结算失败[/] batch {report['batch']:06d} at "
                 f"step {f.get('step')}: {f.get('message')}"
             )
+            out().print(f"原因：{_failure_zh(f)}")
             out().print("run `possettle terminal settle` again to resume / 再次结算将从中断处继续")
         for note in report["notes"]:
             out().print(note)
     if not report["ok"]:
         raise typer.Exit(1)
+
+
+def _failure_zh(failure: dict[str, Any]) -> str:
+    """Why a settlement stopped, in Chinese: the host's answer, or the link."""
+    from possettle.messages.catalog import say
+
+    code = str(failure.get("code") or "")
+    if len(code) == 2:
+        meaning = describe(code)
+        return say("settle.answered", code=code, meaning_en=meaning.en, meaning_zh=meaning.zh).zh
+    if failure.get("link"):
+        return say("settle.link").zh
+    return say("settle.stopped").zh
 
 
 @app.command("reprint")

@@ -64,9 +64,9 @@ def add_user(
     """Create a console user (``possettle console user add``); a duplicate name is refused
     (:class:`UserExists`), as is a name or password outside the rules (:class:`UserRejected`)."""
     if not username or len(username) > 40:
-        raise UserRejected("username must be 1 to 40 characters")
+        raise UserRejected.said("console.username_length")
     if len(password) < 8:
-        raise UserRejected("password must be at least 8 characters")
+        raise UserRejected.said("console.password_short")
     try:
         with engine.begin() as conn:
             conn.execute(
@@ -76,7 +76,7 @@ def add_user(
                 )
             )  # fmt: skip
     except exc.IntegrityError as e:
-        raise UserExists(f"console user {username!r} already exists") from e
+        raise UserExists.said("console.user_exists", username=repr(username)) from e
 
 
 def list_users(engine: Engine) -> list[dict[str, object]]:

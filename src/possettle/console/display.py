@@ -28,6 +28,7 @@ from typing import Final
 from zoneinfo import ZoneInfo
 
 from possettle.console.errors import ConsoleError
+from possettle.iso8583.framing import version_text
 
 DEFAULT_ZONE: Final = "Asia/Shanghai"
 
@@ -70,11 +71,7 @@ def amount(lang: str, minor: int | None, currency: str = "156") -> str:
 
 def version(digits: str | None) -> str:
     """Software version ``010203`` (the frame header's form) as ``1.2.3``; other text as is."""
-    if digits is None:
-        return ""
-    if len(digits) == 6 and digits.isdigit():
-        return ".".join(str(int(digits[i : i + 2])) for i in (0, 2, 4))
-    return digits
+    return "" if digits is None else version_text(digits)
 
 
 def _offset_text(delta: timedelta | None) -> str:

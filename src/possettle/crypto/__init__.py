@@ -13,7 +13,7 @@ cryptography 47 the decrepit ``TripleDES`` itself warns for 8- and 16-byte keys,
 too: psec's decode errors quote PIN digits.
 
 Nothing here shows key bytes or PINs in ``repr``/``str`` or in error messages:
-``Key(16B kcv=8D0A74)``, ``Pin(****)``, ``Vault(key_id=…)``; :meth:`Key.hex` is the opt-in.
+``Key(16B kcv=43C6CCCB)``, ``Pin(****)``, ``Vault(key_id=…)``; :meth:`Key.hex` is the opt-in.
 """
 
 from __future__ import annotations

@@ -9,7 +9,7 @@ Field 62 of an 0810 (sign-on mode ``003``) is 40 bytes (protocol §6)::
 
 >>> tmk = Key.from_hex("CA5D92598DCA48CE8A4C76361A9269E9")
 >>> tmk
-Key(16B kcv=43C6CC)
+Key(16B kcv=43C6CCCB)
 >>> keys = decode_field62(tmk, encode_field62(tmk, WorkingKeys(generate_key(16), generate_key(8))))
 """
 
@@ -64,14 +64,14 @@ class Key:
         """
         digits = text.strip()
         if len(digits) not in (2 * n for n in KEY_LENGTHS):
-            raise KeyMaterialError(f"key hex is {len(digits)} characters, expecting 16, 32 or 48")
+            raise KeyMaterialError.said("key.hex_length", length=len(digits))
         for pos, ch in enumerate(digits):
             if ch not in "0123456789abcdefABCDEF":
-                raise KeyMaterialError(f"key hex has a non-hex character at position {pos}")
+                raise KeyMaterialError.said("key.hex_char", pos=pos)
         key = cls(binascii.unhexlify(digits))
         if require_odd_parity and not key.has_odd_parity:
             bad = [i for i, b in enumerate(key.material) if not _odd_parity(b)]
-            raise KeyMaterialError(f"key bytes at offsets {bad} do not have odd parity")
+            raise KeyMaterialError.said("key.parity", offsets=bad)
         return key
 
     def __len__(self) -> int:
@@ -92,7 +92,7 @@ class Key:
 
     def __repr__(self) -> str:
         # Three bytes of check value is the usual display form (as on key ceremony forms).
-        return f"Key({len(self.material)}B kcv={self._kcv[:3].hex().upper()})"
+        return f"Key({len(self.material)}B kcv={self._kcv.hex().upper()})"
 
     __str__ = __repr__
 
@@ -109,6 +109,16 @@ def check_value(key: Key) -> bytes:
     'AB7153CA'
     """
     return key.check_value
+
+
+def check_value_text(key: Key) -> str:
+    """The check value as shown everywhere (terminal, host, errors, doctor): 4 bytes, 8 hex
+    digits, the length field 62 carries (protocol §6).
+
+    >>> check_value_text(Key.from_hex("5BB5C72CD00B7338"))
+    'AB7153CA'
+    """
+    return key.check_value.hex().upper()
 
 
 def generate_key(length: int) -> Key:

@@ -12,6 +12,7 @@ from possettle.doctor.model import Evidence
 from possettle.doctor.probes import LinkProbe, PrinterProbe, ReaderProbe
 from possettle.doctor.wording import Text, join, say
 from possettle.iso8583.codes import describe, issuer_down_codes
+from possettle.iso8583.framing import version_text
 from possettle.link.failure import LinkFailure
 from possettle.terminal.journal.events import (
     BatchMismatch,
@@ -415,7 +416,8 @@ def _host(i: Inputs, s: Signals) -> None:
         s.add("code.restricted", _ev("host", "terminal.status", h.status, text))
     version = i.journal.config.version if i.journal.config else h.software_version
     if version and version < h.min_version:
-        text = say("evidence.below_min_version", version=version, min=h.min_version)
+        shown, least = version_text(version), version_text(h.min_version)
+        text = say("evidence.below_min_version", version=shown, min=least)
         minimum = {"version": version, "min": h.min_version}
         s.add("code.58.minver", _ev("host", "policy.min_version", minimum, text))
     else:
@@ -473,7 +475,8 @@ def _host(i: Inputs, s: Signals) -> None:
         s.add("fleet.region_dark", _ev("fleet", "region.dark", dark, text))
     if h.version_terminals >= 3 and h.version_failing / h.version_terminals >= 0.5:
         version, failing, of = h.software_version, h.version_failing, h.version_terminals
-        text = say("evidence.version_failing", version=version, failing=failing, of=of)
+        shown = version_text(version)
+        text = say("evidence.version_failing", version=shown, failing=failing, of=of)
         counts = {"version": version, "failing": failing, "of": of}
         s.add("fleet.version_failing", _ev("fleet", "version.failing", counts, text))
     if h.fleet_terminals >= 3 and h.fleet_issuer_failing >= max(3, h.fleet_terminals // 3):

@@ -73,16 +73,14 @@ def check_mid(mid: str) -> str:
 
 def _check_id(what: str, value: str, length: int) -> str:
     if not isinstance(value, str):
-        raise RegistryError(f"{what} must be a string, got {type(value).__name__}")
+        raise RegistryError.said("registry.id_type", what=what, type=type(value).__name__)
     if len(value) != length:
-        raise RegistryError(
-            f"{what} {value!r} is {len(value)} characters, expecting exactly {length}"
+        raise RegistryError.said(
+            "registry.id_length", what=what, value=repr(value), length=len(value), expected=length
         )
     for pos, ch in enumerate(value):
         if not (" " <= ch <= "~"):
-            raise RegistryError(
-                f"{what} {value!r} has a non-printable or non-ASCII character at position {pos}"
-            )
+            raise RegistryError.said("registry.id_char", what=what, value=repr(value), pos=pos)
     return value
 
 
@@ -133,14 +131,14 @@ def _now(at: datetime | None) -> datetime:
     return at if at is not None else SystemClock().now()
 
 
-def _insert(conn: Connection, stmt: sa.Insert, duplicate: str) -> None:
+def _insert(conn: Connection, stmt: sa.Insert, duplicate: RegistryError) -> None:
     # A savepoint, so a concurrent duplicate (another host process) leaves the caller's
     # transaction usable and becomes a RegistryError instead of a driver error.
     try:
         with conn.begin_nested():
             conn.execute(stmt)
     except exc.IntegrityError as e:
-        raise RegistryError(duplicate) from e
+        raise duplicate from e
 
 
 def add_merchant(
@@ -156,18 +154,18 @@ def add_merchant(
     stored_address = None if address is None else check_address(mid, address)
     check_mid(mid)
     if not name.strip():
-        raise RegistryError(f"merchant {mid!r} needs a non-empty name")
+        raise RegistryError.said("registry.merchant_name_empty", mid=repr(mid))
     if len(name) > MERCHANT_NAME_MAX:
-        raise RegistryError(
-            f"merchant name for {mid!r} is {len(name)} characters, at most {MERCHANT_NAME_MAX}"
+        raise RegistryError.said(
+            "registry.merchant_name_long", mid=repr(mid), length=len(name), most=MERCHANT_NAME_MAX
         )
     if _exists(conn, merchants.c.mid, mid):
-        raise RegistryError(f"merchant {mid!r} is already registered")
+        raise RegistryError.said("registry.merchant_exists", mid=repr(mid))
     values = {"mid": mid, "name": name, "status": MerchantStatus.ACTIVE.value}
     if stored_address is not None:
         values["address"] = stored_address  # named only when given (older ledgers lack it)
     stmt = merchants.insert().values(**values, created_at=_now(at))
-    _insert(conn, stmt, f"merchant {mid!r} is already registered")
+    _insert(conn, stmt, RegistryError.said("registry.merchant_exists", mid=repr(mid)))
 
 
 def add_terminal(
@@ -184,16 +182,17 @@ def add_terminal(
     """Register terminal ``tid`` under merchant ``mid`` with ``tmk`` (a fresh 16-byte one if None).
 
     Returns the TMK and its 4-byte check value so the caller can show them ONCE; the
-    database holds only the sealed TMK and the first 3 check-value bytes as hex.
+    database holds only the sealed TMK and the check value as 8 hex digits (ledgers made
+    before check values were shown one length everywhere hold the first 3 bytes).
     """
     check_tid(tid)
     check_mid(mid)
     if tmk is not None and len(tmk) not in (16, 24):
-        raise RegistryError(f"TMK for {tid!r} is {len(tmk)} bytes, expecting 16 (double length)")
+        raise RegistryError.said("registry.tmk_length", tid=repr(tid), length=len(tmk))
     if not _exists(conn, merchants.c.mid, mid):
-        raise RegistryError(f"cannot add terminal {tid!r}: merchant {mid!r} is not registered")
+        raise RegistryError.said("registry.merchant_unknown", tid=repr(tid), mid=repr(mid))
     if _exists(conn, terminals.c.tid, tid):
-        raise RegistryError(f"terminal {tid!r} is already registered")
+        raise RegistryError.said("registry.terminal_exists", tid=repr(tid))
     key = tmk if tmk is not None else generate_key(TMK_LENGTH)
     kcv = check_value(key)
     stmt = terminals.insert().values(
@@ -203,10 +202,10 @@ def add_terminal(
         region=region,
         model=model,
         tmk_sealed=vault.seal_key(key, _aad("tmk", tid)),
-        tmk_kcv=kcv[:3].hex().upper(),
+        tmk_kcv=kcv.hex().upper(),
         created_at=_now(at),
     )
-    _insert(conn, stmt, f"terminal {tid!r} is already registered")
+    _insert(conn, stmt, RegistryError.said("registry.terminal_exists", tid=repr(tid)))
     return key, kcv
 
 
@@ -230,10 +229,12 @@ def set_terminal_status(conn: Connection, tid: str, status: TerminalStatus | str
         value = TerminalStatus(status)
     except ValueError as e:
         allowed = ", ".join(s.value for s in TerminalStatus)
-        raise RegistryError(f"terminal status {status!r} is not one of {allowed}") from e
+        raise RegistryError.said(
+            "registry.status_unknown", status=repr(status), allowed=allowed
+        ) from e
     done = conn.execute(terminals.update().where(terminals.c.tid == tid).values(status=value.value))
     if done.rowcount != 1:
-        raise RegistryError(f"terminal {tid!r} is not registered")
+        raise RegistryError.said("registry.terminal_unknown", tid=repr(tid))
 
 
 def get_terminal_keys(conn: Connection, vault: Vault, tid: str) -> TerminalKeys:
@@ -243,7 +244,7 @@ def get_terminal_keys(conn: Connection, vault: Vault, tid: str) -> TerminalKeys:
         sa.select(t.tmk_sealed, t.pik_sealed, t.mak_sealed).where(t.tid == tid)
     ).first()
     if r is None:
-        raise RegistryError(f"terminal {tid!r} is not registered")
+        raise RegistryError.said("registry.terminal_unknown", tid=repr(tid))
     return TerminalKeys(
         tmk=vault.open_key(r.tmk_sealed, _aad("tmk", tid)),
         pik=None if r.pik_sealed is None else vault.open_key(r.pik_sealed, _aad("pik", tid)),

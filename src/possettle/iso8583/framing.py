@@ -92,6 +92,18 @@ def version_digits(version: str) -> str:
     return "".join(f"{int(p):02d}" for p in parts)
 
 
+def version_text(digits: str) -> str:
+    """``"010203"`` → ``"1.2.3"``: how a version is shown everywhere (anything that is not six
+    digits is shown as it is).
+
+    >>> version_text("010203"), version_text("100000")
+    ('1.2.3', '10.0.0')
+    """
+    if len(digits) != 6 or not digits.isdigit():
+        return digits
+    return ".".join(str(int(digits[i : i + 2])) for i in (0, 2, 4))
+
+
 @dataclass(frozen=True, slots=True)
 class Frame:
     tpdu: Tpdu

@@ -48,24 +48,19 @@ def normalize_url(url: str) -> str:
     """
     text = url.strip()
     if not text:
-        raise ConfigError("ledger URL is empty: give a file path, sqlite:///path or postgresql://…")
+        raise ConfigError.said("ledger.url_empty")
     for scheme in _PG_SCHEMES:
         if text.startswith(scheme):
             return "postgresql+psycopg://" + text[len(scheme) :]
     if text.startswith("sqlite:"):
         if text in ("sqlite://", "sqlite:///:memory:") or ":memory:" in text:
-            raise ConfigError(
-                f"ledger URL {url!r} is an in-memory database; the ledger must be a file"
-            )
+            raise ConfigError.said("ledger.url_memory", url=repr(url))
         if not text.startswith("sqlite:///") or len(text) == len("sqlite:///"):
-            raise ConfigError(f"ledger URL {url!r} is not of the form sqlite:///path/to/file.db")
+            raise ConfigError.said("ledger.url_sqlite", url=repr(url))
         return _sqlite_url(Path(text[len("sqlite:///") :]))
     if "://" in text:
         scheme = text.split("://", 1)[0]
-        raise ConfigError(
-            f"ledger URL {url!r} has unsupported scheme {scheme!r}: "
-            "use a file path, sqlite:///path or postgresql://user@host/db"
-        )
+        raise ConfigError.said("ledger.url_scheme", url=repr(url), scheme=repr(scheme))
     return _sqlite_url(Path(text))
 
 

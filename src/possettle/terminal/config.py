@@ -20,6 +20,7 @@ from pydantic import (
 )
 
 from possettle.errors import ConfigError
+from possettle.terminal.printer.spec import check_spec
 from possettle.validation_messages import problems
 
 CONFIG_FILE = "terminal.json"
@@ -35,6 +36,8 @@ class InvalidConfig(ConfigError):
     def __init__(self, problems: list[str]) -> None:
         super().__init__("; ".join(problems))
         self.problems = problems
+        fields = "、".join(p.split(": ", 1)[0] for p in problems)
+        self.worded("terminal.bad_settings", problems="; ".join(problems), fields=fields)
 
     def __reduce__(self) -> tuple[type[InvalidConfig], tuple[list[str]]]:
         return (type(self), (self.problems,))
@@ -112,6 +115,19 @@ class TerminalConfig(BaseModel):
             raise ValueError(f"version {version!r} must be six digits (major minor patch)")
         return version
 
+    @field_validator("printer")
+    @classmethod
+    def _printer(cls, spec: str) -> str:
+        check_spec(spec)
+        return spec
+
+    @field_validator("max_journal_bytes")
+    @classmethod
+    def _max_journal_bytes(cls, limit: int | None) -> int | None:
+        if limit is not None and limit <= 0:
+            raise ValueError(f"max_journal_bytes {limit} must be a positive number of bytes")
+        return limit
+
     @field_validator("timeout")
     @classmethod
     def _timeout(cls, timeout: float) -> float:
@@ -137,18 +153,19 @@ class TerminalConfig(BaseModel):
         try:
             data = json.loads(path.read_text(encoding="utf-8"))
         except FileNotFoundError as exc:
-            raise ConfigError(
-                f"{directory} is not a terminal directory (no {CONFIG_FILE}); "
-                "run `possettle terminal init` first"
-            ) from exc
+            raise ConfigError.said("terminal.no_directory", directory=directory) from exc
         except (OSError, ValueError) as exc:
-            raise ConfigError(f"cannot read {path}: {exc}") from exc
+            raise ConfigError.said("terminal.unreadable_config", path=path, reason=exc) from exc
         if not isinstance(data, dict):
-            raise ConfigError(f"{path}: a JSON object of settings is expected")
+            raise ConfigError.said("terminal.config_not_object", path=path)
         try:
             return cls(**data)
         except InvalidConfig as exc:
-            raise ConfigError("; ".join(f"{path}: {p}" for p in exc.problems)) from None
+            problems = "; ".join(exc.problems)
+            fields = "、".join(p.split(": ", 1)[0] for p in exc.problems)
+            raise ConfigError.said(
+                "terminal.bad_config", path=path, problems=problems, fields=fields
+            ) from None
 
     def save(self, directory: Path) -> None:
         path = directory / CONFIG_FILE

@@ -251,9 +251,13 @@ class Pos:
         op: Operator = DEFAULT_OPERATOR,
         allow_offline: bool = True,
     ) -> TxnResult:
+        # Every input is checked before anything is journaled or sent: a PIN of the wrong
+        # shape must not cost a voucher number, nor leave a reversal for the host to refuse.
         try:
             v.check_pan(pan)
             v.check_expiry(expiry, self.terminal.clock.now())
+            if pin is not None:
+                v.check_pin(pin)
         except Refused as exc:
             raise self._refused(exc, Operation.SALE) from None
         self._check(op, Operation.SALE, amount)
@@ -330,6 +334,10 @@ class Pos:
         return None
 
     async def void(self, orig_stan: int, *, op: Operator = DEFAULT_OPERATOR) -> TxnResult:
+        try:
+            v.parse_original_ref(self.terminal.batch, orig_stan)
+        except Refused as exc:
+            raise self._refused(exc, Operation.VOID) from None
         # A void gives back the original's amount: that is what the role's void limit caps.
         orig = q.find_txn(self.journal.conn, self.terminal.batch, orig_stan)
         self._check(op, Operation.VOID, None if orig is None else orig.amount)
@@ -350,12 +358,19 @@ class Pos:
         pan: str | None = None,
         op: Operator = DEFAULT_OPERATOR,
     ) -> TxnResult:
-        self._check(op, Operation.REFUND, amount)
-        if pan is not None:
-            try:
+        try:
+            v.parse_original_ref(orig_batch, orig_stan, orig_date)
+            if rrn is not None:
+                v.check_rrn(rrn)
+            if pan is not None:
                 v.check_pan(pan)
-            except Refused as exc:
-                raise self._refused(exc, Operation.REFUND) from None
+        except Refused as exc:
+            raise self._refused(exc, Operation.REFUND) from None
+        self._check(op, Operation.REFUND, amount)
+        try:
+            self.payments.check_refundable(amount, orig_batch, orig_stan, rrn)
+        except Refused as exc:
+            raise self._refused(exc, Operation.REFUND) from None
         result = await self._online(
             lambda: self.payments.refund(
                 amount,

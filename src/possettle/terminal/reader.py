@@ -71,7 +71,9 @@ def read_state(directory: Path) -> ReaderState:
         return ReaderState.OK
     except (OSError, ValueError, KeyError, TypeError) as exc:
         allowed = ", ".join(s.value for s in ReaderState)
-        raise ConfigError(f"{path}: not a reader state file ({allowed}): {exc}") from exc
+        raise ConfigError.said(
+            "terminal.reader_state_file", path=path, allowed=allowed, reason=exc
+        ) from exc
 
 
 def set_state(directory: Path, state: ReaderState) -> None:

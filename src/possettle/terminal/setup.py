@@ -28,10 +28,10 @@ def init_terminal(
     and its transactions, and only replaces the configuration and the TMK).
     """
     if len(tmk) != 16:
-        raise ConfigError("the TMK must be a double-length (16-byte, 32 hex digit) key")
+        raise ConfigError.said("terminal.tmk_length")
     directory.mkdir(parents=True, exist_ok=True)
     if (directory / CONFIG_FILE).exists() and not force:
-        raise ConfigError(f"{directory} already holds a terminal; use --force to re-key it")
+        raise ConfigError.said("terminal.exists", directory=directory)
     config.save(directory)
     vault = Vault.load_or_create(directory / KEY_FILE)
     journal = Journal.open(

@@ -24,12 +24,13 @@ from pathlib import Path
 from typing import Any
 
 from possettle.clock import Clock, OffsetClock, SystemClock
-from possettle.crypto.keys import Key
+from possettle.crypto.errors import KeyCheckError
+from possettle.crypto.keys import Key, check_value_text
 from possettle.crypto.vault import Vault
 from possettle.errors import ConfigError
 from possettle.iso8583.codec import Fields
 from possettle.iso8583.fields import NetworkCode
-from possettle.iso8583.framing import Tpdu
+from possettle.iso8583.framing import Tpdu, version_text
 from possettle.link import requests as m
 from possettle.link.client import Link, LinkError, LinkTimeout, LinkUnreachable, ReplyMacError
 from possettle.terminal.config import (
@@ -183,7 +184,8 @@ class Terminal:
         if self._link is None:
             tmk = self.key("tmk")
             if tmk is None:
-                raise HostRefused("keys", "no TMK loaded: run `possettle terminal init --tmk HEX`")
+                no_tmk = "no TMK loaded: run `possettle terminal init --tmk HEX`"
+                raise HostRefused("keys", no_tmk).worded("signon.no_tmk")
             c = self.config
             self._link = Link(
                 c.host,
@@ -258,8 +260,18 @@ class Terminal:
         assert tmk is not None  # link() checked
         outcome = signon.after_sign_on(ex.reply, tmk)
         if isinstance(outcome, signon.SignOnRefused):
-            self.journal.event(SignOnRefused(code=outcome.code, stan=stan, field63=outcome.text))
-            raise HostRefused(outcome.code, f"sign-on refused with {outcome.code} {outcome.text}")
+            event = SignOnRefused(code=outcome.code, stan=stan, field63=outcome.text)
+            self.journal.event(event)
+            refused = HostRefused(
+                outcome.code, f"sign-on refused with {outcome.code} {outcome.text}"
+            )
+            if outcome.code == "58" and event.min_version is not None:
+                refused.worded(
+                    "signon.min_version",
+                    version=version_text(self.config.version),
+                    minimum=version_text(event.min_version),
+                )
+            raise refused
         if isinstance(outcome, signon.KeysUnreadable):
             # The host has replaced our session with keys we cannot read (§6): whatever keys
             # we still hold are dead there too, so we stay signed off until a sign-on works.
@@ -267,7 +279,19 @@ class Terminal:
                 self.journal.set_meta(conn, "needs_signon", "1")
                 self.journal.add_event(conn, KeyCheckFailed(error=str(outcome.error)))
             message = f"working keys failed their check: {outcome.error}"
-            raise HostRefused("keys", message) from outcome.error
+            refused = HostRefused("keys", message)
+            here = check_value_text(tmk)
+            if isinstance(outcome.error, KeyCheckError):
+                refused.worded(
+                    "signon.tmk_mismatch",
+                    tmk_check=here,
+                    key=outcome.error.key,
+                    expected=outcome.error.expected.hex().upper(),
+                    actual=outcome.error.actual.hex().upper(),
+                )
+            else:
+                refused.worded("signon.keys_unreadable", tmk_check=here)
+            raise refused from outcome.error
         keys, host_batch = outcome.keys, outcome.batch
         offset = self._offset_from(ex.reply)
         with self.journal.write("sign_on") as conn:
@@ -295,8 +319,8 @@ class Terminal:
         return SignOn(
             "00",
             self.batch,
-            keys.pik.check_value.hex().upper()[:8],
-            keys.mak.check_value.hex().upper()[:8],
+            check_value_text(keys.pik),
+            check_value_text(keys.mak),
             offset,
         )
 
@@ -378,7 +402,7 @@ class Terminal:
         rows = q.batch_txns(conn, batch)
         last = q.last_settlement(conn)
         keys = {
-            name: (k.check_value.hex().upper()[:8] if (k := self.key(name)) else None)
+            name: (check_value_text(k) if (k := self.key(name)) else None)
             for name in ("tmk", "pik", "mak")
         }
         return {

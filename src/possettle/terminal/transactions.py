@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from possettle.cards import card_org, mask_pan
 from possettle.iso8583.codec import Fields
 from possettle.link import requests as m
+from possettle.money import yuan
 from possettle.terminal.errors import HostRefused, HostUnreachable, Refused
 from possettle.terminal.journal import queries as q
 from possettle.terminal.journal.events import NoReply, ReversalStuck
@@ -18,6 +19,7 @@ from possettle.terminal.journal.records import TxnKind, TxnRow, TxnState
 from possettle.terminal.operations import online
 from possettle.terminal.operations.answer import BadMac, NotSent, Unanswered
 from possettle.terminal.shell import Terminal
+from possettle.terminal.validation import check_pin
 
 
 @dataclass(frozen=True, slots=True)
@@ -216,12 +218,14 @@ class Payments:
         operator: str = "01",
         allow_offline: bool = True,
     ) -> TxnResult:
+        if pin is not None:
+            check_pin(pin)  # before anything is sent or a STAN taken: it would leave a reversal
         try:
             await self.recover()
         except HostUnreachable as exc:  # nothing was sent: store and forward, if allowed
             if allow_offline:
                 return self.offline_sale(pan, amount, operator=operator)
-            raise HostUnreachable("host unreachable; offline sales are not allowed here") from exc
+            raise HostUnreachable.said("sale.offline_not_allowed") from exc
         entry = "011" if pin else "012"
         txn_id = self._new(
             TxnKind.SALE, TxnState.PENDING, pan, amount, entry_mode=entry, operator=operator
@@ -270,6 +274,47 @@ class Payments:
         )
         return _result(await self._send(q.get_txn(t.journal.conn, txn_id), pan))
 
+    def refundable(self, orig: TxnRow) -> int:
+        """What is left to refund of the sale ``orig`` as this journal knows it: its amount
+        less the refunds approved or still being advised (a 0220 is repeated until the host
+        acknowledges it, so it counts); nothing once it was voided."""
+        if orig.voided:
+            return 0
+        counted = (TxnState.APPROVED, TxnState.PENDING)
+        refunds = q.refunds_of(self.t.journal.conn, orig.batch, orig.stan)
+        return max(orig.amount - sum(r.amount for r in refunds if r.state in counted), 0)
+
+    def check_refundable(
+        self, amount: int, orig_batch: int, orig_stan: int, rrn: str | None = None
+    ) -> None:
+        """Refuse, locally and with the figure, a refund above what is left of its sale.
+
+        Only a sale this journal holds is checked (and only when a given RRN is that sale's):
+        for an original of another batch or day the host decides, as it always does.
+        """
+        orig = q.find_txn(self.t.journal.conn, orig_batch, orig_stan)
+        refundable = (TxnKind.SALE, TxnKind.OFFLINE_SALE)
+        if orig is None or orig.kind not in refundable or (rrn and rrn != orig.rrn):
+            return
+        if orig.state not in (TxnState.APPROVED, TxnState.OFFLINE_PENDING):
+            return
+        left = self.refundable(orig)
+        if amount <= left:
+            return
+        ref = f"{orig.batch:06d}/{orig.stan:06d}"
+        raise Refused(
+            "input.amount",
+            f"A refund of {yuan(amount)} is more than is left of sale {ref} "
+            f"({yuan(orig.amount)}): {yuan(left)} left to refund.",
+            f"退货金额 {yuan(amount)} 超过原交易 {ref}（{yuan(orig.amount)}）剩余可退金额，"
+            f"可退金额 {yuan(left)}。",
+            reason="over_refundable",
+            amount=amount,
+            refundable=left,
+            orig_batch=orig.batch,
+            orig_stan=orig.stan,
+        )
+
     async def refund(
         self,
         amount: int,
@@ -287,6 +332,7 @@ class Payments:
             pan = pan or q.open_pan(t.journal.conn, t.journal.vault, orig)
             rrn = rrn or orig.rrn
             orig_date = orig_date or orig.local_date
+        self.check_refundable(amount, orig_batch, orig_stan, rrn)
         if not pan or not rrn or not orig_date:
             raise Refused(
                 "input.original",

@@ -4,7 +4,9 @@ Each function returns the typed value (or ``None``) or raises
 :class:`~possettle.terminal.errors.Refused` with an ``input.*`` code whose ``details`` carry
 a ``reason`` (``format``, ``zero``, ``luhn``, ``expired``, …). A card number is never echoed
 in clear: messages and details show it masked (first 6 / last 4), and any long run of digits
-typed into another field is masked the same way.
+typed into another field is masked the same way — except in an amount, which is not card
+data: there only a run hiding a Luhn-valid card number is masked, so a large amount is shown
+as typed.
 
 >>> parse_amount("12.34")
 1234
@@ -20,7 +22,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, NoReturn
 
-from possettle.cards import luhn_ok, mask_pan
+from possettle.cards import has_card_number, luhn_ok, mask_pan
 from possettle.iso8583.fields import Field61
 from possettle.money import Money
 from possettle.terminal.errors import Refused
@@ -34,7 +36,7 @@ _DIGIT_RUN = re.compile(r"[0-9](?:[0-9 -]*[0-9])?")
 def parse_amount(text: str) -> int:
     """A positive amount typed as ``"12.34"``, in minor units (fen); at most n12."""
     t = text.strip()
-    shown = _shown(t)
+    shown = _shown(t, card_numbers_only=True)
     if t.startswith("-") and _AMOUNT_RE.match(t[1:]):
         _amount_refused(
             "negative",
@@ -94,6 +96,35 @@ def check_pan(pan: str) -> None:
             f"The card number {masked} is not valid (check digit wrong); re-enter it.",
             f"卡号 {masked} 无效（校验位错误），请重新输入。",
             masked,
+        )
+
+
+def check_pin(pin: str) -> None:
+    """4 to 12 ASCII digits (ISO 9564 format 0). The PIN is never echoed, only its length."""
+    if not (pin.isascii() and pin.isdigit()):
+        _pin_refused(
+            "format",
+            "The PIN must contain digits only; re-enter it.",
+            "密码只能包含数字，请重新输入。",
+        )
+    if not 4 <= len(pin) <= 12:
+        _pin_refused(
+            "length",
+            f"The PIN has {len(pin)} digits; a PIN has 4 to 12. Re-enter it.",
+            f"密码为 {len(pin)} 位，密码应为 4 至 12 位，请重新输入。",
+            length=len(pin),
+        )
+
+
+def check_rrn(rrn: str) -> None:
+    """The original's retrieval reference number (field 37): 12 letters or digits."""
+    if not (len(rrn) == 12 and rrn.isascii() and rrn.isalnum()):
+        _original_refused(
+            "rrn",
+            f"The original reference number (RRN) must be 12 letters or digits, got "
+            f"{_shown(rrn)!r}.",
+            f"原交易参考号须为 12 位字母或数字，输入为 {_shown(rrn)!r}。",
+            value=_shown(rrn),
         )
 
 
@@ -172,11 +203,18 @@ def _n6(value: str | int, name: str, en_name: str, zh_name: str) -> int:
     return int(text)
 
 
-def _shown(text: str) -> str:
-    """``text`` safe to show: long digit runs (a PAN typed into the wrong field) masked."""
+def _shown(text: str, *, card_numbers_only: bool = False) -> str:
+    """``text`` safe to show: long digit runs (a PAN typed into the wrong field) masked.
+
+    An amount is not card data (``card_numbers_only``): there a run of digits, grouped or
+    not, is masked only when it hides a Luhn-valid card number, so a large amount is shown as
+    typed and a card number typed as an amount is not.
+    """
 
     def mask(m: re.Match[str]) -> str:
         digits = re.sub(r"[^0-9]", "", m.group())
+        if card_numbers_only:
+            return mask_pan(digits) if has_card_number(digits) else m.group()
         return mask_pan(digits) if len(digits) >= 12 else m.group()
 
     return _DIGIT_RUN.sub(mask, text[:40])
@@ -188,6 +226,10 @@ def _amount_refused(reason: str, en: str, zh: str) -> NoReturn:
 
 def _pan_refused(reason: str, en: str, zh: str, masked: str, **more: Any) -> NoReturn:
     raise Refused("input.pan", en, zh, reason=reason, pan=masked, **more)
+
+
+def _pin_refused(reason: str, en: str, zh: str, **more: Any) -> NoReturn:
+    raise Refused("input.pin", en, zh, reason=reason, **more)
 
 
 def _expiry_refused(reason: str, en: str, zh: str, yymm: str) -> NoReturn:

@@ -67,6 +67,8 @@ def public_names(module: ModuleType) -> list[str]:
                 "OriginalRef",
                 "check_expiry",
                 "check_pan",
+                "check_pin",
+                "check_rrn",
                 "parse_amount",
                 "parse_original_ref",
             ],

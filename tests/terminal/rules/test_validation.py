@@ -64,6 +64,36 @@ def test_an_amount_is_refused_with_the_reason(text: str, reason: str) -> None:
     assert (info.value.code, info.value.details["reason"]) == ("input.amount", reason)
 
 
+@pytest.mark.parametrize(
+    "text", ["9999999999999999", "99999999999999.99", "123456789012345", "9999 9999 9999 9999"]
+)
+def test_a_large_amount_is_shown_as_typed_not_masked_like_a_card(text: str) -> None:
+    with pytest.raises(Refused) as info:
+        parse_amount(text)
+    err = info.value
+    assert err.details["reason"] in ("too_large", "format")
+    assert text in err.en and text in err.zh
+    assert "*" not in err.en + err.zh
+
+
+@pytest.mark.parametrize(
+    ("text", "shown"),
+    [
+        ("6222021234567890128", "622202*********0128"),
+        ("4111111111111111.00", "411111******1111.00"),
+        ("x4111111111111111", "x411111******1111"),
+        ("4111 1111 1111 1111", "411111******1111"),
+    ],
+)
+def test_a_card_number_typed_as_an_amount_is_still_masked(text: str, shown: str) -> None:
+    with pytest.raises(Refused) as info:
+        parse_amount(text)
+    err = info.value
+    assert shown in err.en and shown in err.zh
+    assert "4111111111111111" not in err.en + err.zh + str(err.details)
+    assert "6222021234567890128" not in err.en + err.zh + str(err.details)
+
+
 @pytest.mark.parametrize("pan", ["6222021234567890128", "4111111111111111", "6212345678901232"])
 def test_a_valid_card_number_passes(pan: str) -> None:
     check_pan(pan)

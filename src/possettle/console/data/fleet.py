@@ -18,6 +18,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
 
 from possettle.console.data.settlements import classify
+from possettle.iso8583.framing import version_text
 from possettle.ledger.dayend import DayEnds, day_ends
 from possettle.ledger.schema import (
     batches,
@@ -101,6 +102,7 @@ def fleet(
             "tid": r.tid, "mid": r.mid, "merchant": r.merchant_name, "region": r.region or "",
             "model": r.model or "", "status": r.status, "liveness": live,
             "software_version": r.software_version, "needs_signon": bool(r.needs_signon),
+            "software": version_text(r.software_version or ""),
             "last_signon_at": _iso(r.last_signon_at), "last_seen_at": _iso(r.last_seen_at),
             "open_batch": {
                 "batch": r.current_batch,

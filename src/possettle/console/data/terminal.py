@@ -24,6 +24,7 @@ from possettle.console.data.settlements import settlements
 from possettle.console.display import Zone
 from possettle.doctor.run import diagnose_from_host
 from possettle.iso8583.codes import describe
+from possettle.iso8583.framing import version_text
 from possettle.ledger.bad_frames import samples_of
 from possettle.ledger.schema import (
     audit_log,
@@ -68,6 +69,7 @@ def terminal(
         "model": row.model, "status": row.status,
         "liveness": live,
         "software_version": row.software_version, "current_batch": row.current_batch,
+        "software": version_text(row.software_version or ""),
         "needs_signon": bool(row.needs_signon), "signed_on": bool(row.signed_on),
         "last_signon_at": _iso(row.last_signon_at), "last_seen_at": _iso(row.last_seen_at),
         "terminal_report": (

@@ -219,6 +219,15 @@ def batch_txns(conn: sqlite3.Connection, batch: int) -> list[TxnRow]:
     return [_txn(r) for r in rows]
 
 
+def refunds_of(conn: sqlite3.Connection, batch: int, stan: int) -> list[TxnRow]:
+    """The refunds this journal holds against the original ``batch`` / ``stan``."""
+    rows = conn.execute(
+        "SELECT * FROM txns WHERE kind = 'refund' AND orig_batch = ? AND orig_stan = ? ORDER BY id",
+        (batch, stan),
+    ).fetchall()
+    return [_txn(r) for r in rows]
+
+
 def txns_in_state(conn: sqlite3.Connection, *states: TxnState) -> list[TxnRow]:
     marks = ",".join("?" * len(states))
     rows = conn.execute(
