@@ -60,6 +60,18 @@ class PossettleError(Exception):
         self.key, self.params = key, MappingProxyType(dict(params))
         return self
 
+    #: the error's own two sentences, when it was worded where it was raised (:meth:`in_both`)
+    en: str | None = None
+    zh: str | None = None
+
+    @classmethod
+    def in_both(cls, en: str, zh: str) -> Self:
+        """A new error worded where it is raised, in English and Chinese (for sentences that
+        carry the data they are about; a fixed sentence belongs in the catalog: :meth:`said`)."""
+        error = cls(en)
+        error.en, error.zh = en, zh
+        return error
+
     @classmethod
     def said(cls, key: str, /, **params: object) -> Self:
         """A new error whose message is the catalog's English sentence ``key``."""

@@ -407,7 +407,7 @@ def terminal_rekey(
         vault = _existing_vault(db, key_file)
         with engine.begin() as conn:
             key, kcv = edits.rekey_terminal(conn, vault, tid)
-            kcv_hex = kcv[:3].hex().upper()
+            kcv_hex = kcv.hex().upper()
             _audit(conn, by, "terminal.rekey", f"terminal:{tid}", {"tmk_kcv": kcv_hex})
     # As in `terminal add`, showing the TMK is the one deliberate opt-in: it must reach the
     # terminal. The audit log keeps only its check value.

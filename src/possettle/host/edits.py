@@ -26,7 +26,6 @@ from possettle.crypto.vault import Vault
 from possettle.host.errors import RegistryError
 from possettle.host.registry import (
     TMK_LENGTH,
-    bilingual,
     check_address,
     check_mid,
     check_name,
@@ -41,11 +40,11 @@ TERMINAL_TEXT_MAX = 40
 
 
 def unknown_merchant(mid: str) -> RegistryError:
-    return RegistryError(bilingual(f"merchant {mid!r} is not registered", f"商户号 {mid} 未登记"))
+    return RegistryError.in_both(f"merchant {mid!r} is not registered", f"商户号 {mid} 未登记")
 
 
 def unknown_terminal(tid: str) -> RegistryError:
-    return RegistryError(bilingual(f"terminal {tid!r} is not registered", f"终端号 {tid} 未登记"))
+    return RegistryError.in_both(f"terminal {tid!r} is not registered", f"终端号 {tid} 未登记")
 
 
 @dataclass(frozen=True, slots=True)
@@ -87,8 +86,8 @@ def edit_merchant(
     if address is not None:
         values["address"] = check_address(mid, address)
     if not values:
-        raise RegistryError(
-            bilingual("nothing to change: give --name or --address", "未指定要修改的内容")
+        raise RegistryError.in_both(
+            "nothing to change: give --name or --address", "未指定要修改的内容"
         )
     conn.execute(merchants.update().where(merchants.c.mid == mid).values(**values))
     return get_merchant(conn, mid)
@@ -152,11 +151,9 @@ def edit_terminal(
         get_merchant(conn, mid)
         why = unsettled_reason(conn, tid, row.current_batch)
         if why is not None:
-            raise RegistryError(
-                bilingual(
-                    f"terminal {tid!r} cannot move to merchant {mid!r}: {why[0]}; settle it first",
-                    f"终端 {tid} 不能转到商户 {mid}：{why[1]}，请先结算",
-                )
+            raise RegistryError.in_both(
+                f"terminal {tid!r} cannot move to merchant {mid!r}: {why[0]}; settle it first",
+                f"终端 {tid} 不能转到商户 {mid}：{why[1]}，请先结算",
             )
         values["mid"] = mid
         moved_from = row.mid
@@ -171,8 +168,8 @@ def edit_terminal(
             .values(mid=mid)
         )
     if not values and mid is None:
-        raise RegistryError(
-            bilingual("nothing to change: give --region, --model or --mid", "未指定要修改的内容")
+        raise RegistryError.in_both(
+            "nothing to change: give --region, --model or --mid", "未指定要修改的内容"
         )
     if values:
         conn.execute(terminals.update().where(terminals.c.tid == tid).values(**values))
@@ -194,7 +191,7 @@ def rekey_terminal(conn: Connection, vault: Vault, tid: str) -> tuple[Key, bytes
         .where(terminals.c.tid == tid)
         .values(
             tmk_sealed=vault.seal_key(key, b"tmk:" + tid.encode("ascii")),
-            tmk_kcv=kcv[:3].hex().upper(),
+            tmk_kcv=kcv.hex().upper(),
             pik_sealed=None,
             mak_sealed=None,
             signed_on=False,

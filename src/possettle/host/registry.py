@@ -84,17 +84,12 @@ def _check_id(what: str, value: str, length: int) -> str:
     return value
 
 
-def bilingual(en: str, zh: str) -> str:
-    """One error text for an operator: English, then Chinese on its own line."""
-    return f"{en}\n错误：{zh}"
-
-
 def check_name(mid: str, name: str) -> str:
     """A merchant name: non-empty, at most 100 characters, no control characters."""
     text = name.strip()
     if not text:
-        raise RegistryError(
-            bilingual(f"merchant {mid!r} needs a non-empty name", f"商户 {mid} 的名称不能为空")
+        raise RegistryError.in_both(
+            f"merchant {mid!r} needs a non-empty name", f"商户 {mid} 的名称不能为空"
         )
     check_text(f"merchant name for {mid!r}", f"商户 {mid} 的名称", text, MERCHANT_NAME_MAX)
     return text
@@ -111,19 +106,15 @@ def check_address(mid: str, address: str) -> str | None:
 
 def check_text(what: str, what_zh: str, text: str, limit: int) -> None:
     if len(text) > limit:
-        raise RegistryError(
-            bilingual(
-                f"{what} is {len(text)} characters, at most {limit}",
-                f"{what_zh}长 {len(text)} 个字符，最多 {limit} 个",
-            )
+        raise RegistryError.in_both(
+            f"{what} is {len(text)} characters, at most {limit}",
+            f"{what_zh}长 {len(text)} 个字符，最多 {limit} 个",
         )
     for pos, ch in enumerate(text):
         if not ch.isprintable():
-            raise RegistryError(
-                bilingual(
-                    f"{what} has a control character at position {pos}",
-                    f"{what_zh}第 {pos} 个字符是控制字符",
-                )
+            raise RegistryError.in_both(
+                f"{what} has a control character at position {pos}",
+                f"{what_zh}第 {pos} 个字符是控制字符",
             )
 
 
