@@ -10,6 +10,7 @@ import pytest
 import typer.main
 from typer.testing import CliRunner
 
+from possettle.cli.lazy import LazyGroup
 from possettle.cli.main import app
 
 
@@ -19,7 +20,14 @@ def _walk(command: Any, path: tuple[str, ...] = ()) -> Iterator[tuple[tuple[str,
         yield from _walk(sub, (*path, name))
 
 
-COMMANDS = list(_walk(typer.main.get_command(app)))
+def _tree() -> Any:
+    """The whole command tree, every lazily imported group loaded (possettle/cli/lazy.py)."""
+    root = typer.main.get_command(app)
+    assert isinstance(root, LazyGroup)
+    return root.load_all()
+
+
+COMMANDS = list(_walk(_tree()))
 PATHS = [path for path, _ in COMMANDS]
 
 

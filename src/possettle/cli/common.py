@@ -9,6 +9,7 @@ Data goes to stdout — a Rich table for people, ``--json`` for programs; messag
 from __future__ import annotations
 
 import json
+import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import asdict, is_dataclass
@@ -20,10 +21,8 @@ import typer
 from rich.console import Console
 from rich.markup import escape
 from rich.text import Text
-from sqlalchemy import exc
 
 from possettle.errors import PossettleError
-from possettle.ledger.engine import translate
 
 DEFAULT_DB = "./possettle-host.db"
 
@@ -75,7 +74,14 @@ def user_errors() -> Iterator[None]:
         yield
     except PossettleError as e:
         fail(str(e))
-    except exc.SQLAlchemyError as e:
+    except Exception as e:
+        # Only a command that imported SQLAlchemy can raise its errors: the CLI does not
+        # import it for the commands that need no ledger (possettle/cli/lazy.py).
+        sa_exc = sys.modules.get("sqlalchemy.exc")
+        if sa_exc is None or not isinstance(e, sa_exc.SQLAlchemyError):
+            raise
+        from possettle.ledger.engine import translate
+
         fail(str(translate(e, "ledger")))
 
 

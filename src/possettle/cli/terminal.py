@@ -12,17 +12,15 @@ import contextlib
 import signal
 from collections.abc import Awaitable, Callable, Iterator
 from pathlib import Path
-from typing import Annotated, Any, TypeVar
+from typing import TYPE_CHECKING, Annotated, Any, TypeVar
 
 import typer
 from rich.table import Table
 
 from possettle.cli.common import JsonOption, cells, err, out, print_json
-from possettle.crypto.keys import Key
 from possettle.errors import ConfigError, PossettleError
 from possettle.iso8583.codes import describe
 from possettle.terminal.config import TerminalConfig
-from possettle.terminal.crashpoints import POINTS
 from possettle.terminal.errors import (
     HostRefused,
     JournalError,
@@ -32,17 +30,19 @@ from possettle.terminal.errors import (
     ReplyTimeout,
     SoftwareCrash,
 )
-from possettle.terminal.informer import Informer
-from possettle.terminal.keepalive import Duty
 from possettle.terminal.operators import Operator, Role
-from possettle.terminal.pos import Pos
-from possettle.terminal.printer.device import PrinterState
-from possettle.terminal.printer.simulated import set_state
+from possettle.terminal.printer.condition import PrinterState, set_state
 from possettle.terminal.reader import ReaderState
 from possettle.terminal.reader import set_state as set_reader_state
-from possettle.terminal.setup import init_terminal
-from possettle.terminal.transactions import TxnResult
 from possettle.terminal.validation import parse_amount
+
+if TYPE_CHECKING:
+    from possettle.terminal.informer import Informer
+    from possettle.terminal.pos import Pos
+    from possettle.terminal.transactions import TxnResult
+
+# The terminal's heavier modules are imported inside the commands that use them, so that
+# `possettle terminal status` stays quick (possettle/cli/lazy.py, bench/cli.py).
 
 T = TypeVar("T")
 
@@ -116,6 +116,8 @@ SOFTWARE_CRASH_EXIT = 70  # EX_SOFTWARE
 
 
 def _run(directory: Path, as_json: bool, work: Callable[[Pos], Awaitable[T]]) -> T:
+    from possettle.terminal.pos import Pos
+
     async def go() -> T:
         async with Pos.session(directory) as pos:
             return await work(pos)
@@ -180,6 +182,9 @@ def init_command(
     as_json: JsonOption = False,
 ) -> None:
     """Create a terminal directory: configuration, journal and the sealed TMK."""
+    from possettle.crypto.keys import Key
+    from possettle.terminal.setup import init_terminal
+
     with _boundary(as_json):
         try:
             key = Key.from_hex(tmk)
@@ -285,6 +290,8 @@ def idle_command(
 ) -> None:
     """Stay idle and keep the host informed: echoes and status reports on the schedule in
     terminal.json (echo_idle_s, status_report_s), until stopped."""
+    from possettle.terminal.informer import Informer
+
     cfg = _config(directory, as_json)
     if not as_json:
         err().print(f"{_schedule(cfg)} (Ctrl-C stops)", soft_wrap=True, markup=False)
@@ -349,6 +356,8 @@ def _schedule(cfg: TerminalConfig) -> str:
 
 
 def _counts(informer: Informer) -> dict[str, int]:
+    from possettle.terminal.keepalive import Duty
+
     return {
         f"{duty.value}_{what}": informer.counts[f"{duty.value}_{what}"]
         for duty in Duty
@@ -556,6 +565,8 @@ def resume_command(directory: DirOption, as_json: JsonOption = False) -> None:
 @app.command("crash-points")
 def crash_points_command(as_json: JsonOption = False) -> None:
     """List the named crash points for POSSETTLE_CRASH_AT=NAME[:N]."""
+    from possettle.terminal.crashpoints import POINTS
+
     if as_json:
         print_json(list(POINTS))
         return
