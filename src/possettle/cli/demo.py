@@ -35,12 +35,15 @@ def demo_command(
     ] = False,
     port: Annotated[int, typer.Option("--port", help="The console's port with --serve.")] = 8080,
 ) -> None:
-    """Run a business day: an acquirer host (its own process, SQLite, issuer simulator) on a
-    free port, a merchant and a fleet of terminals (journals, receipts, real sockets) doing
-    sales, voids, refunds and offline sales, with faults — a connection dropped mid-sale, the
-    host killed and restarted, a terminal losing power mid-settlement, a printer out of paper,
-    a batch the host sees differently (settled after a batch upload) — then every terminal
-    settled and every journal checked against the host ledger (lost / duplicated)."""
+    """Run a business day: an acquirer host, a fleet of terminals, injected faults, then every
+    journal checked against the ledger.
+
+    The host runs in its own process (SQLite, issuer simulator) on a free port; a merchant and
+    a fleet of terminals (journals, receipts, real sockets) do sales, voids, refunds and
+    offline sales, with faults — a connection dropped mid-sale, the host killed and restarted,
+    a terminal losing power mid-settlement, a printer out of paper, a batch the host sees
+    differently (settled after a batch upload) — then every terminal is settled and every
+    journal checked against the host ledger (lost / duplicated)."""
     configure_logging(level=logging.WARNING)
     with user_errors():
         if as_json:

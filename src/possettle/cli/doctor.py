@@ -50,7 +50,9 @@ def doctor_command(
     as_json: JsonOption = False,
 ) -> None:
     """Name the cause of a failed settlement with its evidence, in Chinese and English, and
-    (with --fix) run the safe recovery. Exit status 0 when nothing is left unresolved."""
+    (with --fix) run the safe recovery.
+
+    Exit status 0 when nothing is left unresolved."""
     configure_logging(level=logging.WARNING)
     with user_errors():
         engine = create_engine_for(host_db) if host_db else None

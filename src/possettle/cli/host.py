@@ -147,10 +147,14 @@ def merchant_add(
     mid: MidOption,
     name: Annotated[str, typer.Option("--name", help="The merchant's name (at most 100).")],
     db: DbOption = DEFAULT_DB,
+    as_json: JsonOption = False,
 ) -> None:
     """Register a merchant."""
     with user_errors(), _ledger(db) as engine, engine.begin() as conn:
         registry.add_merchant(conn, mid, name)
+    if as_json:
+        print_json({"mid": mid, "name": name})
+        return
     typer.echo(f"merchant {mid} ({name}) registered")
 
 
@@ -258,22 +262,27 @@ def terminal_list(
     out().print(table)
 
 
-def _set_status(tid: str, status: TerminalStatus, db: str) -> None:
+def _set_status(tid: str, status: TerminalStatus, db: str, as_json: bool) -> None:
     with user_errors(), _ledger(db) as engine, engine.begin() as conn:
         registry.set_terminal_status(conn, tid, status)
+    if as_json:
+        print_json({"tid": tid, "status": status.value})
+        return
     typer.echo(f"terminal {tid} {'enabled' if status is TerminalStatus.ACTIVE else 'disabled'}")
 
 
 @terminal_app.command("disable")
-def terminal_disable(tid: TidOption, db: DbOption = DEFAULT_DB) -> None:
+def terminal_disable(
+    tid: TidOption, db: DbOption = DEFAULT_DB, as_json: JsonOption = False
+) -> None:
     """Disable a terminal: the host refuses its transactions until it is enabled again."""
-    _set_status(tid, TerminalStatus.DISABLED, db)
+    _set_status(tid, TerminalStatus.DISABLED, db, as_json)
 
 
 @terminal_app.command("enable")
-def terminal_enable(tid: TidOption, db: DbOption = DEFAULT_DB) -> None:
+def terminal_enable(tid: TidOption, db: DbOption = DEFAULT_DB, as_json: JsonOption = False) -> None:
     """Enable a disabled terminal."""
-    _set_status(tid, TerminalStatus.ACTIVE, db)
+    _set_status(tid, TerminalStatus.ACTIVE, db, as_json)
 
 
 # ----------------------------------------------------------------------------- policy

@@ -18,6 +18,7 @@ lines in a docstring are joined so Rich reflows them to the terminal's width.
 from __future__ import annotations
 
 import importlib
+import inspect
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -41,7 +42,7 @@ class Lazy:
         if isinstance(found, typer.Typer):
             command = typer.main.get_group(found)
         else:
-            single = typer.Typer()
+            single = typer.Typer(add_completion=False)
             single.command(name)(found)
             command = typer.main.get_command(single)
         command.name = name
@@ -56,7 +57,7 @@ def reflow(text: str | None) -> str | None:
     starts with ``\\b`` or an indented line is kept as written)."""
     if not text:
         return text
-    paragraphs = re.split(r"\n[ \t]*\n", text.strip("\n"))
+    paragraphs = re.split(r"\n[ \t]*\n", inspect.cleandoc(text))
     kept = []
     for paragraph in paragraphs:
         lines = paragraph.split("\n")
