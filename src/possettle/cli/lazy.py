@@ -39,6 +39,7 @@ class Lazy:
     def load(self, name: str) -> Any:
         module_name, _, attribute = self.target.partition(":")
         found = getattr(importlib.import_module(module_name), attribute)
+        command: Any
         if isinstance(found, typer.Typer):
             command = typer.main.get_group(found)
         else:
