@@ -9,9 +9,10 @@ Data goes to stdout — a Rich table for people, ``--json`` for programs; messag
 from __future__ import annotations
 
 import json
+import sqlite3
 import sys
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import closing, contextmanager
 from dataclasses import asdict, is_dataclass
 from datetime import date, datetime
 from pathlib import Path
@@ -96,3 +97,62 @@ def _plain(value: Any) -> Any:
 def print_json(data: Any) -> None:
     """``data`` as indented JSON on stdout (dataclasses and datetimes included)."""
     typer.echo(json.dumps(data, indent=2, ensure_ascii=False, default=_plain))
+
+
+def _ledgers_beside(path: Path) -> list[Path]:
+    """SQLite files in ``path``'s directory that hold a possettle ledger (``host init`` made
+    them: they have its schema-revision table)."""
+    found = []
+    for candidate in sorted(path.parent.glob("*.db")):
+        try:
+            with closing(sqlite3.connect(f"{candidate.as_uri()}?mode=ro", uri=True)) as conn:
+                row = conn.execute(
+                    "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'alembic_version'"
+                ).fetchone()
+        except sqlite3.Error:
+            continue
+        if row:
+            found.append(candidate)
+    return found
+
+
+def require_ledger(db: str) -> None:
+    """Refuse to work on a ledger that was never created (instead of creating an empty one).
+
+    A missing SQLite file is most often a ``--db`` left out or mistyped: the message names the
+    ledgers that do exist beside it before it suggests ``host init`` on the very path given.
+    """
+    from possettle.ledger.engine import redacted, sqlite_path
+    from possettle.ledger.migrate import current_revision, head_revision
+
+    path = sqlite_path(db)
+    given = "the default, --db not given" if db == DEFAULT_DB else "--db"
+    if path is not None and not path.exists():
+        others = _ledgers_beside(path)
+        if others:
+            names = ", ".join(str(p) for p in others)
+            fail(
+                f"no ledger at {path} ({given}); the ledger(s) here: {names}: pass the one "
+                f"`possettle host init` made, e.g. --db {others[0]}\n"
+                f"错误：{path} 处没有账本；此目录中的账本：{names}，请用 --db 指定 "
+                f"`possettle host init` 创建的那个，例如 --db {others[0]}"
+            )
+        fail(
+            f"no ledger at {path} ({given}): create it first with "
+            f"`possettle host init --db {db}`, then pass the same --db to every host command\n"
+            f"错误：{path} 处没有账本：请先运行 `possettle host init --db {db}` 创建，"
+            "之后每条 host 命令都使用同一个 --db"
+        )
+    revision = current_revision(db)
+    if revision is None:
+        fail(
+            f"ledger {redacted(db)} is not initialised: run `possettle host init --db {db}`\n"
+            f"错误：账本 {redacted(db)} 尚未初始化：请运行 `possettle host init --db {db}`"
+        )
+    if revision != head_revision():
+        fail(
+            f"ledger {redacted(db)} is at schema revision {revision}, this possettle needs "
+            f"{head_revision()}: run `possettle host init --db {db}` to upgrade it\n"
+            f"错误：账本 {redacted(db)} 的结构版本为 {revision}，本程序需要 {head_revision()}："
+            f"请运行 `possettle host init --db {db}` 升级"
+        )

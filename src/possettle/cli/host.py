@@ -27,6 +27,7 @@ from possettle.cli.common import (
     fail,
     out,
     print_json,
+    require_ledger,
     user_errors,
 )
 from possettle.cli.serve import serve_command
@@ -38,9 +39,9 @@ from possettle.host import registry
 from possettle.host.policy import DEFAULT_SETTLEMENT_MAC, SETTLEMENT_MAC, SettlementMac
 from possettle.iso8583.framing import version_digits
 from possettle.ledger import queries
-from possettle.ledger.engine import create_engine_for, key_file_for, redacted, sqlite_path
+from possettle.ledger.engine import create_engine_for, key_file_for, redacted
 from possettle.ledger.kinds import TerminalStatus
-from possettle.ledger.migrate import current_revision, head_revision, init_db
+from possettle.ledger.migrate import init_db
 from possettle.ledger.schema import merchants, terminals
 
 MIN_VERSION = "min_version"
@@ -65,17 +66,7 @@ MidOption = Annotated[str, typer.Option("--mid", help="Merchant id (field 42): 1
 
 def _require_ledger(db: str) -> None:
     """Refuse to work on a ledger that was never created (instead of creating an empty one)."""
-    path = sqlite_path(db)
-    if path is not None and not path.exists():
-        fail(f"no ledger at {path}: create it with `possettle host init --db {db}`")
-    revision = current_revision(db)
-    if revision is None:
-        fail(f"ledger {redacted(db)} is not initialised: run `possettle host init --db {db}`")
-    if revision != head_revision():
-        fail(
-            f"ledger {redacted(db)} is at schema revision {revision}, this possettle needs "
-            f"{head_revision()}: run `possettle host init --db {db}` to upgrade it"
-        )
+    require_ledger(db)
 
 
 @contextmanager
