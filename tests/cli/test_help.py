@@ -114,9 +114,7 @@ def _leaves() -> list[tuple[tuple[str, ...], Any]]:
     return [(p, c) for p, c in COMMANDS if not getattr(c, "commands", None) and p]
 
 
-@pytest.mark.parametrize(
-    ("path", "command"), _leaves(), ids=[" ".join(p) for p, _ in _leaves()]
-)
+@pytest.mark.parametrize(("path", "command"), _leaves(), ids=[" ".join(p) for p, _ in _leaves()])
 def test_every_command_has_json_output(path: tuple[str, ...], command: Any) -> None:
     options = {opt for param in command.params for opt in param.opts}
     if path in NO_JSON:
