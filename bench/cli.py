@@ -1,11 +1,10 @@
 """How long the ``possettle`` command takes to answer, beside ``python -c pass``.
 
-    python3 scripts/dev.py bench cli [--runs 5] [--json]
+    python3 scripts/dev.py bench cli [--runs 5] [--compare REV] [--json]
 
-Each command is started as its own process (the console script in the venv), ``--runs``
-times, round-robin so that load from elsewhere falls on all of them alike, and the median
-wall time is shown, with the median CPU time (user + system; less disturbed by other work
-on the machine than the wall time):
+Each command is started as its own process, ``--runs`` times, round-robin so that load from
+elsewhere falls on all of them alike, and the median wall time is shown, with the median CPU
+time (user + system; less disturbed by other work on the machine than the wall time):
 
 * ``python -c pass``: the interpreter alone, the floor;
 * ``possettle --help``: the command line and its help, no command group imported;
@@ -13,12 +12,17 @@ on the machine than the wall time):
 * ``possettle terminal status --dir D``: a real terminal directory (made with
   ``terminal init``, never signed on) opened, its journal read and closed.
 
+``--compare REV`` runs the same commands, in the same rounds, with the ``src/`` of git
+revision REV (``git archive``) first on ``sys.path``: the code before a change, measured
+beside it on the same machine at the same time.
+
 Targets (issue 12): ``possettle --help`` ≤ 0.3 s and ``terminal status`` ≤ 0.5 s.
 """
 
 from __future__ import annotations
 
 import argparse
+import io
 import json
 import os
 import platform
@@ -26,21 +30,35 @@ import resource
 import statistics
 import subprocess
 import sys
+import tarfile
 import tempfile
 import time
 from pathlib import Path
 from typing import Any
 
+ROOT = Path(__file__).resolve().parent.parent
 TARGETS_S = {"possettle --help": 0.3, "possettle terminal status --dir D": 0.5}
+TMK = "0123456789ABCDEFFEDCBA9876543210"
+# `possettle ARGS` from the sources on sys.path[0] (the console script runs the same `app`).
+RUN_FROM_SOURCE = (
+    "import sys; sys.path.insert(0, sys.argv.pop(1)); sys.argv[0] = 'possettle'; "
+    "from possettle.cli.main import app; app()"
+)
 
 
-def commands(exe: str, terminal_dir: Path) -> dict[str, list[str]]:
+def possettle(src: Path | None) -> list[str]:
+    """The command line that runs ``possettle``: this checkout's, or the one in ``src``."""
+    if src is None:
+        return [str(Path(sys.executable).with_name("possettle"))]
+    return [sys.executable, "-c", RUN_FROM_SOURCE, str(src)]
+
+
+def commands(exe: list[str], terminal_dir: Path) -> dict[str, list[str]]:
     return {
-        "python -c pass": [sys.executable, "-c", "pass"],
-        "possettle --help": [exe, "--help"],
-        "possettle terminal --help": [exe, "terminal", "--help"],
+        "possettle --help": [*exe, "--help"],
+        "possettle terminal --help": [*exe, "terminal", "--help"],
         "possettle terminal status --dir D": [
-            exe,
+            *exe,
             "terminal",
             "status",
             "--dir",
@@ -59,16 +77,41 @@ def timed(cmd: list[str]) -> tuple[float, float]:
     return wall, (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
 
 
+def source_of(rev: str, into: Path) -> Path:
+    """``src/`` of git revision ``rev``, unpacked under ``into``."""
+    archive = subprocess.run(
+        ["git", "archive", rev, "src"], cwd=ROOT, check=True, capture_output=True
+    ).stdout
+    with tarfile.open(fileobj=io.BytesIO(archive)) as tar:
+        tar.extractall(into, filter="data")
+    return into / "src"
+
+
+def summary(times: list[tuple[float, float]], target: float | None) -> dict[str, Any]:
+    return {
+        "median_s": round(statistics.median(w for w, _ in times), 3),
+        "min_s": round(min(w for w, _ in times), 3),
+        "max_s": round(max(w for w, _ in times), 3),
+        "cpu_median_s": round(statistics.median(c for _, c in times), 3),
+        "target_s": target,
+    }
+
+
 def main(args: argparse.Namespace) -> dict[str, Any]:
-    exe = str(Path(sys.executable).with_name("possettle"))
     with tempfile.TemporaryDirectory(prefix="bench-cli-") as work:
         terminal_dir = Path(work) / "T1"
         subprocess.run(
-            [exe, "terminal", "init", "--dir", str(terminal_dir), "--tid", "BENCH001",
-             "--mid", "898100012340001", "--tmk", "0123456789ABCDEFFEDCBA9876543210"],
+            [*possettle(None), "terminal", "init", "--dir", str(terminal_dir), "--tid",
+             "BENCH001", "--mid", "898100012340001", "--tmk", TMK],
             check=True, capture_output=True,
         )  # fmt: skip
-        cmds = commands(exe, terminal_dir)
+        cmds = {"python -c pass": [sys.executable, "-c", "pass"]}
+        cmds |= commands(possettle(None), terminal_dir)
+        if args.compare:
+            old = possettle(source_of(args.compare, Path(work) / "old"))
+            cmds |= {
+                f"{name} [{args.compare}]": c for name, c in commands(old, terminal_dir).items()
+            }
         runs: dict[str, list[tuple[float, float]]] = {name: [] for name in cmds}
         for cmd in cmds.values():  # one warm-up each: the page cache, .pyc files
             timed(cmd)
@@ -77,19 +120,11 @@ def main(args: argparse.Namespace) -> dict[str, Any]:
                 runs[name].append(timed(cmd))
     return {
         "runs": args.runs,
+        "compare": args.compare,
         "python": platform.python_version(),
         "machine": f"{platform.machine()}, {os.cpu_count()} cores",
         "load_average": [round(x, 2) for x in os.getloadavg()],
-        "commands": {
-            name: {
-                "median_s": round(statistics.median(w for w, _ in times), 3),
-                "min_s": round(min(w for w, _ in times), 3),
-                "max_s": round(max(w for w, _ in times), 3),
-                "cpu_median_s": round(statistics.median(c for _, c in times), 3),
-                "target_s": TARGETS_S.get(name),
-            }
-            for name, times in runs.items()
-        },
+        "commands": {name: summary(times, TARGETS_S.get(name)) for name, times in runs.items()},
     }
 
 
@@ -111,6 +146,7 @@ def show(result: dict[str, Any]) -> None:
 if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--runs", type=int, default=5, help="runs of each command (median)")
+    parser.add_argument("--compare", metavar="REV", help="also time the src/ of git revision REV")
     parser.add_argument("--json", action="store_true")
     parsed = parser.parse_args()
     if parsed.runs < 1:
