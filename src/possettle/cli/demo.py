@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich import box
@@ -14,8 +14,9 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 
 from possettle.cli.common import JsonOption, cells, out, print_json, user_errors
-from possettle.logs import configure_logging
-from possettle.sim.day import DayResult, run_day
+
+if TYPE_CHECKING:
+    from possettle.sim.day import DayResult
 
 
 def demo_command(
@@ -46,6 +47,9 @@ def demo_command(
     a terminal losing power mid-settlement, a printer out of paper, a batch the host sees
     differently (settled after a batch upload) — then every terminal is settled and every
     journal checked against the host ledger (lost / duplicated)."""
+    from possettle.logs import configure_logging
+    from possettle.sim.day import run_day
+
     configure_logging(level=logging.WARNING)
     with user_errors():
         if as_json:

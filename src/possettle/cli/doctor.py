@@ -11,10 +11,6 @@ from typing import Annotated
 import typer
 
 from possettle.cli.common import JsonOption, fail, out, print_json, user_errors
-from possettle.doctor.render import render
-from possettle.doctor.run import Options, diagnose, diagnose_from_host
-from possettle.ledger.engine import create_engine_for
-from possettle.logs import configure_logging
 
 
 class Lang(StrEnum):
@@ -53,6 +49,11 @@ def doctor_command(
     (with --fix) run the safe recovery.
 
     Exit status 0 when nothing is left unresolved."""
+    from possettle.doctor.render import render
+    from possettle.doctor.run import Options, diagnose, diagnose_from_host
+    from possettle.ledger.engine import create_engine_for
+    from possettle.logs import configure_logging
+
     configure_logging(level=logging.WARNING)
     with user_errors():
         engine = create_engine_for(host_db) if host_db else None

@@ -16,10 +16,6 @@ from possettle.cli.common import (
     require_ledger,
     user_errors,
 )
-from possettle.host.config import HostConfig
-from possettle.host.server import serve
-from possettle.logs import configure_logging
-from possettle.monitor.metrics import HostTelemetry
 
 
 def serve_command(
@@ -134,6 +130,11 @@ def serve_command(
     never answered, an approval the host could not book) are kept in the ledger and sent
     until the issuer acknowledges them, across restarts and by any host on the ledger.
     """
+    from possettle.host.config import HostConfig
+    from possettle.host.server import serve
+    from possettle.logs import configure_logging
+    from possettle.monitor.metrics import HostTelemetry
+
     _require_ledger_and_key(db, key_file)
     configure_logging(json_lines=json_logs)
     config = HostConfig(
