@@ -169,8 +169,8 @@ def stored_code(url: str, tid: str, batch: int, stan: int, mti: str) -> str | No
 
 
 async def wait_for_host(url: str, tid: str, batch: int, stan: int, mti: str) -> str:
-    """Wait (at most 5 s) until the host has answered one request, even to no one."""
-    for _ in range(100):
+    """Wait (at most 20 s) until the host has answered one request, even to no one."""
+    for _ in range(400):
         code = stored_code(url, tid, batch, stan, mti)
         if code is not None:
             return code

@@ -32,9 +32,11 @@ SLOW_ISSUER = f"""
 kind = "sale"
 min_amount = {SLOW}
 max_amount = {SLOW}
-latency_ms = 3000
+latency_ms = 8000
 """
-TIMEOUT = 1.5  # the terminal's read timeout: well under the issuer's 3 s, well over a normal reply
+# The terminal's read timeout: well under the issuer's 8 s, and well over a normal reply even on
+# a loaded 2-core CI machine (1.5 s once timed out a settlement there).
+TIMEOUT = 4.0
 
 
 async def test_a_sale_without_reply_is_reversed_first_and_the_late_approval_never_counts(
@@ -176,7 +178,7 @@ SLOW_VOID = f"""
 kind = "void"
 min_amount = {SLOW}
 max_amount = {SLOW}
-latency_ms = 3000
+latency_ms = 8000
 """
 
 
@@ -229,7 +231,7 @@ SLOW_REFUND = f"""
 kind = "refund"
 min_amount = {SLOW}
 max_amount = {SLOW}
-latency_ms = 3000
+latency_ms = 8000
 """
 
 
