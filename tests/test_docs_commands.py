@@ -4,8 +4,9 @@ A newcomer follows the README line by line: a command that fails as written is a
 document gets its own empty temporary directory; its blocks run there in the order they
 appear, each line as its own shell command (``bash -c``), with the ``possettle`` of this
 checkout first on ``PATH`` and no ``POSSETTLE_*`` settings from the environment. Every
-command must exit 0. A document in docs/ goes on from where the README left the reader: the
-README's blocks run first in its directory.
+command must exit 0. A document in docs/ whose first block begins with ``possettle host
+init`` starts afresh too; any other goes on from where the README left the reader (the
+README's blocks run first in its directory).
 
 What the runner does for the reader, and nothing else:
 
@@ -273,11 +274,17 @@ def _run_blocks(session: Session, document: Path) -> None:
             session.run(where, session.substitute(where, command))
 
 
+def _sets_up_its_own_host(document: Path) -> bool:
+    runnable = [b for b in _shell_blocks(document) if b.not_run is None and b.commands]
+    return bool(runnable) and runnable[0].commands[0][1].startswith("possettle host init ")
+
+
 @pytest.mark.parametrize("document", DOCUMENTS, ids=[d.name for d in DOCUMENTS])
 def test_the_documents_commands_work_as_written(document: Path, tmp_path: Path) -> None:
-    """The README on its own; each of docs/ where the README left the reader (its host
-    ledger ./host.db and serving, its terminal T1 signed on and settled)."""
+    """The README on its own; a document of docs/ that begins with `host init` on its own
+    too, the others where the README left the reader (its ledger ./host.db and its host
+    serving, its terminal T1 signed on and settled)."""
     with _session(tmp_path) as session:
-        _run_blocks(session, README)
-        if document != README:
-            _run_blocks(session, document)
+        if document != README and not _sets_up_its_own_host(document):
+            _run_blocks(session, README)
+        _run_blocks(session, document)
