@@ -92,8 +92,9 @@ def _flag_type(original: Callable[[TyperOption, Any], str | None]) -> Any:
 # Typer 0.29's Rich help writes every option's type, a flag's too ("--json <bool>"), though
 # a flag takes no value; its plain help leaves it out. One place, so every flag — the
 # automatic --help included — shows no placeholder.
-if not getattr(TyperOption.display_type_rich, "_possettle", False):
-    TyperOption.display_type_rich = _flag_type(TyperOption.display_type_rich)  # type: ignore[method-assign]
+_original = getattr(TyperOption, "display_type_rich", None)  # Typer 0.29; older ones lack it
+if _original is not None and not getattr(_original, "_possettle", False):
+    TyperOption.display_type_rich = _flag_type(_original)  # type: ignore[method-assign]
     TyperOption.display_type_rich._possettle = True  # type: ignore[attr-defined]
 
 
