@@ -15,7 +15,9 @@ what is missing (a Chromium elsewhere: ``POSSETTLE_CHROMIUM=/path``).
 The virtual environment lives in ``.venv`` at the repository root. It is created when missing,
 recreated when broken (or moved), and the project is reinstalled (``pip install -e '.[test]'``)
 only when pyproject.toml changed since the last successful install: a stamp with its hash is
-kept in ``.venv``.
+kept in ``.venv``. An install shows one line (``• installing possettle into .venv … done in
+40 s``); pip's and apt-get's own output goes to ``.venv/pip-install.log`` and
+``.venv/apt-get.log``, and its last lines are shown only when the install fails.
 """
 
 from __future__ import annotations
@@ -27,6 +29,7 @@ import os
 import shutil
 import subprocess
 import sys
+import time
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -36,6 +39,9 @@ BIN = VENV / ("Scripts" if os.name == "nt" else "bin")
 PYTHON = BIN / ("python.exe" if os.name == "nt" else "python")
 STAMP = VENV / ".possettle-install.json"
 MIN_PYTHON = (3, 11)
+PIP_LOG = VENV / "pip-install.log"
+APT_LOG = VENV / "apt-get.log"
+LOG_TAIL_LINES = 30
 # pytest's "no tests were collected": a run that tested nothing must not pass.
 PYTEST_NO_TESTS = 5
 
@@ -55,6 +61,32 @@ def run(cmd: Sequence[object], *, env: dict[str, str] | None = None, quiet: bool
     """Run ``cmd`` (our own venv's tools or this Python) in the repository root."""
     out = subprocess.DEVNULL if quiet else None
     return subprocess.call([str(c) for c in cmd], cwd=ROOT, env=env, stdout=out)  # noqa: S603
+
+
+def run_logged(
+    what: str, cmd: Sequence[object], log: Path, *, env: dict[str, str] | None = None
+) -> int:
+    """Run ``cmd`` with its output (stdout and stderr) in ``log``, showing one line of progress:
+    ``• WHAT … done in 12 s``. On failure the log's last lines are shown, and where it is."""
+    log.parent.mkdir(parents=True, exist_ok=True)
+    print(f"• {what} … ", end="", flush=True)
+    started = time.monotonic()
+    with log.open("ab") as out:
+        out.write(f"\n$ {' '.join(str(c) for c in cmd)}\n".encode())
+        out.flush()
+        code = subprocess.call(  # noqa: S603 - our own venv's tools or the system's apt-get
+            [str(c) for c in cmd], cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT,
+            stdin=subprocess.DEVNULL,
+        )  # fmt: skip
+    if code == 0:
+        print(f"done in {time.monotonic() - started:.0f} s", flush=True)
+        return 0
+    print("failed", flush=True)
+    lines = log.read_text(encoding="utf-8", errors="replace").splitlines()
+    for line in lines[-LOG_TAIL_LINES:]:
+        print(f"  {line}", file=sys.stderr)
+    print(f"  (the whole output: {log})", file=sys.stderr, flush=True)
+    return code
 
 
 def tool(name: str) -> Path:
@@ -111,7 +143,7 @@ def _create_venv() -> None:
     if run([sys.executable, "-m", "venv", "--without-pip", VENV]) != 0:
         raise SystemExit(fail("could not create .venv with `python -m venv`"))
     pip = [sys.executable, "-m", "pip", "--python", PYTHON, "install", "--quiet", "pip"]
-    if run(pip) != 0:
+    if run_logged("installing pip into .venv", pip, PIP_LOG, env=_pip_env()) != 0:
         raise SystemExit(fail("could not install pip into .venv (needs pip >= 22.3 outside it)"))
 
 
@@ -122,13 +154,20 @@ def ensure_installed() -> None:
     wanted = _stamp_wanted()
     if _stamp_found() == wanted and tool("possettle").exists():
         return
-    say("installing possettle into .venv …")
     STAMP.unlink(missing_ok=True)
-    env = dict(os.environ, PIP_DISABLE_PIP_VERSION_CHECK="1")
-    cmd = [PYTHON, "-m", "pip", "install", "--quiet", "--editable", ".[test]"]
-    if run(cmd, env=env) != 0:
-        raise SystemExit(fail("`pip install -e '.[test]'` failed (see pip's output above)"))
+    PIP_LOG.unlink(missing_ok=True)
+    cmd = [
+        PYTHON, "-m", "pip", "install", "--quiet", "--disable-pip-version-check",
+        "--editable", ".[test]",
+    ]  # fmt: skip
+    if run_logged("installing possettle into .venv", cmd, PIP_LOG, env=_pip_env()) != 0:
+        raise SystemExit(fail("`pip install -e '.[test]'` failed (pip's output above)"))
     STAMP.write_text(json.dumps(wanted, indent=2) + "\n", encoding="utf-8")
+
+
+def _pip_env() -> dict[str, str]:
+    # pip's own chatter (a newer pip exists, where it looked for packages) is in the log only.
+    return dict(os.environ, PIP_DISABLE_PIP_VERSION_CHECK="1", PIP_NO_INPUT="1")
 
 
 # ----------------------------------------------------------------------------- test tools
@@ -174,11 +213,12 @@ def _apt_install(packages: Sequence[str]) -> bool:
         return False
     env = dict(os.environ, DEBIAN_FRONTEND="noninteractive")
     cmd = [apt, "install", "-y", "-q", "--no-install-recommends", *packages]
-    if run(cmd, env=env, quiet=True) == 0:
+    what = f"apt-get install {' '.join(packages)}"
+    if run_logged(what, cmd, APT_LOG, env=env) == 0:
         return True
-    say("apt-get install failed; refreshing the package lists and trying once more …")
-    run([apt, "update", "-q"], env=env, quiet=True)
-    return run(cmd, env=env, quiet=True) == 0
+    say("refreshing the package lists and trying once more …")
+    run_logged("apt-get update", [apt, "update", "-q"], APT_LOG, env=env)
+    return run_logged(what, cmd, APT_LOG, env=env) == 0
 
 
 def ensure_test_tools() -> None:
@@ -186,7 +226,7 @@ def ensure_test_tools() -> None:
     missing = [name for name, present in TEST_PACKAGES if not present()]
     if not missing:
         return
-    say(f"installing Debian's {', '.join(missing)} for the tests (once) …")
+    say(f"the tests need Debian's {', '.join(missing)}: installing them (once; log: {APT_LOG})")
     _apt_install(missing)
     still = [name for name, present in TEST_PACKAGES if not present()]
     if still:

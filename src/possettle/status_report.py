@@ -43,7 +43,7 @@ CheckStatus = Literal["ok", "warn", "fail", "unknown"]
 class StatusReport(BaseModel):
     """What a terminal last told the host about its health (all but ``ok`` optional)."""
 
-    model_config = ConfigDict(strict=True, extra="forbid", frozen=True)
+    model_config = ConfigDict(strict=True, extra="forbid", frozen=True, defer_build=True)
 
     ok: bool
     batch: Annotated[int, Field(ge=0, le=999_999)] | None = None

@@ -144,7 +144,7 @@ def test_user_errors_are_one_line_in_english_and_one_in_chinese_without_tracebac
 def test_commands_refuse_a_ledger_that_was_never_initialised(db: str) -> None:
     result = host(db, "terminal", "list")
     assert result.exit_code == 1
-    assert result.output.startswith(f"error: no ledger at {db}: create it with")
+    assert result.output.startswith(f"error: no ledger at {db} (--db): create it first with")
     assert not Path(db).exists()
 
 

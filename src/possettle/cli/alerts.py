@@ -22,16 +22,14 @@ from possettle.cli.common import (
     DbOption,
     JsonOption,
     cells,
-    fail,
     out,
     print_json,
+    require_ledger,
     user_errors,
 )
 from possettle.clock import SystemClock
-from possettle.errors import ConfigError
-from possettle.ledger.engine import create_engine_for, redacted, sqlite_path
+from possettle.ledger.engine import create_engine_for
 from possettle.ledger.kinds import AlertStatus
-from possettle.ledger.migrate import current_revision, head_revision
 from possettle.monitor import alerts as engine_mod
 from possettle.monitor import audit
 from possettle.monitor.readings import Thresholds
@@ -50,20 +48,8 @@ ByOption = Annotated[str, typer.Option("--by", help="Who is acting (recorded in 
 @contextmanager
 def ledger(db: str) -> Iterator[Engine]:
     """An engine on an existing, up-to-date ledger (never creates one by accident)."""
-    path = sqlite_path(db)
-    if path is not None and not path.exists():
-        fail(ConfigError.said("ledger.missing", path=path, db=db))
     with user_errors():
-        revision = current_revision(db)
-    if revision != head_revision():
-        ledger = redacted(db)
-        if revision is None:
-            fail(ConfigError.said("ledger.not_initialised", ledger=ledger, db=db))
-        fail(
-            ConfigError.said(
-                "ledger.old_revision", ledger=ledger, revision=revision, head=head_revision(), db=db
-            )
-        )
+        require_ledger(db)
     engine = create_engine_for(db)
     try:
         yield engine

@@ -10,8 +10,10 @@ Data goes to stdout — a Rich table for people, ``--json`` for programs; messag
 from __future__ import annotations
 
 import json
+import sqlite3
+import sys
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import closing, contextmanager
 from dataclasses import asdict, is_dataclass
 from datetime import date, datetime
 from pathlib import Path
@@ -21,10 +23,8 @@ import typer
 from rich.console import Console
 from rich.markup import escape
 from rich.text import Text
-from sqlalchemy import exc
 
-from possettle.errors import PossettleError
-from possettle.ledger.engine import translate
+from possettle.errors import ConfigError, PossettleError
 
 DEFAULT_DB = "./possettle-host.db"
 
@@ -87,7 +87,14 @@ def user_errors() -> Iterator[None]:
         yield
     except PossettleError as e:
         fail(e)
-    except exc.SQLAlchemyError as e:
+    except Exception as e:
+        # Only a command that imported SQLAlchemy can raise its errors: the CLI does not
+        # import it for the commands that need no ledger (possettle/cli/lazy.py).
+        sa_exc = sys.modules.get("sqlalchemy.exc")
+        if sa_exc is None or not isinstance(e, sa_exc.SQLAlchemyError):
+            raise
+        from possettle.ledger.engine import translate
+
         fail(translate(e, "ledger"))
 
 
@@ -102,3 +109,66 @@ def _plain(value: Any) -> Any:
 def print_json(data: Any) -> None:
     """``data`` as indented JSON on stdout (dataclasses and datetimes included)."""
     typer.echo(json.dumps(data, indent=2, ensure_ascii=False, default=_plain))
+
+
+def _ledgers_beside(path: Path) -> list[Path]:
+    """SQLite files in ``path``'s directory that hold a possettle ledger (``host init`` made
+    them: they have its schema-revision table)."""
+    found = []
+    for candidate in sorted(path.parent.glob("*.db")):
+        try:
+            with closing(sqlite3.connect(f"{candidate.as_uri()}?mode=ro", uri=True)) as conn:
+                row = conn.execute(
+                    "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'alembic_version'"
+                ).fetchone()
+        except sqlite3.Error:
+            continue
+        if row:
+            found.append(candidate)
+    return found
+
+
+def require_ledger(db: str) -> None:
+    """Refuse to work on a ledger that was never created (instead of creating an empty one).
+
+    A missing SQLite file is most often a ``--db`` left out or mistyped: the message names the
+    ledgers that do exist beside it before it suggests ``host init`` on the very path given.
+    """
+    from possettle.ledger.engine import redacted, sqlite_path
+    from possettle.ledger.migrate import current_revision, head_revision
+
+    path = sqlite_path(db)
+    given = "the default, --db not given" if db == DEFAULT_DB else "--db"
+    if path is not None and not path.exists():
+        others = _ledgers_beside(path)
+        if others:
+            names = ", ".join(str(p) for p in others)
+            fail(
+                ConfigError.in_both(
+                    f"no ledger at {path} ({given}); the ledger(s) here: {names}: pass the one "
+                    f"`possettle host init` made, e.g. --db {others[0]}",
+                    f"{path} 处没有账本；此目录中的账本：{names}，请用 --db 指定 "
+                    f"`possettle host init` 创建的那个，例如 --db {others[0]}",
+                )
+            )
+        fail(
+            ConfigError.in_both(
+                f"no ledger at {path} ({given}): create it first with "
+                f"`possettle host init --db {db}`, then pass the same --db to every host command",
+                f"{path} 处没有账本：请先运行 `possettle host init --db {db}` 创建，"
+                "之后每条 host 命令都使用同一个 --db",
+            )
+        )
+    revision = current_revision(db)
+    if revision is None:
+        fail(ConfigError.said("ledger.not_initialised", ledger=redacted(db), db=db))
+    if revision != head_revision():
+        fail(
+            ConfigError.said(
+                "ledger.old_revision",
+                ledger=redacted(db),
+                revision=revision,
+                head=head_revision(),
+                db=db,
+            )
+        )

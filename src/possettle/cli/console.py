@@ -15,12 +15,8 @@ from typing import Annotated
 import typer
 
 from possettle.cli.alerts import ledger
-from possettle.cli.common import DEFAULT_DB, DbOption, fail
+from possettle.cli.common import DEFAULT_DB, DbOption, JsonOption, fail, print_json
 from possettle.clock import SystemClock
-from possettle.console.app import create_app
-from possettle.console.auth import add_user
-from possettle.console.errors import UserRejected
-from possettle.errors import ConfigError
 from possettle.ledger.kinds import ConsoleRole
 from possettle.logs import configure_logging
 
@@ -57,6 +53,8 @@ def serve(
         return
     import uvicorn  # only the server needs it; `user add` starts faster without
 
+    from possettle.console.app import create_app
+
     configure_logging(level=logging.WARNING)
     from possettle.console.display import Zone, ZoneRejected
 
@@ -84,8 +82,13 @@ def user_add(
             help="The password (at least 8 characters); prompted for, unechoed, if absent.",
         ),
     ] = None,
+    as_json: JsonOption = False,
 ) -> None:
     """Create a console user with a role; the password is stored as a scrypt hash."""
+    from possettle.console.auth import add_user
+    from possettle.console.errors import UserRejected
+    from possettle.errors import ConfigError
+
     if password is None:
         password = getpass.getpass("password: ")
         if getpass.getpass("again: ") != password:
@@ -95,4 +98,7 @@ def user_add(
             add_user(engine, username, password, role, SystemClock().now())
         except UserRejected as e:
             fail(e)
+    if as_json:
+        print_json({"username": username, "role": role.value})
+        return
     typer.echo(f"console user {username} added ({role.value})")

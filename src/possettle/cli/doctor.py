@@ -11,11 +11,7 @@ from typing import Annotated
 import typer
 
 from possettle.cli.common import JsonOption, fail, out, print_json, user_errors
-from possettle.doctor.render import render
-from possettle.doctor.run import Options, diagnose, diagnose_from_host
 from possettle.errors import ConfigError
-from possettle.ledger.engine import create_engine_for
-from possettle.logs import configure_logging
 
 
 class Lang(StrEnum):
@@ -59,7 +55,14 @@ def doctor_command(
     as_json: JsonOption = False,
 ) -> None:
     """Name the cause of a failed settlement with its evidence, in Chinese and English, and
-    (with --fix) run the safe recovery. Exit status 0 when nothing is left unresolved."""
+    (with --fix) run the safe recovery.
+
+    Exit status 0 when nothing is left unresolved."""
+    from possettle.doctor.render import render
+    from possettle.doctor.run import Options, diagnose, diagnose_from_host
+    from possettle.ledger.engine import create_engine_for
+    from possettle.logs import configure_logging
+
     configure_logging(level=logging.WARNING)
     with user_errors():
         engine = create_engine_for(host_db) if host_db else None

@@ -27,6 +27,7 @@ from possettle.cli.common import (
     fail,
     out,
     print_json,
+    require_ledger,
     user_errors,
 )
 from possettle.cli.serve import serve_command
@@ -38,9 +39,9 @@ from possettle.host import registry
 from possettle.host.policy import DEFAULT_SETTLEMENT_MAC, SETTLEMENT_MAC, SettlementMac
 from possettle.iso8583.framing import version_digits, version_text
 from possettle.ledger import queries
-from possettle.ledger.engine import create_engine_for, key_file_for, redacted, sqlite_path
+from possettle.ledger.engine import create_engine_for, key_file_for, redacted
 from possettle.ledger.kinds import TerminalStatus
-from possettle.ledger.migrate import current_revision, head_revision, init_db
+from possettle.ledger.migrate import init_db
 from possettle.ledger.schema import merchants, terminals
 
 MIN_VERSION = "min_version"
@@ -69,22 +70,7 @@ MidOption = Annotated[str, typer.Option("--mid", help="Merchant id (field 42): 1
 
 def _require_ledger(db: str) -> None:
     """Refuse to work on a ledger that was never created (instead of creating an empty one)."""
-    path = sqlite_path(db)
-    if path is not None and not path.exists():
-        fail(ConfigError.said("ledger.missing", path=path, db=db))
-    revision = current_revision(db)
-    if revision is None:
-        fail(ConfigError.said("ledger.not_initialised", ledger=redacted(db), db=db))
-    if revision != head_revision():
-        fail(
-            ConfigError.said(
-                "ledger.old_revision",
-                ledger=redacted(db),
-                revision=revision,
-                head=head_revision(),
-                db=db,
-            )
-        )
+    require_ledger(db)
 
 
 @contextmanager
@@ -272,22 +258,27 @@ def terminal_list(
     out().print(table)
 
 
-def _set_status(tid: str, status: TerminalStatus, db: str) -> None:
+def _set_status(tid: str, status: TerminalStatus, db: str, as_json: bool) -> None:
     with user_errors(), _ledger(db) as engine, engine.begin() as conn:
         registry.set_terminal_status(conn, tid, status)
+    if as_json:
+        print_json({"tid": tid, "status": status.value})
+        return
     typer.echo(f"terminal {tid} {'enabled' if status is TerminalStatus.ACTIVE else 'disabled'}")
 
 
 @terminal_app.command("disable")
-def terminal_disable(tid: TidOption, db: DbOption = DEFAULT_DB) -> None:
+def terminal_disable(
+    tid: TidOption, db: DbOption = DEFAULT_DB, as_json: JsonOption = False
+) -> None:
     """Disable a terminal: the host refuses its transactions until it is enabled again."""
-    _set_status(tid, TerminalStatus.DISABLED, db)
+    _set_status(tid, TerminalStatus.DISABLED, db, as_json)
 
 
 @terminal_app.command("enable")
-def terminal_enable(tid: TidOption, db: DbOption = DEFAULT_DB) -> None:
+def terminal_enable(tid: TidOption, db: DbOption = DEFAULT_DB, as_json: JsonOption = False) -> None:
     """Enable a disabled terminal."""
-    _set_status(tid, TerminalStatus.ACTIVE, db)
+    _set_status(tid, TerminalStatus.ACTIVE, db, as_json)
 
 
 # ----------------------------------------------------------------------------- edits

@@ -1,6 +1,8 @@
 """The ``possettle`` command: the app every command group hangs from.
 
-``pyproject.toml`` points the console script at :data:`app`.
+``pyproject.toml`` points the console script at :data:`app`. The command groups are imported
+lazily (:mod:`possettle.cli.lazy`): ``possettle terminal status`` imports the terminal's
+modules and not the host's, the console's or the doctor's, and ``possettle --help`` none.
 """
 
 from __future__ import annotations
@@ -10,24 +12,51 @@ from typing import Annotated
 import typer
 
 from possettle import __version__
-from possettle.cli import alerts, audit, codec, console, fault, host, terminal
-from possettle.cli.demo import demo_command
-from possettle.cli.doctor import doctor_command
+from possettle.cli.lazy import Lazy, LazyGroup
+
+# name -> where it lives and the line `possettle --help` shows (the same as the command's own
+# first help line: tests/cli/test_lazy.py compares them). In the order help lists them.
+LazyGroup.lazy = {
+    "demo": Lazy(
+        "possettle.cli.demo:demo_command",
+        "Run a business day: an acquirer host, a fleet of terminals, injected faults, then every "
+        "journal checked against the ledger.",
+    ),
+    "doctor": Lazy(
+        "possettle.cli.doctor:doctor_command",
+        "Name the cause of a failed settlement with its evidence, in Chinese and English, and "
+        "(with --fix) run the safe recovery.",
+    ),
+    "host": Lazy(
+        "possettle.cli.host:app", "The acquirer host: ledger, merchants, terminals, policy, server."
+    ),
+    "codec": Lazy("possettle.cli.codec:app", "PS-CUP/1 codec tools (masked: no clear card data)."),
+    "terminal": Lazy(
+        "possettle.cli.terminal:app", "A POS terminal: sign-on, sales, settlement, receipts."
+    ),
+    "fault": Lazy(
+        "possettle.cli.fault:app",
+        "Fault injection: an adversity proxy between terminals and the host.",
+    ),
+    "alerts": Lazy(
+        "possettle.cli.alerts:app",
+        "The built-in alert engine: evaluate the rules, list, acknowledge, resolve.",
+    ),
+    "audit": Lazy(
+        "possettle.cli.audit:app", "The audit log of console actions: verify its chain, list it."
+    ),
+    "console": Lazy(
+        "possettle.cli.console:app",
+        "The web console: serve it (possettle console --db URL), manage its users.",
+    ),
+}
 
 app = typer.Typer(
+    cls=LazyGroup,
     help="possettle: a POS settlement stack — PS-CUP/1 codec, acquirer host, issuer simulator.",
     no_args_is_help=True,
     add_completion=False,
 )
-app.command("demo")(demo_command)
-app.command("doctor")(doctor_command)
-app.add_typer(host.app, name="host")
-app.add_typer(codec.app, name="codec")
-app.add_typer(terminal.app, name="terminal")
-app.add_typer(fault.app, name="fault")
-app.add_typer(alerts.app, name="alerts")
-app.add_typer(audit.app, name="audit")
-app.add_typer(console.app, name="console")
 
 
 def _show_version(value: bool) -> None:

@@ -38,8 +38,8 @@ def read_secret(option: str, value: str | None, *, stdin: TextIO | None = None) 
         text = stream.readline()
     secret = text.rstrip("\r\n")
     if not secret.strip():
-        raise ConfigError(
-            f"{option} -: nothing was read from standard input or the prompt "
-            f"(未从标准输入或提示中读到 {option})"
+        raise ConfigError.in_both(
+            f"{option} -: nothing was read from standard input or the prompt",
+            f"未从标准输入或提示中读到 {option}",
         )
     return secret

@@ -8,11 +8,14 @@ from typing import Annotated
 
 import typer
 
-from possettle.cli.common import DEFAULT_DB, DbOption, KeyFileOption, user_errors
-from possettle.host.config import HostConfig
-from possettle.host.server import serve
-from possettle.logs import configure_logging
-from possettle.monitor.metrics import HostTelemetry
+from possettle.cli.common import (
+    DEFAULT_DB,
+    DbOption,
+    KeyFileOption,
+    fail,
+    require_ledger,
+    user_errors,
+)
 
 
 def serve_command(
@@ -121,11 +124,18 @@ def serve_command(
 ) -> None:
     """Serve PS-CUP/1 terminals from the ledger (SQLite or PostgreSQL) until stopped.
 
-    The schema is created or upgraded on start. SIGTERM or Ctrl-C stops accepting, lets
+    The ledger and its vault key must exist (`possettle host init` creates them); an older
+    schema is upgraded on start. SIGTERM or Ctrl-C stops accepting, lets
     in-flight requests finish, then exits. Upstream reversals (an authorization the issuer
     never answered, an approval the host could not book) are kept in the ledger and sent
     until the issuer acknowledges them, across restarts and by any host on the ledger.
     """
+    from possettle.host.config import HostConfig
+    from possettle.host.server import serve
+    from possettle.logs import configure_logging
+    from possettle.monitor.metrics import HostTelemetry
+
+    _require_ledger_and_key(db, key_file)
     configure_logging(json_lines=json_logs)
     config = HostConfig(
         db_url=db,
@@ -151,3 +161,24 @@ def serve_command(
     )
     with user_errors():
         asyncio.run(serve(config, telemetry=HostTelemetry()))
+
+
+def _require_ledger_and_key(db: str, key_file: Path | None) -> None:
+    """Serving needs the ledger and the key `host init` made: a mistyped --db or --key-file
+    must not start a host on a new, empty ledger (every terminal would get 97) or a new key
+    (no terminal key could be unsealed)."""
+    import os
+
+    from possettle.crypto.vault import ENV_VAR
+    from possettle.ledger.engine import key_file_for
+
+    with user_errors():
+        require_ledger(db)
+    path = key_file if key_file is not None else key_file_for(db)
+    if not os.environ.get(ENV_VAR) and not path.exists():
+        fail(
+            f"vault key file {path} not found: `possettle host init --db {db}` creates it beside "
+            f"the ledger (pass --key-file or set ${ENV_VAR} if it lives elsewhere)\n"
+            f"错误：找不到主机密钥文件 {path}：它由 `possettle host init --db {db}` 创建"
+            f"（若在别处，请用 --key-file 指定或设置 ${ENV_VAR}）"
+        )

@@ -13,7 +13,7 @@ import signal
 from collections.abc import Awaitable, Callable, Iterator
 from datetime import tzinfo
 from pathlib import Path
-from typing import Annotated, Any, TypeVar
+from typing import TYPE_CHECKING, Annotated, Any, TypeVar
 
 import typer
 from rich import box
@@ -21,27 +21,27 @@ from rich.table import Table
 
 from possettle.cli.common import JsonOption, cells, err, out, print_json
 from possettle.crypto.errors import KeyMaterialError
-from possettle.crypto.keys import Key, check_value_text
 from possettle.errors import ConfigError, PossettleError
 from possettle.iso8583.codes import describe
 from possettle.iso8583.framing import version_digits
 from possettle.terminal.config import TerminalConfig
-from possettle.terminal.crashpoints import POINTS
 from possettle.terminal.errors import (
     Refused,
     SoftwareCrash,
 )
-from possettle.terminal.informer import Informer
-from possettle.terminal.keepalive import Duty
 from possettle.terminal.operators import Operator, Role
-from possettle.terminal.pos import Pos
-from possettle.terminal.printer.device import PrinterState
-from possettle.terminal.printer.simulated import set_state
+from possettle.terminal.printer.condition import PrinterState, set_state
 from possettle.terminal.reader import ReaderState
 from possettle.terminal.reader import set_state as set_reader_state
-from possettle.terminal.setup import init_terminal
-from possettle.terminal.transactions import TxnResult
 from possettle.terminal.validation import parse_amount
+
+if TYPE_CHECKING:
+    from possettle.terminal.informer import Informer
+    from possettle.terminal.pos import Pos
+    from possettle.terminal.transactions import TxnResult
+
+# The terminal's heavier modules are imported inside the commands that use them, so that
+# `possettle terminal status` stays quick (possettle/cli/lazy.py, bench/cli.py).
 
 T = TypeVar("T")
 
@@ -107,6 +107,8 @@ SOFTWARE_CRASH_EXIT = 70  # EX_SOFTWARE
 
 
 def _run(directory: Path, as_json: bool, work: Callable[[Pos], Awaitable[T]]) -> T:
+    from possettle.terminal.pos import Pos
+
     async def go() -> T:
         async with Pos.session(directory) as pos:
             return await work(pos)
@@ -185,6 +187,8 @@ def init_command(
 ) -> None:
     """Create a terminal directory: configuration, journal and the sealed TMK."""
     from possettle.cli.secrets import read_secret
+    from possettle.crypto.keys import Key, check_value_text
+    from possettle.terminal.setup import init_terminal
 
     with _boundary(as_json):
         try:
@@ -296,6 +300,8 @@ def idle_command(
 ) -> None:
     """Stay idle and keep the host informed: echoes and status reports on the schedule in
     terminal.json (echo_idle_s, status_report_s), until stopped."""
+    from possettle.terminal.informer import Informer
+
     cfg = _config(directory, as_json)
     if not as_json:
         err().print(f"{_schedule(cfg)} (Ctrl-C stops)", soft_wrap=True, markup=False)
@@ -360,6 +366,8 @@ def _schedule(cfg: TerminalConfig) -> str:
 
 
 def _counts(informer: Informer) -> dict[str, int]:
+    from possettle.terminal.keepalive import Duty
+
     return {
         f"{duty.value}_{what}": informer.counts[f"{duty.value}_{what}"]
         for duty in Duty
@@ -781,22 +789,27 @@ def rescue_command(
     ] = None,
     tmk: Annotated[
         str | None,
-        typer.Option("--tmk", help="The TMK (32 hex digits), if the journal lost it."),
+        typer.Option(
+            "--tmk",
+            help="The TMK (32 hex digits; - reads it from standard input), if the journal lost it.",
+        ),
     ] = None,
     as_json: JsonOption = False,
 ) -> None:
     """Replace a corrupt journal with a fresh one holding its unsettled transactions, so
     `terminal settle` can settle them; the corrupt file is kept aside."""
+    from possettle.cli.secrets import read_secret
     from possettle.clock import SystemClock
+    from possettle.crypto.keys import Key
     from possettle.terminal.rescue.rebuild import rebuild
 
     with _boundary(as_json):
         key = None
         if tmk is not None:
             try:
-                key = Key.from_hex(tmk)
-            except ValueError as exc:
-                raise ConfigError(f"--tmk: {exc}") from exc
+                key = Key.from_hex(read_secret("--tmk", tmk) or "")
+            except KeyMaterialError as exc:
+                raise ConfigError.said("terminal.bad_tmk", reason=exc) from exc
         data = rebuild(directory, SystemClock(), export_to=out_file, tmk=key)
     if as_json:
         print_json(data)
@@ -866,6 +879,8 @@ def resume_command(directory: DirOption, as_json: JsonOption = False) -> None:
 @app.command("crash-points")
 def crash_points_command(as_json: JsonOption = False) -> None:
     """List the named crash points for POSSETTLE_CRASH_AT=NAME[:N]."""
+    from possettle.terminal.crashpoints import POINTS
+
     if as_json:
         print_json(list(POINTS))
         return

@@ -21,7 +21,7 @@ import sqlite3
 from collections.abc import AsyncIterator, Awaitable, Callable
 from datetime import datetime
 from pathlib import Path
-from typing import TypeVar
+from typing import TYPE_CHECKING, TypeVar
 
 from possettle.clock import Clock
 from possettle.errors import PossettleError
@@ -45,13 +45,16 @@ from possettle.terminal.policy import (
     check_permission,
     check_settlement_window,
 )
-from possettle.terminal.printer.device import Printer, open_printer
+from possettle.terminal.printer.deferred import DeferredPrinter
 from possettle.terminal.printing import Printing
 from possettle.terminal.reader import REFUSALS as READER_REFUSALS
 from possettle.terminal.reader import CardReader, open_reader
 from possettle.terminal.settlement_run import Settlement, SettleReport
 from possettle.terminal.shell import SignOn, Terminal
 from possettle.terminal.transactions import Payments, TxnResult
+
+if TYPE_CHECKING:
+    from possettle.terminal.printer.device import Printer
 
 T = TypeVar("T")
 # With no operators registered a terminal runs as this built-in supervisor (single-user shop).
@@ -96,7 +99,7 @@ class Pos:
         )
         try:
             policy = TerminalPolicy.from_dict(terminal.config.policy)
-            device = printer or open_printer(terminal.config.printer, directory)
+            device = printer or DeferredPrinter(terminal.config.printer, directory)
         except BaseException:
             terminal.journal.close()
             raise

@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import sqlite3
 from datetime import UTC, datetime, tzinfo
+from typing import TYPE_CHECKING
 
 from possettle.cards import CardOrg
 from possettle.iso8583.fields import SettlementTotals
@@ -19,7 +20,6 @@ from possettle.terminal.journal import queries as q
 from possettle.terminal.journal.events import PrintFailed
 from possettle.terminal.journal.records import SettlementRow, TxnKind, TxnRow
 from possettle.terminal.journal.store import Journal
-from possettle.terminal.printer.device import Printer
 from possettle.terminal.printer.documents import (
     Copy,
     Receipt,
@@ -28,6 +28,9 @@ from possettle.terminal.printer.documents import (
     SlipOutcome,
     document_from_dict,
 )
+
+if TYPE_CHECKING:
+    from possettle.terminal.printer.device import Printer
 
 _RECEIPT_KIND = {
     TxnKind.SALE: ReceiptKind.SALE,

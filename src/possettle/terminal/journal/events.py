@@ -87,7 +87,7 @@ class EventKind(StrEnum):
 class Detail(BaseModel):
     """The typed detail of one kind; ``code`` is the row's code column (not in the JSON)."""
 
-    model_config = ConfigDict(frozen=True, extra="ignore")
+    model_config = ConfigDict(frozen=True, extra="ignore", defer_build=True)
     KIND: ClassVar[EventKind]
 
     code: str = ""

@@ -42,8 +42,9 @@ from escpos.exceptions import DeviceNotFoundError  # type: ignore[import-untyped
 from escpos.exceptions import Error as EscposError
 from escpos.printer import Dummy, File, Network  # type: ignore[import-untyped]
 
-from possettle.errors import ConfigError
 from possettle.terminal.errors import PaperOut, PrinterError, PrinterOffline
+from possettle.terminal.printer.deferred import SPECS_HELP as SPECS_HELP
+from possettle.terminal.printer.deferred import parse_spec
 from possettle.terminal.printer.documents import Document
 from possettle.terminal.printer.escpos_job import escpos_job
 from possettle.terminal.printer.layout import PaperWidth
@@ -69,8 +70,6 @@ __all__ = [
 ]
 
 NET_TIMEOUT_S = 5.0  # connect, send and status reads; python-escpos's own default is 60 s
-
-SPECS_HELP = "sim, dummy, file:PATH or net:HOST:PORT"
 
 
 class Printer(Protocol):
@@ -228,19 +227,13 @@ def open_printer(spec: str, directory: Path, *, width: PaperWidth = PaperWidth.M
 
     ``directory`` is the terminal's directory, where the simulated printer keeps its state.
     """
-    kind, _, target = spec.partition(":")
-    if spec in ("", "sim"):
+    parsed = parse_spec(spec)
+    if parsed.kind == "sim":
         device = SimulatedDevice(directory, width=width)
         return EscposPrinter(device, name="sim", width=width, query_status=True, per_job=True)
-    if spec == "dummy":
+    if parsed.kind == "dummy":
         return EscposPrinter(Dummy(), name="dummy", width=width)
-    if kind == "file" and target:
-        return EscposPrinter(File(target), name=spec, width=width)
-    if kind == "net" and target:
-        host, _, port_text = target.rpartition(":")
-        host = host.strip("[]")  # net:[::1]:9100
-        if host and port_text.isdigit() and 0 < int(port_text) < 65536:
-            device = Network(host, int(port_text), timeout=NET_TIMEOUT_S)
-            return EscposPrinter(device, name=spec, width=width, query_status=True)
-        raise ConfigError(f"printer spec {spec!r}: expected net:HOST:PORT with a port 1..65535")
-    raise ConfigError(f"printer spec {spec!r} is not one of {SPECS_HELP}")
+    if parsed.kind == "file":
+        return EscposPrinter(File(parsed.target), name=spec, width=width)
+    device = Network(parsed.target, parsed.port, timeout=NET_TIMEOUT_S)
+    return EscposPrinter(device, name=spec, width=width, query_status=True)

@@ -19,14 +19,16 @@ a real printer is sent) and the paper they make to ``printer.txt`` (what a perso
 from __future__ import annotations
 
 import errno
-import json
-from enum import StrEnum
 from pathlib import Path
 
 from escpos.escpos import Escpos  # type: ignore[import-untyped]
 from escpos.exceptions import DeviceNotFoundError  # type: ignore[import-untyped]
 
 from possettle.errors import ConfigError
+from possettle.terminal.printer.condition import STATE_FILE as STATE_FILE
+from possettle.terminal.printer.condition import PrinterState as PrinterState
+from possettle.terminal.printer.condition import read_state as read_state
+from possettle.terminal.printer.condition import set_state as set_state
 from possettle.terminal.printer.escpos_job import TEXT_ENCODING
 from possettle.terminal.printer.layout import PaperWidth, display_width
 from possettle.terminal.printer.status import (
@@ -42,43 +44,8 @@ from possettle.terminal.printer.status import (
     QUERIES,
 )
 
-STATE_FILE = "printer.json"
 OUTPUT_FILE = "printer.out"
 TEXT_FILE = "printer.txt"
-
-
-class PrinterState(StrEnum):
-    """The simulated mechanism's condition (what a fault injector sets)."""
-
-    OK = "ok"
-    PAPER_OUT = "paper_out"
-    COVER_OPEN = "cover_open"
-    CUTTER_JAM = "cutter_jam"
-    OVERHEAT = "overheat"
-    OFFLINE = "offline"  # powered off or unplugged: it answers nothing
-
-
-def read_state(directory: Path) -> PrinterState:
-    """The simulated printer's condition; a directory without a state file has a working one."""
-    path = directory / STATE_FILE
-    try:
-        return PrinterState(json.loads(path.read_text(encoding="utf-8"))["state"])
-    except FileNotFoundError:
-        return PrinterState.OK
-    except (OSError, ValueError, KeyError, TypeError) as exc:
-        allowed = ", ".join(s.value for s in PrinterState)
-        raise ConfigError.said(
-            "terminal.printer_state_file", path=path, allowed=allowed, reason=exc
-        ) from exc
-
-
-def set_state(directory: Path, state: PrinterState) -> None:
-    """Set the condition atomically, so a running terminal never reads half a file."""
-    directory.mkdir(parents=True, exist_ok=True)
-    path = directory / STATE_FILE
-    tmp = path.with_suffix(".tmp")
-    tmp.write_text(json.dumps({"state": state.value}) + "\n", encoding="utf-8")
-    tmp.replace(path)
 
 
 def status_byte(state: PrinterState, n: int) -> int:
