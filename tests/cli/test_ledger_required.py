@@ -77,7 +77,7 @@ def test_merchant_add_and_terminal_enable_disable_answer_json() -> None:
     db = ["--db", "./host.db"]
     assert run("host", "init", *db).exit_code == 0
     added = run("host", "merchant", "add", *db, "--mid", MID, "--name", "Demo shop", "--json")
-    assert json.loads(added.output) == {"mid": MID, "name": "Demo shop"}
+    assert json.loads(added.output) == {"mid": MID, "name": "Demo shop", "address": None}
     assert run("host", "terminal", "add", *db, "--tid", "12345678", "--mid", MID).exit_code == 0
     off = run("host", "terminal", "disable", *db, "--tid", "12345678", "--json")
     assert json.loads(off.output) == {"tid": "12345678", "status": "disabled"}

@@ -37,7 +37,9 @@ def read_state(directory: Path) -> PrinterState:
         return PrinterState.OK
     except (OSError, ValueError, KeyError, TypeError) as exc:
         allowed = ", ".join(s.value for s in PrinterState)
-        raise ConfigError(f"{path}: not a printer state file ({allowed}): {exc}") from exc
+        raise ConfigError.said(
+            "terminal.printer_state_file", path=path, allowed=allowed, reason=exc
+        ) from exc
 
 
 def set_state(directory: Path, state: PrinterState) -> None:
