@@ -14,6 +14,7 @@ from pathlib import Path
 
 import psycopg
 import pytest
+import structlog
 from psycopg import sql
 from sqlalchemy.engine import make_url
 
@@ -63,3 +64,13 @@ def db_url(request: pytest.FixtureRequest) -> str:
     if request.param == "sqlite":
         return str(request.getfixturevalue("sqlite_url"))
     return str(request.getfixturevalue("pg_database"))
+
+
+@pytest.fixture(autouse=True)
+def _logging_configuration_restored() -> Iterator[None]:
+    """A command run in-process (CliRunner) configures logging for the whole process — the
+    doctor and the console at WARNING — which would hide the INFO events a later test
+    captures: every test starts from the configuration the session began with."""
+    saved = structlog.get_config()
+    yield
+    structlog.configure(**saved)
