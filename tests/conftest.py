@@ -69,8 +69,13 @@ def db_url(request: pytest.FixtureRequest) -> str:
 @pytest.fixture(autouse=True)
 def _logging_configuration_restored() -> Iterator[None]:
     """A command run in-process (CliRunner) configures logging for the whole process — the
-    doctor and the console at WARNING — which would hide the INFO events a later test
-    captures: every test starts from the configuration the session began with."""
-    saved = structlog.get_config()
+    doctor and the console at WARNING — and so does the first host or terminal started as a
+    library (``possettle.logs.ensure_logging``, at INFO): every test starts from the
+    configuration the session began with, unconfigured if it was, so that ``ensure_logging``
+    still puts the masking pipeline in place for the next one."""
+    configured, saved = structlog.is_configured(), structlog.get_config()
     yield
-    structlog.configure(**saved)
+    if configured:
+        structlog.configure(**saved)
+    else:
+        structlog.reset_defaults()

@@ -11,6 +11,7 @@ from structlog.testing import capture_logs
 
 from possettle.clock import FixedClock
 from possettle.crypto.pin import encrypt_pin_block
+from possettle.logs import configure_logging
 from possettle.upstream import (
     AuthKind,
     SimulatorConnector,
@@ -350,6 +351,8 @@ async def test_the_simulator_logs_key_value_events_through_structlog(
     clock: FixedClock, make_request: MakeRequest, caplog: pytest.LogCaptureFixture
 ) -> None:
     caplog.set_level(logging.DEBUG)
+    # the level is the test's own: a host or command earlier in this process may have set INFO
+    configure_logging(level=logging.DEBUG)
     s = sim(clock, "[[rules]]\nmax_amount = 1\nno_reply = true\n")
     sale = make_request()
     with capture_logs() as events:
