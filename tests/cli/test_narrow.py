@@ -3,15 +3,20 @@ console's one-time password, which is copied from the screen and must not wrap."
 
 from __future__ import annotations
 
+import asyncio
 import io
 from pathlib import Path
 
 import pytest
 from rich.cells import cell_len
 from rich.console import Console
+from typer.testing import CliRunner
 
 from possettle.cli.demo import _summary, show_login, summary_table
+from possettle.cli.main import app
 from possettle.sim.day import DayResult, TerminalDay
+from tests.host.harness import register, running_host
+from tests.terminal.harness import CUP_PAN, make_terminal
 
 WIDTH = 80
 
@@ -72,3 +77,22 @@ def test_the_one_time_password_is_on_one_line_at_80_columns() -> None:
     assert any("admin-1a2b" in line for line in lines)
     real = _rendered(lambda c: show_login(c, "http://127.0.0.1:8080/", "admin-1a2b", "A" * 16))
     assert max(cell_len(line) for line in real) <= WIDTH
+
+
+async def test_a_sale_reads_in_lines_that_do_not_wrap_at_80_columns(
+    tmp_path: Path, sqlite_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("COLUMNS", "80")
+    key_file = tmp_path / "host.key"
+    await register(sqlite_url, key_file)
+    async with running_host(sqlite_url, key_file) as host:
+        term = make_terminal(tmp_path / "t", host.port)
+        args = ["terminal", "sale", "--dir", str(term), "--amount", "12.34", "--pan", CUP_PAN]
+        result = await asyncio.to_thread(
+            CliRunner().invoke, app, [*args, "--expiry", "3012", "--pin", "123456"]
+        )
+    assert result.exit_code == 0, result.output
+    lines = result.output.splitlines()
+    assert lines[0].startswith("APPROVED 交易成功  sale STAN")
+    assert lines[1] == "amount 金额 CNY 12.34  card 卡号 622202*********0128"
+    assert max(len(line) for line in lines) <= 80

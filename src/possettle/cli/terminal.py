@@ -131,6 +131,8 @@ def _login(pos: Pos, operator: str | None, password: str | None) -> Operator:
 
 
 def _show_txn(result: TxnResult, as_json: bool) -> None:
+    from possettle.terminal.status_words import yuan
+
     code = describe(result.code) if result.code else None
     if as_json:
         data = result.as_dict()
@@ -140,9 +142,16 @@ def _show_txn(result: TxnResult, as_json: bool) -> None:
         verdict = "APPROVED 交易成功" if result.approved else "DECLINED 交易失败"
         if result.offline:
             verdict = "APPROVED OFFLINE 离线批准 (will be uploaded 待上送)"
+        # two short lines, so that neither wraps on an 80-column screen or a piped output
         out().print(
             f"[bold]{verdict}[/]  {result.kind.value} STAN {result.stan:06d} "
-            f"batch {result.batch:06d} amount {result.amount / 100:.2f} card {result.pan_masked}"
+            f"batch {result.batch:06d}",
+            soft_wrap=True,
+        )
+        out().print(
+            f"amount 金额 {yuan(result.amount)}  card 卡号 {result.pan_masked}",
+            soft_wrap=True,
+            markup=False,
         )
         if code and not result.approved:
             out().print(f"response {result.code}: {code.en} / {code.zh}")
