@@ -1,4 +1,6 @@
-"""The doctor's catalog: shared/causes.md as data. The ids are a public interface.
+"""The doctor's catalog of causes as data (documented in docs/doctor.md, "Causes").
+
+The ids are a public interface.
 
 Each cause carries its group, what happened, the automatic recovery that is safe to run (an
 action id from :mod:`possettle.doctor.recover`, or none) and the manual remedy, in English and
@@ -101,4 +103,4 @@ def cause(cause_id: str) -> Cause:
     try:
         return BY_ID[cause_id]
     except KeyError:
-        raise KeyError(f"no cause {cause_id!r} in the catalog (shared/causes.md)") from None
+        raise KeyError(f"no cause {cause_id!r} in the catalog (docs/doctor.md, Causes)") from None

@@ -6,10 +6,10 @@ Classes: ``A`` approved; ``B`` declined by the card's issuer (tell the cardholde
 network problem (retry later, reversal rules apply); ``E`` the terminal must act first
 (sign on again, fix the message).
 
-``cause`` is the doctor's cause family (a :mod:`possettle.doctor.catalog` id, from
-``shared/causes.md``'s signals column); the alert rules count a code as "issuer down" exactly
+``cause`` is the doctor's cause family (a :mod:`possettle.doctor.catalog` id, documented in
+docs/doctor.md, "Causes"); the alert rules count a code as "issuer down" exactly
 when its cause is ``issuer.unavailable``, so the two cannot disagree. ``90`` is the host's
-day cut-over (日切) in the CUP tables (``shared/research/screens.md`` row 60): a window to
+day cut-over (日切) in the CUP response-code tables terminal applications carry: a window to
 wait out (``operation.outside_hours``), not an issuer fault.
 
 The doctor, the alert rules, the terminal and the console read this table; nothing else

@@ -53,7 +53,7 @@ class UploadStatus(StrEnum):
 
 
 class ReconCategory(StrEnum):
-    """The reconciliation discrepancy ids of shared/causes.md the host itself can raise."""
+    """The reconciliation discrepancy ids the host itself can raise (docs/protocol.md)."""
 
     MISSING_AT_HOST = "missing_at_host"
     MISSING_AT_TERMINAL = "missing_at_terminal"

@@ -254,7 +254,7 @@ recon_exceptions = Table(
     Column("tid", String(8), nullable=False),
     Column("batch", Integer(), nullable=False),
     Column("stan", String(6), nullable=False),
-    # An id of shared/causes.md "Reconciliation discrepancies" (ReconCategory for the host's).
+    # A reconciliation discrepancy id (ReconCategory for the ones the host raises).
     Column("category", String(40), nullable=False),
     Column("amount", BigInteger(), nullable=False),
     Column("entry_id", Id, ForeignKey("ledger_entries.id")),

@@ -1,5 +1,5 @@
 """The faults the chaos suite injects at settlement, each named by the cause it should lead
-the doctor to (shared/causes.md), with how to inject it, how the merchant then tries to
+the doctor to (docs/doctor.md, "Causes"), with how to inject it, how the merchant then tries to
 settle, and how the fault goes away again; and which two faults may share a terminal.
 
 Two faults share a terminal only when both act on it together (:data:`PAIRS`):
