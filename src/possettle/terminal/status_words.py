@@ -13,6 +13,7 @@ from __future__ import annotations
 from datetime import datetime, tzinfo
 from typing import Any
 
+from possettle.iso8583.framing import version_text
 from possettle.money import Money
 from possettle.terminal.printer.layout import format_amount
 from possettle.terminal.printer.status import PrinterCode
@@ -39,13 +40,6 @@ _LINK = {"up": ("up", "正常"), "down": ("down", "中断"), "unknown": ("not ch
 def yuan(minor: int) -> str:
     """``CNY 1,234.56``, as receipts print amounts."""
     return format_amount(Money(minor))
-
-
-def version_text(version: str) -> str:
-    """The six-digit software version (``010203``) as people write it (``1.2.3``)."""
-    if len(version) != 6 or not version.isdigit():
-        return version
-    return ".".join(str(int(version[i : i + 2])) for i in (0, 2, 4))
 
 
 def _when(iso: str | None, tz: tzinfo) -> str:
