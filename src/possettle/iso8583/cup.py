@@ -96,7 +96,7 @@ def _row(code: str, row: Any) -> CupCode:
     if len(code) != 2 or not code.isalnum():
         raise CodeTableError(f"{FILE}: [code.{code!r}] a field-39 code is two letters or digits")
     try:
-        category = CupCategory(row.get("category"))
+        category = CupCategory(str(row.get("category")))
     except ValueError:
         raise CodeTableError(f"{FILE}: [code.{code!r}] category must be one of A–E") from None
     sources = _texts(code, row, "sources")
