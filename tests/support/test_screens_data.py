@@ -12,16 +12,6 @@ from possettle.support import normalize
 from possettle.support.errors import DataFileError, UnknownIdError
 from possettle.support.screens import all_screens, parse, screen
 
-# TODO(issue 13): these six causes come from the core branch (s13-core); once it is merged
-# they are in the doctor's catalog and this set goes away.
-NEW_CAUSES = {
-    "reversal.abandoned",
-    "params.missing",
-    "merchant.frozen",
-    "keys.master_missing",
-    "link.sim_inactive",
-    "device.battery_low",
-}
 SNAKE = re.compile(r"^[a-z][a-z0-9]*(?:_[a-z0-9]+)*$")
 # The English terminal strings support staff hear most, as the terminals show them.
 ENGLISH_TERMINALS = {
@@ -46,8 +36,7 @@ def test_every_row_of_the_research_table_has_a_screen_message() -> None:
 
 
 def test_every_cause_a_message_points_at_is_in_the_doctors_catalog() -> None:
-    known = set(BY_ID) | NEW_CAUSES
-    unknown = {(s.id, c) for s in all_screens() for c in s.factors if c not in known}
+    unknown = {(s.id, c) for s in all_screens() for c in s.factors if c not in BY_ID}
     assert unknown == set()
 
 
