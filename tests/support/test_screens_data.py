@@ -116,13 +116,25 @@ def test_a_good_file_parses() -> None:
 @pytest.mark.parametrize(
     ("change", "message"),
     [
-        (('"network.unstable" = 2.0', '"network.unstable" = 0.0'), "screen.one.factors: "),
-        (('source = ["Src/main.c"]', "source = []"), "screen.one.source: needs at least one"),
-        (("rows = [1]", "rows = [72]"), "screen.one.rows: [72] are not rows"),
-        (('seen = "[LY]"', 'seen = "[LY]"\ncolour = "red"'), "screen.one.colour: unknown"),
-        (('seen = "[LY]"', 'seen = "[LY]"\ncode = "A"'), "screen.one.code: 'A' is not"),
-        (('zh = ["结算失败"]', "zh = []"), "screen.one: needs at least one text"),
-        (('en = "not a cause"', ""), "not_a_cause.en: missing"),
+        (
+            ('"network.unstable" = 2.0', '"network.unstable" = 0.0'),
+            "[screen.one.factors] network.unstable: must be between",
+        ),
+        (
+            ('"network.unstable" = 2.0', '"network.slow" = 2.0'),
+            "[screen.one.factors] network.slow: is not a cause of the doctor's catalog",
+        ),
+        (('source = ["Src/main.c"]', "source = []"), "[screen.one] source: needs at least one"),
+        (("rows = [1]", "rows = [72]"), "[screen.one] rows: [72] are not rows"),
+        (('seen = "[LY]"', 'seen = "[LY]"\ncolour = "red"'), "[screen.one] colour: unknown key"),
+        (('seen = "[LY]"', 'seen = "[LY]"\ncode = "A"'), "[screen.one] code: 'A' is not"),
+        (('zh = ["结算失败"]', "zh = []"), "[screen.one] zh: needs at least one text"),
+        (('zh = ["结算失败"]', 'zh = "结算失败"'), "[screen.one] zh: must be a list"),
+        (
+            ('meaning = { en = "failed", zh = "失败" }', 'meaning = { en = "failed" }'),
+            "[screen.one.meaning] zh: must be a non-empty string",
+        ),
+        (('en = "not a cause"', ""), "[not_a_cause] en: must be a non-empty string"),
         (("[screen.one]", "[screen.one"), "not valid TOML"),
     ],
 )
@@ -133,5 +145,5 @@ def test_a_broken_file_is_refused_naming_the_file_the_table_and_the_key(
     assert old in _GOOD
     with pytest.raises(DataFileError) as caught:
         parse(_GOOD.replace(old, new), "screens.toml")
-    assert str(caught.value).startswith("screens.toml: ")
+    assert str(caught.value).startswith("support/data/screens.toml")
     assert message in str(caught.value)
