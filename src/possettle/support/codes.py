@@ -14,13 +14,17 @@ how the ``acquirer`` question gets its likelihoods and its information gain (:mo
 
 from __future__ import annotations
 
+import re
+import unicodedata
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
+from functools import cache
 
 from possettle.catalogs import Text
 from possettle.doctor.likelihoods import FACTORS
 from possettle.iso8583 import codes as dialect
 from possettle.iso8583.cup import CupCategory, find
+from possettle.iso8583.cup import table as cup_table
 from possettle.support.acquirers import Acquirer, all_acquirers
 from possettle.support.wording import say
 
@@ -102,3 +106,30 @@ def acquirer_likelihood(per_acq: Mapping[str, Mapping[str, float]]) -> dict[str,
     causes = {c for f in per_acq.values() for c in f}
     total = {c: sum(f.get(c, 1.0) for f in per_acq.values()) for c in causes}
     return {a: {c: f.get(c, 1.0) / total[c] for c in causes} for a, f in per_acq.items()}
+
+
+#: a meaning shorter than this is everyday words ("出错", "无效交易"), not a code's name
+_NAMED_AT_LEAST = 5
+_NOT_WORD = re.compile(r"[\W_]+")
+
+
+def _bare(text: str) -> str:
+    return _NOT_WORD.sub("", unicodedata.normalize("NFKC", text))
+
+
+@cache
+def _named() -> tuple[tuple[str, str], ...]:
+    """(bare meaning, code) for every code meaning long enough to name its code, longest
+    first: the CUP table's and every acquirer override's."""
+    pairs = {(_bare(r.zh), c) for c, r in cup_table().items()}
+    pairs |= {(_bare(o.zh), o.code) for a in all_acquirers() for o in a.overrides.values()}
+    return tuple(
+        sorted((p for p in pairs if len(p[0]) >= _NAMED_AT_LEAST), key=lambda p: -len(p[0]))
+    )
+
+
+def codes_named(text: str) -> tuple[str, ...]:
+    """The codes whose meaning the text spells out ("57 不允许持卡人进行的交易" → 57): a
+    merchant reads the meaning off the screen even when the code's brackets are lost."""
+    bare = _bare(text)
+    return tuple(dict.fromkeys(code for meaning, code in _named() if meaning in bare))

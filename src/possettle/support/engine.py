@@ -91,7 +91,8 @@ def _read_text(step: _Step, text: str | None, source: str) -> None:
         step.reads.append(Read("photo" if source == "photo" else "screen", text.strip(), ()))
         step.notes.append(say("note.screen_unread"))
         return
-    matched = tuple(m.id for m in reading.screens) + tuple(reading.codes)
+    named = coderead.codes_named(reading.text)
+    matched = tuple(m.id for m in reading.screens) + tuple(dict.fromkeys((*reading.codes, *named)))
     step.reads.append(Read("photo" if source == "photo" else "screen", reading.text, matched))
     key = "evidence.photo" if source == "photo" else "evidence.screen"
     for m in reading.screens:
@@ -107,6 +108,7 @@ def _read_text(step: _Step, text: str | None, source: str) -> None:
         if m.code:
             step.codes.append(m.code.upper())
     step.codes.extend(c.upper() for c in reading.codes)
+    step.codes.extend(coderead.codes_named(reading.text))
     if reading.not_a_cause is not None:
         step.notes.append(reading.not_a_cause)
     if not matched:
