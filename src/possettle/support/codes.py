@@ -87,10 +87,26 @@ def joint(codes: Iterable[str], acq: Acquirer) -> dict[str, float]:
     return out
 
 
+def likely(acq: Acquirer) -> dict[str, float]:
+    """The acquirer's ``likely`` weights, normalised so that their mean over the acquirers is
+    1 for every cause: knowing the acquirer moves the ranking, not knowing it does not."""
+    everyone = all_acquirers()
+    causes = {c for a in everyone for c in a.likely}
+    mean = {c: sum(a.likely.get(c, 1.0) for a in everyone) / len(everyone) for c in causes}
+    return {c: acq.likely.get(c, 1.0) / mean[c] for c in causes}
+
+
 def per_acquirer(codes: Iterable[str]) -> dict[str, dict[str, float]]:
-    """Acquirer id → the codes' joint factors on its host."""
+    """Acquirer id → the codes' joint factors on its host, times how likely each cause is to
+    be reported from its terminals."""
     codes = tuple(codes)
-    return {a.id: joint(codes, a) for a in all_acquirers()}
+    out = {}
+    for a in all_acquirers():
+        factors = joint(codes, a)
+        for c, w in likely(a).items():
+            factors[c] = factors.get(c, 1.0) * w
+        out[a.id] = factors
+    return out
 
 
 def mixture(per_acq: Mapping[str, Mapping[str, float]]) -> dict[str, float]:

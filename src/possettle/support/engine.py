@@ -281,8 +281,16 @@ def _result(
         choice = q.choice(aid)
         text = say(f"answered.{by}", answer=Text(choice.en, choice.zh))
         answered.append(Answered(qid, aid, "data" if by == "data" else "you", text))
-        if aid == UNKNOWN or q.from_acquirers:
-            continue  # "I don't know" carries no evidence; the acquirer works through the codes
+        if aid == UNKNOWN:
+            continue  # "I don't know" carries no evidence
+        if q.from_acquirers:  # its codes are read on its host (_code_signals); and its fleet
+            lik: Mapping[str, float] = coderead.likely(acquirer(aid))
+            tables.append(lik)
+            if any(f >= EVIDENCE_FACTOR for f in lik.values()):
+                key = "evidence.data" if by == "data" else "evidence.answer"
+                said = _said(f"answer.{qid}.{aid}", key, answer=Text(choice.en, choice.zh))
+                answer_said.append((lik, said))
+            continue
         lik = likelihoods[qid][aid]
         tables.append(lik)
         p_a = sum(lik.get(c, 0.0) * p for c, p in base.items())
@@ -298,7 +306,8 @@ def _result(
     candidates = {q: lik for q, lik in likelihoods.items() if q not in asked}
     code_base = model.posterior([s.factors for s in step.signals if not s.key.startswith("code.")])
     next_id: str | None
-    if ACQUIRER in candidates and step.codes and _ambiguous(per_acq, code_base):
+    by_host = {a.id: coderead.joint(step.codes, a) for a in all_acquirers()}
+    if ACQUIRER in candidates and step.codes and _ambiguous(by_host, code_base):
         next_id, best_gain = ACQUIRER, model.gain(post, candidates[ACQUIRER])
         stop = "asking"
     else:

@@ -105,7 +105,8 @@ def _question(qid: str, row: Any) -> QuestionData:
     likelihood: dict[str, dict[str, float]] = {aid: {} for aid in weights}
     for cause_id in BY_ID:
         column = {
-            aid: table.get(cause_id, default) ** SHARPNESS for aid, (default, table) in weights.items()
+            aid: table.get(cause_id, default) ** SHARPNESS
+            for aid, (default, table) in weights.items()
         }
         total = sum(column.values())
         if total <= 0:
