@@ -24,7 +24,7 @@ True
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from possettle.catalogs import Text
@@ -36,6 +36,8 @@ from possettle.support.result import Said
 #: the signals a terminal or merchant disabled at the host gives, when the doctor's likelihoods
 #: know them (merchant.frozen); else the doctor's own "restricted" signal
 DISABLED_SIGNALS = ("host.disabled", "code.restricted")
+#: escalation keys the host ledger's registry answers, over the terminal's own configuration
+IDENTITY = ("tid", "mid", "merchant")
 
 
 @dataclass(frozen=True, slots=True)
@@ -86,7 +88,13 @@ def facts(case: Case, *, clock: Clock) -> OurFacts | None:
     finally:
         if engine is not None:
             engine.dispose()
-    return _merge(parts)
+    merged = _merge(parts)
+    if len(parts) == 2:
+        # who the terminal and the shop are is the host's registry's word, not the journal's
+        ledger = parts[0].escalation
+        identity = {k: ledger[k] for k in IDENTITY if ledger.get(k)}
+        merged = replace(merged, escalation={**merged.escalation, **identity})
+    return merged
 
 
 def _said(signals: Any) -> dict[str, tuple[Said, ...]]:
