@@ -14,6 +14,8 @@ import types
 from dataclasses import dataclass
 from typing import Any
 
+import pytest
+
 from possettle.catalogs import Text
 from possettle.support.case import Case
 from possettle.support.result import (
@@ -105,14 +107,20 @@ def diagnose(case: Case, *, clock: Any = None) -> Result:
     )  # fmt: skip
 
 
-def install() -> None:
-    """Put the fakes where the CLI imports them from (for a subprocess: before the app runs)."""
+def install(monkeypatch: pytest.MonkeyPatch | None = None) -> None:
+    """Put the fakes where the CLI imports them from: for a test, through ``monkeypatch``
+    (undone after it); for a subprocess, for good (before the app runs)."""
     questions = types.ModuleType("possettle.support.questions")
     questions.all_questions = lambda: QUESTIONS  # type: ignore[attr-defined]
     acquirers = types.ModuleType("possettle.support.acquirers")
     acquirers.all_acquirers = lambda: ACQUIRERS  # type: ignore[attr-defined]
-    sys.modules["possettle.support.questions"] = questions
-    sys.modules["possettle.support.acquirers"] = acquirers
     import possettle.support.engine as engine
 
-    engine.diagnose = diagnose  # type: ignore[assignment]
+    if monkeypatch is None:
+        sys.modules[questions.__name__] = questions
+        sys.modules[acquirers.__name__] = acquirers
+        engine.diagnose = diagnose  # type: ignore[assignment]
+        return
+    monkeypatch.setitem(sys.modules, questions.__name__, questions)
+    monkeypatch.setitem(sys.modules, acquirers.__name__, acquirers)
+    monkeypatch.setattr(engine, "diagnose", diagnose)
