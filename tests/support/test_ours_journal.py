@@ -88,3 +88,36 @@ async def test_a_terminal_the_host_does_not_know_is_the_doctors_code_97(
     found = facts(Case(terminal_dir=term, host_db=other_url), clock=SystemClock())
     assert found is not None
     assert "code.97" in found.signals  # terminal.unregistered, as the doctor says it
+
+
+async def test_a_reversal_the_terminal_gave_up_and_a_power_cut_answer_for_the_merchant(
+    tmp_path: Path, sqlite_url: str
+) -> None:
+    from possettle.sim.proxy import Direction, Faults
+    from tests.doctor.harness import open_pos
+    from tests.doctor.scenes import FAST, journal_meta, relay, set_timeout
+
+    key_file = tmp_path / "host.key"
+    await register(sqlite_url, key_file)
+    async with running_host(sqlite_url, key_file) as host, relay(host.port) as proxy:
+        term = make_terminal(tmp_path / "t", proxy.port, reversal_attempts=3)
+        await trade(term, sales=2)
+        proxy.faults = Faults(drop=1.0, direction=Direction.DOWN)  # replies are lost
+        set_timeout(term, FAST)
+        pos = open_pos(term)
+        try:
+            sale = await pos.sale(CUP_PAN, 700, expiry="3012", allow_offline=False)
+        finally:
+            await pos.close()
+        for _ in range(3):
+            assert (await settle(term))["ok"] is False
+    journal_meta(term, "open", "1")  # the last process never closed the journal: power lost
+    found = facts(Case(terminal_dir=term), clock=SystemClock())
+    assert found is not None
+    assert found.answers["reversal"] == "failed"
+    assert found.answers["power_cut"] == "yes"
+    assert found.answers["slip_printed"] == "no"
+    assert {"reversal.stuck", "power.unclean"} <= set(found.signals)
+    owed = found.escalation["pending_reversals"]
+    assert owed == [{"batch": 1, "stan": f"{sale.stan:06d}", "attempts": 3}]
+    assert found.escalation["failed_step"] == "reversal"

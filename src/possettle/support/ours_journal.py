@@ -71,7 +71,7 @@ def read_terminal(directory: Path, now: datetime, host: sa.Engine | None) -> Jou
     start, _ = business_day(now.astimezone(zone(DEFAULT_ZONE)).date(), zone(DEFAULT_ZONE))
     _signed_on(journal, a, start)
     _slip(journal, a)
-    _reversal(journal, a)
+    _reversal(journal, a, start)
     path = directory / JOURNAL_FILE
     conn = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
     try:
@@ -115,11 +115,15 @@ def _slip(j: JournalFacts, a: dict[str, str]) -> None:
         a["slip_printed"] = "unbalanced"  # the totals differed and the batch was uploaded
 
 
-def _reversal(j: JournalFacts, a: dict[str, str]) -> None:
-    stuck = [
-        r for r in j.reversals if r.attempts >= (j.config.reversal_attempts if j.config else 3)
+def _reversal(j: JournalFacts, a: dict[str, str], start: datetime) -> None:
+    """A reversal still owed: "failed" once the terminal gave up sending it (the screen said
+    冲正失败), else "auto" (it said 自动冲正 and goes on trying)."""
+    limit = j.config.reversal_attempts if j.config else 3
+    stuck = [r for r in j.reversals if r.attempts >= limit]
+    gave_up = [
+        e for e in j.events if e.kind is EventKind.REVERSAL_STUCK and (_at(e.at) or start) >= start
     ]
-    if stuck or any(e.kind is EventKind.REVERSAL_STUCK for e in j.events[:50]):
+    if stuck or gave_up:
         a["reversal"] = "failed"
     elif j.reversals:
         a["reversal"] = "auto"
