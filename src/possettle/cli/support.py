@@ -132,11 +132,11 @@ def interview_command(
 
     _setup()
     with user_errors():
-        _check_ledger(host_db)
         case = build_case(
             screen=screen, code=code, acquirer=acquirer, model=model, photo=photo,
             answers=(), host_db=host_db, tid=tid, directory=directory,
         )  # fmt: skip
+        _check_ledger(host_db)
         console = Console(stderr=True, highlight=False) if as_json else out()
         try:
             result = interview(case, lang.value, console)
