@@ -106,7 +106,7 @@ def interview(case: Case, lang: str, console: Console) -> Result:
             break
         asked.add(q.id)
         text, numbered = question_lines(q, lang)
-        console.print(f"{label('question', lang)}:", style="bold")
+        console.print(f"{label('question', lang)} ({q.id}):", style="bold")
         console.print(text, markup=False, highlight=False)
         chosen = Prompt.ask(_ask("choose", lang), choices=[n for n, _ in numbered], console=console)
         answer = dict(numbered)[chosen]

@@ -104,7 +104,7 @@ def question_lines(q: Question, lang: str) -> tuple[Text, list[tuple[str, str]]]
 
 def _value(value: Any, lang: str) -> str:
     if isinstance(value, dict) and {"en", "zh"} <= set(value):
-        return pick(str(value["en"]), str(value["zh"]), lang)
+        return one_line(str(value["en"]), str(value["zh"]), lang)
     if isinstance(value, list | tuple):
         return "\n".join(_value(v, lang) for v in value)
     if isinstance(value, dict):
@@ -112,15 +112,37 @@ def _value(value: Any, lang: str) -> str:
     return str(value)
 
 
-def escalation_table(package: dict[str, Any], lang: str) -> Table:
+def escalation(package: dict[str, Any], lang: str) -> list[RenderableType]:
+    """The package for the acquirer: its opening sentence, what the data already knows (a
+    table), what to collect (a list), and any other entry as it is."""
+    parts: list[RenderableType] = []
+    intro = (
+        pick(str(package["en"]), str(package["zh"]), lang)
+        if {"en", "zh"} <= set(package)
+        else label("escalation", lang)
+    )
+    parts.append(Text(intro, style="bold"))
     table = Table(show_header=False)
     table.add_column(overflow="fold")
     table.add_column(overflow="fold")
+    for item in (package.get("known") or {}).values():
+        if isinstance(item, dict) and {"en", "zh", "value"} <= set(item):
+            words = one_line(str(item["en"]), str(item["zh"]), lang)
+            table.add_row(Text(words), Text(_value(item["value"], lang)))
     for key, value in package.items():
-        if value in (None, "", [], {}):
+        if key in ("en", "zh", "known", "collect") or value in (None, "", [], {}):
             continue
         table.add_row(Text(str(key)), Text(_value(value, lang)))
-    return table
+    if table.row_count:
+        parts.append(table)
+    collect = [
+        one_line(str(c.get("en", "")), str(c.get("zh", "")), lang)
+        for c in package.get("collect") or []
+        if isinstance(c, dict)
+    ]
+    if collect:
+        parts.append(Text("\n".join(f"• {c}" for c in collect)))
+    return parts
 
 
 def step(result: Result, lang: str) -> RenderableType:
@@ -161,6 +183,5 @@ def final(result: Result, lang: str) -> RenderableType:
     else:
         parts.append(Text(label("unknown_cause", lang), style="bold"))
     if result.escalation:
-        parts.append(Text(label("escalation", lang) + ":", style="bold"))
-        parts.append(escalation_table(result.escalation, lang))
+        parts += escalation(result.escalation, lang)
     return Group(*parts)
