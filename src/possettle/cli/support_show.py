@@ -13,7 +13,7 @@ from rich.console import Group, RenderableType
 from rich.table import Table
 from rich.text import Text
 
-from possettle.support.result import Question, RankedCause, Result
+from possettle.support.result import Question, RankedCause, Read, Result
 
 #: how many causes a step shows
 TOP = 3
@@ -24,6 +24,9 @@ _LABELS = {
     "causes": ("Most likely causes", "最可能的原因"),
     "evidence": ("because", "依据"),
     "read": ("Read", "识别到"),
+    "source.screen": ("screen", "屏幕"),
+    "source.code": ("code", "错误码"),
+    "source.photo": ("photo", "照片"),
     "nothing_matched": ("nothing recognised", "未识别"),
     "answered": ("Answered", "已回答"),
     "by_data": ("from our data", "来自系统数据"),
@@ -145,12 +148,17 @@ def escalation(package: dict[str, Any], lang: str) -> list[RenderableType]:
     return parts
 
 
+def read_line(r: Read, lang: str) -> Text:
+    """What was read from one input and what was recognised in it."""
+    matched = ", ".join(r.matched) or label("nothing_matched", lang)
+    source = label(f"source.{r.source}", lang)
+    return Text(f"{label('read', lang)} ({source}): {r.text} → {matched}")
+
+
 def step(result: Result, lang: str) -> RenderableType:
     """One step: what was read and answered, the ranking, then the next question or the end."""
     parts: list[RenderableType] = []
-    for r in result.read:
-        matched = ", ".join(r.matched) or label("nothing_matched", lang)
-        parts.append(Text(f"{label('read', lang)} ({r.source}): {r.text} → {matched}"))
+    parts += [read_line(r, lang) for r in result.read]
     for a in result.answered:
         who = label("by_data" if a.by == "data" else "by_you", lang)
         parts.append(Text(f"{label('answered', lang)} {a.question} = {a.answer} ({who})"))
