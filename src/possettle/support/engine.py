@@ -385,10 +385,12 @@ _ITEMS: dict[str, tuple[str, ...]] = {
 
 def _escalation(step: _Step, acq: Acquirer | None, top: str) -> dict[str, Any]:
     known: dict[str, Any] = {}
+    used: set[str] = set()
     for item, keys in _ITEMS.items():
         for k in keys:
             if step.escalation.get(k) not in (None, "", [], False):
                 known[item] = step.escalation[k]
+                used.add(k)
                 break
     items = list(_ITEMS)
     if top == "reversal.abandoned":
@@ -405,5 +407,7 @@ def _escalation(step: _Step, acq: Acquirer | None, top: str) -> dict[str, Any]:
             (r.text for r in step.reads if r.source in ("screen", "photo") and r.text), None
         ),
         "acquirer": {"id": acq.id, "en": acq.en, "zh": acq.zh} if acq else None,
+        # everything else our data knows (the failed batch, the last transaction's time …)
+        "details": {k: v for k, v in step.escalation.items() if k not in used and k != "photo"},
     }
     return out
