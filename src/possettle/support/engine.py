@@ -85,7 +85,12 @@ def _read_text(step: _Step, text: str | None, source: str) -> None:
         return
     from possettle.support.match import read_screen
 
-    reading = read_screen(text)
+    try:
+        reading = read_screen(text)
+    except NotImplementedError:  # the matcher is not in this build: say so, rank the rest
+        step.reads.append(Read("photo" if source == "photo" else "screen", text.strip(), ()))
+        step.notes.append(say("note.screen_unread"))
+        return
     matched = tuple(m.id for m in reading.screens) + tuple(reading.codes)
     step.reads.append(Read("photo" if source == "photo" else "screen", reading.text, matched))
     key = "evidence.photo" if source == "photo" else "evidence.screen"
