@@ -139,9 +139,16 @@ def _named() -> tuple[tuple[str, str], ...]:
     first: the CUP table's and every acquirer override's."""
     pairs = {(_bare(r.zh), c) for c, r in cup_table().items()}
     pairs |= {(_bare(o.zh), o.code) for a in all_acquirers() for o in a.overrides.values()}
-    return tuple(
-        sorted((p for p in pairs if len(p[0]) >= _NAMED_AT_LEAST), key=lambda p: -len(p[0]))
-    )
+    codes_of: dict[str, set[str]] = {}
+    for meaning, code in pairs:
+        codes_of.setdefault(meaning, set()).add(code)
+    # a meaning several codes share names none of them
+    named = [
+        (m, next(iter(cs)))
+        for m, cs in codes_of.items()
+        if len(cs) == 1 and len(m) >= _NAMED_AT_LEAST
+    ]
+    return tuple(sorted(named, key=lambda p: (-len(p[0]), p[1])))
 
 
 def codes_named(text: str) -> tuple[str, ...]:
