@@ -199,9 +199,10 @@ def test_tuning_set_meets_the_aims(tuning: list[Outcome]) -> None:
 def test_holdout_set_keeps_its_floor(holdout: list[Outcome]) -> None:
     top1 = _share(holdout, lambda o: o.top1)
     top3 = _share(holdout, lambda o: o.top3)
+    # the misses are not listed: whoever tunes the data must not learn the hold-out cases
     summary = f"hold-out top-1 {top1:.1%}, top-3 {top3:.1%}"
-    assert top1 >= HOLDOUT_TOP1, f"{summary}\n{_report(holdout)}"
-    assert top3 >= HOLDOUT_TOP3, f"{summary}\n{_report(holdout)}"
+    assert top1 >= HOLDOUT_TOP1, summary
+    assert top3 >= HOLDOUT_TOP3, summary
 
 
 def test_no_case_is_told_nothing_is_wrong(tuning: list[Outcome], holdout: list[Outcome]) -> None:

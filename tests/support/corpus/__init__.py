@@ -13,11 +13,13 @@ tests/support/test_corpus.py and bench/support.py.
 
 from __future__ import annotations
 
+import contextlib
+import functools
 import io
 import random
 import time
 import tomllib
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -26,18 +28,11 @@ from possettle.support.case import Case
 from possettle.support.result import Result
 
 HERE = Path(__file__).resolve().parent
-ROOT = HERE.parents[2]
 SETS = ("tuning", "holdout")
-QUESTIONS_FILE = ROOT / "src" / "possettle" / "support" / "data" / "questions.toml"
 UNKNOWN = "unknown"
 MAX_QUESTIONS = 12
 CONFIDENT = 0.8
 
-#: the acquirer ids the brief promises (used only while possettle.support.acquirers is missing)
-_BRIEF_ACQUIRERS = frozenset(
-    {"cup", "lakala", "shengpay", "ruiyinxin", "ccb", "bocom", "qianbao", "cardinfolink",
-     "possettle", "other"}
-)  # fmt: skip
 _CASE_KEYS = frozenset(
     {"id", "source", "screen", "code", "acquirer", "model", "photo", "expect", "truth"}
 )
@@ -101,41 +96,13 @@ class Ids:
 
 
 def known_ids() -> Ids:
-    """The ids of the data: questions.toml's questions and answers, the acquirers, the causes."""
-    acquirers = _acquirer_ids()
-    data = tomllib.loads(QUESTIONS_FILE.read_text(encoding="utf-8"))
-    questions: dict[str, frozenset[str]] = {}
-    for qid, body in data.items():
-        if not isinstance(body, dict):
-            continue
-        if body.get("answers_from") == "acquirers":
-            answers = set(acquirers)
-        else:
-            answers = set(body.get("answers", {}))
-        questions[qid] = frozenset(answers | {UNKNOWN})
-    return Ids(questions, acquirers, _cause_ids())
-
-
-def _acquirer_ids() -> frozenset[str]:
-    try:
-        from possettle.support.acquirers import all_acquirers  # type: ignore[attr-defined]
-    except ImportError:
-        return _BRIEF_ACQUIRERS
-    return frozenset(a.id for a in all_acquirers())
-
-
-#: the cause ids issue 13 adds to the doctor's catalog (used only until the catalog has them)
-_ISSUE_13_CAUSES = frozenset(
-    {"reversal.abandoned", "params.missing", "merchant.frozen", "keys.master_missing",
-     "link.sim_inactive", "device.battery_low"}
-)  # fmt: skip
-
-
-def _cause_ids() -> frozenset[str]:
+    """The ids of the data: the desk's questions and their answers, the acquirers, the causes."""
     from possettle.doctor.catalog import BY_ID
+    from possettle.support.acquirers import all_acquirers
+    from possettle.support.questions import all_questions
 
-    catalog = frozenset(BY_ID)
-    return catalog if catalog & _ISSUE_13_CAUSES else catalog | _ISSUE_13_CAUSES
+    questions = {q.id: frozenset({a.id for a in q.answers} | {UNKNOWN}) for q in all_questions()}
+    return Ids(questions, frozenset(a.id for a in all_acquirers()), frozenset(BY_ID))
 
 
 def load(name: str, ids: Ids | None = None) -> tuple[CorpusCase, ...]:
@@ -353,7 +320,29 @@ def interview(
     Starts from what the case reports (screen, code, acquirer, model, the photo's bytes);
     each step answers ``next_question`` ("unknown" when the truth lacks it) until the desk
     stops asking, asks a question already answered, or ``limit`` questions were asked.
+
+    A photo goes with every step, as a client that calls again with the answers so far sends
+    it; Tesseract reads it once (the first step) and later steps reuse that reading.
     """
+    if photo is not None:
+        with _ocr_once():
+            return _interview(case, diagnose, photo, limit)
+    return _interview(case, diagnose, photo, limit)
+
+
+@contextlib.contextmanager
+def _ocr_once() -> Iterator[None]:
+    from possettle.support import ocr
+
+    original = ocr.photo_text
+    ocr.photo_text = functools.cache(original)
+    try:
+        yield
+    finally:
+        ocr.photo_text = original
+
+
+def _interview(case: CorpusCase, diagnose: Diagnose, photo: bytes | None, limit: int) -> Outcome:
     answers: dict[str, str] = {}
     asked: list[str] = []
     times: list[float] = []
