@@ -44,7 +44,7 @@ from tests.support.corpus import (
 #: the issue's aims, on the tuning set
 TUNING_TOP1, TUNING_TOP3, MEAN_QUESTIONS = 0.90, 0.98, 3.0
 #: the hold-out floor: set below the measurement on the merged engine (docs/support-accuracy.md)
-HOLDOUT_TOP1, HOLDOUT_TOP3 = 0.80, 0.95
+HOLDOUT_TOP1, HOLDOUT_TOP3 = 0.85, 0.90
 
 
 def _engine() -> Callable[[Case], Result]:
@@ -55,18 +55,26 @@ def _engine() -> Callable[[Case], Result]:
     return diagnose
 
 
-def _run(name: str) -> list[Outcome]:
+class Outcomes(list[Outcome]):
+    """The outcomes of one set; shown by their count only, so that a failing assertion does
+    not print the hold-out's cases for whoever tunes the data to read."""
+
+    def __repr__(self) -> str:
+        return f"<{len(self)} outcomes>"
+
+
+def _run(name: str) -> Outcomes:
     engine = _engine()
-    return [interview(c, engine) for c in load(name) if c.photo is None]
+    return Outcomes(interview(c, engine) for c in load(name) if c.photo is None)
 
 
 @pytest.fixture(scope="module")
-def tuning() -> list[Outcome]:
+def tuning() -> Outcomes:
     return _run("tuning")
 
 
 @pytest.fixture(scope="module")
-def holdout() -> list[Outcome]:
+def holdout() -> Outcomes:
     return _run("holdout")
 
 
