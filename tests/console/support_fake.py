@@ -1,0 +1,118 @@
+"""A small stand-in for the support engine and OCR, so the Support desk's pages, API and
+tickets are tested on their own (the engine and the OCR have their own tests in tests/support/).
+
+The fake ranks four causes from what the case says — a screen that mentions a reversal, a
+code, the answers — and asks ``slip_printed`` then ``others_work`` until the top cause reaches
+0.8. Its OCR reads photos made by :func:`photo` (``FAKEIMG`` and the text); any other bytes are
+"not an image".
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+from possettle.catalogs import Text
+from possettle.clock import Clock
+from possettle.console.desk import Desk, Named
+from possettle.support.case import Case
+from possettle.support.errors import PhotoError
+from possettle.support.result import Answered, Choice, Question, RankedCause, Read, Result, Said
+
+QUESTIONS = (
+    Question("slip_printed", "Did a settlement slip print?", "结算单打出来了吗？", (
+        Choice("balanced", "Yes, balanced", "打出来了，对账平"),
+        Choice("no", "No slip came out", "没有打出结算单"),
+    )),
+    Question("others_work", "Do other terminals work?", "其他POS机能用吗？", (
+        Choice("yes", "Yes", "能用"),
+        Choice("no", "No", "也不能用"),
+    )),
+)  # fmt: skip
+GROUPS = {"reversal.abandoned": "software", "network.unstable": "software",
+          "printer.paper_out": "hardware", "keys.out_of_sync": "software"}  # fmt: skip
+
+
+@dataclass(frozen=True)
+class Acquirer:
+    id: str
+    en: str
+    zh: str
+
+
+ACQUIRERS = (
+    Acquirer("cup", "A bank (standard CUP codes)", "银行（银联标准）"),
+    Acquirer("lakala", "Lakala", "拉卡拉"),
+    Acquirer("other", "Other", "其他"),
+)
+
+
+def photo(text: str) -> bytes:
+    """The bytes of a "photo" the fake OCR reads as ``text``."""
+    return b"FAKEIMG" + text.encode()
+
+
+@dataclass
+class FakeEngine:
+    cases: list[Case] = field(default_factory=list)
+
+    def diagnose(self, case: Case, clock: Clock) -> Result:
+        self.cases.append(case)
+        weight = {cause: 1.0 for cause in GROUPS}
+        screen = case.screen or ""
+        if "冲正" in screen:
+            weight["reversal.abandoned"] *= 6
+        if case.code == "A0":
+            weight["keys.out_of_sync"] *= 8
+        answers = case.answers
+        if answers.get("slip_printed") == "balanced":
+            weight["printer.paper_out"] *= 60
+        elif answers.get("slip_printed") == "no":
+            weight["printer.paper_out"] *= 0.1
+        if answers.get("others_work") == "no":
+            weight["network.unstable"] *= 30
+        total = sum(weight.values())
+        ranked = sorted(weight.items(), key=lambda kv: (-kv[1], kv[0]))
+        causes = tuple(
+            RankedCause(cause, GROUPS[cause], w / total,
+                        (Said(f"fake.{cause}", f"because {cause}", f"因为 {cause}"),),
+                        Text(f"fix {cause}", f"处理 {cause}"),
+                        Text(f"do not {cause}", f"切勿 {cause}"))
+            for cause, w in ranked
+        )  # fmt: skip
+        pending = [q for q in QUESTIONS if q.id not in answers]
+        confident = causes[0].score >= 0.8
+        nxt = None if confident or not pending else pending[0]
+        stop = "confident" if confident else ("asking" if nxt else "no_question_helps")
+        read = (
+            (Read("screen", screen, ("reversal_failed",) if "冲正" in screen else ()),)
+            if screen
+            else ()
+        )
+        said = tuple(
+            Answered(q, a, "you", Text(f"you said {a}", f"您说 {a}")) for q, a in answers.items()
+        )
+        escalation = {
+            "tid": case.tid,
+            "code": case.code,
+            "collect": [{"en": "the slip", "zh": "签购单"}],
+        }
+        return Result(causes, nxt, read, said, escalation, stop)
+
+
+def photo_text(data: bytes) -> str:
+    if not data.startswith(b"FAKEIMG"):
+        raise PhotoError("not an image")
+    return data[len(b"FAKEIMG") :].decode()
+
+
+def acquirers() -> Sequence[Named]:
+    return ACQUIRERS
+
+
+def questions() -> Sequence[Question]:
+    return QUESTIONS
+
+
+def fake_desk(engine: FakeEngine) -> Desk:
+    return Desk(engine.diagnose, photo_text, acquirers, questions)
