@@ -30,6 +30,7 @@ from possettle.ledger.schema import support_tickets, terminals
 from possettle.sim.day import CUP_PANS
 from tests.console.audit_check import audited
 from tests.console.conftest import PASSWORD, ROLES, Console
+from tests.console.labels import english_words, label_texts
 from tests.console.support_fake import FakeEngine, fake_desk, photo
 
 SCREEN = "冲正不成功 请与客服联系"
@@ -354,3 +355,20 @@ async def test_a_card_number_typed_as_screen_text_is_stored_and_shown_masked(des
     assert CUP_PANS[1] not in ticket["screen"] and CUP_PANS[1] not in str(desk.fake.cases[-1])
     for path in (f"/support/{ticket['id']}", "/support", f"/api/support/tickets/{ticket['id']}"):
         assert CUP_PANS[1] not in (await desk.client.get(path)).text
+
+
+async def test_no_label_on_the_chinese_support_pages_is_left_in_english(desk: Desk) -> None:
+    headers = await _operator(desk)
+    tid = _our_tid(desk)
+    ticket = await _start(desk, headers, screen=SCREEN, code="A0", acquirer="lakala", tid=tid)
+    path = f"/api/support/tickets/{ticket['id']}"
+    await desk.client.post(f"{path}/photo", headers=headers,
+                           files={"photo": ("s.png", photo("请与客服联系"), "image/png")})  # fmt: skip
+    await desk.client.post(f"{path}/close", headers=headers)
+    found: dict[str, list[str]] = {}
+    for page in ("/support", f"/support/{ticket['id']}", f"/terminals/{tid}"):
+        texts = label_texts((await desk.client.get(f"{page}?lang=zh")).text)
+        assert texts and english_words(label_texts((await desk.client.get(f"{page}?lang=en")).text))
+        if words := english_words(texts, frozenset({"operator"})):
+            found[page] = words
+    assert found == {}
