@@ -261,6 +261,7 @@ STRINGS: Final[dict[str, tuple[str, str]]] = {
     "src_screen": ("screen", "屏幕文字"),
     "src_code": ("code", "返回码"),
     "src_photo": ("photo", "照片"),
+    "src_screen_photo": ("screen and photo", "屏幕文字和照片"),
     "matched": ("recognised", "识别为"),
     "nothing_matched": ("nothing recognised", "未识别出已知信息"),
     "answers_so_far": ("Answers so far", "已回答"),
