@@ -92,11 +92,19 @@ class FakeEngine:
         said = tuple(
             Answered(q, a, "you", Text(f"you said {a}", f"您说 {a}")) for q, a in answers.items()
         )
+        known = (
+            {"tid": {"value": case.tid, "en": "Terminal ID", "zh": "终端号"}} if case.tid else {}
+        )
         escalation = {
-            "tid": case.tid,
-            "code": case.code,
-            "collect": [{"en": "the slip", "zh": "签购单"}],
-        }
+            "en": "Give the acquirer:",
+            "zh": "请向收单机构提供：",
+            "known": known,
+            "collect": [{"id": "batch", "en": "the batch number", "zh": "批次号"},
+                        {"id": "photo", "en": "a photo of the screen", "zh": "屏幕照片"}],
+            "codes": [case.code] if case.code else [],
+            "screen": case.screen,
+            "acquirer": None,
+        }  # fmt: skip
         return Result(causes, nxt, read, said, escalation, stop)
 
 
