@@ -362,8 +362,8 @@ async def test_no_label_on_the_chinese_support_pages_is_left_in_english(desk: De
     tid = _our_tid(desk)
     ticket = await _start(desk, headers, screen=SCREEN, code="A0", acquirer="lakala", tid=tid)
     path = f"/api/support/tickets/{ticket['id']}"
-    await desk.client.post(f"{path}/photo", headers=headers,
-                           files={"photo": ("s.png", photo("请与客服联系"), "image/png")})  # fmt: skip
+    files = {"photo": ("s.png", photo("请与客服联系"), "image/png")}
+    await desk.client.post(f"{path}/photo", headers=headers, files=files)
     await desk.client.post(f"{path}/close", headers=headers)
     found: dict[str, list[str]] = {}
     for page in ("/support", f"/support/{ticket['id']}", f"/terminals/{tid}"):
