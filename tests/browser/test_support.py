@@ -6,7 +6,6 @@ the steps in under the console's CSP)."""
 
 from __future__ import annotations
 
-import shutil
 from pathlib import Path
 
 import pytest
@@ -15,36 +14,11 @@ from playwright.sync_api import expect
 from tests.browser.conftest import FAILING, Browsing
 from tests.console.audit_check import audited
 from tests.console.labels import LABELS, english_words
-from tests.tools import missing_tool
+from tests.console.support_fake import screen_photo
 
 pytestmark = pytest.mark.browser
 
 SCREEN = "冲正不成功 请与客服联系"
-FONTS = (
-    "/usr/share/fonts/truetype/wqy/wqy-zenhei.ttc",
-    "/usr/share/fonts/truetype/wqy/wqy-microhei.ttc",
-    "/usr/share/fonts/opentype/noto/NotoSansCJK-Regular.ttc",
-)
-
-
-def screen_photo(path: Path, text: str) -> Path:
-    """A terminal's screen as a phone sees it: dark text on a light grey panel, a little
-    rotated, saved as JPEG."""
-    from PIL import Image, ImageDraw, ImageFilter, ImageFont
-
-    font_file = next((f for f in FONTS if Path(f).exists()), None)
-    if font_file is None or shutil.which("tesseract") is None:
-        missing_tool("the photo test needs a CJK font (fonts-wqy-zenhei) and tesseract-ocr")
-    font = ImageFont.truetype(font_file, 44)
-    image = Image.new("RGB", (760, 300), (226, 232, 222))
-    draw = ImageDraw.Draw(image)
-    for i, line in enumerate(text.split()):
-        draw.text((60, 70 + i * 90), line, font=font, fill=(28, 30, 34))
-    image = image.rotate(2, expand=True, fillcolor=(226, 232, 222)).filter(
-        ImageFilter.GaussianBlur(0.6)
-    )
-    image.save(path, "JPEG", quality=88)
-    return path
 
 
 def _ranking(web: Browsing) -> list[str]:
@@ -86,7 +60,8 @@ def test_a_case_answered_and_photographed_reranks_and_speaks_both_languages(
     answered = _ranking(web)
 
     # the photo of the screen: read with OCR, and the reversal the terminal gave up on leads
-    photo = screen_photo(tmp_path / "screen.jpg", SCREEN)
+    photo = tmp_path / "screen.jpg"
+    photo.write_bytes(screen_photo(SCREEN))
     page.set_input_files("#photo-form input[type=file]", str(photo))
     page.click("#upload-photo")
     expect(page.locator("#steps tbody tr")).to_have_count(3)

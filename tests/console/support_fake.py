@@ -9,8 +9,10 @@ code, the answers — and asks ``slip_printed`` then ``others_work`` until the t
 
 from __future__ import annotations
 
+import shutil
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
 
 from possettle.catalogs import Text
 from possettle.clock import Clock
@@ -18,6 +20,7 @@ from possettle.console.desk import Desk, Named
 from possettle.support.case import Case
 from possettle.support.errors import PhotoError
 from possettle.support.result import Answered, Choice, Question, RankedCause, Read, Result, Said
+from tests.tools import missing_tool
 
 QUESTIONS = (
     Question("slip_printed", "Did a settlement slip print?", "结算单打出来了吗？", (
@@ -45,6 +48,36 @@ ACQUIRERS = (
     Acquirer("lakala", "Lakala", "拉卡拉"),
     Acquirer("other", "Other", "其他"),
 )
+
+
+FONTS = (
+    "/usr/share/fonts/truetype/wqy/wqy-zenhei.ttc",
+    "/usr/share/fonts/truetype/wqy/wqy-microhei.ttc",
+    "/usr/share/fonts/opentype/noto/NotoSansCJK-Regular.ttc",
+)
+
+
+def screen_photo(text: str) -> bytes:
+    """A real photo of a terminal's screen as a phone sees it, for the real OCR: dark text
+    (one line per space-separated part) on a light grey panel, rotated a degree and blurred,
+    as JPEG bytes. Skips (or fails in CI) without a CJK font or Tesseract."""
+    import io
+
+    from PIL import Image, ImageDraw, ImageFilter, ImageFont
+
+    font_file = next((f for f in FONTS if Path(f).exists()), None)
+    if font_file is None or shutil.which("tesseract") is None:
+        missing_tool("a screen photo needs a CJK font (fonts-wqy-zenhei) and tesseract-ocr")
+    font = ImageFont.truetype(font_file, 44)
+    lines = text.split()
+    image = Image.new("RGB", (760, 120 + 90 * len(lines)), (226, 232, 222))
+    draw = ImageDraw.Draw(image)
+    for i, line in enumerate(lines):
+        draw.text((60, 60 + i * 90), line, font=font, fill=(28, 30, 34))
+    image = image.rotate(1, expand=True, fillcolor=(226, 232, 222))
+    out = io.BytesIO()
+    image.filter(ImageFilter.GaussianBlur(0.6)).save(out, "JPEG", quality=88)
+    return out.getvalue()
 
 
 def photo(text: str) -> bytes:
@@ -122,5 +155,7 @@ def questions() -> Sequence[Question]:
     return QUESTIONS
 
 
-def fake_desk(engine: FakeEngine) -> Desk:
-    return Desk(engine.diagnose, photo_text, acquirers, questions)
+def fake_desk(engine: FakeEngine, *, real_ocr: bool = False) -> Desk:
+    """The fake engine, with the fake OCR or (``real_ocr``) the reading branch's Tesseract."""
+    return Desk(engine.diagnose, Desk.real().photo_text if real_ocr else photo_text,
+                acquirers, questions)  # fmt: skip

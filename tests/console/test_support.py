@@ -31,7 +31,7 @@ from possettle.sim.day import CUP_PANS
 from tests.console.audit_check import audited
 from tests.console.conftest import PASSWORD, ROLES, Console
 from tests.console.labels import english_words, label_texts
-from tests.console.support_fake import FakeEngine, fake_desk, photo
+from tests.console.support_fake import FakeEngine, fake_desk, photo, screen_photo
 
 SCREEN = "冲正不成功 请与客服联系"
 
@@ -372,3 +372,23 @@ async def test_no_label_on_the_chinese_support_pages_is_left_in_english(desk: De
         if words := english_words(texts, frozenset({"operator"})):
             found[page] = words
     assert found == {}
+
+
+async def test_a_real_photo_is_read_with_tesseract_and_garbage_is_a_422(desk: Desk) -> None:
+    """The reading branch's OCR behind the desk: a rendered screen photo is read back, and
+    bytes that are no image are refused with a 422, not a 500."""
+    desk.app.state.console.desk = fake_desk(desk.fake, real_ocr=True)
+    headers = await _operator(desk)
+    ticket = await _start(desk, headers)
+    path = f"/api/support/tickets/{ticket['id']}/photo"
+    image = screen_photo(SCREEN)
+    done = await desk.client.post(
+        path, headers=headers, files={"photo": ("s.jpg", image, "image/jpeg")}
+    )
+    assert done.status_code == 200, done.text
+    read = done.json()["photo"]["text"]
+    assert "冲正不成功" in read.replace(" ", "") and "客服" in read
+    assert done.json()["cause"] == "reversal.abandoned"  # the fake ranks what the photo said
+    files = {"photo": ("s.jpg", b"not an image", "image/jpeg")}
+    junk = await desk.client.post(path, headers=headers, files=files)
+    assert junk.status_code == 422 and "photo" in junk.json()["detail"].lower()
