@@ -70,6 +70,8 @@ CAUSES: tuple[Cause, ...] = (
     _c("storage.full", H, None, 0.02),
     _c("storage.corrupt", H, None, 0.01),
     _c("device.overheat", H, None, 0.005),
+    _c("link.sim_inactive", H, None, 0.04),
+    _c("device.battery_low", H, None, 0.02),
     _c("software.outdated", S, None, 0.03),
     _c("software.crash", S, "resume_settlement", 0.04),
     _c("protocol.incompatible", S, None, 0.01),
@@ -85,6 +87,10 @@ CAUSES: tuple[Cause, ...] = (
     _c("permission.denied", S, None, 0.03),
     _c("terminal.unregistered", S, None, 0.02),
     _c("telemetry.missing", S, None, 0.02),
+    # the terminal gave up on a reversal and deleted it: nothing left to send, a person checks
+    _c("reversal.abandoned", S, None, 0.02),
+    _c("params.missing", S, None, 0.02),
+    _c("keys.master_missing", S, None, 0.02),
     _c("input.invalid", OP, None, 0.04),
     _c("operation.out_of_order", OP, "resume_settlement", 0.03),
     _c("operation.outside_hours", OP, None, 0.03),
@@ -93,6 +99,8 @@ CAUSES: tuple[Cause, ...] = (
     _c("operator.cancelled", OP, None, 0.01),
     _c("power.interrupted", E, "resume_settlement", 0.05),
     _c("region.outage", E, "resume_settlement", 0.02),
+    # the acquirer's decision, outside the shop: nothing the staff can change on site
+    _c("merchant.frozen", E, None, 0.02),
     _c("external.undetected", E, None, 0.01),
 )
 

@@ -83,4 +83,11 @@ PLACE: dict[str, Place] = {
     "power.interrupted": P.POWER,
     "region.outage": P.AREA_NETWORK,
     "external.undetected": P.UNKNOWN,
+    # the support desk's causes (docs/doctor.md, Causes)
+    "link.sim_inactive": P.SHOP_NETWORK,
+    "device.battery_low": P.POWER,
+    "reversal.abandoned": P.ACQUIRER,
+    "params.missing": P.POS_SOFTWARE,
+    "keys.master_missing": P.POS,
+    "merchant.frozen": P.ACQUIRER,
 }

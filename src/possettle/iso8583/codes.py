@@ -1,10 +1,17 @@
-"""Response codes as data (protocol §7): class, meaning in English and Chinese, terminal action,
-and the cause the doctor and the alert rules read into it.
+"""possettle's response-code dialect as data (protocol §7): possettle's class, meaning in English
+and Chinese, terminal action, and the cause the doctor and the alert rules read into it.
 
-Classes: ``A`` approved; ``B`` declined by the card's issuer (tell the cardholder);
-``C`` declined for the terminal or merchant (fix set-up, call the acquirer); ``D`` a system or
-network problem (retry later, reversal rules apply); ``E`` the terminal must act first
-(sign on again, fix the message).
+Two letter scales, two names — never one name for both:
+
+* ``cls`` is **possettle's class** (the ``rc_class`` metric label): ``A`` approved; ``B``
+  declined by the card's issuer (tell the cardholder); ``C`` declined for the terminal or
+  merchant (fix set-up, call the acquirer); ``D`` a system or network problem (retry later,
+  reversal rules apply); ``E`` the terminal must act first (sign on again, fix the message).
+* ``cup_category`` is **CUP's action category**, read from the CUP field-39 table
+  (:mod:`.cup`, ``data/cup39.toml``): ``A`` success, ``B`` failed, can retry, ``C`` failed, no
+  point retrying, ``D`` failed, the operator must act, ``E`` failed, system fault. The CUP
+  table is also the one source of a code's CUP meaning; this table words the meaning the way
+  possettle's terminal and console show it.
 
 ``cause`` is the doctor's cause family (a :mod:`possettle.doctor.catalog` id, documented in
 docs/doctor.md, "Causes"); the alert rules count a code as "issuer down" exactly
@@ -17,6 +24,8 @@ spells a code set or a meaning (``tests/iso8583/test_codes_single_source.py``).
 
 >>> describe("90").cause, describe("90").issuer_down
 ('operation.outside_hours', False)
+>>> describe("A0").cls, describe("A0").cup_category
+('E', <CupCategory.B: 'B'>)
 >>> issuer_down_codes()
 ('06', '91', '92', '96', '98')
 """
@@ -27,6 +36,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from enum import StrEnum
 from typing import TypedDict
+
+from possettle.iso8583.cup import CupCategory, find
 
 
 class Action(StrEnum):
@@ -58,6 +69,13 @@ class ResponseCode:
     #: a refusal that depends on the terminal's state on the host (registration, sign-on,
     #: batch): a reply cached before the state changed is stale
     state_refusal: bool = False
+
+    @property
+    def cup_category(self) -> CupCategory | None:
+        """CUP's action category of the code (the CUP table, :mod:`.cup`); None for a code the
+        CUP table lacks. Not ``cls``: that is possettle's own class."""
+        row = find(self.code)
+        return row.category if row else None
 
     @property
     def issuer_down(self) -> bool:

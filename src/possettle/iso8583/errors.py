@@ -5,7 +5,9 @@
     CodecError(PossettleError)       the peer (or we) broke PS-CUP/1
     ├── FramingError                 length prefix, TPDU or header: the connection cannot go on
     ├── DecodeError                  a field could not be read: ``field`` and ``pos`` say where
-    └── EncodeError                  a message we build could not be encoded (caller misuse)
+    ├── EncodeError                  a message we build could not be encoded (caller misuse)
+    └── CodeTableError               the CUP response-code table (data/cup39.toml) is malformed
+                                     (our bug): names the file, the code and the key
 
 pyiso8583's own ``EncodeError`` / ``DecodeError`` are translated in :mod:`codec` only, with
 ``raise ... from exc`` so the original stays on the chain. Messages never contain card data:
@@ -57,3 +59,7 @@ class DecodeError(CodecError):
 
 class EncodeError(CodecError):
     """A message could not be encoded: a bug or misuse on our side."""
+
+
+class CodeTableError(CodecError):
+    """``iso8583/data/cup39.toml`` is malformed (our bug): the message names the code and key."""
