@@ -63,8 +63,9 @@ def err() -> Console:
     return Console(stderr=True, highlight=False)
 
 
-def fail(problem: str | PossettleError) -> NoReturn:
-    """End the command with what was wrong on stderr, in English then Chinese, exit status 1.
+def fail(problem: str | PossettleError, *, status: int = 1) -> NoReturn:
+    """End the command with what was wrong on stderr, in English then Chinese, exit status 1
+    (``status`` 2 for an option given a value it cannot take, as click's usage errors).
 
     An error is worded by :func:`possettle.explain.explain`; a plain string (English
     only) gets the general Chinese line: give an error raised with a catalog key instead.
@@ -77,7 +78,7 @@ def fail(problem: str | PossettleError) -> NoReturn:
         en, zh = problem, by_class(PossettleError).zh
     err().print(f"[bold red]error:[/] {escape(en)}", soft_wrap=True)
     err().print(f"[bold red]错误：[/]{escape(zh)}", soft_wrap=True)
-    raise typer.Exit(1)
+    raise typer.Exit(status)
 
 
 @contextmanager

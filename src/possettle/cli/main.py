@@ -27,6 +27,11 @@ LazyGroup.lazy = {
         "Name the cause of a failed settlement with its evidence, in Chinese and English, and "
         "(with --fix) run the safe recovery.",
     ),
+    "support": Lazy(
+        "possettle.cli.support:app",
+        "The support desk: guided troubleshooting for any POS terminal that shows 结算失败 "
+        "(settlement failed), in Chinese and English.",
+    ),
     "host": Lazy(
         "possettle.cli.host:app", "The acquirer host: ledger, merchants, terminals, policy, server."
     ),
