@@ -11,8 +11,8 @@ from __future__ import annotations
 import re
 import shutil
 from collections.abc import AsyncIterator
-from dataclasses import dataclass
-from datetime import timedelta
+from dataclasses import dataclass, replace
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -20,7 +20,8 @@ import httpx
 import pytest
 import sqlalchemy as sa
 
-from possettle.clock import FixedClock
+from possettle.catalogs import Text
+from possettle.clock import Clock, FixedClock
 from possettle.console.app import create_app
 from possettle.console.auth import add_user
 from possettle.console.desk import PHOTO_LIMIT
@@ -28,12 +29,15 @@ from possettle.ledger.engine import create_engine_for
 from possettle.ledger.kinds import ConsoleRole
 from possettle.ledger.schema import support_tickets, terminals
 from possettle.sim.day import CUP_PANS
+from possettle.support.case import Case
+from possettle.support.result import Result
 from tests.console.audit_check import audited
 from tests.console.conftest import PASSWORD, ROLES, Console
 from tests.console.labels import english_words, label_texts
 from tests.console.support_fake import FakeEngine, fake_desk, photo, screen_photo
 
 SCREEN = "冲正不成功 请与客服联系"
+T0 = datetime(2026, 12, 8, 1, 0, tzinfo=UTC)
 
 
 @dataclass
@@ -392,3 +396,75 @@ async def test_a_real_photo_is_read_with_tesseract_and_garbage_is_a_422(desk: De
     files = {"photo": ("s.jpg", b"not an image", "image/jpeg")}
     junk = await desk.client.post(path, headers=headers, files=files)
     assert junk.status_code == 422 and "photo" in junk.json()["detail"].lower()
+
+
+def test_the_ledgers_password_never_reaches_a_ticket() -> None:
+    """Our data's notes name the ledger they read; a PostgreSQL URL's password is masked."""
+    from possettle.console.auth import User
+    from possettle.console.desk import start
+    from possettle.support.tickets import Reported
+
+    engine = sa.create_engine("postgresql+psycopg://ops:s3cret-pw@db.example:5432/ledger")
+    url = engine.url.render_as_string(hide_password=False)
+    fake = FakeEngine()
+    base = fake_desk(fake)
+
+    def noting(case: Case, clock: Clock) -> Result:
+        found = base.diagnose(case, clock)
+        return replace(found, notes=(Text(f"read {case.host_db}", f"读取 {case.host_db}"),))
+
+    desk = replace(base, diagnose=noting)
+    saved: dict[str, Any] = {}
+
+    class Conn:
+        def __enter__(self) -> Conn:
+            return self
+
+        def __exit__(self, *exc: object) -> None:
+            return None
+
+    def create(conn: Any, reported: Reported, **kw: Any) -> int:
+        saved.update(kw)
+        return 1
+
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr("possettle.console.desk._ours", lambda engine, tid: True)
+        mp.setattr("possettle.support.tickets.create", create)
+        mp.setattr("possettle.console.bridge.record", lambda *a: None)
+        mp.setattr(engine, "begin", lambda: Conn())
+        start(engine, FixedClock(T0), desk, User("op", ConsoleRole.OPERATOR), Reported(tid="T1"))
+    assert fake.cases[-1].host_db == url  # the engine needs the real URL to read the ledger
+    shown = str(saved["result"])
+    assert "s3cret-pw" not in shown and "db.example" in shown and "***" in shown
+
+
+async def test_the_real_engine_behind_the_api_asks_and_reranks(console: Console) -> None:
+    """The support package's own engine (no fake): the case a merchant reads out, the
+    question it asks answered with the first answer offered, every id it gives valid."""
+    assert await console.login("operator") == 303
+    headers = {"X-CSRF-Token": await console.csrf("/support")}
+    acquirers = (await console.client.get("/api/support/acquirers")).json()["acquirers"]
+    assert {"cup", "lakala", "possettle", "other"} <= {a["id"] for a in acquirers}
+    ticket = await _start_on(console, headers, screen=SCREEN, acquirer="cup")
+    assert ticket["cause"] == "reversal.abandoned", ticket["result"]["causes"][:3]
+    asked = ticket["result"]["next_question"]
+    if asked is None:  # confident at once: nothing to answer
+        assert ticket["result"]["stop"] in ("confident", "no_question_helps")
+        return
+    choice = asked["answers"][0]["id"]
+    path = f"/api/support/tickets/{ticket['id']}/answers"
+    done = await console.client.post(
+        path, headers=headers, json={"question": asked["id"], "answer": choice}
+    )
+    assert done.status_code == 200, done.text
+    after = done.json()
+    assert after["answers"] == {asked["id"]: choice}
+    assert after["result"]["answered"][asked["id"]]["answer"] == choice
+    assert [s["event"] for s in after["steps"]] == ["create", "answer"]
+
+
+async def _start_on(console: Console, headers: dict[str, str], **case: Any) -> dict[str, Any]:
+    done = await console.client.post("/api/support/tickets", json=case, headers=headers)
+    assert done.status_code == 201, done.text
+    found: dict[str, Any] = done.json()
+    return found

@@ -79,12 +79,12 @@ class Desk:
             return read(data)
 
         def acquirers() -> Sequence[Named]:
-            from possettle.support.acquirers import all_acquirers  # type: ignore[import-untyped, unused-ignore]
+            from possettle.support.acquirers import all_acquirers
 
             return tuple(all_acquirers())
 
         def questions() -> Sequence[Question]:
-            from possettle.support.questions import all_questions  # type: ignore[import-untyped, unused-ignore]
+            from possettle.support.questions import all_questions
 
             return tuple(all_questions())
 
@@ -168,6 +168,31 @@ def _case(
     )
 
 
+def _diagnose(desk: Desk, engine: Engine, clock: Clock, case: Case) -> dict[str, Any]:
+    """The engine's answer as JSON data, the ledger's password (if its URL has one) never in
+    it: our data's notes name the ledger they read, and tickets and pages show them."""
+    result = desk.diagnose(case, clock).as_dict()
+    password = engine.url.password
+    if case.host_db is None or not password:
+        return result
+    secret = engine.url.render_as_string(hide_password=False)
+    shown = engine.url.render_as_string(hide_password=True)
+    cleaned: dict[str, Any] = _redacted(result, (secret, shown), (str(password), "***"))
+    return cleaned
+
+
+def _redacted(value: Any, *swaps: tuple[str, str]) -> Any:
+    if isinstance(value, str):
+        for old, new in swaps:
+            value = value.replace(old, new)
+        return value
+    if isinstance(value, dict):
+        return {k: _redacted(v, *swaps) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_redacted(v, *swaps) for v in value]
+    return value
+
+
 def start(
     engine: Engine,
     clock: Clock,
@@ -178,7 +203,7 @@ def start(
 ) -> int:
     """Open a ticket for a new case, with the desk's first step; returns the ticket id."""
     ours = _ours(engine, reported.tid)
-    result = desk.diagnose(_case(engine, reported, ours, photo, {}), clock).as_dict()
+    result = _diagnose(desk, engine, clock, _case(engine, reported, ours, photo, {}))
     now = clock.now()
     with engine.begin() as conn:
         ticket_id = tickets.create(
@@ -212,7 +237,7 @@ def answer(
         raise UnknownIdError(f"question {question!r} has no answer {choice!r}"[:120])
     answers = {**ticket.answers, question: choice}
     case = _case(engine, ticket.reported, ticket.ours, ticket.photo, answers)
-    result = desk.diagnose(case, clock).as_dict()
+    result = _diagnose(desk, engine, clock, case)
     now = clock.now()
     with engine.begin() as conn:
         tickets.add_step(conn, tickets.get(conn, ticket_id, for_update=True), event="answer",
@@ -231,7 +256,7 @@ def add_photo(
         raise TicketError(f"ticket {ticket_id} is closed")
     photo = read_photo(desk, data)
     case = _case(engine, ticket.reported, ticket.ours, photo, ticket.answers)
-    result = desk.diagnose(case, clock).as_dict()
+    result = _diagnose(desk, engine, clock, case)
     now = clock.now()
     with engine.begin() as conn:
         tickets.add_step(conn, tickets.get(conn, ticket_id, for_update=True), event="photo",
