@@ -468,3 +468,29 @@ async def _start_on(console: Console, headers: dict[str, str], **case: Any) -> d
     assert done.status_code == 201, done.text
     found: dict[str, Any] = done.json()
     return found
+
+
+async def test_an_answer_ranked_on_a_stale_ticket_is_refused_not_lost(desk: Desk) -> None:
+    """Two people on one ticket: the answer whose ranking was computed before the other's
+    step was saved is refused (409), so no step is ranked on answers that lost one."""
+    headers = await _operator(desk)
+    ticket = await _start(desk, headers)
+    path = f"/api/support/tickets/{ticket['id']}/answers"
+    base = desk.fake.diagnose
+
+    def meanwhile(case: Case, clock: Clock) -> Result:
+        # the other person's answer lands while this one is being ranked
+        from possettle.console.auth import User
+        from possettle.console.desk import answer
+
+        answer(desk.engine, desk.clock, fake_desk(desk.fake), User("admin", ConsoleRole.ADMIN),
+               ticket["id"], "others_work", "no")  # fmt: skip
+        return base(case, clock)
+
+    desk.app.state.console.desk = replace(fake_desk(desk.fake), diagnose=meanwhile)
+    done = await desk.client.post(
+        path, headers=headers, json={"question": "slip_printed", "answer": "no"}
+    )
+    assert done.status_code == 409 and "reload" in done.json()["detail"]
+    after = (await desk.client.get(f"/api/support/tickets/{ticket['id']}")).json()
+    assert after["answers"] == {"others_work": "no"} and len(after["steps"]) == 2

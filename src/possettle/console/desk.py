@@ -241,6 +241,7 @@ def answer(
     now = clock.now()
     with engine.begin() as conn:
         tickets.add_step(conn, tickets.get(conn, ticket_id, for_update=True), event="answer",
+                         after=len(ticket.steps),
                          result=result, by=user.username, at=now, answers=answers,
                          answer=(question, choice))  # fmt: skip
         detail = {"question": question, "answer": choice, **_audit(result)}
@@ -260,6 +261,7 @@ def add_photo(
     now = clock.now()
     with engine.begin() as conn:
         tickets.add_step(conn, tickets.get(conn, ticket_id, for_update=True), event="photo",
+                         after=len(ticket.steps),
                          result=result, by=user.username, at=now, photo=photo)  # fmt: skip
         bridge.record(conn, user.username, "support.photo", f"ticket:{ticket_id}",
                       _audit(result, photo=photo), now)  # fmt: skip

@@ -293,6 +293,10 @@ STRINGS: Final[dict[str, tuple[str, str]]] = {
     "photo_read": ("Read from the photo", "照片识别文字"),
     "bad_input": ("Cannot use this: {what}.", "无法使用：{what}。"),
     "ticket_is_closed": ("This ticket is closed.", "该工单已关闭。"),
+    "ticket_changed": (
+        "Someone else answered on this ticket meanwhile; reload it and answer again.",
+        "其他人刚刚更新了此工单，请刷新后重新回答。",
+    ),
     "photo_unreadable": ("The photo cannot be read: {why}", "照片无法识别：{why}"),
     "esc_tid": ("Terminal ID (TID)", "终端号"),
     "esc_mid": ("Merchant ID (MID)", "商户号"),

@@ -30,6 +30,10 @@ class TicketNotFound(TicketError):
     """No ticket has that id."""
 
 
+class TicketChanged(TicketError):
+    """Someone else recorded a step on the ticket since it was read: reload and answer again."""
+
+
 #: causes kept per step in ``steps`` (the full ranking of the latest step is in ``result``)
 TOP_PER_STEP = 5
 
@@ -156,6 +160,7 @@ def add_step(
     conn: Connection,
     ticket: Ticket,
     *,
+    after: int | None = None,
     event: str,
     result: Mapping[str, Any],
     by: str,
@@ -164,9 +169,15 @@ def add_step(
     answer: tuple[str, str] | None = None,
     photo: Photo | None = None,
 ) -> None:
-    """Record a step (an answer, a photo) on an open ticket: its answers, ranking and result."""
+    """Record a step (an answer, a photo) on an open ticket: its answers, ranking and result.
+
+    ``after`` is the number of steps the caller saw when it read the ticket; if another step
+    was recorded since, :class:`TicketChanged` (the step was ranked on stale answers).
+    """
     if ticket.status is not TicketStatus.OPEN:
         raise TicketError(f"ticket {ticket.id} is closed")
+    if after is not None and len(ticket.steps) != after:
+        raise TicketChanged(f"ticket {ticket.id} changed meanwhile")
     steps = [*ticket.steps, step_record(result, event=event, by=by, at=at, answer=answer)]
     values: dict[str, Any] = {
         "answers": _json(dict(answers if answers is not None else ticket.answers)),

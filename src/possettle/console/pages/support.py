@@ -26,7 +26,7 @@ from possettle.console.web import Operator, Viewer, language, render, state
 from possettle.doctor.catalog import BY_ID
 from possettle.ledger.kinds import TicketStatus
 from possettle.support.errors import PhotoError, TicketError, UnknownIdError
-from possettle.support.tickets import TicketNotFound
+from possettle.support.tickets import TicketChanged, TicketNotFound
 
 router = APIRouter()
 
@@ -54,6 +54,8 @@ def _refusals(request: Request) -> Iterator[None]:
         yield
     except TicketNotFound as e:
         raise HTTPException(404, t(lang, "not_found")) from e
+    except TicketChanged as e:
+        raise HTTPException(409, t(lang, "ticket_changed")) from e
     except TicketError as e:
         raise HTTPException(409, t(lang, "ticket_is_closed")) from e
     except (desk.BadInput, UnknownIdError) as e:
