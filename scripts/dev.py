@@ -9,8 +9,10 @@
 
 ``test`` also makes sure the tests' outside tools exist: on Debian or Ubuntu as root it
 installs the distribution's ``chromium`` (console browser tests), a CJK font (the Chinese
-pages' screenshots) and ``prometheus`` (for ``promtool``) with apt-get, once; elsewhere it says
-what is missing (a Chromium elsewhere: ``POSSETTLE_CHROMIUM=/path``).
+pages' screenshots and the support desk's test photos), ``prometheus`` (for ``promtool``) and
+``tesseract-ocr`` with ``tesseract-ocr-chi-sim`` (the support desk reads photos of a terminal's
+screen) with apt-get, once; elsewhere it says what is missing (a Chromium elsewhere:
+``POSSETTLE_CHROMIUM=/path``).
 
 The virtual environment lives in ``.venv`` at the repository root. It is created when missing,
 recreated when broken (or moved), and the project is reinstalled (``pip install -e '.[test]'``)
@@ -197,13 +199,32 @@ def _has_cjk_font() -> bool:
     return bool(found.stdout.strip())
 
 
+def _tesseract_has(lang: str) -> bool:
+    """Tesseract is installed with the language data ``lang`` (``tesseract --list-langs``)."""
+    tesseract = shutil.which("tesseract")
+    if tesseract is None:
+        return False
+    try:
+        found = subprocess.run(  # noqa: S603 - Tesseract's own lister
+            [tesseract, "--list-langs"], capture_output=True, text=True, check=False, timeout=60
+        )
+    except (OSError, subprocess.TimeoutExpired):
+        return False
+    # "List of available languages in ...:" then one language a line (on stdout or stderr)
+    return lang in (found.stdout + found.stderr).split()
+
+
 # Debian's packages the tests use, and how to tell each is there: the browser for
-# tests/browser, a font with Chinese glyphs for the zh pages' screenshots, and promtool
-# (package prometheus; no daemon is started) for the alert rules.
+# tests/browser, a font with Chinese glyphs for the zh pages' screenshots and the support
+# desk's test photos, promtool (package prometheus; no daemon is started) for the alert rules,
+# and Tesseract with its Simplified Chinese data for reading photos of a terminal's screen
+# (possettle support diagnose --photo; tests/support).
 TEST_PACKAGES = (
     ("chromium", lambda: find_chromium() is not None),
     ("fonts-wqy-zenhei", _has_cjk_font),
     ("prometheus", lambda: shutil.which("promtool") is not None),
+    ("tesseract-ocr", lambda: shutil.which("tesseract") is not None),
+    ("tesseract-ocr-chi-sim", lambda: _tesseract_has("chi_sim")),
 )
 
 
@@ -222,7 +243,8 @@ def _apt_install(packages: Sequence[str]) -> bool:
 
 
 def ensure_test_tools() -> None:
-    """Chromium, a CJK font and promtool for the tests; installed with apt where we can."""
+    """Chromium, a CJK font, promtool and Tesseract for the tests; installed with apt where we
+    can."""
     missing = [name for name, present in TEST_PACKAGES if not present()]
     if not missing:
         return

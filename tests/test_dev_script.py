@@ -110,3 +110,27 @@ def test_apt_get_shows_one_line_too(
     assert out.startswith("• apt-get install chromium … done in ") and out.count("\n") == 1
     assert err == ""
     assert (tmp_path / "apt-get.log").read_text(encoding="utf-8").count("is ignored") == 70
+
+
+def test_tesseract_counts_as_installed_only_with_the_language_data(
+    dev: ModuleType, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The set-up installs tesseract-ocr-chi-sim when Tesseract lacks Chinese (the support
+    desk reads photos of a terminal's screen)."""
+    tesseract = tmp_path / "tesseract"
+    tesseract.write_text(
+        f"#!{sys.executable}\n"
+        "print('List of available languages in \"/usr/share/tesseract-ocr/5/tessdata/\" (2):')\n"
+        "print('eng')\nprint('osd')\n",
+        encoding="utf-8",
+    )
+    tesseract.chmod(tesseract.stat().st_mode | stat.S_IXUSR)
+    monkeypatch.setattr(
+        dev.shutil, "which", lambda name: str(tesseract) if name == "tesseract" else None
+    )
+    assert dev._tesseract_has("eng")
+    assert not dev._tesseract_has("chi_sim")
+    packages = dict(dev.TEST_PACKAGES)
+    assert packages["tesseract-ocr"]() and not packages["tesseract-ocr-chi-sim"]()
+    monkeypatch.setattr(dev.shutil, "which", lambda name: None)
+    assert not packages["tesseract-ocr"]() and not dev._tesseract_has("eng")

@@ -161,3 +161,36 @@ def test_an_unknown_question_or_answer_id_is_refused() -> None:
         _run(Case(answers={"paper": "wet"}))
     with pytest.raises(UnknownIdError, match="no acquirer 'acme'"):
         _run(Case(acquirer="acme"))
+
+
+def test_a_code_spelt_out_by_its_meaning_counts_as_the_code(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Merchants read "57 不允许持卡人进行的交易" off the screen; the brackets are lost."""
+    fake_screens(monkeypatch)
+    result = _run(Case(screen="57 不允许持卡人进行的交易", acquirer="cup"))
+    assert result.read[0].matched == ("57",)
+    assert _top(result) == "permission.denied"
+    # a meaning several codes share names none of them
+    shared = _run(Case(screen="交易成功，请向发卡行确认"))
+    assert shared.read[0].matched == ()
+
+
+def test_not_knowing_the_acquirer_moves_nothing_and_knowing_it_can() -> None:
+    """possettle's host alone tracks terminal reports: saying the terminal is possettle's
+    makes telemetry.missing likelier; not saying which acquirer leaves the priors alone."""
+    from possettle.support import model
+
+    nothing = _run(Case(answers={"acquirer": "unknown", "paper": "ok"}))
+    paper_only = _run(Case(answers={"paper": "ok"}))
+    assert [(c.cause, c.score) for c in nothing.causes] == [
+        (c.cause, c.score) for c in paper_only.causes
+    ]
+    ours = _run(Case(acquirer="possettle", answers={"paper": "ok"}))
+    theirs = _run(Case(acquirer="lakala", answers={"paper": "ok"}))
+
+    def score(r: Result, cause: str) -> float:
+        return next((c.score for c in r.causes if c.cause == cause), 0.0)
+
+    assert score(ours, "telemetry.missing") > 3 * model.prior()["telemetry.missing"]
+    assert score(ours, "telemetry.missing") > 5 * score(theirs, "telemetry.missing")

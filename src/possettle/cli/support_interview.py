@@ -16,7 +16,14 @@ from rich.prompt import Prompt
 from rich.rule import Rule
 
 from possettle.cli.support_case import IMAGE_MAGIC, MAX_PHOTO_BYTES
-from possettle.cli.support_show import causes_table, final, label, pick, question_lines
+from possettle.cli.support_show import (
+    causes_table,
+    final,
+    label,
+    pick,
+    question_lines,
+    read_line,
+)
 from possettle.support.case import Case
 from possettle.support.result import Result
 
@@ -95,9 +102,10 @@ def interview(case: Case, lang: str, console: Console) -> Result:
         result = diagnose(case)
         console.print(Rule())
         for r in result.read:
-            matched = ", ".join(r.matched) or label("nothing_matched", lang)
-            console.print(f"{label('read', lang)} ({r.source}): {r.text} → {matched}",
-                          markup=False, highlight=False)  # fmt: skip
+            console.print(read_line(r, lang))
+        for note in result.notes:
+            console.print(pick(note.en, note.zh, lang), markup=False, highlight=False)
+
         if result.causes:
             console.print(causes_table(result.causes, lang))
         q = result.next_question
@@ -106,7 +114,7 @@ def interview(case: Case, lang: str, console: Console) -> Result:
             break
         asked.add(q.id)
         text, numbered = question_lines(q, lang)
-        console.print(f"{label('question', lang)}:", style="bold")
+        console.print(f"{label('question', lang)} ({q.id}):", style="bold")
         console.print(text, markup=False, highlight=False)
         chosen = Prompt.ask(_ask("choose", lang), choices=[n for n, _ in numbered], console=console)
         answer = dict(numbered)[chosen]

@@ -13,7 +13,7 @@ from rich.console import Group, RenderableType
 from rich.table import Table
 from rich.text import Text
 
-from possettle.support.result import Question, RankedCause, Result
+from possettle.support.result import Question, RankedCause, Read, Result
 
 #: how many causes a step shows
 TOP = 3
@@ -24,6 +24,9 @@ _LABELS = {
     "causes": ("Most likely causes", "最可能的原因"),
     "evidence": ("because", "依据"),
     "read": ("Read", "识别到"),
+    "source.screen": ("screen", "屏幕"),
+    "source.code": ("code", "错误码"),
+    "source.photo": ("photo", "照片"),
     "nothing_matched": ("nothing recognised", "未识别"),
     "answered": ("Answered", "已回答"),
     "by_data": ("from our data", "来自系统数据"),
@@ -104,7 +107,7 @@ def question_lines(q: Question, lang: str) -> tuple[Text, list[tuple[str, str]]]
 
 def _value(value: Any, lang: str) -> str:
     if isinstance(value, dict) and {"en", "zh"} <= set(value):
-        return pick(str(value["en"]), str(value["zh"]), lang)
+        return one_line(str(value["en"]), str(value["zh"]), lang)
     if isinstance(value, list | tuple):
         return "\n".join(_value(v, lang) for v in value)
     if isinstance(value, dict):
@@ -112,23 +115,50 @@ def _value(value: Any, lang: str) -> str:
     return str(value)
 
 
-def escalation_table(package: dict[str, Any], lang: str) -> Table:
+def escalation(package: dict[str, Any], lang: str) -> list[RenderableType]:
+    """The package for the acquirer: its opening sentence, what the data already knows (a
+    table), what to collect (a list), and any other entry as it is."""
+    parts: list[RenderableType] = []
+    intro = (
+        pick(str(package["en"]), str(package["zh"]), lang)
+        if {"en", "zh"} <= set(package)
+        else label("escalation", lang)
+    )
+    parts.append(Text(intro, style="bold"))
     table = Table(show_header=False)
     table.add_column(overflow="fold")
     table.add_column(overflow="fold")
+    for item in (package.get("known") or {}).values():
+        if isinstance(item, dict) and {"en", "zh", "value"} <= set(item):
+            words = one_line(str(item["en"]), str(item["zh"]), lang)
+            table.add_row(Text(words), Text(_value(item["value"], lang)))
     for key, value in package.items():
-        if value in (None, "", [], {}):
+        if key in ("en", "zh", "known", "collect") or value in (None, "", [], {}):
             continue
         table.add_row(Text(str(key)), Text(_value(value, lang)))
-    return table
+    if table.row_count:
+        parts.append(table)
+    collect = [
+        one_line(str(c.get("en", "")), str(c.get("zh", "")), lang)
+        for c in package.get("collect") or []
+        if isinstance(c, dict)
+    ]
+    if collect:
+        parts.append(Text("\n".join(f"• {c}" for c in collect)))
+    return parts
+
+
+def read_line(r: Read, lang: str) -> Text:
+    """What was read from one input and what was recognised in it."""
+    matched = ", ".join(r.matched) or label("nothing_matched", lang)
+    source = label(f"source.{r.source}", lang)
+    return Text(f"{label('read', lang)} ({source}): {r.text} → {matched}")
 
 
 def step(result: Result, lang: str) -> RenderableType:
     """One step: what was read and answered, the ranking, then the next question or the end."""
     parts: list[RenderableType] = []
-    for r in result.read:
-        matched = ", ".join(r.matched) or label("nothing_matched", lang)
-        parts.append(Text(f"{label('read', lang)} ({r.source}): {r.text} → {matched}"))
+    parts += [read_line(r, lang) for r in result.read]
     for a in result.answered:
         who = label("by_data" if a.by == "data" else "by_you", lang)
         parts.append(Text(f"{label('answered', lang)} {a.question} = {a.answer} ({who})"))
@@ -161,6 +191,5 @@ def final(result: Result, lang: str) -> RenderableType:
     else:
         parts.append(Text(label("unknown_cause", lang), style="bold"))
     if result.escalation:
-        parts.append(Text(label("escalation", lang) + ":", style="bold"))
-        parts.append(escalation_table(result.escalation, lang))
+        parts += escalation(result.escalation, lang)
     return Group(*parts)

@@ -51,6 +51,8 @@ class Acquirer:
     table: Table
     about: Text
     overrides: Mapping[str, Override]
+    #: cause id → how much more often it is reported from this acquirer's terminals
+    likely: Mapping[str, float]
 
     @property
     def standard(self) -> bool:
@@ -94,7 +96,11 @@ def _override(acq_id: str, code: str, row: Any) -> Override:
 def _acquirer(acq_id: str, row: Any) -> Acquirer:
     where = Where(FILE, f"acquirer.{acq_id}")
     row = where.table_of(row)
-    where.only(row, {"en", "zh", "table", "about_en", "about_zh", "code"})
+    where.only(row, {"en", "zh", "table", "about_en", "about_zh", "code", "likely"})
+    likely = row.get("likely", {})
+    if not isinstance(likely, Mapping):
+        raise where.error("likely", "must be a table {cause id = weight}")
+    likely = _factors(Where(FILE, f"acquirer.{acq_id}"), {"factors": likely})
     table = row.get("table", "cup")
     if table not in ("cup", "possettle"):
         raise where.error("table", f"must be 'cup' or 'possettle', not {table!r}")
@@ -110,6 +116,7 @@ def _acquirer(acq_id: str, row: Any) -> Acquirer:
         overrides=MappingProxyType(
             {code.upper(): _override(acq_id, code.upper(), r) for code, r in codes.items()}
         ),
+        likely=MappingProxyType(likely),
     )
 
 

@@ -14,13 +14,17 @@ how the ``acquirer`` question gets its likelihoods and its information gain (:mo
 
 from __future__ import annotations
 
+import re
+import unicodedata
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
+from functools import cache
 
 from possettle.catalogs import Text
 from possettle.doctor.likelihoods import FACTORS
 from possettle.iso8583 import codes as dialect
 from possettle.iso8583.cup import CupCategory, find
+from possettle.iso8583.cup import table as cup_table
 from possettle.support.acquirers import Acquirer, all_acquirers
 from possettle.support.wording import say
 
@@ -83,10 +87,26 @@ def joint(codes: Iterable[str], acq: Acquirer) -> dict[str, float]:
     return out
 
 
+def likely(acq: Acquirer) -> dict[str, float]:
+    """The acquirer's ``likely`` weights, normalised so that their mean over the acquirers is
+    1 for every cause: knowing the acquirer moves the ranking, not knowing it does not."""
+    everyone = all_acquirers()
+    causes = {c for a in everyone for c in a.likely}
+    mean = {c: sum(a.likely.get(c, 1.0) for a in everyone) / len(everyone) for c in causes}
+    return {c: acq.likely.get(c, 1.0) / mean[c] for c in causes}
+
+
 def per_acquirer(codes: Iterable[str]) -> dict[str, dict[str, float]]:
-    """Acquirer id → the codes' joint factors on its host."""
+    """Acquirer id → the codes' joint factors on its host, times how likely each cause is to
+    be reported from its terminals."""
     codes = tuple(codes)
-    return {a.id: joint(codes, a) for a in all_acquirers()}
+    out = {}
+    for a in all_acquirers():
+        factors = joint(codes, a)
+        for c, w in likely(a).items():
+            factors[c] = factors.get(c, 1.0) * w
+        out[a.id] = factors
+    return out
 
 
 def mixture(per_acq: Mapping[str, Mapping[str, float]]) -> dict[str, float]:
@@ -102,3 +122,37 @@ def acquirer_likelihood(per_acq: Mapping[str, Mapping[str, float]]) -> dict[str,
     causes = {c for f in per_acq.values() for c in f}
     total = {c: sum(f.get(c, 1.0) for f in per_acq.values()) for c in causes}
     return {a: {c: f.get(c, 1.0) / total[c] for c in causes} for a, f in per_acq.items()}
+
+
+#: a meaning shorter than this is everyday words ("出错", "无效交易"), not a code's name
+_NAMED_AT_LEAST = 5
+_NOT_WORD = re.compile(r"[\W_]+")
+
+
+def _bare(text: str) -> str:
+    return _NOT_WORD.sub("", unicodedata.normalize("NFKC", text))
+
+
+@cache
+def _named() -> tuple[tuple[str, str], ...]:
+    """(bare meaning, code) for every code meaning long enough to name its code, longest
+    first: the CUP table's and every acquirer override's."""
+    pairs = {(_bare(r.zh), c) for c, r in cup_table().items()}
+    pairs |= {(_bare(o.zh), o.code) for a in all_acquirers() for o in a.overrides.values()}
+    codes_of: dict[str, set[str]] = {}
+    for meaning, code in pairs:
+        codes_of.setdefault(meaning, set()).add(code)
+    # a meaning several codes share names none of them
+    named = [
+        (m, next(iter(cs)))
+        for m, cs in codes_of.items()
+        if len(cs) == 1 and len(m) >= _NAMED_AT_LEAST
+    ]
+    return tuple(sorted(named, key=lambda p: (-len(p[0]), p[1])))
+
+
+def codes_named(text: str) -> tuple[str, ...]:
+    """The codes whose meaning the text spells out ("57 不允许持卡人进行的交易" → 57): a
+    merchant reads the meaning off the screen even when the code's brackets are lost."""
+    bare = _bare(text)
+    return tuple(dict.fromkeys(code for meaning, code in _named() if meaning in bare))

@@ -85,8 +85,14 @@ def _read_text(step: _Step, text: str | None, source: str) -> None:
         return
     from possettle.support.match import read_screen
 
-    reading = read_screen(text)
-    matched = tuple(m.id for m in reading.screens) + tuple(reading.codes)
+    try:
+        reading = read_screen(text)
+    except NotImplementedError:  # the matcher is not in this build: say so, rank the rest
+        step.reads.append(Read("photo" if source == "photo" else "screen", text.strip(), ()))
+        step.notes.append(say("note.screen_unread"))
+        return
+    named = coderead.codes_named(reading.text)
+    matched = tuple(m.id for m in reading.screens) + tuple(dict.fromkeys((*reading.codes, *named)))
     step.reads.append(Read("photo" if source == "photo" else "screen", reading.text, matched))
     key = "evidence.photo" if source == "photo" else "evidence.screen"
     for m in reading.screens:
@@ -102,6 +108,7 @@ def _read_text(step: _Step, text: str | None, source: str) -> None:
         if m.code:
             step.codes.append(m.code.upper())
     step.codes.extend(c.upper() for c in reading.codes)
+    step.codes.extend(coderead.codes_named(reading.text))
     if reading.not_a_cause is not None:
         step.notes.append(reading.not_a_cause)
     if not matched:
@@ -274,8 +281,16 @@ def _result(
         choice = q.choice(aid)
         text = say(f"answered.{by}", answer=Text(choice.en, choice.zh))
         answered.append(Answered(qid, aid, "data" if by == "data" else "you", text))
-        if aid == UNKNOWN or q.from_acquirers:
-            continue  # "I don't know" carries no evidence; the acquirer works through the codes
+        if aid == UNKNOWN:
+            continue  # "I don't know" carries no evidence
+        if q.from_acquirers:  # its codes are read on its host (_code_signals); and its fleet
+            lik: Mapping[str, float] = coderead.likely(acquirer(aid))
+            tables.append(lik)
+            if any(f >= EVIDENCE_FACTOR for f in lik.values()):
+                key = "evidence.data" if by == "data" else "evidence.answer"
+                said = _said(f"answer.{qid}.{aid}", key, answer=Text(choice.en, choice.zh))
+                answer_said.append((lik, said))
+            continue
         lik = likelihoods[qid][aid]
         tables.append(lik)
         p_a = sum(lik.get(c, 0.0) * p for c, p in base.items())
@@ -291,7 +306,8 @@ def _result(
     candidates = {q: lik for q, lik in likelihoods.items() if q not in asked}
     code_base = model.posterior([s.factors for s in step.signals if not s.key.startswith("code.")])
     next_id: str | None
-    if ACQUIRER in candidates and step.codes and _ambiguous(per_acq, code_base):
+    by_host = {a.id: coderead.joint(step.codes, a) for a in all_acquirers()}
+    if ACQUIRER in candidates and step.codes and _ambiguous(by_host, code_base):
         next_id, best_gain = ACQUIRER, model.gain(post, candidates[ACQUIRER])
         stop = "asking"
     else:
@@ -369,10 +385,12 @@ _ITEMS: dict[str, tuple[str, ...]] = {
 
 def _escalation(step: _Step, acq: Acquirer | None, top: str) -> dict[str, Any]:
     known: dict[str, Any] = {}
+    used: set[str] = set()
     for item, keys in _ITEMS.items():
         for k in keys:
             if step.escalation.get(k) not in (None, "", [], False):
                 known[item] = step.escalation[k]
+                used.add(k)
                 break
     items = list(_ITEMS)
     if top == "reversal.abandoned":
@@ -389,5 +407,7 @@ def _escalation(step: _Step, acq: Acquirer | None, top: str) -> dict[str, Any]:
             (r.text for r in step.reads if r.source in ("screen", "photo") and r.text), None
         ),
         "acquirer": {"id": acq.id, "en": acq.en, "zh": acq.zh} if acq else None,
+        # everything else our data knows (the failed batch, the last transaction's time …)
+        "details": {k: v for k, v in step.escalation.items() if k not in used and k != "photo"},
     }
     return out

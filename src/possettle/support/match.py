@@ -11,7 +11,8 @@ screen messages in it, best first, each with a score from 0 to 1:
   :mod:`.normalize`: OCR slips, a wrong or missing character), scored below an exact one.
 
 Matches below :data:`THRESHOLD` are dropped, and so is a match that lies inside the text a
-better one already explains ("批上送未完成" inside "前次批上送未完成继续上送，请按键").
+better one already explains, better meaning more of the text, read more exactly
+("批上送未完成" inside "前次批上送未完成继续上送，请按键").
 Response codes come from :func:`.normalize.find_codes`.
 
 >>> r = read_screen("沖正不成功，請與客服聯繫")
@@ -96,6 +97,13 @@ class _Hit:
     start: int  # the span of the text it explains
     end: int
 
+    @property
+    def explains(self) -> float:
+        """How much of the text the match explains, and how well: of two matches of the same
+        words, the longer message read with a slip beats a shorter one found whole inside it
+        ("前次批上送未完成继续上送，时按键" is batch_upload_resume, not batch_upload_incomplete)."""
+        return self.score * (self.end - self.start)
+
 
 @cache
 def _catalog() -> tuple[_Entry, ...]:
@@ -148,12 +156,14 @@ def _score(entry: _Entry, text: str, words: tuple[str, ...]) -> _Hit | None:
         return _Hit(entry, score, found.dest_start, found.dest_end)
     if len(text) < least:
         return None
-    # the text is shorter than the message: a part of it, with slips
-    found = fuzz.partial_ratio_alignment(text, key, score_cutoff=cutoff)
-    if found is None:
-        return None
+    # the text is shorter than the message: the message with a character missing, or a part
+    # of it with slips
     coverage = 0.7 + 0.3 * len(text) / len(key)
-    return _Hit(entry, _FUZZY * entry.weight * coverage * found.score / 100, 0, len(text))
+    part = fuzz.partial_ratio(text, key) * coverage
+    similar = max(fuzz.ratio(text, key), part) / 100
+    if similar * _FUZZY * entry.weight < THRESHOLD:
+        return None
+    return _Hit(entry, _FUZZY * entry.weight * similar, 0, len(text))
 
 
 def _covered(hit: _Hit, by: _Hit) -> bool:
@@ -184,15 +194,12 @@ def read_screen(text: str) -> Reading:
             held = best.get(entry.screen.id)
             if held is None or (hit.score, len(hit.entry.key)) > (held.score, len(held.entry.key)):
                 best[entry.screen.id] = hit
-    ranked = sorted(best.values(), key=lambda h: (-h.score, -len(h.entry.key), h.entry.screen.id))
+    ranked = sorted(best.values(), key=lambda h: (-h.explains, -h.score, h.entry.screen.id))
     kept: list[_Hit] = []
     for hit in ranked:
-        if any(
-            _covered(hit, k) and (k.score > hit.score or len(k.entry.key) > len(hit.entry.key))
-            for k in kept
-        ):
-            continue
-        kept.append(hit)
+        if not any(_covered(hit, k) and k.explains > hit.explains for k in kept):
+            kept.append(hit)
+    kept.sort(key=lambda h: (-h.score, -h.explains, h.entry.screen.id))
     matches = tuple(
         ScreenMatch(
             id=h.entry.screen.id,

@@ -94,6 +94,7 @@ _AS_DIGIT.update(str.maketrans({"Z": "2", "|": "1"}))
 _CODE = re.compile(r"^(?:[0-9]{2}|A[0-9])$")
 _C = r"([0-9A-Z|]{2})"
 _OPEN, _CLOSE = r"[\[(【〔{]", r"[\])】〕}]"
+_OPEN_OCR, _CLOSE_OCR = r"[\[(【〔{|ILT]", r"[\])】〕}|ILJ1]"
 # The code ends where the word ends, and is not the start of a time or an amount (23:59, 51.00).
 _END = r"(?![0-9A-Z|])(?![:.][0-9])"
 _MARKERS = (
@@ -102,9 +103,13 @@ _MARKERS = (
 )
 _PATTERNS = (
     # 错误码:A0, 错误码：[A0], RC=51, 应答码51, Code 05, response code 91, ERROR CODE #96
-    re.compile(rf"(?:{_MARKERS})\s*[:=#]?\s*{_OPEN}?\s*{_C}\s*{_CLOSE}?{_END}"),
-    # [96], (94), 【A0】, as terminals print a code before or after their message
-    re.compile(rf"{_OPEN}\s*{_C}\s*{_CLOSE}"),
+    # (after a marker, a bracket OCR misread as I, L, T, | or 1, J is still a bracket)
+    re.compile(
+        rf"(?:{_MARKERS})\s*[:=#]?\s*(?:{_OPEN_OCR}{{1,2}}\s*)?{_C}(?:\s*{_CLOSE_OCR}{{1,2}})?{_END}"
+    ),
+    # [96], (94), 【A0】, as terminals print a code before or after their message (OCR often
+    # reads a bracket's edge as "|" too: "[AO|]")
+    re.compile(rf"{_OPEN}\s*\|?\s*{_C}\s*\|?\s*{_CLOSE}"),
     # 03-无效商户请联系客服 (a code, a dash and the message: the answer-code tables' form)
     re.compile(rf"(?:^|\s){_C}\s*-\s*(?=[\u4e00-\u9fff])"),
 )

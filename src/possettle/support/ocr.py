@@ -1,16 +1,21 @@
 """A photo of the terminal's screen → text, with Tesseract (owner: the reading branch).
 
 Tesseract (Debian's ``tesseract-ocr`` and ``tesseract-ocr-chi-sim``; ``python3 scripts/dev.py
-test`` installs them) reads Simplified Chinese and English (``chi_sim+eng``) through
-pytesseract. A phone photo of a small LCD is not a scan, so the image is prepared first with
-Pillow:
+test`` installs them) reads Simplified Chinese and English (``chi_sim`` and ``eng``) through
+pytesseract, the screen as one block of lines (page segmentation mode 6): first with
+``chi_sim``, which knows Latin letters and digits too and, unlike ``chi_sim+eng``, does not
+take a line of Chinese in a small font for English; a screen with no Chinese read on it is
+read again with ``eng`` (an English terminal), and one where nothing was read at all, as
+scattered text with both. A phone photo of a small LCD is not a scan, so the image is prepared
+first with Pillow:
 
-1. turned upright from its EXIF orientation, made grey, its contrast stretched;
-2. scaled so the screen is about :data:`WORK_WIDTH` pixels wide (a small image is enlarged:
-   Tesseract wants characters some 20-40 pixels high), and smoothed (a median filter takes
-   out sensor noise and the LCD's pixel grid);
-3. straightened: of a few small rotations, the one whose rows of text are sharpest (the rows'
-   ink profile varies most) is kept;
+1. turned upright from its EXIF orientation, made grey, its specks smoothed, its contrast
+   stretched;
+2. straightened: of small rotations up to 6 degrees either way, the one whose rows of text are
+   sharpest (the rows' ink profile varies most) is kept;
+3. scaled so a line of text is about :data:`TEXT_HEIGHT` pixels high (measured as the median
+   run of rows with ink; Tesseract misreads characters much smaller or larger), and smoothed
+   (a median filter takes out sensor noise and the LCD's pixel grid);
 4. made black on white (Otsu's threshold; a screen with light text on a dark background is
    inverted).
 
@@ -36,14 +41,13 @@ if TYPE_CHECKING:
 MAX_BYTES = 10 * 1024 * 1024
 MAX_PIXELS = 40_000_000
 LANGS = ("chi_sim", "eng")
-#: the width the screen is scaled to before OCR
-WORK_WIDTH = 1600
-#: the rotations tried to straighten a photo, in degrees (counter-clockwise)
+#: the height in pixels a line of text is scaled to before OCR
+TEXT_HEIGHT = 48
+#: the rotations tried to straighten a photo, in degrees (counter-clockwise); then one degree
+#: either side of the best
 ANGLES = (0.0, -2.0, 2.0, -4.0, 4.0, -6.0, 6.0)
-# Tesseract reads the photo as one block of text lines (page segmentation mode 6); a second
-# pass as sparse text (11) when the first found no words.
-_CONFIGS = ("--psm 6", "--psm 11")
 _TIMEOUT_S = 30
+_CJK = re.compile(r"[\u4e00-\u9fff]")
 _CJK_GAP = re.compile(r"(?<=[\u3000-\u9fff\uff00-\uffef]) +(?=[\u3000-\u9fff\uff00-\uffef])")
 _WORDS = re.compile(r"[0-9A-Za-z\u4e00-\u9fff]{2,}")
 
@@ -61,19 +65,26 @@ def photo_text(data: bytes) -> str:
     image = _open(data)
     _tesseract_ready()
     prepared = prepare(image)
+    text = _read(prepared, "chi_sim", "--psm 6")
+    if not _CJK.search(text):
+        # no Chinese on the screen: an English terminal, which eng reads better
+        text = _read(prepared, "eng", "--psm 6") or text
+    if not _WORDS.search(text):
+        # nothing read as lines of text: try it as scattered text
+        text = _read(prepared, "+".join(LANGS), "--psm 11")
+    return _tidy(text)
+
+
+def _read(prepared: Image, lang: str, config: str) -> str:
     import pytesseract  # heavy: only the support desk needs it
 
-    text = ""
-    for config in _CONFIGS:
-        try:
-            text = pytesseract.image_to_string(
-                prepared, lang="+".join(LANGS), config=config, timeout=_TIMEOUT_S
-            )
-        except (pytesseract.TesseractError, RuntimeError, OSError) as exc:
-            raise PhotoError.said("photo.ocr_failed", reason=str(exc).strip()[:200]) from exc
-        if _WORDS.search(text):
-            break
-    return _tidy(text)
+    try:
+        text: str = pytesseract.image_to_string(
+            prepared, lang=lang, config=config, timeout=_TIMEOUT_S
+        )
+    except (pytesseract.TesseractError, RuntimeError, OSError) as exc:
+        raise PhotoError.said("photo.ocr_failed", reason=str(exc).strip()[:200]) from exc
+    return text.strip()
 
 
 def _tidy(text: str) -> str:
@@ -132,20 +143,41 @@ def _tesseract_ready() -> None:
 
 
 def prepare(image: Image) -> Image:
-    """``image`` as Tesseract reads best: grey, upright, about WORK_WIDTH wide, black on
-    white (see the module's docstring)."""
+    """``image`` as Tesseract reads best: grey, straight, its text about TEXT_HEIGHT pixels
+    high, black on white (see the module's docstring)."""
     from PIL import Image as PILImage
     from PIL import ImageFilter, ImageOps
 
-    grey = ImageOps.autocontrast(image.convert("L"), cutoff=1)
-    scale = WORK_WIDTH / max(grey.width, 1)
+    # noise out at the photo's own scale (an enlarged speck outlives a 3×3 median)
+    grey = ImageOps.autocontrast(image.convert("L").filter(ImageFilter.MedianFilter(3)), cutoff=1)
+    threshold, dark_text = _split(grey)
+    binary = _binarise(grey, threshold, dark_text)
+    angle = _straightest(binary, ANGLES)
+    angle = _straightest(binary, (angle - 1, angle, angle + 1))
+    if angle:
+        background = 255 if dark_text else 0
+        grey = grey.rotate(angle, PILImage.Resampling.BICUBIC, expand=True, fillcolor=background)
+        binary = _binarise(grey, threshold, dark_text)
+    scale = min(max(TEXT_HEIGHT / _text_height(binary), 0.5), 4.0)
     size = (max(round(grey.width * scale), 1), max(round(grey.height * scale), 1))
     grey = grey.resize(size, PILImage.Resampling.LANCZOS).filter(ImageFilter.MedianFilter(3))
-    threshold = _otsu(grey.histogram())
-    dark_text = _mean(grey.histogram()) > threshold  # most pixels light: dark text
-    binary = grey.point(lambda v: 255 if (v > threshold) == dark_text else 0)
-    upright = max(ANGLES, key=lambda a: _sharpness(_rotate(binary, a)))
-    return _rotate(binary, upright) if upright else binary
+    return _binarise(grey, *_split(grey))
+
+
+def _split(grey: Image) -> tuple[int, bool]:
+    """The grey level between ink and background, and whether the ink is the darker."""
+    histogram = grey.histogram()
+    threshold = _otsu(histogram)
+    return threshold, _mean(histogram) > threshold  # most pixels light: dark text
+
+
+def _binarise(grey: Image, threshold: int, dark_text: bool) -> Image:
+    """Black text on white."""
+    return grey.point(lambda v: 255 if (v > threshold) == dark_text else 0)
+
+
+def _straightest(binary: Image, angles: tuple[float, ...]) -> float:
+    return max(angles, key=lambda a: _sharpness(_rotate(binary, a)))
 
 
 def _rotate(binary: Image, angle: float) -> Image:
@@ -158,14 +190,34 @@ def _rotate(binary: Image, angle: float) -> Image:
     )
 
 
-def _sharpness(binary: Image) -> float:
-    """How much the ink per row varies: rows of text that lie straight give sharp peaks."""
+def _ink_rows(binary: Image) -> list[int]:
+    """The ink of each row, 0 (none) to 255 (all black)."""
     from PIL import Image as PILImage
 
-    # one grey byte per row: the row's mean ink
-    rows = list(binary.resize((1, binary.height), PILImage.Resampling.BOX).tobytes())
+    # one grey byte per row: the row's mean
+    return [255 - v for v in binary.resize((1, binary.height), PILImage.Resampling.BOX).tobytes()]
+
+
+def _sharpness(binary: Image) -> float:
+    """How much the ink per row varies: rows of text that lie straight give sharp peaks."""
+    rows = _ink_rows(binary)
     mean = sum(rows) / len(rows)
     return sum((r - mean) ** 2 for r in rows) / len(rows)
+
+
+def _text_height(binary: Image) -> float:
+    """The height of a line of text in pixels: the median run of rows with ink in them."""
+    rows = _ink_rows(binary)
+    floor = max(rows) / 8  # a row of text has ink; a speck of noise hardly any
+    runs, run = [], 0
+    for ink in [*rows, 0]:
+        if ink > floor:
+            run += 1
+        elif run:
+            runs.append(run)
+            run = 0
+    runs = sorted(r for r in runs if r >= 4) or [TEXT_HEIGHT]
+    return float(runs[len(runs) // 2])
 
 
 def _mean(histogram: list[int]) -> float:

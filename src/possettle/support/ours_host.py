@@ -114,6 +114,10 @@ def _settlements(
         .limit(20)
     ).all()
     closed = [x for x in asked if x.status == BatchStatus.CLOSED and x.closed_at is not None]
+    stuck = [x for x in asked if x.status == BatchStatus.SETTLING]
+    if stuck:  # a settlement the host saw begin and not end: when it was asked for
+        view.escalation["time"] = _stamp(stuck[0].settle_requested_at)
+        view.escalation["failed_batch"] = int(stuck[0].batch)
     if closed:
         last = _utc(closed[0].closed_at)
         assert last is not None
@@ -224,6 +228,9 @@ def _escalation(conn: Connection, view: LedgerView, row: Any, now: datetime) -> 
             "last_rrn": str(last.rrn),
             "last_kind": str(last.kind),
             "last_txn_at": _stamp(last.created_at),
+            # the names the engine's escalation items read (support/engine.py, _ITEMS)
+            "stan": str(last.stan),
+            "rrn": str(last.rrn),
         }
     view.escalation = package | view.escalation
 

@@ -179,6 +179,9 @@ def _last_txn(conn: sqlite3.Connection, package: dict[str, Any]) -> None:
             "last_rrn": str(row[2] or ""),
             "last_kind": str(row[3]),
             "last_txn_at": str(row[4]),
+            # the names the engine's escalation items read (support/engine.py, _ITEMS)
+            "stan": f"{int(row[1]):06d}",
+            "rrn": str(row[2] or ""),
         }
 
 
@@ -192,8 +195,9 @@ def _escalation(j: JournalFacts, package: dict[str, Any]) -> None:
             "software_version": cfg.version,
         }
     package["batch"] = j.batch
-    if j.unsettled_batch is not None:
+    if j.unsettled_batch is not None and j.settlement is not None:
         package["failed_batch"] = j.unsettled_batch
+        package["time"] = j.settlement.started_at  # when the failed settlement began
     if j.failure is not None:
         package["failed_step"] = j.failure.step
         package["failure_code"] = j.failure.code

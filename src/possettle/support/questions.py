@@ -30,6 +30,10 @@ from possettle.support.result import Choice, Question
 from possettle.support.wording import say
 
 FILE = "questions.toml"
+#: answers are read this much sharper than the file's tables (``p ** SHARPNESS``, then
+#: normalised per cause): the tables are written as a support person would estimate them,
+#: and merchants' answers on the corpus's tuning set are more telling than such estimates
+SHARPNESS = 1.5
 UNKNOWN = "unknown"
 ACQUIRER = "acquirer"
 
@@ -100,7 +104,10 @@ def _question(qid: str, row: Any) -> QuestionData:
         weights[aid] = _weights(awhere, arow)
     likelihood: dict[str, dict[str, float]] = {aid: {} for aid in weights}
     for cause_id in BY_ID:
-        column = {aid: table.get(cause_id, default) for aid, (default, table) in weights.items()}
+        column = {
+            aid: table.get(cause_id, default) ** SHARPNESS
+            for aid, (default, table) in weights.items()
+        }
         total = sum(column.values())
         if total <= 0:
             raise where.error("answers", f"every answer has likelihood 0 for {cause_id}")
