@@ -1,7 +1,8 @@
-"""The Support desk in a real browser, with the real support engine and OCR: start a case on a
-terminal of ours, answer the question the desk asks, upload a photo of the screen (rendered
-here with Pillow and a CJK font), see the ranking change, switch to Chinese; screenshots in
-``artifacts/screenshots/40-*.png``. Any script error or CSP refusal fails the test (htmx swaps
+"""The Support desk in a real browser, with the real support engine and OCR: start a case,
+answer the question the desk asks, upload a photo of the screen (rendered with Pillow and a
+CJK font), see the ranking change, switch to Chinese, close the ticket; then a case on a
+terminal of ours, linked both ways with its page; screenshots in
+``artifacts/screenshots/4*-*.png``. Any script error or CSP refusal fails the test (htmx swaps
 the steps in under the console's CSP)."""
 
 from __future__ import annotations
@@ -36,12 +37,13 @@ def test_a_case_answered_and_photographed_reranks_and_speaks_both_languages(
     expect(page.locator("h1")).to_have_text("Support desk")
     web.shot("40-support")
 
+    # a terminal that is not ours: the desk asks
     page.fill("textarea[name=screen]", "结算失败")
     page.select_option("select[name=acquirer]", "cup")
-    page.fill("input[name=tid]", FAILING)
+    page.fill("input[name=tid]", "10293847")
     page.click("#start-case")
     expect(page.locator("#interview h1")).to_contain_text("Ticket #")
-    expect(page.locator("#terminal-link")).to_have_attribute("href", f"/terminals/{FAILING}")
+    expect(page.locator("#interview dl.facts")).to_contain_text("not in this ledger")
     first = _ranking(web)
     assert first, "no ranked cause"
     expect(page.locator("#ranking meter").first).to_be_visible()
@@ -80,15 +82,27 @@ def test_a_case_answered_and_photographed_reranks_and_speaks_both_languages(
     assert english_words(texts, frozenset({"operator"})) == []
     web.shot("44-support-zh")
 
-    # the terminal's page lists the ticket; closing keeps the final cause
+    # closing keeps the final cause
     ticket_url = page.url.split("?")[0]
     ticket_id = ticket_url.rsplit("/", 1)[1]
-    web.go(f"/terminals/{FAILING}")
-    expect(page.locator("#support-tickets")).to_contain_text(f"#{ticket_id}")
-    web.go(f"/support/{ticket_id}")
     page.click("#close-ticket")
     expect(page.locator("#final-cause")).to_have_text("reversal.abandoned")
     web.shot("45-support-closed-zh")
+
+    # one of ours: the ticket links to the terminal's page, which lists the ticket
+    web.go("/support?lang=en")
+    page.fill("textarea[name=screen]", SCREEN)
+    page.fill("input[name=tid]", FAILING)
+    page.click("#start-case")
+    expect(page.locator("#terminal-link")).to_have_attribute("href", f"/terminals/{FAILING}")
+    expect(page.locator("#interview dl.facts")).to_contain_text("one of ours")
+    expect(page.locator("#answered")).to_contain_text("from our data")
+    ours_id = page.url.split("?")[0].rsplit("/", 1)[1]
+    web.shot("46-support-our-terminal")
+    page.click("#terminal-link")
+    expect(page.locator("#support-tickets")).to_contain_text(f"#{ours_id}")
+    expect(page.locator("#support-tickets")).not_to_contain_text(f"#{ticket_id} ")
+    web.shot("47-terminal-tickets")
 
     from possettle.ledger.engine import create_engine_for
 
