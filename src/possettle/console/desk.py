@@ -108,7 +108,7 @@ class Started:
 
 
 def checked(desk: Desk, given: Started) -> tickets.Reported:
-    """The case's fields, trimmed and checked; card numbers in the screen text are masked."""
+    """The case's fields, trimmed and checked; card numbers in the free text are masked."""
     screen = scrub(given.screen.strip())
     if len(screen) > SCREEN_LIMIT:
         raise BadInput(f"screen: at most {SCREEN_LIMIT} characters")
@@ -118,7 +118,7 @@ def checked(desk: Desk, given: Started) -> tickets.Reported:
     acquirer = given.acquirer.strip()
     if acquirer and acquirer not in {a.id for a in desk.acquirers()}:
         raise BadInput("acquirer: not one of the acquirers listed")
-    model = given.model.strip()
+    model = scrub(given.model.strip())
     if len(model) > 40:
         raise BadInput("model: at most 40 characters")
     tid = given.tid.strip().upper()
