@@ -146,3 +146,18 @@ def test_preparing_a_dark_screen_gives_black_text_on_white() -> None:
     assert prepared.mode == "L" and prepared.width > photo.width  # 34 px text enlarged to 48
     assert sum(histogram[1:255]) == 0  # black and white only
     assert histogram[255] > 4 * histogram[0]  # mostly white: the background
+
+
+def test_a_photo_taken_sideways_is_turned_upright_from_its_exif_orientation() -> None:
+    require_ocr()
+    from PIL import Image
+
+    upright = Image.open(io.BytesIO(screen_photo(["主密钥不存在"])))
+    # the camera stores the pixels turned and says so in EXIF (6: turn 90° clockwise to view)
+    stored = upright.transpose(Image.Transpose.ROTATE_90)
+    exif = Image.Exif()
+    exif[0x0112] = 6
+    out = io.BytesIO()
+    stored.save(out, "JPEG", quality=85, exif=exif.tobytes())
+    text = ocr.photo_text(out.getvalue())
+    assert [m.id for m in read_screen(text).screens][:1] == ["master_key_missing"], text

@@ -13,7 +13,9 @@ Two forms:
   characters OCR and typists mix up made one, and everything that is not a letter, a digit or a
   Chinese character dropped (spaces, punctuation, the "/" between screen lines)::
 
-    >>> fold("[A0]  MAC校验错 / 请重新签到") == fold("ao mac 校验错，请重新签到!")
+    >>> fold("上次批上送中断 / 将继续批上送") == fold("上次批上送中断，将继续批上送!!")
+    True
+    >>> fold("BATCH CLOSE FAILED") == fold("batch cl0se fai1ed")
     True
 
   Latin letters and digits OCR confuses (0/O, 1/l/I, 5/S, 8/B) fold to one letter each, on
