@@ -105,3 +105,4 @@ async def test_the_journal_answers_the_slip_and_the_paper_and_names_the_printer(
     assert step["next_question"] is None or step["next_question"]["id"] not in step["answered"]
     text = support("diagnose", "--dir", str(term), "--screen", "打印机缺纸", "--lang", "en")
     assert "printer.paper_out" in text.stdout and "What NOT to do" in text.stdout
+    assert "Answered paper: The terminal's own data says" in text.stdout

@@ -29,8 +29,6 @@ _LABELS = {
     "source.photo": ("photo", "照片"),
     "nothing_matched": ("nothing recognised", "未识别"),
     "answered": ("Answered", "已回答"),
-    "by_data": ("from our data", "来自系统数据"),
-    "by_you": ("you said", "你的回答"),
     "question": ("Next question", "下一个问题"),
     "dont_know": ("I don't know", "不知道"),
     "answer": ("Cause", "原因"),
@@ -132,8 +130,12 @@ def escalation(package: dict[str, Any], lang: str) -> list[RenderableType]:
         if isinstance(item, dict) and {"en", "zh", "value"} <= set(item):
             words = one_line(str(item["en"]), str(item["zh"]), lang)
             table.add_row(Text(words), Text(_value(item["value"], lang)))
-    for key, value in package.items():
-        if key in ("en", "zh", "known", "collect") or value in (None, "", [], {}):
+    details = package.get("details")
+    rest = {k: v for k, v in package.items() if k not in ("en", "zh", "known", "collect")}
+    if isinstance(details, dict):  # the rest of our data's package, a row each
+        rest = {k: v for k, v in rest.items() if k != "details"} | details
+    for key, value in rest.items():
+        if value in (None, "", [], {}):
             continue
         table.add_row(Text(str(key)), Text(_value(value, lang)))
     if table.row_count:
@@ -160,8 +162,9 @@ def step(result: Result, lang: str) -> RenderableType:
     parts: list[RenderableType] = []
     parts += [read_line(r, lang) for r in result.read]
     for a in result.answered:
-        who = label("by_data" if a.by == "data" else "by_you", lang)
-        parts.append(Text(f"{label('answered', lang)} {a.question} = {a.answer} ({who})"))
+        # the engine's words say who answered ("you said …", "the terminal's own data says …")
+        words = one_line(a.text.en, a.text.zh, lang)
+        parts.append(Text(f"{label('answered', lang)} {a.question}: {words}"))
     for n in result.notes:
         parts.append(Text(pick(n.en, n.zh, lang)))
     if result.causes:
