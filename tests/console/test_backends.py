@@ -22,7 +22,7 @@ T0 = datetime(2026, 11, 26, 9, 0, tzinfo=UTC)
 PATHS = [
     "/", "/settlements", "/transactions", "/alerts", "/users", "/terminals/T0000001",
     "/api/fleet", "/api/settlements", "/api/transactions?last4=1234", "/api/alerts",
-    "/api/terminals/T0000001",
+    "/api/terminals/T0000001", "/support", "/api/support/tickets", "/api/support/acquirers",
 ]  # fmt: skip
 
 

@@ -49,6 +49,7 @@ async def _paths(console: Console) -> list[str]:
     return [
         "/", "/settlements", "/transactions", "/alerts", "/users", "/api/fleet",
         "/api/settlements", "/api/transactions", "/api/alerts", "/api/users", "/openapi.json",
+        "/support", "/api/support/tickets",
         *entries, *terminals,
         # input that looks like a PAN must not be echoed back, on pages or in errors
         f"/transactions?amount={CUP_PANS[0]}x", f"/api/transactions?batch={CUP_PANS[1]}x",

@@ -201,6 +201,7 @@ async def test_a_terminal_that_did_not_fail_is_called_healthy(shop: httpx.AsyncC
 ZH_PAGES = [
     "/", "/settlements", "/settlements?result=failed", "/transactions", "/transactions/1",
     "/alerts", "/users", "/terminals/T0000001", "/terminals/T0000002", "/terminals/T0000003",
+    "/support",
 ]  # fmt: skip
 
 

@@ -15,6 +15,7 @@ PAGES = [
     "/alerts",
     "/terminals/DEMO0000",
     "/terminals/DEMO0001",
+    "/support",
 ]
 
 

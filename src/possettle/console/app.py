@@ -33,10 +33,21 @@ from starlette.responses import Response
 from possettle.clock import Clock, SystemClock
 from possettle.console import bridge
 from possettle.console.auth import SESSION_TTL
+from possettle.console.desk import PHOTO_LIMIT, Desk
 from possettle.console.display import DEFAULT_ZONE, Zone
 from possettle.console.errors import LoginRequired
 from possettle.console.i18n import t
-from possettle.console.pages import alerts, fleet, login, settlements, terminal, transactions, users
+from possettle.console.limits import BodyLimit
+from possettle.console.pages import (
+    alerts,
+    fleet,
+    login,
+    settlements,
+    support,
+    terminal,
+    transactions,
+    users,
+)
 from possettle.console.web import ConsoleState, current_session, language, render
 from possettle.ledger.engine import create_engine_for
 
@@ -63,9 +74,11 @@ def create_app(
     secure_cookies: bool = False,
     session_ttl: timedelta = SESSION_TTL,
     zone: Zone | str = DEFAULT_ZONE,
+    desk: Desk | None = None,
 ) -> FastAPI:
     """The console app on the ledger ``db`` (a URL, or an engine the caller owns); times are
-    shown in ``zone`` (the shop's, Beijing time by default: console/display.py)."""
+    shown in ``zone`` (the shop's, Beijing time by default: console/display.py). ``desk`` is
+    the Support desk's engine and OCR (console/desk.py; the support package's by default)."""
     shown = zone if isinstance(zone, Zone) else Zone.named(zone)
     owned = isinstance(db, str)
     engine = create_engine_for(db) if isinstance(db, str) else db
@@ -88,10 +101,16 @@ def create_app(
         redoc_url=None,
     )
     app.state.console = ConsoleState(
-        engine, clock or SystemClock(), secure_cookies, templates, session_ttl, shown
+        engine,
+        clock or SystemClock(),
+        secure_cookies,
+        templates,
+        session_ttl,
+        shown,
+        desk or Desk.real(),
     )
     app.mount("/static", StaticFiles(directory=str(here / "static")), name="static")
-    for page in (login, fleet, settlements, terminal, transactions, alerts, users):
+    for page in (login, fleet, settlements, terminal, transactions, alerts, users, support):
         app.include_router(page.router)
     _errors(app)
     _metrics(app, engine)
@@ -106,6 +125,9 @@ def create_app(
         if not request.url.path.startswith("/static/"):
             response.headers.setdefault("Cache-Control", "no-store")
         return response
+
+    # the largest body: a photo of the screen and its form fields (console/limits.py)
+    app.add_middleware(BodyLimit, limit=PHOTO_LIMIT + 64 * 1024)
 
     return app
 

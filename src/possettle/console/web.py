@@ -13,7 +13,7 @@ import re
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 from fastapi import Depends, HTTPException, Request
 from fastapi.templating import Jinja2Templates
@@ -30,6 +30,9 @@ from possettle.doctor.catalog import Group
 from possettle.doctor.wording import WordingError, say
 from possettle.ledger.kinds import ConsoleRole
 
+if TYPE_CHECKING:
+    from possettle.console.desk import Desk
+
 SESSION_COOKIE = "possettle_session"
 CSRF_FIELD = "csrf_token"
 CSRF_HEADER = "x-csrf-token"
@@ -45,6 +48,7 @@ class ConsoleState:
     templates: Jinja2Templates
     session_ttl: timedelta
     zone: Zone  # every time a person reads is shown in it (console/display.py)
+    desk: Desk  # the Support desk's engine, OCR and lists (console/desk.py)
 
 
 def state(request: Request) -> ConsoleState:

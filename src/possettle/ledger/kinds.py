@@ -77,6 +77,13 @@ class AlertStatus(StrEnum):
     RESOLVED = "resolved"
 
 
+class TicketStatus(StrEnum):
+    """A support desk ticket (support_tickets): open while the interview goes on."""
+
+    OPEN = "open"
+    CLOSED = "closed"
+
+
 class BadFrameKind(StrEnum):
     """Frames the host answered without booking anything: counted and sampled, never a row
     each (host/bad_frames.py)."""

@@ -42,6 +42,7 @@ from possettle.ledger.kinds import (
     MerchantStatus,
     ReversalState,
     TerminalStatus,
+    TicketStatus,
     UploadStatus,
 )
 
@@ -427,4 +428,40 @@ bad_frame_samples = Table(
     Column("detail", Text(), nullable=False),
     Index(None, "source", "at"),
     _one_of("kind", BadFrameKind, "kind"),
+)
+
+# ---------------------------------------------------------------- support desk tickets (0006)
+# One row per case the console's Support desk handled. The photo's bytes are not kept (a
+# ledger is no place for images, and a size cap per row would still let many rows fill the
+# disk): its SHA-256, its size and the text OCR read off it are. ``answers``, ``steps`` (the
+# ranking at each step) and ``result`` (the latest step's full answer) are JSON.
+
+support_tickets = Table(
+    "support_tickets",
+    metadata,
+    _id(),
+    Column("status", String(10), nullable=False, server_default="open"),
+    # as the merchant gave it; ``ours`` when the console's ledger has that terminal
+    Column("tid", String(16)),
+    _flag("ours"),
+    Column("screen", Text()),
+    Column("code", String(8)),
+    Column("acquirer", String(20)),
+    Column("model", String(40)),
+    Column("photo_text", Text()),
+    Column("photo_sha256", String(64)),
+    Column("photo_bytes", Integer()),
+    Column("answers", Text(), nullable=False),
+    Column("steps", Text(), nullable=False),
+    Column("result", Text(), nullable=False),
+    # the top cause of the latest step (the final cause once the ticket is closed)
+    Column("cause", String(40)),
+    Column("created_by", String(40), nullable=False),
+    Column("updated_by", String(40), nullable=False),
+    _at("created_at"),
+    _at("updated_at"),
+    _at("closed_at", nullable=True),
+    Index(None, "tid", "created_at"),
+    Index(None, "status", "updated_at"),
+    _one_of("status", TicketStatus, "status"),
 )

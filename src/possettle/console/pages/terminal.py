@@ -14,6 +14,7 @@ from fastapi.responses import RedirectResponse
 from starlette.responses import Response
 
 from possettle.console.actions import Action, terminal_action
+from possettle.console.data.support import summary, ticket_list
 from possettle.console.data.terminal import terminal
 from possettle.console.errors import ActionRefused
 from possettle.console.i18n import t
@@ -48,7 +49,10 @@ def _act(request: Request, session: Operator, tid: str, action: str) -> dict[str
 @router.get("/terminals/{tid}", include_in_schema=False)
 def terminal_page(request: Request, session: Viewer, tid: str, done: str = "") -> Response:
     data = _data(request, tid)
-    return render(request, "terminal.html", session, {"data": data, "causes": BY_ID, "done": done})
+    # the Support desk's tickets about this terminal (pages/support.py)
+    tickets = [summary(x) for x in ticket_list(state(request).engine, tid=data["tid"], limit=50)]
+    context = {"data": data, "causes": BY_ID, "done": done, "tickets": tickets}
+    return render(request, "terminal.html", session, context)
 
 
 @router.get("/api/terminals/{tid}", tags=["terminals"])
