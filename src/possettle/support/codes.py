@@ -74,7 +74,10 @@ def meaning(code: str, acq: Acquirer) -> CodeMeaning:
         return CodeMeaning(code, text, where, category, factors)
     name = Text(acq.en, acq.zh)
     mixed = _mix(override.share, override.factors, factors)
-    where = say("where.acquirer", name=name, source=override.source)
+    if acq.id == "other":  # a source whose acquirer is not named: do not call it a name
+        where = say("where.unnamed", source=override.source)
+    else:
+        where = say("where.acquirer", name=name, source=override.source)
     return CodeMeaning(code, Text(override.en, override.zh), where, None, mixed)
 
 
