@@ -1,5 +1,5 @@
 """Screen text as people report it → screen messages of ``data/screens.toml`` and codes
-(owner: the reading branch; see BRIEF). Contract used by :mod:`.engine`.
+in it (used by :mod:`.engine`).
 
 :func:`read_screen` takes what a merchant typed, or what OCR read off a photo, and finds the
 screen messages in it, best first, each with a score from 0 to 1:

@@ -1,4 +1,4 @@
-"""A photo of the terminal's screen → text, with Tesseract (owner: the reading branch).
+"""A photo of the terminal's screen → text, with Tesseract.
 
 Tesseract (Debian's ``tesseract-ocr`` and ``tesseract-ocr-chi-sim``; ``python3 scripts/dev.py
 test`` installs them) reads Simplified Chinese and English (``chi_sim`` and ``eng``) through

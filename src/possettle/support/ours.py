@@ -1,4 +1,4 @@
-"""Facts about one of possettle's own terminals (owner: the CLI branch; see BRIEF).
+"""Facts about one of possettle's own terminals.
 
 With ``--host-db URL --tid TID`` (the host ledger) or ``--dir`` (the terminal's journal, through
 the doctor), questions whose answer the data has are answered here and never asked, and the
