@@ -105,7 +105,8 @@ def _read_line(
     for field, offset in layout:
         end = offset + field.length
         if len(line) < end:
-            return field, offset, f"line is {len(line)} bytes, ends inside this field"
+            where = "before" if len(line) <= offset else "inside"
+            return field, offset, f"line is {len(line)} bytes, ends {where} this field"
         sep = line[end : end + len(SEPARATOR)]
         if sep not in (SEPARATOR, b""):  # the last field may end the line without its space
             return field, end, f"expected a space after the field, found {sep!r}"

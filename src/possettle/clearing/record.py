@@ -54,9 +54,9 @@ class AcomRecord:
     pos_condition_code: str = "00"
     auth_code: str = ""
     receiving_inst_id: str = ""
-    original_stan: str = ""
+    original_stan: str = "000000"
     response_code: str = "00"
-    pos_entry_mode: str = ""
+    pos_entry_mode: str = "000"
     acquirer_fee_receivable: int = 0
     acquirer_fee_payable: int = 0
     switching_fee: int = 0
@@ -76,7 +76,7 @@ class AcomRecord:
     receiving_clearing_inst: str = ""
     reversal_flag: str = ""
     void_flag: str = ""
-    clearing_date: str = ""
+    clearing_date: str = "0000"
     clearing_session: str = ""
     merchant_name: str = ""
     currency: str = "156"
