@@ -151,3 +151,15 @@ def test_the_checksum_says_when_the_read_falls_short() -> None:
         "checksum says 2 records, read 1",
         "checksum says amount 12350 fen, read 12345",
     ]
+
+
+def test_a_blank_transmit_time_is_a_bad_line_and_a_blank_original_time_is_none() -> None:
+    line = encode_line(make_record(), Variant.ACOM)
+    assert read_bytes("ACOM_20261208.txt", line).records[0].original_transmitted_at is None
+    blank = line[:31] + b"0000000000" + line[41:]
+    (bad,) = read_bytes("ACOM_20261208.txt", blank).bad_lines
+    assert (bad.offset, bad.field.name, bad.reason) == (
+        31,
+        "transmitted_at",
+        "no time in a field every record has",
+    )

@@ -83,6 +83,9 @@ def test_a_chinese_merchant_name_is_padded_by_bytes_not_characters(record: AcomR
         ({"switching_fee": -(10**11)}, "field 23 switching_fee: 12 digits, the field holds 11"),
         ({"stan": "12a"}, "field 3 stan: '12a' is not a string of digits"),
         ({"pan": "6222021234567890123"}, "field 5 pan: a card number in clear"),
+        ({"pan": "6222-0212"}, "field 5 pan: not a masked card number"),
+        ({"transfer_in_pan": "6222021234567890"}, "field 68 transfer_in_pan: a card number in"),
+        ({"transmitted_at": None}, "field 4 transmitted_at: every record has this time"),
         ({"rrn": "12\n34"}, "field 14 rrn: a line break inside the value"),
         ({"merchant_name": "café 😀"}, "field 41 merchant_name: 'café 😀' cannot be written"),
         ({"transmitted_at": "1208103005"}, "field 4 transmitted_at: '1208103005' is not a"),
@@ -118,3 +121,9 @@ def test_write_file_names_the_record_that_does_not_fit() -> None:
     records = [make_record(), make_record(transmitted_at=datetime(2026, 1, 1), stan="1234567")]
     with pytest.raises(LayoutError, match=r"^record 2: field 3 stan"):
         write_file(records, date(2026, 12, 8))
+
+
+def test_a_time_too_far_from_the_clearing_date_to_rebuild_its_year_is_refused() -> None:
+    old = make_record(original_transmitted_at=datetime(2025, 12, 1, 9, 0, 0))
+    with pytest.raises(LayoutError, match=r"^record 1: field 28 original_transmitted_at: 2025-12"):
+        write_file([old], date(2026, 12, 8))

@@ -11,7 +11,7 @@ from datetime import date, datetime
 
 from possettle.clearing.errors import LayoutError
 from possettle.clearing.layout import ENCODING, Field, Kind
-from possettle.clearing.record import is_clear_pan, mask_pan
+from possettle.clearing.record import is_clear_pan, is_masked_pan, mask_pan
 
 Value = str | int | datetime | None
 
@@ -19,6 +19,9 @@ Value = str | int | datetime | None
 # negative, anything else positive; a field of plain digits (e.g. all 0) is positive too.
 NEGATIVE = b"C"
 POSITIVE = b"D"
+
+# A time every record has; the others (原始交易日期时间) are blank when there is none.
+REQUIRED_TIMES = frozenset({"transmitted_at"})
 
 
 class FieldError(ValueError):
@@ -50,6 +53,8 @@ def encode(field: Field, value: Value) -> bytes:
         return sign + digits
     # Kind.TIME
     if value is None:
+        if field.name in REQUIRED_TIMES:
+            raise LayoutError(f"{_where(field)}: every record has this time")
         return b" " * field.length
     if not isinstance(value, datetime):
         raise LayoutError(f"{_where(field)}: {value!r} is not a datetime")
@@ -61,6 +66,8 @@ def _encode_text(field: Field, value: Value) -> bytes:
         raise LayoutError(f"{_where(field)}: {value!r} is not text")
     if field.name in ("pan", "transfer_in_pan") and is_clear_pan(value):
         raise LayoutError(f"{_where(field)}: a card number in clear; write {mask_pan(value)!r}")
+    if field.name in ("pan", "transfer_in_pan") and value and not is_masked_pan(value):
+        raise LayoutError(f"{_where(field)}: not a masked card number (first 6, *s, last 4)")
     if "\n" in value or "\r" in value:
         raise LayoutError(f"{_where(field)}: a line break inside the value")
     try:
@@ -110,6 +117,8 @@ def decode(field: Field, raw: bytes, clearing: date) -> Value:
         return -value if sign == NEGATIVE else value
     # Kind.TIME
     if raw.strip(b" 0") == b"":
+        if field.name in REQUIRED_TIMES:
+            raise FieldError("no time in a field every record has")
         return None
     return rebuild_year(raw, clearing)
 
