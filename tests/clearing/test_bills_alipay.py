@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+import io
+import zipfile
 from datetime import datetime
 from pathlib import Path
 
@@ -148,9 +150,6 @@ def test_not_a_zip_is_a_file_format_error(data: bytes, message: str) -> None:
 
 
 def test_zip_without_detail_csv_is_a_file_format_error() -> None:
-    import io
-    import zipfile
-
     buffer = io.BytesIO()
     with zipfile.ZipFile(buffer, "w") as archive:
         archive.writestr("readme.txt", "hello")
@@ -177,3 +176,11 @@ def test_checked_in_fixture() -> None:
     result = read_alipay_bill(FIXTURE)
     assert result.complete
     assert [(r.trade_no, r.amount_fen) for r in result.rows] == [("T0001", 1234), ("T0001", -230)]
+
+
+def test_detail_that_is_not_gbk_is_a_file_format_error() -> None:
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as archive:
+        archive.writestr("x_业务明细.csv", b"\xff\xff\xff")
+    with pytest.raises(FileFormatError, match=r"^bill.zip:x_业务明细.csv: byte 0: not GBK text"):
+        parse_alipay_bill(buffer.getvalue(), "bill.zip")

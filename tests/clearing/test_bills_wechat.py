@@ -134,3 +134,19 @@ def test_checked_in_fixture() -> None:
         (TradeType.PAYMENT, 10000),
         (TradeType.REFUND, -2550),
     ]
+
+
+def test_line_separator_in_a_product_name_does_not_split_the_row() -> None:
+    row = {**WECHAT_PAYMENT, "商品名称": "牛肉面\u2028大碗\x85"}
+    result = parse_wechat_bill(wechat_csv([row, WECHAT_REFUND], WECHAT_TOTAL), "wx.csv")
+    assert result.complete
+    assert [r.line for r in result.rows] == [2, 3]
+
+
+def test_a_line_that_is_not_csv_is_a_bad_line() -> None:
+    row = {**WECHAT_PAYMENT, "商品名称": "牛肉面\r大碗"}
+    result = parse_wechat_bill(wechat_csv([row, WECHAT_REFUND], None), "wx.csv")
+    (bad,) = result.bad_lines
+    assert (bad.line, bad.column) == (2, None)
+    assert bad.message.startswith("not CSV: ")
+    assert [r.line for r in result.rows] == [3]

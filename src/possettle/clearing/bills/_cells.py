@@ -54,20 +54,30 @@ class Line:
     byte_offset: int
     text: str
 
-    def cells(self, clean: str) -> list[str]:
+    def cells(self, file: str, clean: str) -> list[str]:
         """The line's CSV cells, each stripped of the characters in ``clean`` at both ends
         (the leading backquote is removed by the caller where the wallet writes one)."""
-        row = next(csv.reader([self.text]), [])
-        return [cell.strip(clean) for cell in row]
+        try:
+            row = next(csv.reader([self.text]), [])
+        except csv.Error as exc:
+            raise RecordError(
+                BadLine(file, self.number, self.byte_offset, None, f"not CSV: {exc}", self.text)
+            ) from exc
+        return [cell.strip(clean) for cell in row] or [""]
 
 
 def lines(text: str, encoding: str, start: int = 0) -> Iterator[Line]:
     """The lines of ``text`` with their 1-based numbers and the byte offset each starts at
     in the file as encoded (``start``: the bytes before ``text``, such as a BOM)."""
     offset = start
-    for number, raw in enumerate(text.splitlines(keepends=True), start=1):
-        yield Line(number, offset, raw.rstrip("\r\n"))
-        offset += len(raw.encode(encoding))
+    # Split on line feeds only: str.splitlines would also split on U+2028, U+0085 and the
+    # like, which a product name may hold.
+    raws = text.split("\n")
+    if raws and raws[-1] == "":
+        raws.pop()
+    for number, raw in enumerate(raws, start=1):
+        yield Line(number, offset, raw.removesuffix("\r"))
+        offset += len(raw.encode(encoding)) + 1
 
 
 class RecordError(Exception):

@@ -154,7 +154,13 @@ def _records(text: str, columns: tuple[str, ...], file: str) -> list[Record | Ba
             continue
         if not line.text.strip(PAD):
             continue
-        cells = line.cells(PAD)
+        try:
+            cells = line.cells(file, PAD)
+        except RecordError as exc:
+            if header is None:
+                raise FileFormatError(f"{exc} (not an Alipay bill)") from exc
+            out.append(exc.bad_line)
+            continue
         if header is None:
             if cells[0] != columns[0]:
                 raise FileFormatError(

@@ -66,14 +66,14 @@ def parse_wechat_bill(data: bytes, name: str) -> BillResult:
     bad: list[BadLine] = []
     for line in detail:
         try:
-            rows.append(_row(record(name, line, detail_header, _cells(line))))
+            rows.append(_row(record(name, line, detail_header, _cells(line, name))))
         except RecordError as exc:
             bad.append(exc.bad_line)
     totals: BillTotals | None = None
     if summary_header is not None:
         for line in summary:
             try:
-                totals = _summary(record(name, line, summary_header, _cells(line)))
+                totals = _summary(record(name, line, summary_header, _cells(line, name)))
             except RecordError as exc:
                 bad.append(exc.bad_line)
     detail_sum = detail_totals(tuple(rows))
@@ -103,8 +103,16 @@ def _tie_out(summary: BillTotals | None, detail: BillTotals) -> tuple[Mismatch, 
     return compare(summary, rows, TIED_FIELDS)
 
 
-def _cells(line: Line) -> list[str]:
-    return [cell.removeprefix(TICK).strip(PAD) for cell in line.cells("")]
+def _cells(line: Line, name: str) -> list[str]:
+    return [cell.removeprefix(TICK).strip(PAD) for cell in line.cells(name, "")]
+
+
+def _first_cell(line: Line, name: str) -> str:
+    """The line's first value, or "" when it is not CSV (the row is reported later)."""
+    try:
+        return _cells(line, name)[0]
+    except RecordError:
+        return ""
 
 
 def _parts(
@@ -118,7 +126,10 @@ def _parts(
         if not line.text.strip(PAD):
             continue
         if detail_header is None:
-            cells = _cells(line)
+            try:
+                cells = _cells(line, name)
+            except RecordError as exc:
+                raise FileFormatError(f"{exc} (not a WeChat Pay bill)") from exc
             if cells[0] != FIRST_COLUMN:
                 raise FileFormatError(
                     f"{name}: line {line.number} (byte {line.byte_offset}): not a WeChat Pay bill: "
@@ -131,8 +142,8 @@ def _parts(
                     f"{missing or list(SETTLED)}"
                 )
             detail_header = tuple(cells)
-        elif summary_header is None and _cells(line)[0] == SUMMARY_FIRST_COLUMN:
-            summary_header = tuple(_cells(line))
+        elif summary_header is None and _first_cell(line, name) == SUMMARY_FIRST_COLUMN:
+            summary_header = tuple(_cells(line, name))
         else:
             (detail if summary_header is None else summary).append(line)
     if detail_header is None:
