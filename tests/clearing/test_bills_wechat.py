@@ -64,7 +64,7 @@ def test_summary_mismatch_is_reported() -> None:
     total = {**WECHAT_TOTAL, "退款总金额": "25.00", "总交易单数": "3"}
     result = parse_wechat_bill(wechat_csv([WECHAT_PAYMENT, WECHAT_REFUND], total), "wx.csv")
     assert [str(m) for m in result.mismatches] == [
-        "summary payment_count is 3, the detail rows add up to 2",
+        "summary row_count is 3, the detail rows add up to 2",
         "summary settled_fen is 7500, the detail rows add up to 7450",
         "summary refund_fen is 2500, the detail rows add up to 2550",
     ]
@@ -101,7 +101,7 @@ def test_wrong_column_count_is_reported() -> None:
     result = parse_wechat_bill(wechat_csv([WECHAT_PAYMENT], WECHAT_TOTAL, extra=["`a,`b"]), "w")
     (bad,) = result.bad_lines
     assert (bad.line, bad.column, bad.message) == (3, None, "2 columns, the header has 27")
-    assert str(result.mismatches[0]).startswith("summary payment_count is 2,")
+    assert str(result.mismatches[0]).startswith("summary row_count is 2,")
 
 
 @pytest.mark.parametrize(

@@ -116,9 +116,11 @@ def _summary(text: str, file: str, bad: list[BadLine]) -> BillTotals | None:
             bad.append(item)
             continue
         try:
+            payments, refunds = item.count("交易订单总笔数"), item.count("退款订单总笔数")
             totals = BillTotals(
-                payment_count=item.count("交易订单总笔数"),
-                refund_count=item.count("退款订单总笔数"),
+                row_count=payments + refunds,
+                payment_count=payments,
+                refund_count=refunds,
                 amount_fen=item.fen("订单金额（元）"),
                 settled_fen=item.fen("商家实收（元）", empty_is_zero=True),
                 refund_fen=0,
@@ -133,6 +135,7 @@ def _summary(text: str, file: str, bad: list[BadLine]) -> BillTotals | None:
     if not stores:
         return None
     return BillTotals(
+        row_count=sum(s.row_count for s in stores),
         payment_count=sum(s.payment_count for s in stores),
         refund_count=sum(s.refund_count for s in stores),
         amount_fen=sum(s.amount_fen for s in stores),

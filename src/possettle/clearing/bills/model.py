@@ -69,6 +69,7 @@ class BillTotals:
     """Counts and sums over a bill, either as the bill's summary states them or as computed
     from its detail rows; the two are compared field by field."""
 
+    row_count: int
     payment_count: int
     refund_count: int
     amount_fen: int
@@ -115,6 +116,7 @@ class BillResult:
 def detail_totals(rows: tuple[BillRow, ...]) -> BillTotals:
     """The totals of ``rows`` in the same terms as a summary."""
     return BillTotals(
+        row_count=len(rows),
         payment_count=sum(1 for r in rows if r.type is TradeType.PAYMENT),
         refund_count=sum(1 for r in rows if r.type is TradeType.REFUND),
         amount_fen=sum(r.amount_fen for r in rows),

@@ -37,7 +37,8 @@ SUMMARY_FIRST_COLUMN = "总交易单数"
 REQUIRED = ("交易时间", "微信订单号", "商户订单号", "交易状态", "手续费")
 SETTLED = ("应结订单金额", "总金额")  # early merchants' bills say 总金额
 REFUND_STATUS = "REFUND"
-TIED_FIELDS = ("payment_count", "amount_fen", "settled_fen", "refund_fen", "fee_fen")
+# 总交易单数 counts every detail row, payments and refunds alike; the summary has no split.
+TIED_FIELDS = ("row_count", "amount_fen", "settled_fen", "refund_fen", "fee_fen")
 
 
 def read_wechat_bill(path: Path) -> BillResult:
@@ -89,18 +90,7 @@ def parse_wechat_bill(data: bytes, name: str) -> BillResult:
 
 
 def _tie_out(summary: BillTotals | None, detail: BillTotals) -> tuple[Mismatch, ...]:
-    if summary is None:
-        return ()
-    # 总交易单数 counts every detail row, payments and refunds alike.
-    rows = BillTotals(
-        payment_count=detail.payment_count + detail.refund_count,
-        refund_count=detail.refund_count,
-        amount_fen=detail.amount_fen,
-        settled_fen=detail.settled_fen,
-        refund_fen=detail.refund_fen,
-        fee_fen=detail.fee_fen,
-    )
-    return compare(summary, rows, TIED_FIELDS)
+    return compare(summary, detail, TIED_FIELDS) if summary else ()
 
 
 def _cells(line: Line, name: str) -> list[str]:
@@ -192,7 +182,8 @@ def _summary(rec: Record) -> BillTotals:
     if "订单总金额" in rec.values:
         amount = rec.fen("订单总金额") - rec.fen("申请退款总金额")
     return BillTotals(
-        payment_count=rec.count("总交易单数"),
+        row_count=rec.count("总交易单数"),
+        payment_count=0,
         refund_count=0,
         amount_fen=amount,
         settled_fen=settled,
