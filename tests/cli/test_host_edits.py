@@ -154,7 +154,7 @@ def _one_sale(db: str) -> None:
                     tid=TID, mid=MID, batch=1, stan="000001", kind=EntryKind.SALE, amount=1200,
                     currency="156", domestic=True, pan_hash="h" * 64,
                     pan_masked="622202******1234", rrn="000000000001", auth_code="123456",
-                    card_org="CUP", host_date=T0.date(), created_at=T0,
+                    card_org="CUP", host_date=T0.date(), created_at=T0, clearing_date=T0.date(),
                 ),
             )  # fmt: skip
     finally:

@@ -109,6 +109,6 @@ def _rows(conn: sa.Connection) -> None:
             currency="156", domestic=True, debit_amount=SALE_FEN, debit_count=1,
             credit_amount=0, credit_count=0, pan_hash="h" * 64, pan_masked="622202******1234",
             rrn="000000000001", auth_code="123456", card_org="CUP", host_date=date(2026, 12, 7),
-            created_at=T1_CLOSED - timedelta(hours=1),
+            created_at=T1_CLOSED - timedelta(hours=1), clearing_date=date(2026, 12, 7),
         )
     )  # fmt: skip

@@ -28,7 +28,7 @@ async def test_open_migrates_writes_and_reads(
         assert await db.read(lambda c: get_policy(c, "min_version", "000000")) == "000000"
         assert db.writer.stats.ops == 2
     assert key_file.exists()
-    assert current_revision(db_url) == "0006"
+    assert current_revision(db_url) == "0007"
     with pytest.raises(LedgerClosed, match="write refused"):
         await db.write(lambda c: next_counter(c, "rrn"))
     with pytest.raises(LedgerClosed, match="read refused"):

@@ -69,6 +69,7 @@ def test_a_posted_entry_reads_back_through_core_as_it_was_given(
         card_org="CUP",
         host_date=T0.date(),
         created_at=T0 + timedelta(microseconds=123456),
+        clearing_date=T0.date(),
     )
     with seeded.begin() as conn:
         entry_id = post(conn, new)

@@ -26,9 +26,9 @@ from tests.ledger.conftest import MID, T0, TID
 
 def test_init_creates_the_schema_and_a_second_call_is_a_no_op(db_url: str) -> None:
     assert current_revision(db_url) is None
-    assert init_db(db_url) == head_revision() == "0006"
-    assert init_db(db_url) == "0006"
-    assert current_revision(db_url) == "0006"
+    assert init_db(db_url) == head_revision() == "0007"
+    assert init_db(db_url) == "0007"
+    assert current_revision(db_url) == "0007"
     engine = create_engine_for(db_url)
     try:
         tables = set(sa.inspect(engine).get_table_names())

@@ -52,6 +52,7 @@ def entry(
         "rrn": "000000000001",
         "card_org": "CUP" if domestic else "VIS",
         "host_date": date(2026, 11, 26),
+        "clearing_date": date(2026, 11, 26),
         "created_at": T0,
     }
 

@@ -113,6 +113,7 @@ class Fleet:
                         debit_amount=100, debit_count=1, credit_amount=0, credit_count=0,
                         pan_hash="0" * 64, pan_masked="622202******1234", rrn="000000000001",
                         card_org="CUP", host_date=entry_at.date(), created_at=entry_at,
+                        clearing_date=entry_at.date(),
                     )
                 )  # fmt: skip
 

@@ -60,7 +60,7 @@ def _entry(conn: sa.Connection, tid: str, stan: str, kind: str, at: datetime) ->
             tid=tid, mid=MID, batch=2, stan=stan, kind=kind, amount=4708, currency="156",
             domestic=True, debit_amount=4708, debit_count=1, credit_amount=0, credit_count=0,
             pan_hash="h" * 64, pan_masked=PAN_MASKED, rrn=f"0000000{stan[-5:]}", card_org="CUP",
-            host_date=at.date(), created_at=at,
+            host_date=at.date(), created_at=at, clearing_date=at.date(),
         )
     )  # fmt: skip
 

@@ -121,6 +121,19 @@ def serve_command(
             "--reversal-poll", help="Look for due reversals (other hosts') at least this often."
         ),
     ] = 1.0,
+    cutover: Annotated[
+        str,
+        typer.Option(
+            "--cutover",
+            metavar="HH:MM",
+            help="Local time of the business-day cut-over (日切): an entry booked at or after "
+            "it clears on the next day (CUP: 23:00; 00:00 clears on the calendar day).",
+        ),
+    ] = "23:00",
+    timezone: Annotated[
+        str,
+        typer.Option("--timezone", metavar="ZONE", help="The host's zone for the cut-over."),
+    ] = "Asia/Shanghai",
 ) -> None:
     """Serve PS-CUP/1 terminals from the ledger (SQLite or PostgreSQL) until stopped.
 
@@ -132,9 +145,12 @@ def serve_command(
     """
     from possettle.host.config import HostConfig
     from possettle.host.server import serve
+    from possettle.ledger.business_day import BusinessDay
     from possettle.logs import configure_logging
     from possettle.monitor.metrics import HostTelemetry
 
+    with user_errors():
+        business_day = BusinessDay.parse(cutover, timezone)
     _require_ledger_and_key(db, key_file)
     configure_logging(json_lines=json_logs)
     config = HostConfig(
@@ -158,6 +174,7 @@ def serve_command(
         reversal_retry_max=reversal_retry_max,
         reversal_lease=reversal_lease,
         reversal_poll=reversal_poll,
+        business_day=business_day,
     )
     with user_errors():
         asyncio.run(serve(config, telemetry=HostTelemetry()))

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
+
+from possettle.ledger.business_day import BusinessDay
 
 
 @dataclass(frozen=True, slots=True)
@@ -51,6 +53,9 @@ class HostConfig:
     #: serve Prometheus metrics (ledger figures + this process's latencies) on this port
     metrics_port: int | None = None
     metrics_host: str = "127.0.0.1"
+    #: the clearing day (日切) each ledger entry is stamped with: zone and local cut-over
+    #: (``host serve --timezone ZONE --cutover HH:MM``; Asia/Shanghai, 23:00 by default)
+    business_day: BusinessDay = field(default_factory=BusinessDay)
 
     # --- upstream reversals (possettle.host.reversals) ------------------------------------
     #: seconds one reversal attempt waits for the issuer's 0410

@@ -76,6 +76,8 @@ class NewEntry:
     card_org: str
     host_date: date
     created_at: datetime
+    #: the business day it clears in (日切): the host's BusinessDay of ``created_at``
+    clearing_date: date
     orig_entry_id: int | None = None
 
 
@@ -120,6 +122,7 @@ _POSTED = (
     *(
         "tid", "mid", "batch", "stan", "kind", "orig_entry_id", "amount", "currency", "domestic",
         "pan_hash", "pan_masked", "rrn", "auth_code", "card_org", "host_date", "created_at",
+        "clearing_date",
     ),
     *("debit_amount", "debit_count", "credit_amount", "credit_count"),
 )  # fmt: skip
@@ -240,4 +243,5 @@ def _values(new: NewEntry) -> dict[str, object]:
         "card_org": new.card_org,
         "host_date": new.host_date,
         "created_at": new.created_at,
+        "clearing_date": new.clearing_date,
     }

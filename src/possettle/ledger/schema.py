@@ -200,12 +200,15 @@ ledger_entries = Table(
     _flag("voided"),
     _flag("reversed"),
     Column("refunded_amount", BigInteger(), nullable=False, server_default=sa.text("0")),
+    # The business day it clears in (日切, possettle.ledger.business_day; migration 0007).
+    Column("clearing_date", Date(), nullable=False),
     UniqueConstraint("tid", "batch", "stan", "kind"),
     _one_of("kind", EntryKind, "kind"),
     CheckConstraint("amount > 0", name="amount_positive"),
     Index(None, "tid", "batch"),
     Index(None, "rrn"),
     Index(None, "pan_hash"),
+    Index(None, "clearing_date"),
 )
 
 batches = Table(

@@ -111,6 +111,7 @@ async def refund(ctx: HostContext, req: Request, state: TerminalState) -> Reply:
                 now,
                 pan_hash,
                 current,
+                day=ctx.config.business_day,
             ),
         )
         touch(conn, req.tid, now)
@@ -164,7 +165,18 @@ async def offline(ctx: HostContext, req: Request, state: TerminalState) -> Reply
             ensure_batch(conn, req.tid, req.batch, state.mid, now)
         post(
             conn,
-            new_entry(req, state, EntryKind.OFFLINE, card, amount, rrn, auth_code, now, pan_hash),
+            new_entry(
+                req,
+                state,
+                EntryKind.OFFLINE,
+                card,
+                amount,
+                rrn,
+                auth_code,
+                now,
+                pan_hash,
+                day=ctx.config.business_day,
+            ),
         )
         if not result.approved:
             record_event(

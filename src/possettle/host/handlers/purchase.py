@@ -28,6 +28,7 @@ from possettle.host.request import Reply, Request
 from possettle.iso8583.errors import DecodeError
 from possettle.iso8583.fields import Field61
 from possettle.ledger.batches import ensure_batch
+from possettle.ledger.business_day import BusinessDay
 from possettle.ledger.idempotency import (
     StoredRequest,
     find_requests,
@@ -67,7 +68,10 @@ def new_entry(
     now: datetime,
     pan_hash: str,
     orig: Entry | None = None,
+    *,
+    day: BusinessDay,
 ) -> NewEntry:
+    """The entry for ``req`` booked at ``now``; its clearing date is ``day``'s (日切)."""
     return NewEntry(
         tid=req.tid,
         mid=state.mid,
@@ -84,6 +88,7 @@ def new_entry(
         card_org=card.org.value if orig is None else orig.card_org,
         host_date=now.date(),
         created_at=now,
+        clearing_date=day.clearing_date(now),
         orig_entry_id=None if orig is None else orig.id,
     )
 
@@ -198,7 +203,17 @@ async def _purchase(ctx: HostContext, req: Request, state: TerminalState, *, voi
                     ensure_batch(conn, req.tid, req.batch, state.mid, now)
                 kind = EntryKind.VOID if void else EntryKind.SALE
                 entry = new_entry(
-                    req, state, kind, card, amount, rrn, result.auth_code, now, pan_hash, orig_now
+                    req,
+                    state,
+                    kind,
+                    card,
+                    amount,
+                    rrn,
+                    result.auth_code,
+                    now,
+                    pan_hash,
+                    orig_now,
+                    day=ctx.config.business_day,
                 )
                 post(conn, entry)
         store_request(conn, key, digest, final.code, final.stored(), now)

@@ -75,6 +75,7 @@ async def reversal(ctx: HostContext, req: Request, state: TerminalState) -> Repl
                 card_org=orig.card_org,
                 host_date=now.date(),
                 created_at=now,
+                clearing_date=ctx.config.business_day.clearing_date(now),
                 orig_entry_id=orig.id,
             ),
         )
