@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import date, timedelta
 
 import pytest
 import sqlalchemy as sa
@@ -20,7 +20,13 @@ from possettle.ledger.migrate import (
     init_db,
     upgrade_engine,
 )
-from possettle.ledger.schema import bad_frame_counts, bad_frame_samples, host_events, metadata
+from possettle.ledger.schema import (
+    bad_frame_counts,
+    bad_frame_samples,
+    host_events,
+    ledger_entries,
+    metadata,
+)
 from tests.ledger.conftest import MID, T0, TID
 
 
@@ -116,3 +122,52 @@ def test_0004_moves_old_bad_frame_events_into_counters_and_a_sample(
         ("unknown", "format_error"),
     ]  # fmt: skip
     assert events == ["signon"]
+
+
+def test_0007_backfills_the_clearing_date_from_host_date_and_keeps_the_constraints(
+    db_url: str, vault: Vault
+) -> None:
+    """Entries from before 0007 clear on the day the host booked them (``host_date``); the
+    column is then NOT NULL and indexed, and the table keeps its checks and keys."""
+    engine = create_engine_for(db_url)
+    row = {
+        "tid": TID, "mid": MID, "batch": 1, "kind": "sale", "amount": 500, "currency": "156",
+        "domestic": True, "debit_amount": 500, "debit_count": 1, "credit_amount": 0,
+        "credit_count": 0, "pan_hash": "h" * 64, "pan_masked": "622202******1234",
+        "rrn": "000000000001", "card_org": "CUP", "created_at": T0,
+    }  # fmt: skip
+    days = [date(2026, 11, 26), date(2026, 12, 31)]
+    try:
+        with engine.begin() as conn:
+            command.upgrade(alembic_config(conn), "0006")
+            add_merchant(conn, MID, "Test Shop", at=T0)
+            add_terminal(conn, vault, TID, MID, at=T0)
+            for n, day in enumerate(days, start=1):
+                conn.execute(ledger_entries.insert().values(**row, stan=f"{n:06d}", host_date=day))
+        upgrade_engine(engine)
+        with engine.connect() as conn:
+            got = conn.execute(
+                sa.select(ledger_entries.c.host_date, ledger_entries.c.clearing_date)
+                .order_by(ledger_entries.c.id)
+            ).all()  # fmt: skip
+        inspector = sa.inspect(engine)
+        column = next(
+            c for c in inspector.get_columns("ledger_entries") if c["name"] == "clearing_date"
+        )
+        indexes = {i["name"]: i["column_names"] for i in inspector.get_indexes("ledger_entries")}
+        uniques = inspector.get_unique_constraints("ledger_entries")
+        with pytest.raises(sa.exc.IntegrityError), engine.begin() as conn:
+            conn.execute(
+                ledger_entries.insert().values(
+                    **dict(row, amount=0), stan="000009", host_date=T0.date(),
+                    clearing_date=T0.date(),
+                )
+            )  # fmt: skip
+        with pytest.raises(sa.exc.IntegrityError), engine.begin() as conn:
+            conn.execute(ledger_entries.insert().values(**row, stan="000010", host_date=T0.date()))
+    finally:
+        engine.dispose()
+    assert [tuple(r) for r in got] == [(d, d) for d in days]
+    assert column["nullable"] is False
+    assert indexes["ix_ledger_entries_clearing_date"] == ["clearing_date"]
+    assert [u["column_names"] for u in uniques] == [["tid", "batch", "stan", "kind"]]
