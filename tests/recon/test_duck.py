@@ -42,7 +42,8 @@ def ledger(db_url: str) -> Iterator[tuple[str, Engine]]:
                     currency="156", domestic=True, debit_amount=amount, debit_count=1,
                     credit_amount=0, credit_count=0, pan_hash="0" * 64,
                     pan_masked="622202******1234", rrn=f"{n:012d}", auth_code="123456",
-                    card_org="CUP", host_date=date(2026, 11, 26), created_at=T0,
+                    card_org="CUP", host_date=date(2026, 11, 26), clearing_date=date(2026, 11, 26),
+                    created_at=T0,
                 )
             )  # fmt: skip
     try:

@@ -8,10 +8,8 @@ set); the engine's clock is the real one, so the ledger is dated around now.
 from __future__ import annotations
 
 import json
-from datetime import timedelta
 from pathlib import Path
 from typing import Any
-from zoneinfo import ZoneInfo
 
 import pytest
 from typer.testing import CliRunner
@@ -23,13 +21,13 @@ from tests.support.test_ours_journal import _paper_out_after_settling
 
 
 def _now_ledger(db_url: str, monkeypatch: pytest.MonkeyPatch) -> str:
-    """test_ours's working day, moved to today (the CLI runs on the system clock): whole
-    days, so every time keeps its place in the shop's (Beijing) business day."""
-    beijing = ZoneInfo("Asia/Shanghai")
-    today = SystemClock().now().astimezone(beijing).date()
-    shift = timedelta(days=(today - test_ours.NOW.astimezone(beijing).date()).days)
-    for name in ("NOW", "TODAY", "YESTERDAY"):
-        monkeypatch.setattr(test_ours, name, getattr(test_ours, name) + shift)
+    """test_ours's working day, with the command's clock stopped at that day's NOW.
+
+    The command runs in this process (CliRunner) on the system clock; "sales in the last hour"
+    and "signed on today" depend on the time of day, so the clock is the test's, not the
+    machine's (a whole-day shift failed whenever the test ran more than an hour past 11:00
+    Beijing time)."""
+    monkeypatch.setattr(SystemClock, "now", lambda self: test_ours.NOW)
     return test_ours._ledger(db_url, test_ours._working_day)
 
 
