@@ -23,7 +23,7 @@ from possettle.ledger.queries import set_policy
 from possettle.ledger.schema import batches, ledger_entries, merchants, requests, terminals
 from possettle.support.case import Case
 from possettle.support.errors import SupportError, UnknownIdError
-from possettle.support.ours import OurFacts, facts
+from possettle.support.ours import DISABLED_SIGNAL, OurFacts, facts
 
 NOW = datetime(2026, 12, 8, 3, 0, tzinfo=UTC)  # 11:00 in Beijing
 TODAY = datetime(2026, 12, 7, 16, 0, tzinfo=UTC)  # 00:00 on the 8th in Beijing
@@ -174,8 +174,7 @@ def test_a_disabled_terminal_or_merchant_is_a_signal_with_its_evidence(
             conn.execute(sa.update(merchants).values(status="disabled"))
 
     found = _facts(_ledger(db_url, rows))
-    key = "host.disabled" if "host.disabled" in FACTORS else "code.restricted"
-    evidence = {s.key: s for s in found.signals[key]}
+    evidence = {s.key: s for s in found.signals[DISABLED_SIGNAL]}
     assert "host.status" in evidence
     assert ("商户" if which == "merchant" else "终端") in evidence["host.status"].zh
     assert found.escalation[f"{which}_status"] == "disabled"

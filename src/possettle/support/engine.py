@@ -85,12 +85,7 @@ def _read_text(step: _Step, text: str | None, source: str) -> None:
         return
     from possettle.support.match import read_screen
 
-    try:
-        reading = read_screen(text)
-    except NotImplementedError:  # the matcher is not in this build: say so, rank the rest
-        step.reads.append(Read("photo" if source == "photo" else "screen", text.strip(), ()))
-        step.notes.append(say("note.screen_unread"))
-        return
+    reading = read_screen(text)
     named = coderead.codes_named(reading.text)
     matched = tuple(m.id for m in reading.screens) + tuple(dict.fromkeys((*reading.codes, *named)))
     step.reads.append(Read("photo" if source == "photo" else "screen", reading.text, matched))
@@ -144,11 +139,7 @@ def _our_facts(step: _Step, case: Case, clock: Clock) -> None:
         return
     from possettle.support.ours import facts
 
-    try:
-        ours = facts(case, clock=clock)
-    except NotImplementedError:
-        step.notes.append(say("note.ours_unavailable"))
-        return
+    ours = facts(case, clock=clock)
     if ours is None:
         return
     for qid, aid in ours.answers.items():

@@ -33,9 +33,9 @@ from possettle.support.case import Case
 from possettle.support.errors import SupportError, UnknownIdError
 from possettle.support.result import Said
 
-#: the signals a terminal or merchant disabled at the host gives, when the doctor's likelihoods
-#: know them (merchant.frozen); else the doctor's own "restricted" signal
-DISABLED_SIGNALS = ("host.disabled", "code.restricted")
+#: the signal a terminal or merchant disabled at the host gives: the doctor's own reading of
+#: an acquirer's restriction (operation.restricted)
+DISABLED_SIGNAL = "code.restricted"
 #: escalation keys the host ledger's registry answers, over the terminal's own configuration
 IDENTITY = ("tid", "mid", "merchant")
 
@@ -127,7 +127,6 @@ def _from_journal(case: Case, engine: Any, now: Any) -> tuple[OurFacts, str | No
 def _from_ledger(engine: Any, tid: str, now: Any, *, named: bool) -> OurFacts:
     from possettle.doctor.facts import JournalFacts
     from possettle.doctor.hostview import read_host
-    from possettle.doctor.likelihoods import FACTORS
     from possettle.doctor.probes import LinkProbe
     from possettle.doctor.signals import Inputs, collect
     from possettle.support.ours_host import disabled, read_ledger
@@ -150,7 +149,7 @@ def _from_ledger(engine: Any, tid: str, now: Any, *, named: bool) -> OurFacts:
         signals = _said(collect(Inputs(journal, "unknown", "unknown", link, host, now)))
     terminal_off, merchant_off = disabled(view)
     if terminal_off or merchant_off:
-        key = next(k for k in DISABLED_SIGNALS if k in FACTORS)
+        key = DISABLED_SIGNAL
         what = Text(
             f"the host has {'the merchant' if merchant_off else 'the terminal'} disabled",
             f"主机上该{'商户' if merchant_off else '终端'}已停用",
